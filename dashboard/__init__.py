@@ -1,0 +1,52 @@
+"""AsyncQueue Dashboard: a job queue of ordered requests with an operator dashboard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from . import cli, config, queue
+from .extensions import db, migrate
+from .queue.database import engine_options, prepare_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """The app factory: defaults, then the environment, then ``test_config``."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(config.from_environment(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+        if "SQLALCHEMY_DATABASE_URI" in test_config:
+            app.config["SQLALCHEMY_DATABASE_URI"] = config.database_url(
+                test_config["SQLALCHEMY_DATABASE_URI"])
+    app.config.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    with app.app_context():
+        prepare_engine(db.engine)
+    queue.configure(session=lambda: db.session, settings=queue_settings(app.config))
+    queue.load_types(app.config["QUEUE_TYPES"])
+    cli.init_app(app)
+    return app
+
+
+def queue_settings(cfg: dict[str, Any]) -> queue.QueueSettings:
+    return queue.QueueSettings(
+        retry=queue.RetryStrategy(
+            max_attempts=cfg["QUEUE_MAX_ATTEMPTS"], delay=cfg["QUEUE_RETRY_DELAY"]
+        ),
+        max_jobs_per_run=cfg["QUEUE_MAX_JOBS_PER_RUN"],
+        lease_seconds=cfg["QUEUE_LEASE_SECONDS"],
+    )

@@ -1,0 +1,136 @@
+"""The queue's commands: ``flask --app dashboard digest`` and ``enqueue``."""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+import sqlalchemy.exc
+from flask import Flask
+from flask.cli import with_appcontext
+
+from .extensions import db
+from .queue import Job, JobBuilder, JobDigest, JobRepository, NotRunnable
+from .queue.database import UnsupportedDatabase
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(digest_command)
+    app.cli.add_command(enqueue_command)
+    app.cli.add_command(demo_seed_command)
+
+
+def database_problem(error: Exception) -> str:
+    """Say in words why the database could not be used."""
+    text = str(getattr(error, "orig", None) or error)
+    missing = ("no such table", "does not exist", "doesn't exist", "undefinedtable")
+    if any(word in text.lower() for word in missing):
+        return ("the database has no queue tables (or an old schema): run "
+                "`flask --app dashboard db upgrade` first")
+    first_line = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    return f"the database could not be used: {first_line}"
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn database failures into a one-line message and exit code 1, for cron."""
+    try:
+        yield
+    except UnsupportedDatabase as error:
+        raise click.ClickException(str(error)) from None
+    except sqlalchemy.exc.SQLAlchemyError as error:
+        raise click.ClickException(database_problem(error)) from None
+
+
+@contextmanager
+def stop_on_signals(digest: JobDigest) -> Iterator[None]:
+    """SIGTERM and SIGINT finish the current request, give back the claimed jobs, exit 0."""
+    def handler(signum: int, frame: object) -> None:
+        click.echo(f"digest: {signal.Signals(signum).name} received, stopping after the "
+                   "current request", err=True)
+        digest.stop()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@click.command("digest")
+@click.option("--max-jobs", type=click.IntRange(min=1), help="Run at most N jobs.")
+@click.option("--max-seconds", type=click.FloatRange(min=0),
+              help="Stop taking new jobs after S seconds.")
+@click.option("--job", "job_id", type=int, help="Run only this job, now.")
+@click.option("--loop", is_flag=True, help="Keep running, as a long-lived worker.")
+@click.option("--interval", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="With --loop: seconds to wait when no job is due.")
+@with_appcontext
+def digest_command(max_jobs: int | None, max_seconds: float | None, job_id: int | None,
+                   loop: bool, interval: float) -> None:
+    """Process due jobs and print what was done."""
+    if job_id is not None and loop:
+        raise click.UsageError("--job and --loop can't be used together")
+    with database_errors():
+        digest = JobDigest(db.session)
+        with stop_on_signals(digest):
+            if job_id is not None:
+                job = db.session.get(Job, job_id)
+                if job is None:
+                    raise click.ClickException(f"job {job_id} does not exist")
+                try:
+                    result = digest.set_job(job).execute()
+                except NotRunnable as refusal:
+                    raise click.ClickException(str(refusal)) from None
+                click.echo(f"digest: {result.summary()}")
+                return
+            while True:
+                result = digest.execute(max_jobs=max_jobs, max_seconds=max_seconds)
+                click.echo(f"digest: {result.summary()}")
+                if not loop or digest.stopped:
+                    return
+                if result.jobs == 0:
+                    digest.wait(interval)
+                    if digest.stopped:
+                        return
+
+
+@click.command("enqueue")
+@click.argument("type_code")
+@click.option("--payload", required=True, help="The request's payload, as JSON.")
+@click.option("--relation-id", help="The object the job acts on, e.g. a customer id.")
+@click.option("--store-id", type=int)
+@click.option("--source-id", default="default", show_default=True)
+@with_appcontext
+def enqueue_command(type_code: str, payload: str, relation_id: str | None,
+                    store_id: int | None, source_id: str) -> None:
+    """Enqueue a job of one request."""
+    try:
+        data = json.loads(payload)
+    except json.JSONDecodeError as error:
+        raise click.BadParameter(f"not valid JSON: {error}", param_hint="--payload") from None
+    try:
+        job = (JobBuilder().set_relation_id(relation_id).set_store_id(store_id)
+               .set_source_id(source_id).create())
+        job.request_builder().set_type_code(type_code).set_payload(data).create()
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    with database_errors():
+        JobRepository(db.session).save(job)
+    click.echo(f"enqueued job {job.id}")
+
+
+@click.command("demo-seed")
+@click.option("--jobs", "count", default=24, show_default=True, type=click.IntRange(min=1))
+@with_appcontext
+def demo_seed_command(count: int) -> None:
+    """Enqueue demo jobs (the digest runs them with QUEUE_TYPES=dashboard.demo)."""
+    from .demo import demo_jobs
+
+    with database_errors():
+        JobRepository(db.session).save_many(demo_jobs(count))
+    click.echo(f"enqueued {count} demo jobs")

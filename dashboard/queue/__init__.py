@@ -1,0 +1,57 @@
+"""The queue core: jobs of ordered requests, their retry schedule and the digest.
+
+Knows nothing of the web: it takes a SQLAlchemy session and a clock, so the CLI, the
+dashboard and user code call it alike.
+"""
+
+from __future__ import annotations
+
+from .actions import ActionRefused
+from .builder import JobBuilder, RequestBuilder
+from .claims import NotRunnable
+from .digest import DigestResult, JobDigest
+from .models import Attempt, Base, DigestRun, Job, Request
+from .repository import JobRepository
+from .retry import RetryStrategy
+from .settings import QueueSettings, configure
+from .states import JobState, RequestState
+from .types import (
+    Connector,
+    PermanentFailure,
+    RequestContext,
+    RequestType,
+    RequestTypePool,
+    UnknownRequestType,
+    execute_direct,
+    load_types,
+    pool,
+)
+
+__all__ = [
+    "ActionRefused",
+    "Attempt",
+    "Base",
+    "Connector",
+    "DigestResult",
+    "DigestRun",
+    "Job",
+    "JobBuilder",
+    "JobDigest",
+    "JobRepository",
+    "JobState",
+    "NotRunnable",
+    "PermanentFailure",
+    "QueueSettings",
+    "Request",
+    "RequestBuilder",
+    "RequestContext",
+    "RequestState",
+    "RequestType",
+    "RequestTypePool",
+    "RetryStrategy",
+    "UnknownRequestType",
+    "configure",
+    "execute_direct",
+    "load_types",
+    "pool",
+]

@@ -1,0 +1,109 @@
+"""Building jobs and their requests in memory, refusing bad input before it is stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .models import Job, Request
+from .payload import canonical, dump_json
+from .states import JobState, RequestState
+from .types import validate_type_code
+
+MAX_RELATION_ID_LENGTH = 255
+MAX_SOURCE_ID_LENGTH = 100
+
+
+def validate_relation_id(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError("relation_id must be a string or an integer")
+    text = str(value)
+    if not text or len(text) > MAX_RELATION_ID_LENGTH:
+        raise ValueError(f"relation_id must be 1 to {MAX_RELATION_ID_LENGTH} characters long")
+    return text
+
+
+def validate_store_id(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("store_id must be an integer")
+    return value
+
+
+def validate_source_id(value: object) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_SOURCE_ID_LENGTH:
+        raise ValueError(f"source_id must be a non-empty string of at most {MAX_SOURCE_ID_LENGTH} "
+                         "characters")
+    return value
+
+
+class JobBuilder:
+    """``JobBuilder().set_relation_id("cust-42").set_store_id(1).create()``"""
+
+    def __init__(self) -> None:
+        self._relation_id: str | None = None
+        self._store_id: int | None = None
+        self._source_id = "default"
+
+    def set_relation_id(self, relation_id: str | int | None) -> JobBuilder:
+        self._relation_id = validate_relation_id(relation_id)
+        return self
+
+    def set_store_id(self, store_id: int | None) -> JobBuilder:
+        self._store_id = validate_store_id(store_id)
+        return self
+
+    def set_source_id(self, source_id: str) -> JobBuilder:
+        self._source_id = validate_source_id(source_id)
+        return self
+
+    def create(self) -> Job:
+        return Job(
+            relation_id=self._relation_id,
+            store_id=self._store_id,
+            source_id=self._source_id,
+            state=JobState.PENDING,
+            requests=[],
+        )
+
+
+class RequestBuilder:
+    """Adds one request to a job: ``job.request_builder().set_type_code(..).set_payload(..)
+    .create()``. A request equal to one already in the job (same type and payload) is
+    dropped, and the existing one returned."""
+
+    def __init__(self, job: Job) -> None:
+        self._job = job
+        self._type_code: str | None = None
+        self._payload: str | None = None
+
+    def set_type_code(self, type_code: str) -> RequestBuilder:
+        self._type_code = validate_type_code(type_code)
+        return self
+
+    def set_payload(self, payload: Any) -> RequestBuilder:
+        self._payload = dump_json(payload)
+        return self
+
+    def create(self) -> Request:
+        if self._type_code is None:
+            raise ValueError("a request needs a type code: call set_type_code() first")
+        if self._payload is None:
+            raise ValueError("a request needs a payload: call set_payload() first")
+        if self._job.id is not None:
+            raise ValueError(f"job {self._job.id} is already saved; build a new job instead")
+        key = canonical(self._payload)
+        for existing in self._job.requests:
+            if existing.type_code == self._type_code and canonical(existing.payload) == key:
+                return existing
+        request = Request(
+            type_code=self._type_code,
+            payload=self._payload,
+            position=len(self._job.requests),
+            state=RequestState.PENDING,
+            attempts=0,
+        )
+        self._job.requests.append(request)
+        return request

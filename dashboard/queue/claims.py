@@ -1,0 +1,234 @@
+"""Claims and leases: how a digest takes a job so that no other digest runs it too.
+
+A claim writes ``locked_by`` (this digest) and ``locked_until`` (the lease's end) in a
+short transaction that commits before any request runs. Every later change a digest
+makes to the job is guarded by ``locked_by``, so a digest that lost its lease cannot
+overwrite the work of the one that took over.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from .database import begin_for_write
+from .models import Job, Request
+from .states import DUE_STATES, UNFINISHED_STATES, JobState, RequestState
+
+jobs = Job.__table__
+requests = Request.__table__
+
+
+def new_worker_id() -> str:
+    """host:pid:random, unique per digest run."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _blocker(job: sa.TableClause) -> sa.Exists:
+    """An earlier unfinished job of the same relation and source exists."""
+    earlier = jobs.alias("earlier")
+    return sa.exists().where(
+        earlier.c.relation_id == job.c.relation_id,
+        earlier.c.source_id == job.c.source_id,
+        earlier.c.id < job.c.id,
+        earlier.c.state.in_(UNFINISHED_STATES),
+    )
+
+
+def _free(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(jobs.c.locked_until.is_(None), jobs.c.locked_until < now)
+
+
+def _due(due_by: datetime, now: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        jobs.c.state.in_(DUE_STATES), jobs.c.next_attempt_at <= due_by, _free(now)
+    )
+
+
+def _is_mysql(session: Session) -> bool:
+    return session.get_bind().dialect.name in ("mysql", "mariadb")
+
+
+@dataclass(frozen=True)
+class Lease:
+    worker: str
+    seconds: float
+
+    def until(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.seconds)
+
+
+def claim_due(
+    session: Session, lease: Lease, *, due_by: datetime, now: datetime, limit: int
+) -> list[int]:
+    """Claim up to ``limit`` due, unblocked jobs, oldest first; returns their ids.
+
+    ``due_by`` is the start of the digest run, so that a request that failed during
+    this run is not retried before the next one.
+    """
+    query = (
+        sa.select(jobs.c.id)
+        .where(_due(due_by, now), ~_blocker(jobs))
+        .order_by(jobs.c.created_at, jobs.c.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update(skip_locked=True)
+    try:
+        # SQLite has no row locks: there the claim holds the database's write lock.
+        begin_for_write(session)
+        ids = list(session.scalars(query))
+        if ids and _is_mysql(session):
+            # InnoDB may read the blocker subquery through the locking read: check it
+            # again with a plain read before taking the jobs.
+            blocked = set(session.scalars(sa.select(jobs.c.id).where(
+                jobs.c.id.in_(ids), _blocker(jobs))))
+            ids = [job_id for job_id in ids if job_id not in blocked]
+        if ids:
+            result = session.execute(
+                sa.update(jobs)
+                .where(jobs.c.id.in_(ids), _due(due_by, now))
+                .values(locked_by=lease.worker, locked_until=lease.until(now))
+            )
+            if result.rowcount != len(ids):
+                raise RuntimeError("claimed jobs changed under their lock")
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return ids
+
+
+class NotRunnable(Exception):
+    """The job can't be run now; the message says why."""
+
+
+def claim_one(session: Session, lease: Lease, job_id: int, *, now: datetime) -> None:
+    """Claim one job to run it at once, whatever its retry delay; NotRunnable if it can't."""
+    try:
+        begin_for_write(session)
+        row = session.execute(
+            sa.select(jobs.c.state, jobs.c.locked_by, jobs.c.locked_until).where(
+                jobs.c.id == job_id
+            )
+        ).one_or_none()
+        if row is None:
+            raise NotRunnable(f"job {job_id} does not exist")
+        if row.locked_until is not None and row.locked_until >= now:
+            raise NotRunnable(
+                f"job {job_id} is held by digest {row.locked_by} until "
+                f"{row.locked_until:%Y-%m-%d %H:%M:%S} UTC"
+            )
+        if row.state not in DUE_STATES:
+            raise NotRunnable(f"job {job_id} is {row.state}; only pending or retrying jobs run")
+        blocking = blocking_job(session, job_id)
+        if blocking is not None:
+            raise NotRunnable(
+                f"job {job_id} is blocked by job #{blocking}, an earlier unfinished job "
+                "of the same relation"
+            )
+        result = session.execute(
+            sa.update(jobs)
+            .where(jobs.c.id == job_id, jobs.c.state.in_(DUE_STATES), _free(now))
+            .values(locked_by=lease.worker, locked_until=lease.until(now))
+        )
+        if result.rowcount != 1:
+            raise NotRunnable(f"job {job_id} was just taken by another digest")
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def blocking_job(session: Session, job_id: int) -> int | None:
+    """The id of the earliest unfinished job of the same relation that holds this one back."""
+    job = jobs.alias("job")
+    earlier = jobs.alias("earlier")
+    return session.scalar(
+        sa.select(earlier.c.id)
+        .join(
+            job,
+            sa.and_(
+                earlier.c.relation_id == job.c.relation_id,
+                earlier.c.source_id == job.c.source_id,
+                earlier.c.id < job.c.id,
+            ),
+        )
+        .where(job.c.id == job_id, earlier.c.state.in_(UNFINISHED_STATES))
+        .order_by(earlier.c.id)
+        .limit(1)
+    )
+
+
+def expired_jobs(session: Session, *, now: datetime, limit: int) -> list[int]:
+    """Jobs left running by a digest whose lease ran out (it crashed or was killed)."""
+    ids = list(
+        session.scalars(
+            sa.select(jobs.c.id)
+            .where(jobs.c.state == JobState.RUNNING, jobs.c.locked_until < now)
+            .order_by(jobs.c.id)
+            .limit(limit)
+        )
+    )
+    session.commit()
+    return ids
+
+
+def take_expired(session: Session, lease: Lease, job_id: int, *, now: datetime) -> bool:
+    """Take over one expired job; the caller commits. False when another digest was first."""
+    result = session.execute(
+        sa.update(jobs)
+        .where(
+            jobs.c.id == job_id, jobs.c.state == JobState.RUNNING, jobs.c.locked_until < now
+        )
+        .values(locked_by=lease.worker, locked_until=lease.until(now))
+    )
+    return result.rowcount == 1
+
+
+def renew(connection: sa.Connection, lease: Lease, job_ids: list[int], *, now: datetime) -> int:
+    """Push the lease of the jobs this digest holds; returns how many it still holds."""
+    if not job_ids:
+        return 0
+    result = connection.execute(
+        sa.update(jobs)
+        .where(jobs.c.id.in_(job_ids), jobs.c.locked_by == lease.worker)
+        .values(locked_until=lease.until(now))
+    )
+    return result.rowcount
+
+
+def release(session: Session, lease: Lease, job_ids: list[int], *, now: datetime) -> None:
+    """Give back jobs this digest holds but won't finish; a running job becomes due again."""
+    if not job_ids:
+        return
+    retrying = sa.exists().where(
+        requests.c.job_id == jobs.c.id, requests.c.state == RequestState.RETRYING
+    )
+    try:
+        session.execute(
+            sa.update(jobs)
+            .where(jobs.c.id.in_(job_ids), jobs.c.locked_by == lease.worker)
+            .values(
+                locked_by=None,
+                locked_until=None,
+                updated_at=now,
+                state=sa.case(
+                    (
+                        jobs.c.state == JobState.RUNNING,
+                        sa.case((retrying, JobState.RETRYING.value), else_=JobState.PENDING.value),
+                    ),
+                    else_=jobs.c.state,
+                ),
+            )
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

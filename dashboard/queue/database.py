@@ -1,0 +1,89 @@
+"""What each database needs from a connection for the queue to be correct."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+IMMEDIATE = "sqlite_begin_immediate"
+MIN_MARIADB = (10, 6)
+MIN_MYSQL = (8, 0)
+
+
+class UnsupportedDatabase(RuntimeError):
+    pass
+
+
+def prepare_engine(engine: sa.Engine) -> None:
+    """Register the per-connection settings of ``engine``'s database. Call once, before use."""
+    if engine.dialect.name == "sqlite":
+        _prepare_sqlite(engine)
+    elif engine.dialect.name in ("mysql", "mariadb"):
+        _prepare_mysql(engine)
+
+
+def _prepare_sqlite(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, record):  # noqa: ANN001
+        # Let SQLAlchemy's "begin" below decide how transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):  # noqa: ANN001
+        connection.exec_driver_sql(
+            "BEGIN IMMEDIATE" if connection.get_execution_options().get(IMMEDIATE) else "BEGIN")
+
+
+def begin_for_write(session: Session) -> None:
+    """Start the session's transaction as one that will read, then write.
+
+    On SQLite this takes the write lock up front (``BEGIN IMMEDIATE``): a claim must hold
+    it from its SELECT to its UPDATE, and a plain transaction that reads first would fail
+    with "database is locked" on its first write instead of waiting its turn. Other
+    databases lock rows instead, and ignore this.
+    """
+    session.connection(execution_options={IMMEDIATE: True})
+
+
+def _prepare_mysql(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, record):  # noqa: ANN001
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT VERSION()")
+        version = cursor.fetchone()[0]
+        cursor.close()
+        check_mysql_version(version)
+
+
+def check_mysql_version(version: str) -> None:
+    """Refuse servers without ``SKIP LOCKED``: SQLAlchemy would emit it regardless."""
+    numbers = tuple(int(part) for part in version.split("-")[0].split(".")[:2])
+    if "mariadb" in version.lower():
+        if numbers < MIN_MARIADB:
+            raise UnsupportedDatabase(
+                f"MariaDB {version} is too old: the queue needs MariaDB 10.6 or later "
+                "(for SELECT ... FOR UPDATE SKIP LOCKED)"
+            )
+    elif numbers < MIN_MYSQL:
+        raise UnsupportedDatabase(
+            f"MySQL {version} is too old: the queue needs MySQL 8.0 or later "
+            "(for SELECT ... FOR UPDATE SKIP LOCKED)"
+        )
+
+
+def engine_options(url: str) -> dict:
+    """Engine options by database: MariaDB and MySQL read committed (fewer gap locks)."""
+    name = sa.make_url(url).get_backend_name()
+    if name in ("mysql", "mariadb"):
+        return {"isolation_level": "READ COMMITTED", "pool_pre_ping": True, "pool_recycle": 3600}
+    if name == "postgresql":
+        return {"pool_pre_ping": True}
+    return {}

@@ -1,0 +1,207 @@
+"""Tables of the queue: jobs, their ordered requests, every attempt, and digest runs.
+
+Times are stored as naive UTC (the three databases disagree on time zones) and handed
+back as aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .states import DUE_STATES, JobState, RequestState
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: MariaDB's TEXT holds 64 KiB; payloads and tracebacks may be longer.
+LongText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp with microseconds, stored as naive UTC, returned as aware UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[datetime]:
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(sa.DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; pass an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+TABLE_ARGS = {"mysql_charset": "utf8mb4", "mysql_engine": "InnoDB"}
+
+
+def _state_enum(enum_cls: type) -> sa.Enum:
+    # Stored as a plain string column: adding a state must not need an ALTER TYPE.
+    return sa.Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    relation_id: Mapped[str | None] = mapped_column(sa.String(255))
+    source_id: Mapped[str] = mapped_column(sa.String(100), default="default")
+    store_id: Mapped[int | None] = mapped_column(sa.Integer)
+    state: Mapped[JobState] = mapped_column(_state_enum(JobState), default=JobState.PENDING)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: "host:pid:run" of the digest holding the job, while it holds it.
+    locked_by: Mapped[str | None] = mapped_column(sa.String(255))
+    #: The lease ends here; afterwards any digest may claim the job again.
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    requests: Mapped[list[Request]] = relationship(
+        back_populates="job",
+        order_by="Request.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    __table_args__ = (
+        # The digest's "oldest due job first" walk.
+        sa.Index(
+            "ix_jobs_due",
+            "created_at",
+            "id",
+            postgresql_where=sa.text("state IN ('pending', 'retrying')"),
+            sqlite_where=sa.text("state IN ('pending', 'retrying')"),
+        ),
+        # Lists, newest first, filtered by one column.
+        sa.Index("ix_jobs_state_id", "state", "id"),
+        sa.Index("ix_jobs_relation", "relation_id", "source_id", "id"),
+        sa.Index("ix_jobs_store_id", "store_id", "id"),
+        sa.Index("ix_jobs_source_id", "source_id", "id"),
+        sa.Index("ix_jobs_locked_until", "state", "locked_until"),
+        TABLE_ARGS,
+    )
+
+    def request_builder(self):  # noqa: ANN201 - builder imported lazily to avoid a cycle
+        """Start a new request of this job (the seed's ``getRequestBuilder()``)."""
+        from .builder import RequestBuilder
+
+        return RequestBuilder(self)
+
+    @property
+    def is_due_state(self) -> bool:
+        return self.state in DUE_STATES
+
+    def __repr__(self) -> str:
+        return f"<Job {self.id} {self.state} relation={self.relation_id!r}>"
+
+
+class Request(Base):
+    __tablename__ = "requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(sa.ForeignKey("jobs.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(sa.Integer)
+    type_code: Mapped[str] = mapped_column(sa.String(100))
+    payload: Mapped[str] = mapped_column(LongText)
+    state: Mapped[RequestState] = mapped_column(
+        _state_enum(RequestState), default=RequestState.PENDING
+    )
+    #: Attempts in the current round (an operator's retry of a failed job starts a new round).
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(LongText)
+    result: Mapped[str | None] = mapped_column(LongText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    job: Mapped[Job] = relationship(back_populates="requests")
+    history: Mapped[list[Attempt]] = relationship(
+        back_populates="request",
+        order_by="Attempt.number",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    __table_args__ = (
+        sa.UniqueConstraint("job_id", "position"),
+        sa.Index("ix_requests_type_code", "type_code", "job_id"),
+        sa.Index("ix_requests_state", "state", "updated_at"),
+        TABLE_ARGS,
+    )
+
+    def __repr__(self) -> str:
+        return f"<Request {self.id} {self.type_code} {self.state}>"
+
+
+class Attempt(Base):
+    __tablename__ = "attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("requests.id", ondelete="CASCADE"))
+    #: 1, 2, 3... over the request's whole life, across operator retries.
+    number: Mapped[int] = mapped_column(sa.Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(sa.String(16))
+    error: Mapped[str | None] = mapped_column(LongText)
+    traceback: Mapped[str | None] = mapped_column(LongText)
+
+    request: Mapped[Request] = relationship(back_populates="history")
+
+    __table_args__ = (
+        sa.UniqueConstraint("request_id", "number"),
+        sa.Index("ix_attempts_finished_at", "finished_at"),
+        TABLE_ARGS,
+    )
+
+    @property
+    def duration(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class DigestRun(Base):
+    """One execution of the digest: what it did and how long it took."""
+
+    __tablename__ = "digest_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker: Mapped[str] = mapped_column(sa.String(255))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    jobs: Mapped[int] = mapped_column(sa.Integer, default=0)
+    succeeded: Mapped[int] = mapped_column(sa.Integer, default=0)
+    failed: Mapped[int] = mapped_column(sa.Integer, default=0)
+    retrying: Mapped[int] = mapped_column(sa.Integer, default=0)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+
+    __table_args__ = (sa.Index("ix_digest_runs_started_at", "started_at"), TABLE_ARGS)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,70 @@
+"""What the queue core needs from its host application: a session and its settings.
+
+The Flask app (or any other caller) plugs these in once with :func:`configure`; every
+public class of the core also accepts them as arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from .models import utcnow
+from .retry import RetryStrategy
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    retry: RetryStrategy = field(default_factory=RetryStrategy)
+    max_jobs_per_run: int = 500
+    lease_seconds: float = 300.0
+    #: Jobs claimed per round trip by a digest.
+    claim_batch: int = 10
+
+    def __post_init__(self) -> None:
+        if self.max_jobs_per_run < 1:
+            raise ValueError("max_jobs_per_run must be at least 1")
+        if self.lease_seconds <= 0:
+            raise ValueError("the lease must be a positive number of seconds")
+        if self.claim_batch < 1:
+            raise ValueError("claim_batch must be at least 1")
+
+
+_session_factory: Callable[[], Session] | None = None
+_settings = QueueSettings()
+_clock: Callable[[], datetime] = utcnow
+
+
+def configure(
+    *,
+    session: Callable[[], Session] | None = None,
+    settings: QueueSettings | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> None:
+    global _session_factory, _settings, _clock
+    if session is not None:
+        _session_factory = session
+    if settings is not None:
+        _settings = settings
+    if clock is not None:
+        _clock = clock
+
+
+def default_session() -> Session:
+    if _session_factory is None:
+        raise RuntimeError(
+            "no database session: pass session=... or call dashboard.queue.configure(session=...) "
+            "(create_app() does this)"
+        )
+    return _session_factory()
+
+
+def default_settings() -> QueueSettings:
+    return _settings
+
+
+def default_clock() -> Callable[[], datetime]:
+    return _clock

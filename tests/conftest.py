@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from dashboard import create_app
+from dashboard.extensions import db
+from dashboard.queue.models import Base
+from tests import databases
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock the tests move by hand."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+_migrated: set[str] = set()
+
+
+def migrate_to_head(app: Flask) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+
+
+def reset_schema(app: Flask) -> None:
+    """Drop everything, then build the schema from the migrations, as a user would."""
+    with app.app_context():
+        Base.metadata.drop_all(db.engine)
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    migrate_to_head(app)
+
+
+def empty_tables(app: Flask) -> None:
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as connection:
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture(params=databases.KINDS)
+def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """Each test that uses the database runs once per database kind."""
+    kind = request.param
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'queue.db'}"
+    try:
+        return databases.server_url(kind)
+    except ConnectionError as error:
+        if databases.required():
+            pytest.fail(f"{error} (REQUIRE_ALL_DATABASES=1)")
+        pytest.skip(str(error))
+
+
+@pytest.fixture
+def config(db_url: str) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "SECRET_KEY": "test",
+        "QUEUE_LEASE_SECONDS": 300.0,
+    }
+
+
+@pytest.fixture
+def app(config: dict) -> Iterator[Flask]:
+    app = create_app(config)
+    url = config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("sqlite") or url not in _migrated:
+        reset_schema(app)
+        _migrated.add(url)
+    else:
+        empty_tables(app)
+    with app.app_context():
+        yield app
+        db.session.remove()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app: Flask) -> sa.orm.Session:
+    return db.session
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+import tests.types  # noqa: E402,F401 - registers the test request types

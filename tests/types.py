@@ -1,0 +1,77 @@
+"""Request types used by the tests (imported by conftest and by digest subprocesses)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from dashboard.queue import PermanentFailure, RequestContext, RequestType
+
+
+class Echo(RequestType):
+    type_code = "test_echo"
+
+    def execute(self, payload: Any, context: RequestContext) -> Any:
+        return {"payload": payload, "previous": context.previous_result,
+                "job": context.job.id if context.job else None}
+
+
+class Boom(RequestType):
+    type_code = "test_boom"
+
+    def execute(self, payload: Any, context: RequestContext) -> Any:
+        raise RuntimeError(f"boom {payload.get('n', '')}".strip())
+
+
+class NotApplicable(RequestType):
+    type_code = "test_not_applicable"
+
+    def execute(self, payload: Any, context: RequestContext) -> Any:
+        raise PermanentFailure("customer is outside the synced groups")
+
+
+class Flaky(RequestType):
+    """Fails its first ``fail_times`` attempts."""
+
+    type_code = "test_flaky"
+
+    def execute(self, payload: Any, context: RequestContext) -> Any:
+        if context.request.attempt <= payload["fail_times"]:
+            raise ConnectionError(f"attempt {context.request.attempt} timed out")
+        return {"attempt": context.request.attempt}
+
+
+class ShortSchedule(RequestType):
+    type_code = "test_short_schedule"
+    max_attempts = 3
+    retry_delay = 60
+
+    def execute(self, payload: Any, context: RequestContext) -> Any:
+        raise RuntimeError("always")
+
+
+class NotJson(RequestType):
+    type_code = "test_not_json"
+
+    def execute(self, payload: Any, context: RequestContext) -> Any:
+        return {"when": object()}
+
+
+class WritesOwnRow(RequestType):
+    """Writes to the queue's database through a connection of its own, as user code may."""
+
+    type_code = "test_writes_own_row"
+
+    def execute(self, payload: Any, context: RequestContext) -> Any:
+        connect_args = {"timeout": 2} if payload["url"].startswith("sqlite") else {}
+        engine = sa.create_engine(payload["url"], connect_args=connect_args)
+        try:
+            with engine.begin() as connection:
+                connection.exec_driver_sql(
+                    "CREATE TABLE IF NOT EXISTS side_effects (job_id INTEGER)")
+                connection.execute(sa.text("INSERT INTO side_effects VALUES (:j)"),
+                                   {"j": context.job.id})
+        finally:
+            engine.dispose()
+        return "written"

@@ -1,0 +1,69 @@
+import pytest
+
+from dashboard.queue import JobBuilder
+
+
+def build(*requests, **job):
+    builder = JobBuilder()
+    if "relation_id" in job:
+        builder.set_relation_id(job["relation_id"])
+    created = builder.create()
+    for type_code, payload in requests:
+        created.request_builder().set_type_code(type_code).set_payload(payload).create()
+    return created
+
+
+def test_requests_keep_the_order_they_were_added_in():
+    job = build(("a", {"n": 1}), ("b", {"n": 2}), ("c", {"n": 3}))
+    assert [(r.type_code, r.position) for r in job.requests] == [("a", 0), ("b", 1), ("c", 2)]
+
+
+def test_duplicate_requests_are_dropped():
+    job = build(("a", {"x": 1, "y": 2}), ("a", {"y": 2, "x": 1}), ("a", {"x": 2}), ("b", {"x": 1}))
+    assert [(r.type_code, r.payload) for r in job.requests] == [
+        ("a", '{"x": 1, "y": 2}'), ("a", '{"x": 2}'), ("b", '{"x": 1}')]
+
+
+@pytest.mark.parametrize(("payload", "message"), [
+    ({"when": object()}, "not JSON-serialisable"),
+    ({"amount": float("nan")}, "not JSON-serialisable"),
+    ({1, 2}, "not JSON-serialisable"),
+])
+def test_payload_that_json_cannot_hold_is_refused(payload, message):
+    job = JobBuilder().create()
+    with pytest.raises(ValueError, match=message):
+        job.request_builder().set_type_code("a").set_payload(payload)
+
+
+@pytest.mark.parametrize(("type_code", "message"), [
+    ("", "non-empty"),
+    ("   ", "non-empty"),
+    (None, "non-empty"),
+    ("x" * 101, "at most 100"),
+])
+def test_bad_type_code_is_refused(type_code, message):
+    with pytest.raises(ValueError, match=message):
+        JobBuilder().create().request_builder().set_type_code(type_code)
+
+
+def test_request_needs_type_and_payload():
+    with pytest.raises(ValueError, match="type code"):
+        JobBuilder().create().request_builder().set_payload({}).create()
+    with pytest.raises(ValueError, match="payload"):
+        JobBuilder().create().request_builder().set_type_code("a").create()
+
+
+@pytest.mark.parametrize(("setter", "value", "message"), [
+    ("set_relation_id", "", "relation_id"),
+    ("set_relation_id", 1.5, "relation_id"),
+    ("set_store_id", "1", "store_id"),
+    ("set_store_id", True, "store_id"),
+    ("set_source_id", "", "source_id"),
+])
+def test_bad_job_fields_are_refused(setter, value, message):
+    with pytest.raises(ValueError, match=message):
+        getattr(JobBuilder(), setter)(value)
+
+
+def test_integer_relation_id_is_kept_as_text():
+    assert JobBuilder().set_relation_id(42).create().relation_id == "42"
