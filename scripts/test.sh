@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Sets up a virtualenv (.venv) with the project and its test tools, then runs the whole
+# test suite: SQLite always, PostgreSQL and MariaDB when reachable (see tests/databases.py).
+# Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/ruff check dashboard tests migrations bench 2>/dev/null || .venv/bin/ruff check dashboard tests
+exec .venv/bin/python -m pytest "$@"
