@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from .states import DUE_STATES, JobState, RequestState
+from .states import JobState, RequestState
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -113,10 +113,6 @@ class Job(Base):
         from .builder import RequestBuilder
 
         return RequestBuilder(self)
-
-    @property
-    def is_due_state(self) -> bool:
-        return self.state in DUE_STATES
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.state} relation={self.relation_id!r}>"

@@ -52,5 +52,3 @@ UNFINISHED_STATES = (
     JobState.PAUSED,
     JobState.FAILED,
 )
-#: Jobs that will never run again.
-FINAL_STATES = (JobState.COMPLETED, JobState.CANCELLED)
