@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import cli, config, queue
+from . import cli, config, health, logs, metrics, queue
 from .extensions import db, migrate
 from .queue.database import engine_options, prepare_engine
 
@@ -32,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         "SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    logs.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     with app.app_context():
@@ -39,6 +40,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     queue.configure(session=lambda: db.session, settings=queue_settings(app.config))
     queue.load_types(app.config["QUEUE_TYPES"])
     cli.init_app(app)
+    health.init_app(app)
+    metrics.init_app(app)
     return app
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
+from typing import TypeVar
 
 import click
 import sqlalchemy.exc
@@ -13,14 +15,18 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from .extensions import db
-from .queue import Job, JobBuilder, JobDigest, JobRepository, NotRunnable
+from .queue import Job, JobBuilder, JobDigest, JobRepository, JobState, NotRunnable, retention
 from .queue.database import UnsupportedDatabase
+from .queue.settings import default_clock
+
+T = TypeVar("T")
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(digest_command)
     app.cli.add_command(enqueue_command)
     app.cli.add_command(demo_seed_command)
+    app.cli.add_command(prune_command)
 
 
 def database_problem(error: Exception) -> str:
@@ -134,3 +140,33 @@ def demo_seed_command(count: int) -> None:
     with database_errors():
         JobRepository(db.session).save_many(demo_jobs(count))
     click.echo(f"enqueued {count} demo jobs")
+
+
+def _parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Parameter, str], T]:
+    """A click callback around one of the core's parsers: its ValueError is a usage error."""
+    def callback(ctx: click.Context, param: click.Parameter, value: str) -> T:
+        try:
+            return parse(value)
+        except ValueError as error:
+            raise click.BadParameter(str(error)) from None
+    return callback
+
+
+@click.command("prune")
+@click.option("--older-than", required=True, callback=_parsed(retention.parse_age),
+              help="Delete jobs finished longer ago than this: 30d, 12h, 90m, 2w.")
+@click.option("--state", "states", default=",".join(retention.DEFAULT_STATES),
+              show_default=True, callback=_parsed(retention.parse_states),
+              help="Comma-separated states to delete (failed jobs only when named).")
+@click.option("--dry-run", is_flag=True, help="Say how many jobs would go; delete nothing.")
+@with_appcontext
+def prune_command(older_than: timedelta, states: tuple[JobState, ...], dry_run: bool) -> None:
+    """Delete finished jobs (with their requests and attempts) older than --older-than."""
+    now = default_clock()()
+    with database_errors():
+        result = retention.prune(db.session, older_than=older_than, now=now, states=states,
+                                 dry_run=dry_run)
+    cutoff = (now - older_than).isoformat(timespec="seconds")
+    what = (f"{result.jobs} {' or '.join(states)} jobs ({result.requests} requests, "
+            f"{result.attempts} attempts) finished before {cutoff}")
+    click.echo(f"prune: would delete {what}" if dry_run else f"prune: deleted {what}")

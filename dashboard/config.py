@@ -48,6 +48,30 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         "QUEUE_MAX_JOBS_PER_RUN": _number(env, "QUEUE_MAX_JOBS_PER_RUN", 500, minimum=1),
         "QUEUE_LEASE_SECONDS": _number(env, "QUEUE_LEASE_SECONDS", 300.0, kind=float,
                                        minimum=1),
+        **operations(env),
+    }
+
+
+LOG_FORMATS = ("plain", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _choice(env: dict[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = (env.get(name) or default).strip()
+    for choice in choices:
+        if raw.lower() == choice.lower():
+            return choice
+    raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+
+
+def operations(env: dict[str, str]) -> dict[str, Any]:
+    """Logs and metrics: how the app reports on itself when deployed."""
+    return {
+        "LOG_FORMAT": _choice(env, "LOG_FORMAT", LOG_FORMATS, "plain"),
+        "LOG_LEVEL": _choice(env, "LOG_LEVEL", LOG_LEVELS, "INFO"),
+        # No token, no /metrics: the endpoint is off unless asked for.
+        "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
+        "METRICS_WINDOW": _number(env, "METRICS_WINDOW", 300.0, kind=float, minimum=1),
     }
 
 

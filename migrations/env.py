@@ -11,7 +11,11 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Under `flask --app dashboard db ...` the app has set up logging (dashboard.logs): keep it,
+# so the upgrade's lines come out in LOG_FORMAT like every other line. alembic.ini's
+# otherwise.
+if not any(getattr(handler, "_dashboard", False) for handler in logging.getLogger().handlers):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

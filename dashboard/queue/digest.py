@@ -398,8 +398,6 @@ class JobDigest:
             result.retrying += 1
         job_values.update(locked_by=None, locked_until=None, updated_at=now)
         self._write_outcome(job_id, row, outcome, request_state, job_values)
-        log.info("job %s request %s (%s) failed: %s", job_id, row.id, row.type_code,
-                 outcome.error)
         return str(job_values["state"])
 
     def _write_outcome(self, job_id: int, row: sa.Row, outcome: _Outcome,
@@ -433,6 +431,7 @@ class JobDigest:
         except BaseException:
             self.session.rollback()
             raise
+        _log_outcome(job_id, row, outcome, request_values["state"])
         if operator_state is not None:
             raise LetGo(f"is {operator_state} by an operator; stopped after request {row.id}")
 
@@ -461,6 +460,20 @@ class _OperatorChanged(Exception):
     def __init__(self, state: str) -> None:
         super().__init__(state)
         self.state = state
+
+
+def _log_outcome(job_id: int, row: sa.Row, outcome: _Outcome, state: RequestState) -> None:
+    """One line per request outcome, with its fields for log shippers (LOG_FORMAT=json)."""
+    duration = (outcome.finished_at - outcome.started_at).total_seconds()
+    reason = "" if outcome.ok else f": {outcome.error}"
+    log.log(
+        logging.WARNING if state == RequestState.FAILED else logging.INFO,
+        "job %s request %s (%s) %s in %.3fs%s", job_id, row.id, row.type_code, state,
+        duration, reason,
+        extra={"job_id": job_id, "request_id": row.id, "type_code": row.type_code,
+               "outcome": "succeeded" if outcome.ok else "failed", "state": str(state),
+               "duration": duration},
+    )
 
 
 def _last_number() -> sa.Label[int]:

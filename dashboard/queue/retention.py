@@ -1,0 +1,152 @@
+"""Retention: deleting finished jobs, with their requests and attempts, once they are old.
+
+Deletes in batches, each its own short transaction, so the tables are never locked for
+long; the children are deleted explicitly (not left to ON DELETE CASCADE), so no orphan
+is left behind by a database or connection that does not enforce foreign keys.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from .database import begin_for_write
+from .models import Attempt, Job, Request
+from .states import JobState
+
+jobs = Job.__table__
+requests = Request.__table__
+attempts = Attempt.__table__
+
+#: The states a job can be pruned from: it will never run again unless an operator says so.
+PRUNABLE_STATES = (JobState.COMPLETED, JobState.CANCELLED, JobState.FAILED)
+#: Failed jobs wait for an operator; they are pruned only when asked for by name.
+DEFAULT_STATES = (JobState.COMPLETED, JobState.CANCELLED)
+BATCH_SIZE = 1000
+
+_AGE = re.compile(r"(\d+)([smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_age(text: str) -> timedelta:
+    """``"30d"`` -> 30 days; units s, m, h, d, w. ValueError, saying why, otherwise."""
+    match = _AGE.fullmatch(text.strip().lower())
+    if match is None:
+        raise ValueError(
+            f"{text!r} is not an age: write a whole number and a unit, "
+            "s, m, h, d or w (e.g. 30d, 12h)")
+    number, unit = match.groups()
+    return timedelta(**{_UNITS[unit]: int(number)})
+
+
+def parse_states(text: str) -> tuple[JobState, ...]:
+    """``"completed,failed"`` -> those states; ValueError for an unknown or unfinished one."""
+    names = [name.strip().lower() for name in text.split(",") if name.strip()]
+    if not names:
+        raise ValueError("name at least one state")
+    allowed = ", ".join(PRUNABLE_STATES)
+    chosen: list[JobState] = []
+    for name in names:
+        if name not in JobState._value2member_map_:
+            raise ValueError(f"unknown state {name!r}: choose from {allowed}")
+        if JobState(name) not in PRUNABLE_STATES:
+            raise ValueError(f"{name} jobs are not finished: only {allowed} jobs can be pruned")
+        if JobState(name) not in chosen:
+            chosen.append(JobState(name))
+    return tuple(chosen)
+
+
+@dataclass
+class PruneResult:
+    """What a prune deleted (or, in a dry run, would delete)."""
+
+    jobs: int = 0
+    requests: int = 0
+    attempts: int = 0
+    batches: int = 0
+
+
+def _old(states: Iterable[JobState], cutoff: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(jobs.c.state.in_(list(states)), jobs.c.finished_at < cutoff)
+
+
+def prune(
+    session: Session,
+    *,
+    older_than: timedelta,
+    now: datetime,
+    states: Iterable[JobState] = DEFAULT_STATES,
+    batch_size: int = BATCH_SIZE,
+    dry_run: bool = False,
+) -> PruneResult:
+    """Delete jobs in ``states`` that finished more than ``older_than`` before ``now``.
+
+    Commits the session first, then deletes ``batch_size`` jobs per transaction.
+    """
+    states = tuple(states)
+    if not states or any(state not in PRUNABLE_STATES for state in states):
+        raise ValueError(f"only {', '.join(PRUNABLE_STATES)} jobs can be pruned")
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    cutoff = now - older_than
+    # Whatever the caller's session holds is its own: each batch is a transaction of its own.
+    session.commit()
+    if dry_run:
+        return _count(session, _old(states, cutoff))
+    result = PruneResult()
+    after = 0
+    while True:
+        try:
+            ids = _lock_batch(session, _old(states, cutoff), after, batch_size)
+            if not ids:
+                session.commit()
+                return result
+            _delete(session, ids, result)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        result.batches += 1
+        after = ids[-1]
+
+
+def _lock_batch(session: Session, old: sa.ColumnElement[bool], after: int,
+                size: int) -> list[int]:
+    """The next ``size`` ids to delete, locked so no operator's retry changes them meanwhile
+    (a job locked by someone else right now is skipped, and left for the next prune)."""
+    query = sa.select(jobs.c.id).where(old, jobs.c.id > after).order_by(jobs.c.id).limit(size)
+    if session.get_bind().dialect.name == "sqlite":
+        begin_for_write(session)  # SQLite locks the whole database instead
+    else:
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def _delete(session: Session, ids: list[int], result: PruneResult) -> None:
+    of_jobs = sa.select(requests.c.id).where(requests.c.job_id.in_(ids))
+    result.attempts += session.execute(
+        sa.delete(attempts).where(attempts.c.request_id.in_(of_jobs))).rowcount
+    result.requests += session.execute(
+        sa.delete(requests).where(requests.c.job_id.in_(ids))).rowcount
+    result.jobs += session.execute(sa.delete(jobs).where(jobs.c.id.in_(ids))).rowcount
+
+
+def _count(session: Session, old: sa.ColumnElement[bool]) -> PruneResult:
+    matching = sa.select(jobs.c.id).where(old)
+    of_jobs = sa.select(requests.c.id).where(requests.c.job_id.in_(matching))
+    try:
+        result = PruneResult(
+            jobs=session.scalar(sa.select(sa.func.count()).select_from(jobs).where(old)),
+            requests=session.scalar(sa.select(sa.func.count()).select_from(requests)
+                                    .where(requests.c.job_id.in_(matching))),
+            attempts=session.scalar(sa.select(sa.func.count()).select_from(attempts)
+                                    .where(attempts.c.request_id.in_(of_jobs))),
+        )
+    finally:
+        session.rollback()
+    return result

@@ -1,0 +1,40 @@
+"""gunicorn's settings, from the environment (see the README's "Deploy" section).
+
+    gunicorn -c gunicorn.conf.py "dashboard:create_app()"
+"""
+
+import os
+
+from dashboard.config import LOG_FORMATS
+from dashboard.logs import gunicorn_logging
+
+
+def _whole_number(name: str, default: int, minimum: int) -> int:
+    raw = os.environ.get(name, "").strip() or str(default)
+    if not raw.isdigit() or int(raw) < minimum:
+        raise SystemExit(f"gunicorn.conf.py: {name} must be a whole number of at least "
+                         f"{minimum}, got {raw!r}")
+    return int(raw)
+
+
+_log_format = (os.environ.get("LOG_FORMAT", "").strip() or "plain").lower()
+if _log_format not in LOG_FORMATS:
+    raise SystemExit(f"gunicorn.conf.py: LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, "
+                     f"got {_log_format!r}")
+
+# Every address of the container; publish the port, or put a proxy in front.
+bind = f"0.0.0.0:{_whole_number('PORT', 8000, 1)}"
+workers = _whole_number("WEB_CONCURRENCY", 2, 1)
+# "Run now" runs a job's requests inside the web worker: give it time.
+timeout = _whole_number("GUNICORN_TIMEOUT", 60, 1)
+# On SIGTERM, requests in progress get this long to finish before workers are killed.
+graceful_timeout = _whole_number("GRACEFUL_TIMEOUT", 30, 1)
+keepalive = 5
+# Access log to standard output, errors to standard error, one line each (JSON lines
+# with LOG_FORMAT=json).
+accesslog = "-"
+errorlog = "-"
+logconfig_dict = gunicorn_logging(_log_format)
+# Workers' heartbeat files in memory: a container's /tmp may be a slow overlay.
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"

@@ -1,0 +1,120 @@
+"""Pruning finished jobs, on every database."""
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from dashboard.queue import Attempt, Job, JobDigest, JobState, Request, actions, retention
+from tests.factories import save_job
+
+DAYS_30 = timedelta(days=30)
+
+
+def make(session, clock, state, n=0):
+    """A job of two requests brought to ``state`` at the clock's time, the way it happens."""
+    if state == JobState.FAILED:
+        job = save_job(session, clock, ("test_echo", {"n": n}), ("test_not_applicable", {}))
+    else:
+        job = save_job(session, clock, ("test_echo", {"n": n}), ("test_echo", {"n": n + 1}))
+    if state == JobState.CANCELLED:
+        actions.apply(session, "cancel", job.id, clock.now)
+    elif state != JobState.PENDING:
+        JobDigest(session, clock=clock).set_job(job).execute()
+    session.expire_all()
+    assert session.get(Job, job.id).state == state
+    return job.id
+
+
+def remaining(session):
+    session.expire_all()
+    return set(session.scalars(sa.select(Job.id)))
+
+
+def orphans(session):
+    orphan_requests = session.scalar(sa.select(sa.func.count()).select_from(Request).where(
+        ~sa.exists().where(Job.id == Request.job_id)))
+    orphan_attempts = session.scalar(sa.select(sa.func.count()).select_from(Attempt).where(
+        ~sa.exists().where(Request.id == Attempt.request_id)))
+    return orphan_requests, orphan_attempts
+
+
+def test_old_completed_and_cancelled_jobs_go_with_their_requests_and_attempts(session, clock):
+    old_completed = make(session, clock, JobState.COMPLETED)
+    old_cancelled = make(session, clock, JobState.CANCELLED, n=10)
+    old_failed = make(session, clock, JobState.FAILED, n=20)
+    old_pending = make(session, clock, JobState.PENDING, n=30)
+    clock.advance(days=20)
+    recent = make(session, clock, JobState.COMPLETED, n=40)
+
+    result = retention.prune(session, older_than=DAYS_30, now=clock.now + timedelta(days=15))
+
+    assert (result.jobs, result.requests, result.attempts) == (2, 4, 2)
+    kept = remaining(session)
+    assert old_completed not in kept and old_cancelled not in kept
+    assert {old_failed, old_pending, recent} <= kept
+    assert orphans(session) == (0, 0)
+    # The jobs kept still have all their requests and attempts.
+    assert session.scalar(sa.select(sa.func.count()).select_from(Request)) == 6
+
+
+def test_failed_jobs_are_kept_unless_named(session, clock):
+    failed = make(session, clock, JobState.FAILED)
+    completed = make(session, clock, JobState.COMPLETED, n=10)
+    later = clock.now + timedelta(days=31)
+    assert retention.prune(session, older_than=DAYS_30, now=later).jobs == 1
+    assert remaining(session) == {failed}
+    result = retention.prune(session, older_than=DAYS_30, now=later, states=[JobState.FAILED])
+    assert (result.jobs, result.requests, result.attempts) == (1, 2, 2)
+    assert remaining(session) == set() and completed
+
+
+def test_the_cutoff_is_by_finished_at_and_strict(session, clock):
+    job = make(session, clock, JobState.COMPLETED)
+    assert retention.prune(session, older_than=DAYS_30, now=clock.now + DAYS_30).jobs == 0
+    assert remaining(session) == {job}
+    assert retention.prune(
+        session, older_than=DAYS_30, now=clock.now + DAYS_30 + timedelta(microseconds=1)).jobs == 1
+
+
+def test_nothing_to_prune(session, clock):
+    result = retention.prune(session, older_than=DAYS_30, now=clock.now)
+    assert result == retention.PruneResult(0, 0, 0, 0)
+    make(session, clock, JobState.PENDING)
+    assert retention.prune(session, older_than=timedelta(0), now=clock.now).jobs == 0
+
+
+def test_deletes_in_batches(session, clock):
+    ids = [make(session, clock, JobState.COMPLETED, n=10 * i) for i in range(5)]
+    result = retention.prune(session, older_than=DAYS_30, now=clock.now + timedelta(days=31),
+                             batch_size=2)
+    assert (result.jobs, result.requests, result.batches) == (5, 10, 3)
+    assert remaining(session) == set() and len(ids) == 5
+
+
+def test_dry_run_counts_what_would_go_and_deletes_nothing(session, clock):
+    make(session, clock, JobState.COMPLETED)
+    make(session, clock, JobState.CANCELLED, n=10)
+    make(session, clock, JobState.FAILED, n=20)
+    later = clock.now + timedelta(days=31)
+    before = remaining(session)
+    dry = retention.prune(session, older_than=DAYS_30, now=later, dry_run=True)
+    assert remaining(session) == before
+    real = retention.prune(session, older_than=DAYS_30, now=later)
+    assert (dry.jobs, dry.requests, dry.attempts) == (real.jobs, real.requests, real.attempts)
+    assert (dry.jobs, dry.requests, dry.attempts) == (2, 4, 2)
+
+
+@pytest.mark.parametrize("states", [[], [JobState.PENDING], [JobState.RUNNING]])
+def test_only_finished_states_can_be_pruned(session, clock, states):
+    with pytest.raises(ValueError, match="only completed, cancelled, failed jobs can be pruned"):
+        retention.prune(session, older_than=DAYS_30, now=clock.now, states=states)
+
+
+def test_the_schema_cascades_too(session, clock):
+    """Deleting a job row by hand (not through prune) takes its children along as well."""
+    job_id = make(session, clock, JobState.COMPLETED)
+    session.execute(sa.delete(Job.__table__).where(Job.__table__.c.id == job_id))
+    session.commit()
+    assert orphans(session) == (0, 0)
+    assert session.scalar(sa.select(sa.func.count()).select_from(Attempt)) == 0
