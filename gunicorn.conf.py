@@ -35,6 +35,9 @@ keepalive = 5
 accesslog = "-"
 errorlog = "-"
 logconfig_dict = gunicorn_logging(_log_format)
+# No gunicornc control socket (gunicorn 25+): it would be made in $HOME, which the image's
+# user can't write, and one path would be shared by every gunicorn of a user on a host.
+control_socket_disable = True
 # Workers' heartbeat files in memory: a container's /tmp may be a slow overlay.
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"

@@ -23,7 +23,7 @@ esac
 try=1
 while :; do
     if output=$(flask --app dashboard db upgrade 2>&1); then
-        printf '%s\n' "$output"
+        printf '%s\n' "$output" >&2
         break
     fi
     # The error's own line: not the traceback's indented lines nor SQLAlchemy's link.
