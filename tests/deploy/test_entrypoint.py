@@ -9,9 +9,12 @@ import threading
 
 import pytest
 import sqlalchemy as sa
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from tests import databases
 from tests.deploy.image import (
+    ROOT,
     Process,
     build_context,
     environment,
@@ -73,6 +76,13 @@ def serve(start, **variables: str) -> tuple[Process, str, int]:
     return process, f"http://127.0.0.1:{port}/healthz", port
 
 
+def head() -> str:
+    """The newest migration's revision."""
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
 def is_gunicorn(pid: int) -> bool:
     with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
         return b"gunicorn" in cmdline.read()
@@ -108,7 +118,7 @@ def test_postgresql_upgraded_and_served(start, fresh_postgresql):
     assert wait_until_served(process, health)[0] == 200
     engine = sa.create_engine(fresh_postgresql)
     with engine.connect() as connection:
-        assert connection.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0001"
+        assert connection.scalar(sa.text("SELECT version_num FROM alembic_version")) == head()
     engine.dispose()
     assert process.stop() == 0
     assert "Listening at: http://127.0.0.1:" in process.stderr

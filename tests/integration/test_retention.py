@@ -118,3 +118,20 @@ def test_the_schema_cascades_too(session, clock):
     session.commit()
     assert orphans(session) == (0, 0)
     assert session.scalar(sa.select(sa.func.count()).select_from(Attempt)) == 0
+
+
+def test_a_job_someone_holds_is_skipped_not_waited_for(session, clock):
+    """An operator's retry of a failed job holds its row: prune leaves that one for next
+    time instead of waiting (SQLite locks the whole file instead, so it is not tried)."""
+    if session.get_bind().dialect.name == "sqlite":
+        pytest.skip("SQLite has no row locks")
+    held, other = (make(session, clock, JobState.FAILED, n=10 * i) for i in range(2))
+    jobs = Job.__table__
+    with session.get_bind().connect() as operator:
+        with operator.begin():
+            operator.execute(sa.select(jobs.c.id).where(jobs.c.id == held).with_for_update())
+            result = retention.prune(session, older_than=DAYS_30,
+                                     now=clock.now + timedelta(days=31), states=[JobState.FAILED])
+    assert result.jobs == 1
+    assert remaining(session) == {held}
+    assert other not in remaining(session)

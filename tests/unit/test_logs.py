@@ -4,6 +4,7 @@ import io
 import json
 import logging
 import logging.config
+import sys
 
 import pytest
 
@@ -18,6 +19,14 @@ def record(message="job %s done", args=(7,), exc_info=None, **extra):
     return entry
 
 
+def raised(error: Exception):
+    """The exc_info of ``error``, raised and caught."""
+    try:
+        raise error
+    except Exception:
+        return sys.exc_info()
+
+
 def test_json_line_has_the_standard_fields_and_the_extra_ones():
     line = logs.JsonFormatter().format(record(job_id=7, type_code="crm", duration=0.25))
     entry = json.loads(line)
@@ -27,12 +36,7 @@ def test_json_line_has_the_standard_fields_and_the_extra_ones():
 
 
 def test_json_keeps_an_exception_on_the_same_line():
-    try:
-        raise RuntimeError("boom\nsecond line")
-    except RuntimeError:
-        import sys
-
-        line = logs.JsonFormatter().format(record(exc_info=sys.exc_info()))
+    line = logs.JsonFormatter().format(record(exc_info=raised(RuntimeError("boom\nsecond line"))))
     assert "\n" not in line
     assert "RuntimeError: boom\nsecond line" in json.loads(line)["exception"]
 
@@ -57,12 +61,7 @@ def test_plain_line_breaks_are_escaped_so_no_message_forges_another(text):
 
 
 def test_plain_traceback_stays_on_one_line():
-    try:
-        raise ValueError("bad")
-    except ValueError:
-        import sys
-
-        line = logs.PlainFormatter().format(record(exc_info=sys.exc_info()))
+    line = logs.PlainFormatter().format(record(exc_info=raised(ValueError("bad"))))
     assert "\n" not in line
     assert "\\nTraceback (most recent call last):\\n" in line
     assert line.endswith("ValueError: bad")

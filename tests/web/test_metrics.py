@@ -37,18 +37,23 @@ def scrape(app, clock, monkeypatch):
     return scrape
 
 
+def app_without_database(tmp_path, **config):
+    """The token is checked before the database is read: no database kind matters here."""
+    return create_app({"TESTING": True, "METRICS_TOKEN": TOKEN,
+                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'q.db'}", **config})
+
+
 def test_off_without_a_token(tmp_path):
-    app = create_app({"TESTING": True, "METRICS_TOKEN": None,
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'q.db'}"})
+    app = app_without_database(tmp_path, METRICS_TOKEN=None)
     assert app.test_client().get("/metrics").status_code == 404
 
 
 @pytest.mark.parametrize("header", [
     None, "Bearer wrong", f"Basic {TOKEN}", "Bearer", f"Bearer {TOKEN}x", "Bearer é",
 ])
-def test_a_missing_or_wrong_token_is_401(app, header):
+def test_a_missing_or_wrong_token_is_401(tmp_path, header):
     headers = {"Authorization": header} if header else {}
-    response = app.test_client().get("/metrics", headers=headers)
+    response = app_without_database(tmp_path).test_client().get("/metrics", headers=headers)
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="metrics"'
     assert TOKEN.encode() not in response.data
