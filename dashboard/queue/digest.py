@@ -194,7 +194,8 @@ class JobDigest:
                 listener(self, result)
             except Exception:  # e.g. the alerts: they must never fail the run
                 self.session.rollback()
-                log.warning("after the run, %r failed", listener, exc_info=True)
+                log.warning("after the run, %s failed", getattr(listener, "__qualname__",
+                                                                listener), exc_info=True)
 
     def _release_held(self, *, best_effort: bool = False) -> None:
         held, self._held = self._held, []

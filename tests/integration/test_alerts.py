@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from dashboard.alerts import alert_status, send_failure_alerts
 from dashboard.alerts.throttle import FAILURES, claim
 from dashboard.extensions import db
-from dashboard.queue import FailureAlert, JobDigest, JobRepository, QueueSettings
+from dashboard.queue import FailureAlert, JobDigest, JobRepository, QueueSettings, actions
 from tests.alerting import DASHBOARD, RECIPIENTS, mail_config, run_digest
 from tests.factories import make_job, save_job
 
@@ -200,3 +200,32 @@ def test_a_claim_left_by_a_dead_digest_lapses(session, clock):
                      interval=900, hold=70)
     assert claim(session, FAILURES, "alive", now=clock.advance(seconds=11),
                  interval=900, hold=70)
+
+
+def test_a_job_that_fails_again_after_an_operator_retry_is_reported_again(
+        session, clock, smtp):
+    job = fail_job(session, clock, reason="first round")
+    run_digest(session, clock)
+    clock.advance(seconds=60)
+    actions.apply(session, "retry", job.id, clock.now)
+    session.commit()
+    clock.advance(seconds=60)
+    run_digest(session, clock)  # fails again, inside the interval: waits
+    assert len(smtp.received) == 1
+    clock.advance(seconds=900)
+    run_digest(session, clock)
+    assert len(smtp.received) == 2
+    assert "first round" in smtp.received[1].body("plain")
+    assert f"Job {job.id}:" in smtp.received[1].body("plain")
+
+
+def test_an_email_says_when_a_job_was_dealt_with_before_its_alert_went_out(
+        session, clock, smtp):
+    smtp.stop()
+    job = fail_job(session, clock)
+    run_digest(session, clock)
+    actions.apply(session, "cancel", job.id, clock.now)
+    session.commit()
+    smtp.start()
+    run_digest(session, clock)
+    assert f"Job {job.id} (cancelled now):" in smtp.received[0].body("plain")

@@ -99,6 +99,7 @@ def digest_env(db_url, port):
             "DASHBOARD_URL": DASHBOARD}
 
 
+@pytest.mark.slow
 def test_digest_command_with_the_mail_server_down_exits_0_and_warns(
         app, session, clock, db_url, smtp):
     job = save_job(session, clock, ("test_not_applicable", {}))
@@ -118,6 +119,7 @@ def test_digest_command_with_the_mail_server_down_exits_0_and_warns(
     assert f"{DASHBOARD}/jobs/{job.id}" in smtp.received[0].body("plain")
 
 
+@pytest.mark.slow
 def test_an_invalid_recipient_is_refused_at_start_up(tmp_path):
     with pytest.raises(ConfigError, match="QUEUE_ALERT_TO: 'ops@example' is not an email"):
         create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/q.db",
