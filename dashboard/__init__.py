@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import cli, config, health, logs, metrics, queue
+from . import alerts, cli, config, health, logs, metrics, queue
 from .extensions import db, migrate
 from .queue.database import engine_options, prepare_engine
 
@@ -37,7 +37,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     with app.app_context():
         prepare_engine(db.engine)
-    queue.configure(session=lambda: db.session, settings=queue_settings(app.config))
+    alerts.init_app(app)
+    queue.configure(session=lambda: db.session, settings=queue_settings(
+        app.config, run_listeners=(alerts.after_digest_run(app),)))
     queue.load_types(app.config["QUEUE_TYPES"])
     cli.init_app(app)
     health.init_app(app)
@@ -45,11 +47,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def queue_settings(cfg: dict[str, Any]) -> queue.QueueSettings:
+def queue_settings(cfg: dict[str, Any], run_listeners: tuple = ()) -> queue.QueueSettings:
     return queue.QueueSettings(
         retry=queue.RetryStrategy(
             max_attempts=cfg["QUEUE_MAX_ATTEMPTS"], delay=cfg["QUEUE_RETRY_DELAY"]
         ),
         max_jobs_per_run=cfg["QUEUE_MAX_JOBS_PER_RUN"],
         lease_seconds=cfg["QUEUE_LEASE_SECONDS"],
+        run_listeners=run_listeners,
     )

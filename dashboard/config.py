@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,76 @@ def _number(env: dict[str, str], name: str, default: float, *, kind: type = int,
     return value
 
 
+#: Syntax only (no DNS): something@domain.tld, so ``.test`` and ``.example`` domains pass.
+ADDRESS = re.compile(r"[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _flag(env: dict[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in TRUE:
+        return True
+    if raw in FALSE or raw == "":
+        return False
+    raise ConfigError(f"{name} must be true or false, got {env[name]!r}")
+
+
+def addresses(raw: str | list[str], name: str = "QUEUE_ALERT_TO") -> list[str]:
+    """A comma-separated list of email addresses, trimmed; ConfigError names a bad one."""
+    items = raw.split(",") if isinstance(raw, str) else raw
+    found = [item.strip() for item in items if item.strip()]
+    for address in found:
+        if not ADDRESS.fullmatch(address):
+            raise ConfigError(f"{name}: {address!r} is not an email address")
+    return found
+
+
+def _address(env: dict[str, str], name: str) -> str | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    # "Queue <queue@example.test>" is allowed for the sender.
+    bare = raw[raw.index("<") + 1:-1] if raw.endswith(">") and "<" in raw else raw
+    addresses(bare, name)
+    return raw
+
+
+def mail_settings(env: dict[str, str]) -> dict[str, Any]:
+    """The failure alerts' settings: recipients, sender, SMTP server, timeout, throttle."""
+    settings = {
+        "QUEUE_ALERT_TO": addresses(env.get("QUEUE_ALERT_TO", "")),
+        "QUEUE_ALERT_INTERVAL": _number(env, "QUEUE_ALERT_INTERVAL", 900.0, kind=float),
+        "DASHBOARD_URL": (env.get("DASHBOARD_URL") or "").strip().rstrip("/") or None,
+        "MAIL_DEFAULT_SENDER": _address(env, "MAIL_DEFAULT_SENDER"),
+        "MAIL_SERVER": (env.get("MAIL_SERVER") or "").strip() or "localhost",
+        "MAIL_PORT": _number(env, "MAIL_PORT", 25, minimum=1),
+        "MAIL_USE_TLS": _flag(env, "MAIL_USE_TLS"),
+        "MAIL_USE_SSL": _flag(env, "MAIL_USE_SSL"),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_TIMEOUT": _number(env, "MAIL_TIMEOUT", 10.0, kind=float, minimum=0.1),
+    }
+    check_mail_settings(settings)
+    return settings
+
+
+def check_mail_settings(settings: dict[str, Any]) -> None:
+    """Settings that contradict each other, or alerts that could not be sent as configured."""
+    if settings["MAIL_USE_TLS"] and settings["MAIL_USE_SSL"]:
+        raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL can't both be on: STARTTLS (often "
+                          "port 587) or SMTPS (often port 465), not both")
+    url = settings["DASHBOARD_URL"]
+    if url is not None and not re.match(r"https?://[^/\s]+", url):
+        raise ConfigError(f"DASHBOARD_URL must start with http:// or https://, got {url!r}")
+    if settings["QUEUE_ALERT_TO"]:
+        if not settings["MAIL_DEFAULT_SENDER"]:
+            raise ConfigError("QUEUE_ALERT_TO is set but MAIL_DEFAULT_SENDER is not: alert "
+                              "emails need a sender address")
+        if url is None:
+            raise ConfigError("QUEUE_ALERT_TO is set but DASHBOARD_URL is not: alert emails "
+                              "link to the dashboard, e.g. DASHBOARD_URL=https://queue.example.com")
+
+
 def database_url(url: str) -> str:
     """Ask MariaDB and MySQL for full UTF-8 unless the URL says otherwise."""
     parsed = sa.make_url(url)
@@ -48,6 +119,7 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         "QUEUE_MAX_JOBS_PER_RUN": _number(env, "QUEUE_MAX_JOBS_PER_RUN", 500, minimum=1),
         "QUEUE_LEASE_SECONDS": _number(env, "QUEUE_LEASE_SECONDS", 300.0, kind=float,
                                        minimum=1),
+        **mail_settings(env),
         **operations(env),
     }
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
+from .mail import Mail
 from .queue.models import Base
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+mail = Mail()

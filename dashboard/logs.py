@@ -91,8 +91,13 @@ class _StandardError(logging.StreamHandler):
         return sys.stderr
 
 
+#: The loggers LOG_LEVEL applies to: the app's own, and the migrations'. Other libraries
+#: stay at WARNING: their INFO lines are theirs to debug, not the operator's to read.
+OWN_LOGGERS = ("dashboard", "alembic")
+
+
 def configure(log_format: str = "plain", level: str = "INFO") -> logging.Handler:
-    """Send every log record to standard error, one line each; replaces an earlier call's
+    """Send log records to standard error, one line each; replaces an earlier call's
     handler (and only that: a handler someone else added stays)."""
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -102,7 +107,9 @@ def configure(log_format: str = "plain", level: str = "INFO") -> logging.Handler
     handler._dashboard = True  # type: ignore[attr-defined]
     handler.setFormatter(FORMATTERS[log_format]())
     root.addHandler(handler)
-    root.setLevel(level)
+    root.setLevel(logging.WARNING)
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(level)
     return handler
 
 

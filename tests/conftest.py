@@ -11,6 +11,7 @@ from dashboard import create_app
 from dashboard.extensions import db
 from dashboard.queue.models import Base
 from tests import databases
+from tests.smtp import SMTPServer
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -109,6 +110,14 @@ def clock() -> Clock:
 @pytest.fixture
 def runner(app: Flask):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SMTPServer]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 and a free port, for the test's emails."""
+    server = SMTPServer().start()
+    yield server
+    server.stop()
 
 
 import tests.types  # noqa: E402,F401 - registers the test request types

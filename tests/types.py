@@ -75,3 +75,12 @@ class WritesOwnRow(RequestType):
         finally:
             engine.dispose()
         return "written"
+
+
+class FailsWith(RequestType):
+    """Fails for good with the reason its payload gives (HTML, very long lines...)."""
+
+    type_code = "test_fails_with"
+
+    def execute(self, payload: Any, context: RequestContext) -> Any:
+        raise PermanentFailure(payload["reason"])

@@ -10,7 +10,7 @@ from .actions import ActionRefused
 from .builder import JobBuilder, RequestBuilder
 from .claims import NotRunnable
 from .digest import DigestResult, JobDigest
-from .models import Attempt, Base, DigestRun, Job, Request
+from .models import Attempt, Base, DigestRun, FailureAlert, Job, Request
 from .repository import JobRepository
 from .retry import RetryStrategy
 from .settings import QueueSettings, configure
@@ -34,6 +34,7 @@ __all__ = [
     "Connector",
     "DigestResult",
     "DigestRun",
+    "FailureAlert",
     "Job",
     "JobBuilder",
     "JobDigest",

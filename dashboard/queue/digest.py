@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from . import claims
 from .claims import Lease
-from .models import Attempt, DigestRun, Job, Request
+from .models import Attempt, DigestRun, FailureAlert, Job, Request
 from .payload import dump_json, load_json
 from .repository import JobRepository
 from .retry import RetryStrategy
@@ -42,6 +42,7 @@ jobs = Job.__table__
 requests = Request.__table__
 attempts = Attempt.__table__
 runs = DigestRun.__table__
+failure_alerts = FailureAlert.__table__
 
 INTERRUPTED = "interrupted: lease expired"
 RUNS_KEPT_DAYS = 7
@@ -184,7 +185,17 @@ class JobDigest:
         finally:
             result.seconds = time.monotonic() - started
             self._record_run_end(run_id, result, error)
+        self._run_ended(result)
         return result
+
+    def _run_ended(self, result: DigestResult) -> None:
+        for listener in self.settings.run_listeners:
+            try:
+                listener(self, result)
+            except Exception:  # e.g. the alerts: they must never fail the run
+                self.session.rollback()
+                log.warning("after the run, %s failed", getattr(listener, "__qualname__",
+                                                                listener), exc_info=True)
 
     def _release_held(self, *, best_effort: bool = False) -> None:
         held, self._held = self._held, []
@@ -427,6 +438,15 @@ class JobDigest:
                 outcome=Outcome.SUCCEEDED if outcome.ok else Outcome.FAILED,
                 error=outcome.error, traceback=outcome.traceback,
             ))
+            # -- failure alerts: the job failed for good; it awaits its alert email, recorded
+            # in this same transaction, so no failure goes unreported.
+            if request_state == RequestState.FAILED and operator_state is None:
+                self.session.execute(sa.insert(failure_alerts).values(
+                    job_id=job_id, request_id=row.id, attempts=row.attempts + 1,
+                    failed_at=outcome.finished_at,
+                    reason=(outcome.error or "").strip().split("\n", 1)[0],
+                ))
+            # -- end of failure alerts
             self.session.commit()
         except BaseException:
             self.session.rollback()

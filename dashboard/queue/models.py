@@ -199,5 +199,32 @@ class DigestRun(Base):
     __table_args__ = (sa.Index("ix_digest_runs_started_at", "started_at"), TABLE_ARGS)
 
 
+class FailureAlert(Base):
+    """A job that failed for good, awaiting (or past) its alert email.
+
+    Written by the digest in the transaction that fails the job; a snapshot of the failure,
+    so a later operator retry does not change what the alert says.
+    """
+
+    __tablename__ = "failure_alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(sa.ForeignKey("jobs.id", ondelete="CASCADE"))
+    #: The request that failed (it goes with its job, hence no foreign key of its own).
+    request_id: Mapped[int] = mapped_column(sa.Integer)
+    attempts: Mapped[int] = mapped_column(sa.Integer)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The first line of the failure's reason.
+    reason: Mapped[str | None] = mapped_column(LongText)
+    #: When the mail server accepted the email that listed it; NULL while it waits.
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        sa.Index("ix_failure_alerts_sent_at", "sent_at", "id"),
+        sa.Index("ix_failure_alerts_job_id", "job_id"),
+        TABLE_ARGS,
+    )
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)

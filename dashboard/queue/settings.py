@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,10 @@ class QueueSettings:
     lease_seconds: float = 300.0
     #: Jobs claimed per round trip by a digest.
     claim_batch: int = 10
+    #: Called as ``listener(digest, result)`` when a run of due jobs ends (not after a
+    #: ``set_job`` run): how the host application reacts to runs, e.g. sends failure alerts.
+    #: A listener's exception is logged and never fails the run.
+    run_listeners: tuple[Callable[[Any, Any], None], ...] = ()
 
     def __post_init__(self) -> None:
         if self.max_jobs_per_run < 1:

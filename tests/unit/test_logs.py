@@ -81,6 +81,13 @@ def test_configure_replaces_only_its_own_handler(capsys):
         logging.getLogger("dashboard.test").info("below the level")
         lines = capsys.readouterr().err.splitlines()
         assert [json.loads(line)["message"] for line in lines] == ["to stderr"]
+        logs.configure("plain", "DEBUG")
+        logging.getLogger("dashboard.test").debug("ours, at LOG_LEVEL")
+        logging.getLogger("some.library").info("a library's chatter")
+        logging.getLogger("some.library").warning("a library's warning")
+        lines = capsys.readouterr().err.splitlines()
+        assert [line.split(": ", 1)[1] for line in lines] == [
+            "ours, at LOG_LEVEL", "a library's warning"]
     finally:
         root.removeHandler(other)
         logs.configure("plain", "INFO")

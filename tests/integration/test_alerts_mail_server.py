@@ -1,0 +1,69 @@
+"""Mail servers that misbehave, and alerts turned off: the digest is never held up."""
+
+import logging
+import time
+
+import pytest
+
+from dashboard.alerts import alert_status
+from tests.alerting import mail_config, run_digest
+from tests.factories import save_job
+from tests.smtp import SilentServer, TricklingServer
+
+TIMEOUT = 1.5
+
+
+@pytest.fixture
+def silent():
+    server = SilentServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def config(config, silent):
+    return mail_config(config, silent.port, MAIL_TIMEOUT=TIMEOUT)
+
+
+def test_a_server_that_never_answers_holds_the_digest_at_most_mail_timeout(
+        session, clock, silent, caplog):
+    save_job(session, clock, ("test_not_applicable", {}))
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="dashboard.alerts"):
+        result = run_digest(session, clock)
+    elapsed = time.monotonic() - started
+
+    assert result.failed == 1
+    assert TIMEOUT <= elapsed < TIMEOUT + 1.0
+    assert (f"failure alert email not sent: the mail server 127.0.0.1:{silent.port} did not "
+            f"answer within {TIMEOUT:g}s") in caplog.text
+    status = alert_status(session)
+    assert status.pending == 1 and "did not answer" in status.last_error
+
+
+def test_a_server_that_answers_each_step_slowly_is_cut_off_at_mail_timeout(
+        app, session, clock, caplog):
+    trickling = TricklingServer(pause=TIMEOUT * 0.6)
+    app.config["MAIL_PORT"] = app.extensions["mail"].port = trickling.port
+    try:
+        save_job(session, clock, ("test_not_applicable", {}))
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="dashboard.alerts"):
+            run_digest(session, clock)
+        elapsed = time.monotonic() - started
+    finally:
+        trickling.close()
+    # Greeting, EHLO, MAIL, RCPT x2, DATA...: each in time, all together far too slow.
+    assert elapsed < TIMEOUT + 1.0
+    assert "did not answer within" in caplog.text
+    assert alert_status(session).pending == 1
+
+
+def test_without_recipients_alerts_are_off_and_failures_wait(app, session, clock):
+    app.config["QUEUE_ALERT_TO"] = []
+    save_job(session, clock, ("test_not_applicable", {}))
+    started = time.monotonic()
+    run_digest(session, clock)
+    assert time.monotonic() - started < TIMEOUT  # the silent server was never called
+    status = alert_status(session)
+    assert (status.pending, status.last_error, status.last_sent_at) == (1, None, None)
