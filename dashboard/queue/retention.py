@@ -1,4 +1,5 @@
-"""Retention: deleting finished jobs, with their requests and attempts, once they are old.
+"""Retention: deleting finished jobs, with their requests, attempts and failure alerts,
+once they are old.
 
 Deletes in batches, each its own short transaction, so the tables are never locked for
 long; the children are deleted explicitly (not left to ON DELETE CASCADE), so no orphan
@@ -16,12 +17,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .database import begin_for_write
-from .models import Attempt, Job, Request
+from .models import Attempt, FailureAlert, Job, Request
 from .states import JobState
 
 jobs = Job.__table__
 requests = Request.__table__
 attempts = Attempt.__table__
+failure_alerts = FailureAlert.__table__
 
 #: The states a job can be pruned from: it will never run again unless an operator says so.
 PRUNABLE_STATES = (JobState.COMPLETED, JobState.CANCELLED, JobState.FAILED)
@@ -133,6 +135,7 @@ def _delete(session: Session, ids: list[int], result: PruneResult) -> None:
         sa.delete(attempts).where(attempts.c.request_id.in_(of_jobs))).rowcount
     result.requests += session.execute(
         sa.delete(requests).where(requests.c.job_id.in_(ids))).rowcount
+    session.execute(sa.delete(failure_alerts).where(failure_alerts.c.job_id.in_(ids)))
     result.jobs += session.execute(sa.delete(jobs).where(jobs.c.id.in_(ids))).rowcount
 
 

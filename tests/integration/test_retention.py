@@ -5,7 +5,16 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from dashboard.queue import Attempt, Job, JobDigest, JobState, Request, actions, retention
+from dashboard.queue import (
+    Attempt,
+    FailureAlert,
+    Job,
+    JobDigest,
+    JobState,
+    Request,
+    actions,
+    retention,
+)
 from tests.factories import save_job
 
 DAYS_30 = timedelta(days=30)
@@ -64,9 +73,12 @@ def test_failed_jobs_are_kept_unless_named(session, clock):
     later = clock.now + timedelta(days=31)
     assert retention.prune(session, older_than=DAYS_30, now=later).jobs == 1
     assert remaining(session) == {failed}
+    assert session.scalar(sa.select(sa.func.count()).select_from(FailureAlert)) == 1
     result = retention.prune(session, older_than=DAYS_30, now=later, states=[JobState.FAILED])
     assert (result.jobs, result.requests, result.attempts) == (1, 2, 2)
     assert remaining(session) == set() and completed
+    # Its failure alert went with it.
+    assert session.scalar(sa.select(sa.func.count()).select_from(FailureAlert)) == 0
 
 
 def test_the_cutoff_is_by_finished_at_and_strict(session, clock):
