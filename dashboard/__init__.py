@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Flask
 
-from . import cli, config, queue
-from .extensions import db, migrate
+from . import auth, cli, config, queue, web
+from .extensions import csrf, db, migrate
 from .queue.database import engine_options, prepare_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +39,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     queue.configure(session=lambda: db.session, settings=queue_settings(app.config))
     queue.load_types(app.config["QUEUE_TYPES"])
     cli.init_app(app)
+    csrf.init_app(app)
+    auth.init_app(app)
+    web.init_app(app)
     return app
 
 

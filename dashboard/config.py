@@ -48,7 +48,25 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         "QUEUE_MAX_JOBS_PER_RUN": _number(env, "QUEUE_MAX_JOBS_PER_RUN", 500, minimum=1),
         "QUEUE_LEASE_SECONDS": _number(env, "QUEUE_LEASE_SECONDS", 300.0, kind=float,
                                        minimum=1),
+        "QUEUE_MASKED_KEYS": _words(env.get("QUEUE_MASKED_KEYS"), DEFAULT_MASKED_KEYS),
+        "DASHBOARD_BULK_LIMIT": _number(env, "DASHBOARD_BULK_LIMIT", 10_000, minimum=1),
+        "DASHBOARD_POLL_SECONDS": _number(env, "DASHBOARD_POLL_SECONDS", 5.0, kind=float,
+                                          minimum=1),
+        "DASHBOARD_PROXIES": _number(env, "DASHBOARD_PROXIES", 0),
+        "SESSION_COOKIE_SECURE": env.get("DASHBOARD_HTTPS_ONLY", "") == "1",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
     }
+
+
+DEFAULT_MASKED_KEYS = ("password", "token", "secret", "api_key")
+
+
+def _words(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list of lower-case words; unset or blank gives the default."""
+    if raw is None or not raw.strip():
+        return default
+    return tuple(word.strip().lower() for word in raw.split(",") if word.strip())
 
 
 def _instance_secret(instance_path: str) -> str:

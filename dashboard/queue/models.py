@@ -105,6 +105,9 @@ class Job(Base):
         sa.Index("ix_jobs_store_id", "store_id", "id"),
         sa.Index("ix_jobs_source_id", "source_id", "id"),
         sa.Index("ix_jobs_locked_until", "state", "locked_until"),
+        # The dashboard: the oldest due job, and lists filtered by creation time.
+        sa.Index("ix_jobs_state_next_attempt", "state", "next_attempt_at"),
+        sa.Index("ix_jobs_created_at", "created_at", "id"),
         TABLE_ARGS,
     )
 
