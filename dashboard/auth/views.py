@@ -10,7 +10,7 @@ from flask_login import login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..queue.models import utcnow
+from ..queue.settings import default_clock
 from . import throttle
 from .models import User
 
@@ -38,7 +38,7 @@ def login():  # noqa: ANN201
     name = request.form.get("name", "").strip()
     password = request.form.get("password", "")
     address = request.remote_addr or "unknown"
-    now = utcnow()
+    now = default_clock()()
     wait = throttle.wait_needed(db.session, name, address, now)
     if wait is not None:
         minutes = max(1, round(wait.total_seconds() / 60))

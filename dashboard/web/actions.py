@@ -11,9 +11,9 @@ from ..auth.roles import require
 from ..auth.views import safe_next
 from ..extensions import db
 from ..queue import JobDigest, NotRunnable, actions
-from ..queue.models import Job, utcnow
+from ..queue.models import Job
 from .jobs import render_job
-from .templating import is_htmx
+from .templating import is_htmx, now
 
 bp = Blueprint("actions", __name__, url_prefix="/jobs")
 
@@ -40,8 +40,8 @@ def act(job_id: int, action: str):  # noqa: ANN201
 def apply_one(job_id: int, action: str) -> bool:
     """The action and its audit entry, in one transaction: both or neither."""
     try:
-        actions.ACTION_FUNCTIONS[action](db.session, job_id, utcnow())
-        audit.record(db.session, current_user.name, action, [job_id])
+        actions.ACTION_FUNCTIONS[action](db.session, job_id, now())
+        audit.record(db.session, current_user.name, action, [job_id], at=now())
     except actions.ActionRefused as refusal:
         db.session.rollback()
         flash(f"Nothing changed: {refusal}.", "error")
@@ -62,7 +62,8 @@ def run_now(job: Job) -> bool:
     outcome = result.outcomes.get(job_id, "unchanged")
     summary = (f"{result.succeeded} request(s) succeeded, {result.failed} failed, "
                f"{result.retrying} retrying, in {result.seconds:.2f} s")
-    audit.record(db.session, current_user.name, "run", [job_id], detail=f"{outcome}: {summary}")
+    audit.record(db.session, current_user.name, "run", [job_id], detail=f"{outcome}: {summary}",
+                 at=now())
     flash(f"Job #{job_id} ran: now {outcome}; {summary}.",
           "success" if outcome == "completed" else "warning")
     return True

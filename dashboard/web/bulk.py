@@ -19,7 +19,8 @@ from ..queries import bulk
 from ..queries.filters import PARAMETERS, BadFilter, parse_filter, parse_id
 from ..queries.jobs import check_filter
 from ..queue import actions
-from ..queue.models import Job, utcnow
+from ..queue.models import Job
+from .templating import now
 
 bp = Blueprint("bulk", __name__, url_prefix="/jobs")
 
@@ -61,11 +62,11 @@ def act():  # noqa: ANN201
             refused=len(selected) - count if scope == "selected" else 0)
     if ids is None:
         ids = bulk.ids_for_action(db.session, found, action, upto=upto, cap=cap)
-    changed, refused = actions.apply_many(db.session, action, ids, utcnow())
+    changed, refused = actions.apply_many(db.session, action, ids, now())
     if changed:
         audit.record(db.session, current_user.name, f"bulk-{action}", changed,
                      filter=found.to_params() if scope == "filter" else None,
-                     detail=f"{len(changed)} changed, {len(refused)} refused")
+                     detail=f"{len(changed)} changed, {len(refused)} refused", at=now())
     _report(action, changed, refused)
     return redirect(back, code=303)
 

@@ -9,7 +9,7 @@ from markupsafe import Markup, escape
 
 from ..auth.models import Role
 from ..masking import Masker
-from ..queue.models import utcnow
+from ..queue.settings import default_clock
 
 #: htmx without eval or inline styles (the CSP allows neither); 409 (an action that did
 #: not apply) is swapped like a success so that its message shows.
@@ -25,6 +25,11 @@ HTMX_CONFIG = {
         {"code": "[45]..", "swap": False, "error": True},
     ],
 }
+
+
+def now() -> datetime:
+    """The queue's clock (the tests set it; otherwise the time now, in UTC)."""
+    return default_clock()()
 
 
 def utc(moment: datetime | None) -> str:
@@ -66,7 +71,7 @@ def span(seconds: float | timedelta | None) -> str:
 
 
 def age(moment: datetime | None) -> str:
-    return "—" if moment is None else span(utcnow() - moment)
+    return "—" if moment is None else span(now() - moment)
 
 
 def number(value: int | None) -> str:
