@@ -30,7 +30,8 @@ def create():  # noqa: ANN201
     try:
         user = new_user(form.get("name", ""), form.get("role", ""), form.get("password", ""))
     except ValueError as error:
-        flash(str(error).capitalize() + ".", "error")
+        message = str(error)
+        flash(message[:1].upper() + message[1:] + ".", "error")
         return redirect(url_for(".index"))
     if db.session.scalar(sa.select(User.id).where(User.name == user.name)):
         flash(f"A user named {user.name} already exists.", "error")

@@ -25,6 +25,7 @@ from .templating import now
 bp = Blueprint("bulk", __name__, url_prefix="/jobs")
 
 VERBS = {"retry": "Retry", "pause": "Pause", "resume": "Resume", "cancel": "Cancel"}
+DONE = {"retry": "retried", "pause": "paused", "resume": "resumed", "cancel": "cancelled"}
 
 
 @bp.post("/bulk")
@@ -56,7 +57,8 @@ def act():  # noqa: ANN201
         abort(400, f"Unknown scope {scope!r}: use selected or filter.")
     if form.get("confirm") != "yes":
         return render_template(
-            "jobs/confirm_bulk.html", action=action, verb=VERBS[action], scope=scope,
+            "jobs/confirm_bulk.html", action=action, verb=VERBS[action], done=DONE[action],
+            scope=scope,
             count=min(count, cap), more=count > cap, cap=cap, upto=upto, found=found,
             params=found.to_params(), selected=ids or [], back=back,
             refused=len(selected) - count if scope == "selected" else 0)
@@ -90,7 +92,7 @@ def _applicable(ids: list[int], action: str) -> list[int]:
 
 
 def _report(action: str, changed: list[int], refused: dict[int, str]) -> None:
-    done = {"retry": "retried", "pause": "paused", "resume": "resumed", "cancel": "cancelled"}
+    done = DONE
     if changed:
         flash(f"{len(changed):,} job(s) {done[action]}.", "success")
     if refused:
