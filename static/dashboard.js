@@ -5,6 +5,7 @@
   "use strict";
   var KEY = "asyncqueue-live";
   var body = document.body;
+  document.documentElement.classList.add("js");
   var seconds = parseFloat(body.getAttribute("data-poll-seconds")) || 5;
 
   function liveOn() {
