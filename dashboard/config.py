@@ -56,6 +56,9 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         "SESSION_COOKIE_SECURE": env.get("DASHBOARD_HTTPS_ONLY", "") == "1",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # A CSRF token lives as long as the session: a dashboard tab left open for hours
+        # must still be able to act.
+        "WTF_CSRF_TIME_LIMIT": None,
     }
 
 
