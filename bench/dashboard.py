@@ -26,9 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dashboard import create_app  # noqa: E402
 from dashboard.auth.models import User, new_user  # noqa: E402
+from dashboard.bulk import apply_bulk  # noqa: E402
 from dashboard.extensions import db  # noqa: E402
 from dashboard.queries.filters import parse_filter  # noqa: E402
 from dashboard.queries.jobs import list_query  # noqa: E402
+from dashboard.queue.models import utcnow  # noqa: E402
 
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TYPES = ["crm_customer_sync", "crm_address_sync", "loyalty_points", "loyalty_tier",
@@ -220,6 +222,17 @@ def explain(label: str, params: dict[str, str], before: int | None = None) -> No
     print(f"\n-- {label}\n{sql}\n" + "\n".join(plan))
 
 
+def bulk_timing(count: int) -> None:
+    """Pause, then resume, the newest ``count`` pending jobs (the data ends as it was)."""
+    ids = list(db.session.scalars(sa.text(
+        f"SELECT id FROM jobs WHERE state = 'pending' ORDER BY id DESC LIMIT {count}")))
+    for action in ("pause", "resume"):
+        started = time.perf_counter()
+        changed, refused = apply_bulk(db.session, action, ids, actor="bench", now=utcnow())
+        print(f"bulk {action} of {len(ids):,} jobs: {len(changed):,} changed, "
+              f"{len(refused)} refused, in {time.perf_counter() - started:.1f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", default="aq_bench_dashboard")
@@ -278,6 +291,7 @@ def main() -> None:
         print(f"{label:44} {median:8.1f} {p95:8.1f}", flush=True)
 
     with app.app_context():
+        bulk_timing(10_000)
         print("\nEXPLAIN ANALYZE of the list's main query:")
         explain("unfiltered", {})
         explain("state=failed", {"state": "failed"})

@@ -33,4 +33,4 @@ echo "Login:     $DEMO_USER / $DEMO_PASSWORD (admin)"
 echo "The digest runs every 3 seconds in the background (log: instance/demo-digest.log)."
 echo "Ctrl-C stops the dashboard and the digest."
 echo
-.venv/bin/gunicorn --bind "127.0.0.1:$PORT" --workers 2 --access-logfile - "dashboard:create_app()"
+.venv/bin/gunicorn --bind "127.0.0.1:$PORT" --workers 2 --timeout 120 --access-logfile - "dashboard:create_app()"

@@ -11,11 +11,10 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import audit
+from .. import bulk
 from ..auth.models import Role
 from ..auth.roles import require
 from ..extensions import db
-from ..queries import bulk
 from ..queries.filters import PARAMETERS, BadFilter, parse_filter, parse_id
 from ..queries.jobs import check_filter
 from ..queue import actions
@@ -64,11 +63,9 @@ def act():  # noqa: ANN201
             refused=len(selected) - count if scope == "selected" else 0)
     if ids is None:
         ids = bulk.ids_for_action(db.session, found, action, upto=upto, cap=cap)
-    changed, refused = actions.apply_many(db.session, action, ids, now())
-    if changed:
-        audit.record(db.session, current_user.name, f"bulk-{action}", changed,
-                     filter=found.to_params() if scope == "filter" else None,
-                     detail=f"{len(changed)} changed, {len(refused)} refused", at=now())
+    changed, refused = bulk.apply_bulk(
+        db.session, action, ids, actor=current_user.name, now=now(),
+        filter=found.to_params() if scope == "filter" else None)
     _report(action, changed, refused)
     return redirect(back, code=303)
 

@@ -71,3 +71,25 @@ def test_audit_record_is_usable_outside_the_web(session, clock):
     assert [e.id for e in page.entries] == [entry.id]
     assert audit.job_ids_of(session, page.entries) == {entry.id: [1, 3]}
     assert audit.entries(session, actor="someone else").entries == []
+
+
+def test_bulk_action_refuses_jobs_that_changed_and_audits_the_rest_at_once(session, clock):
+    from dashboard.audit import AuditEntry, AuditJob
+    from dashboard.bulk import apply_bulk
+    from dashboard.queue import Job
+
+    jobs = [save_job(session, clock, ("test_echo", {"n": n})) for n in range(3)]
+    done = session.get(Job, jobs[1].id)
+    done.state = JobState.COMPLETED
+    session.commit()
+    changed, refused = apply_bulk(session, "pause", [j.id for j in jobs], actor="cli:ops",
+                                  now=clock.now, filter={"source": "default"})
+    assert changed == [jobs[0].id, jobs[2].id]
+    assert list(refused) == [jobs[1].id] and "it is completed" in refused[jobs[1].id]
+    session.expire_all()
+    assert [session.get(Job, j.id).state for j in jobs] == [
+        JobState.PAUSED, JobState.COMPLETED, JobState.PAUSED]
+    entry = session.scalars(sa.select(AuditEntry)).one()
+    assert (entry.action, entry.job_count, entry.detail) == (
+        "bulk-pause", 2, "2 changed, 1 refused")
+    assert sorted(session.scalars(sa.select(AuditJob.job_id))) == changed
