@@ -31,16 +31,13 @@ def create():  # noqa: ANN201
         user = new_user(form.get("name", ""), form.get("role", ""), form.get("password", ""))
     except ValueError as error:
         message = str(error)
-        flash(message[:1].upper() + message[1:] + ".", "error")
-        return redirect(url_for(".index"))
+        return _back(message[:1].upper() + message[1:] + ".", "error")
     if db.session.scalar(sa.select(User.id).where(User.name == user.name)):
-        flash(f"A user named {user.name} already exists.", "error")
-        return redirect(url_for(".index"))
+        return _back(f"A user named {user.name} already exists.", "error")
     db.session.add(user)
     audit.record(db.session, current_user.name, "user-create", [],
                  detail=f"created {user.name} ({user.role})")
-    flash(f"Created {user.name} ({user.role}).", "success")
-    return redirect(url_for(".index"))
+    return _back(f"Created {user.name} ({user.role}).", "success")
 
 
 @bp.post("/<int:user_id>/role")
@@ -53,13 +50,11 @@ def change_role(user_id: int):  # noqa: ANN201
     except ValueError as error:
         abort(400, str(error))
     if user.id == current_user.id and role != Role.ADMIN:
-        flash("You can't take away your own admin role.", "error")
-        return redirect(url_for(".index"))
+        return _back("You can't take away your own admin role.", "error")
     before, user.role = user.role, role.value
     audit.record(db.session, current_user.name, "user-role", [],
                  detail=f"{user.name}: {before} -> {role.value}")
-    flash(f"{user.name} is now {role.value}.", "success")
-    return redirect(url_for(".index"))
+    return _back(f"{user.name} is now {role.value}.", "success")
 
 
 @bp.post("/<int:user_id>/delete")
@@ -68,10 +63,14 @@ def delete(user_id: int):  # noqa: ANN201
     """Remove a user; their sessions end with it."""
     user = db.get_or_404(User, user_id)
     if user.id == current_user.id:
-        flash("You can't remove yourself.", "error")
-        return redirect(url_for(".index"))
+        return _back("You can't remove yourself.", "error")
     name = user.name
     db.session.delete(user)
     audit.record(db.session, current_user.name, "user-delete", [], detail=f"removed {name}")
-    flash(f"Removed {name}.", "success")
+    return _back(f"Removed {name}.", "success")
+
+
+def _back(message: str, category: str):  # noqa: ANN202
+    """Say how it went, on the users page."""
+    flash(message, category)
     return redirect(url_for(".index"))

@@ -42,12 +42,14 @@ def iso(moment: datetime | None) -> str:
     return "" if moment is None else moment.astimezone(UTC).isoformat()
 
 
-def time_tag(moment: datetime | None) -> Markup:
-    """A ``<time>`` in UTC with the ISO value in its title (every value escaped)."""
+def time_tag(moment: datetime | None, short: bool = False) -> Markup:
+    """A ``<time>`` in UTC with the ISO value in its title (every value escaped);
+    ``short`` leaves out the seconds and "UTC" (for tables that say UTC in their head)."""
     if moment is None:
         return Markup("—")
     value = escape(iso(moment))
-    return Markup(f'<time datetime="{value}" title="{value}">{escape(utc(moment))}</time>')
+    shown = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if short else utc(moment)
+    return Markup(f'<time datetime="{value}" title="{value}">{escape(shown)}</time>')
 
 
 def span(seconds: float | timedelta | None) -> str:

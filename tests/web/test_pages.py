@@ -59,7 +59,7 @@ def test_job_list_shows_the_columns_newest_first(as_role, role, failed_job, sess
     row = page[page.index(f'data-job="{failed_job.id}"'):]
     row = row[:row.index("</tr>")]
     for cell in ("cust-42", ">3<", "crm", "failed", "test_echo", "test_not_applicable",
-                 "customer is outside the synced groups", "2026-01-05 09:00:00 UTC",
+                 "customer is outside the synced groups", ">2026-01-05 09:00<",
                  'title="2026-01-05T09:00:00+00:00"'):
         assert cell in row, cell
     assert ('name="job"' in page) == (role != "viewer")
