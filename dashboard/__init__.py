@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Flask
 
-from . import alerts, cli, config, health, logs, metrics, queue
-from .extensions import db, migrate
+from . import alerts, auth, cli, config, health, logs, metrics, queue, web
+from .extensions import csrf, db, migrate
 from .queue.database import engine_options, prepare_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +42,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config, run_listeners=(alerts.after_digest_run(app),)))
     queue.load_types(app.config["QUEUE_TYPES"])
     cli.init_app(app)
+    csrf.init_app(app)
+    auth.init_app(app)
+    web.init_app(app)
     health.init_app(app)
     metrics.init_app(app)
     return app

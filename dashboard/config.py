@@ -10,6 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .masking import DEFAULT_WORDS
+
 
 class ConfigError(ValueError):
     pass
@@ -121,6 +123,17 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
                                        minimum=1),
         **mail_settings(env),
         **operations(env),
+        "QUEUE_MASKED_KEYS": _words(env.get("QUEUE_MASKED_KEYS"), DEFAULT_WORDS),
+        "DASHBOARD_BULK_LIMIT": _number(env, "DASHBOARD_BULK_LIMIT", 10_000, minimum=1),
+        "DASHBOARD_POLL_SECONDS": _number(env, "DASHBOARD_POLL_SECONDS", 5.0, kind=float,
+                                          minimum=1),
+        "DASHBOARD_PROXIES": _number(env, "DASHBOARD_PROXIES", 0),
+        "SESSION_COOKIE_SECURE": env.get("DASHBOARD_HTTPS_ONLY", "") == "1",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # A CSRF token lives as long as the session: a dashboard tab left open for hours
+        # must still be able to act.
+        "WTF_CSRF_TIME_LIMIT": None,
     }
 
 
@@ -145,6 +158,15 @@ def operations(env: dict[str, str]) -> dict[str, Any]:
         "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
         "METRICS_WINDOW": _number(env, "METRICS_WINDOW", 300.0, kind=float, minimum=1),
     }
+
+
+
+
+def _words(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list of lower-case words; unset or blank gives the default."""
+    if raw is None or not raw.strip():
+        return default
+    return tuple(word.strip().lower() for word in raw.split(",") if word.strip())
 
 
 def _instance_secret(instance_path: str) -> str:

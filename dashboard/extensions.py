@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 
 from .mail import Mail
 from .queue.models import Base
@@ -11,3 +13,5 @@ from .queue.models import Base
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 mail = Mail()
+login_manager = LoginManager()
+csrf = CSRFProtect()

@@ -1,34 +1,56 @@
-"""Masking secrets in payloads before they are shown or sent anywhere."""
+"""Hiding secrets in payloads and results before anyone sees them.
+
+A key is secret when its name contains one of the configured words, ignoring case
+(``QUEUE_MASKED_KEYS``: password, token, secret, api_key by default), so ``db_password``,
+``accessToken`` and ``X-Api-Key`` are masked too.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
-#: A key holding any of these (case, ``-`` and ``_`` aside) has its value masked.
-SECRET_KEYS = ("password", "token", "secret", "api_key")
-MASK = "********"
+MASK = "••••••"
 
 
-def _plain(key: str) -> str:
-    return key.lower().replace("-", "").replace("_", "")
+class Masker:
+    def __init__(self, words: Iterable[str]) -> None:
+        # "api_key" also catches "apiKey" and "X-Api-Key": compare without separators.
+        self.words = tuple({_fold(w) for w in words if w.strip()})
 
+    def is_secret(self, key: str) -> bool:
+        folded = _fold(key)
+        return any(word in folded for word in self.words)
 
-def mask(obj: Any, keys: Iterable[str] = SECRET_KEYS) -> Any:
-    """A copy of ``obj`` (decoded JSON) in which the values of secret-looking keys, at any
-    depth, are replaced by ``MASK``: ``{"apiKey": "k", "user": "a"}`` gives
-    ``{"apiKey": "********", "user": "a"}``."""
-    words = tuple(_plain(key) for key in keys)
-
-    def walk(value: Any) -> Any:
+    def mask(self, value: Any) -> Any:
+        """A copy of ``value`` with every secret key's value replaced by a mask."""
         if isinstance(value, dict):
-            return {
-                key: MASK if isinstance(key, str) and any(w in _plain(key) for w in words)
-                else walk(item)
-                for key, item in value.items()
-            }
-        if isinstance(value, list | tuple):
-            return [walk(item) for item in value]
+            return {k: MASK if self.is_secret(str(k)) and v is not None else self.mask(v)
+                    for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.mask(item) for item in value]
         return value
 
-    return walk(obj)
+    def pretty(self, text: str | None) -> str:
+        """Stored JSON text, masked and indented for reading; text that is not JSON as is."""
+        if text is None:
+            return ""
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return text
+        return json.dumps(self.mask(value), indent=2, ensure_ascii=False, sort_keys=False)
+
+
+def _fold(text: str) -> str:
+    return "".join(c for c in text.lower() if c.isalnum())
+
+
+#: The default of ``QUEUE_MASKED_KEYS``.
+DEFAULT_WORDS = ("password", "token", "secret", "api_key")
+
+
+def mask(value: Any, keys: Iterable[str] = DEFAULT_WORDS) -> Any:
+    """``Masker(keys).mask(value)``: a copy with the values of secret-looking keys hidden."""
+    return Masker(keys).mask(value)

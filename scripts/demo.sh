@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Sets up a virtualenv, creates the SQLite database in instance/, enqueues demo jobs and
-# runs the digest on them. Extra arguments: none.
+# The demo on a fresh machine: sets up a virtualenv, creates the SQLite database in
+# instance/, enqueues demo jobs, creates a demo login, runs the digest every 3 seconds in
+# the background and serves the dashboard in the foreground. Ctrl-C stops both.
+# Environment: PORT (default 8000), DEMO_PASSWORD (default demo-password).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+PORT="${PORT:-8000}"
+DEMO_USER=demo
+DEMO_PASSWORD="${DEMO_PASSWORD:-demo-password}"
 
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
@@ -11,7 +17,20 @@ fi
 export FLASK_APP=dashboard QUEUE_TYPES=dashboard.demo QUEUE_RETRY_DELAY="${QUEUE_RETRY_DELAY:-5}"
 .venv/bin/flask db upgrade
 .venv/bin/flask demo-seed --jobs 24
-for run in 1 2 3; do
-    .venv/bin/flask digest
-    sleep 1
-done
+if ! printf '%s\n' "$DEMO_PASSWORD" | .venv/bin/flask users create "$DEMO_USER" --role admin \
+        --password-stdin 2>/dev/null; then
+    printf '%s\n' "$DEMO_PASSWORD" | .venv/bin/flask users set-password "$DEMO_USER" --password-stdin
+fi
+
+mkdir -p instance
+.venv/bin/flask digest --loop --interval 3 >> instance/demo-digest.log 2>&1 &
+digest_pid=$!
+trap 'kill "$digest_pid" 2>/dev/null || true' EXIT
+
+echo
+echo "Dashboard: http://127.0.0.1:$PORT/"
+echo "Login:     $DEMO_USER / $DEMO_PASSWORD (admin)"
+echo "The digest runs every 3 seconds in the background (log: instance/demo-digest.log)."
+echo "Ctrl-C stops the dashboard and the digest."
+echo
+.venv/bin/gunicorn --bind "127.0.0.1:$PORT" --workers 2 --timeout 120 --access-logfile - "dashboard:create_app()"

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 
 from dashboard import create_app
 from dashboard.extensions import db
@@ -28,6 +30,18 @@ class Clock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
+
+
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context, as under a real server.
+
+    The ``app`` fixture keeps an app context open for the test; a request would reuse it,
+    and with it ``g`` (the logged-in user, the CSRF token) and the database session of
+    earlier requests. An empty ``contextvars`` context makes Flask push a fresh one.
+    """
+
+    def open(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        return contextvars.Context().run(super().open, *args, **kwargs)
 
 
 _migrated: set[str] = set()
@@ -84,6 +98,7 @@ def config(db_url: str) -> dict:
 @pytest.fixture
 def app(config: dict) -> Iterator[Flask]:
     app = create_app(config)
+    app.test_client_class = IsolatedClient
     url = config["SQLALCHEMY_DATABASE_URI"]
     if url.startswith("sqlite") or url not in _migrated:
         reset_schema(app)

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import Session
 
-from ..masking import mask
+from ..masking import DEFAULT_WORDS, mask
 from ..queue.models import FailureAlert, Job, Request
 from ..queue.payload import load_json
 from ..queue.states import JobState, RequestState
@@ -141,5 +142,6 @@ def _failure(row: sa.Row) -> Failure:
 def _shown_payload(text: str | None) -> str:
     if text is None:
         return ""
-    shown = json.dumps(mask(load_json(text)), ensure_ascii=False, sort_keys=True)
+    keys = current_app.config["QUEUE_MASKED_KEYS"] if current_app else DEFAULT_WORDS
+    shown = json.dumps(mask(load_json(text), keys), ensure_ascii=False, sort_keys=True)
     return shown if len(shown) <= PAYLOAD_SHOWN else shown[:PAYLOAD_SHOWN - 1] + "…"

@@ -1,7 +1,7 @@
 """failure alerts: failures awaiting their email, and the alert emails' throttle
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 
 """
 from alembic import op
@@ -14,7 +14,7 @@ LongText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 
 # revision identifiers, used by Alembic.
 revision = '0003'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 

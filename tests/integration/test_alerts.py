@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from dashboard.alerts import alert_status, send_failure_alerts
 from dashboard.alerts.throttle import FAILURES, claim
 from dashboard.extensions import db
+from dashboard.masking import MASK
 from dashboard.queue import FailureAlert, JobDigest, JobRepository, QueueSettings, actions
 from tests.alerting import DASHBOARD, RECIPIENTS, mail_config, run_digest
 from tests.factories import make_job, save_job
@@ -51,7 +52,7 @@ def test_a_failing_job_gives_exactly_one_email_with_its_details(session, clock, 
     # Payload secrets stay masked, at any depth.
     for secret in (b"hunter2", b"k-123", b"t-9"):
         assert secret not in sent.raw
-    assert '"password": "********"' in text and '"token": "********"' in text
+    assert f'"password": "{MASK}"' in text and f'"token": "{MASK}"' in text
 
     status = alert_status(session)
     assert (status.last_sent_at, status.last_error, status.pending) == (clock.now, None, 0)

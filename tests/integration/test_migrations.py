@@ -6,11 +6,13 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from dashboard.extensions import db
+from dashboard.queue.models import include_in_schema_comparison
 
 
 def schema_differences():
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={
+            "compare_type": True, "include_object": include_in_schema_comparison})
         return compare_metadata(context, db.metadata)
 
 

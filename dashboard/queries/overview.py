@@ -1,0 +1,88 @@
+"""What the overview shows: jobs per state, the oldest due job, the last digest run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..queue.models import DigestRun, Job
+from ..queue.states import DUE_STATES, JobState
+
+jobs = Job.__table__
+
+#: States are counted exactly up to this many jobs; beyond, estimated (PostgreSQL) or
+#: shown as "more than". Each count then reads at most this many index entries.
+COUNT_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class StateCount:
+    state: JobState
+    count: int
+    #: "exact", "estimate" (from PostgreSQL's statistics) or "at least".
+    kind: str = "exact"
+
+
+@dataclass(frozen=True)
+class DueJob:
+    id: int
+    due_since: datetime
+
+
+def state_counts(session: Session, cap: int = COUNT_CAP) -> list[StateCount]:
+    """Jobs per state: exact up to ``cap`` (an index range scan, never the whole table)."""
+    counts = []
+    estimates: dict[str, int] | None = None
+    for state in JobState:
+        capped = sa.select(jobs.c.id).where(jobs.c.state == state).limit(cap + 1).subquery()
+        count = session.scalar(sa.select(sa.func.count()).select_from(capped))
+        if count <= cap:
+            counts.append(StateCount(state, count))
+            continue
+        if estimates is None:
+            estimates = _postgres_estimates(session)
+        estimate = estimates.get(state.value)
+        if estimate is not None and estimate > cap:
+            counts.append(StateCount(state, estimate, "estimate"))
+        else:
+            counts.append(StateCount(state, cap, "at least"))
+    return counts
+
+
+def _postgres_estimates(session: Session) -> dict[str, int]:
+    """Jobs per state as PostgreSQL's planner statistics see them (ANALYZE keeps them)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return {}
+    row = session.execute(sa.text(
+        "SELECT c.reltuples, s.most_common_vals::text AS vals, s.most_common_freqs AS freqs "
+        "FROM pg_class c LEFT JOIN pg_stats s ON s.tablename = c.relname "
+        "AND s.attname = 'state' AND s.schemaname = current_schema() "
+        "WHERE c.oid = to_regclass('jobs')")).one_or_none()
+    if row is None or row.vals is None or row.reltuples <= 0:
+        return {}
+    values = row.vals.strip("{}").split(",")
+    return {value.strip('"'): int(row.reltuples * freq) for value, freq in zip(
+        values, row.freqs, strict=False)}
+
+
+def oldest_due(session: Session, now: datetime) -> DueJob | None:
+    """The job that has waited longest past its due time (one index lookup per state)."""
+    candidates = []
+    for state in DUE_STATES:
+        row = session.execute(
+            sa.select(jobs.c.id, jobs.c.next_attempt_at)
+            .where(jobs.c.state == state, jobs.c.next_attempt_at <= now)
+            .order_by(jobs.c.next_attempt_at, jobs.c.id).limit(1)
+        ).one_or_none()
+        if row is not None:
+            candidates.append(DueJob(row.id, row.next_attempt_at))
+    return min(candidates, key=lambda due: (due.due_since, due.id), default=None)
+
+
+def last_run(session: Session) -> DigestRun | None:
+    return session.scalars(
+        sa.select(DigestRun).order_by(DigestRun.started_at.desc(), DigestRun.id.desc()).limit(1)
+    ).one_or_none()

@@ -1,0 +1,30 @@
+"""The overview: how the queue is doing right now."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from ..extensions import db
+from ..queries import hourly, overview
+from .chart import stacked_bars
+from .templating import is_htmx, now
+
+bp = Blueprint("overview", __name__)
+
+
+@bp.get("/")
+def index():  # noqa: ANN201
+    """Jobs per state, the oldest due job, attempts per hour, failing types, the last run."""
+    moment = now()
+    week = hourly.by_hour(db.session, moment, 24 * 7)
+    panels = dict(
+        counts=overview.state_counts(db.session),
+        oldest_due=overview.oldest_due(db.session, moment),
+        day_chart=stacked_bars(week.totals(24)),
+        week_chart=stacked_bars(week.totals()),
+        failing=week.failing_types(24),
+        last_run=overview.last_run(db.session),
+        now=moment,
+    )
+    template = "overview/_panels.html" if is_htmx() else "overview/index.html"
+    return render_template(template, **panels)

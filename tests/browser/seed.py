@@ -1,0 +1,88 @@
+"""The data the browser tests look at: a week of history, and one job per test."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from dashboard import create_app
+from dashboard.auth.models import new_user
+from dashboard.extensions import db
+from dashboard.queue import JobDigest, JobRepository, QueueSettings
+from tests.factories import make_job
+
+OPERATOR = "olga"
+VIEWER = "vic"
+PASSWORD = "browser-pass-1"
+XSS_SCRIPT = "<script>window.__xss = 1</script>"
+XSS_IMG = '"><img src=x onerror="window.__xss = 2; alert(2)">'
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def seed(env: dict[str, str], now: datetime) -> dict[str, int]:
+    """Build the database the server will use; returns the ids of the tests' jobs."""
+    from flask_migrate import upgrade
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "SECRET_KEY": "seed"})
+    with app.app_context():
+        upgrade()
+        session = db.session
+        session.add_all([new_user(OPERATOR, "operator", PASSWORD),
+                         new_user(VIEWER, "viewer", PASSWORD)])
+        session.commit()
+        clock = Clock(now - timedelta(days=7))
+        repository = JobRepository(session, clock)
+        _history(session, repository, clock, now)
+        clock.now = now - timedelta(minutes=30)
+        jobs = {}
+        jobs["failed"] = _failing(repository, "cust-1001", {"customer_id": 1001, "n": 7,
+                                                            "api_key": "sk-live-123"})
+        jobs["retry"] = _failing(repository, "cust-1002", {"customer_id": 1002})
+        bulk = [_failing(repository, f"cust-20{n}", {"n": n}, source="bulk-src")
+                for n in range(4)]
+        for minutes in (0, 2, 4):
+            clock.now = now - timedelta(minutes=20 - minutes)
+            _digest(session, clock)
+        clock.now = now - timedelta(minutes=5)
+        for name in ("pause", "run", "cancel"):
+            job = make_job(("test_echo", {"step": name}))
+            jobs[name] = repository.save(job).id
+        xss = make_job(("test_echo", {"note": XSS_SCRIPT, "html": XSS_IMG}),
+                       relation_id=XSS_IMG)
+        jobs["xss"] = repository.save(xss).id
+        jobs["bulk"] = bulk[0]
+        session.remove()
+    return jobs
+
+
+def _failing(repository: JobRepository, relation: str, payload: dict,
+             source: str = "default") -> int:
+    job = make_job(("test_echo", {**payload, "password": "hunter2"}),
+                   ("test_short_schedule", payload), relation_id=relation, source_id=source)
+    return repository.save(job).id
+
+
+def _history(session, repository: JobRepository, clock: Clock, now: datetime) -> None:
+    """A week of traffic, every four hours: mostly successes, some retries and failures."""
+    hour = 0
+    while clock.now < now - timedelta(hours=1):
+        kinds = [("test_echo", {"h": hour, "i": i}) for i in range(3 + hour % 5)]
+        if hour % 3 == 0:
+            kinds.append(("test_boom", {"h": hour}))
+        if hour % 4 == 1:
+            kinds.append(("test_not_applicable", {"h": hour}))
+        repository.save_many([make_job(kind, relation_id=f"hist-{hour}-{n}")
+                              for n, kind in enumerate(kinds)])
+        _digest(session, clock)
+        clock.now += timedelta(hours=4)
+        hour += 1
+
+
+def _digest(session, clock: Clock) -> None:
+    JobDigest(session, settings=QueueSettings(), clock=clock).execute()

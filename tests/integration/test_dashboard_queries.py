@@ -1,0 +1,95 @@
+"""The dashboard's read side on every database: hourly counts, state counts, audit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from dashboard import audit
+from dashboard.queries import hourly, overview
+from dashboard.queries.hourly import AttemptHour
+from dashboard.queue import JobDigest, JobState, QueueSettings
+from tests.factories import save_job
+
+
+def run(session, clock):
+    JobDigest(session, settings=QueueSettings(), clock=clock).execute()
+
+
+def test_hours_are_counted_once_settled_and_live_until_then(session, clock):
+    save_job(session, clock, ("test_echo", {}), ("test_not_applicable", {}))
+    run(session, clock)
+    now = clock.now + timedelta(minutes=3)
+    counts = hourly.by_hour(session, now, 24)
+    assert counts.totals()[-1].succeeded == 1 and counts.totals()[-1].failed == 1
+    assert len(counts.totals()) == 24
+    # The hour under way, and the one that ended under 5 minutes ago, are not stored;
+    # the 22 settled ones are (as zeros).
+    assert session.scalar(sa.select(sa.func.count()).select_from(AttemptHour)) == 22
+    later = now + timedelta(hours=2)
+    counts = hourly.by_hour(session, later, 24)
+    stored = session.scalars(sa.select(AttemptHour).where(
+        AttemptHour.hour == hourly.floor_hour(now), AttemptHour.type_code == "*")).one()
+    assert (stored.succeeded, stored.failed) == (1, 1)
+    assert counts.failing_types(24) == [("test_not_applicable", 1, 0)]
+
+
+def test_a_stored_hour_is_read_not_recounted(session, clock):
+    hour = hourly.floor_hour(clock.now) - timedelta(hours=3)
+    session.add_all([AttemptHour(hour=hour, type_code="*", succeeded=7, failed=2),
+                     AttemptHour(hour=hour, type_code="crm", succeeded=7, failed=2)])
+    session.commit()
+    counts = hourly.by_hour(session, clock.now, 6)
+    assert [(c.succeeded, c.failed) for c in counts.totals()][2] == (7, 2)
+    assert counts.failing_types(6) == [("crm", 2, 7)]
+
+
+def test_state_counts_are_exact_up_to_the_cap(session, clock):
+    for _ in range(4):
+        save_job(session, clock, ("test_echo", {}))
+    counts = {c.state: c for c in overview.state_counts(session, cap=3)}
+    assert (counts[JobState.PENDING].count, counts[JobState.PENDING].kind) == (3, "at least")
+    assert (counts[JobState.FAILED].count, counts[JobState.FAILED].kind) == (0, "exact")
+    assert overview.state_counts(session, cap=10)[0].count == 4
+
+
+def test_oldest_due_job(session, clock):
+    assert overview.oldest_due(session, clock.now) is None
+    first = save_job(session, clock, ("test_echo", {}))
+    clock.advance(minutes=5)
+    save_job(session, clock, ("test_echo", {}))
+    due = overview.oldest_due(session, clock.now)
+    assert (due.id, due.due_since) == (first.id, clock.now - timedelta(minutes=5))
+
+
+def test_audit_record_is_usable_outside_the_web(session, clock):
+    entry = audit.record(session, "cli:ops", "bulk-retry", [3, 1, 3], filter={"state": "failed"},
+                         detail="from a script", at=clock.now)
+    assert entry.job_count == 2
+    page = audit.entries(session, job_id=3)
+    assert [e.id for e in page.entries] == [entry.id]
+    assert audit.job_ids_of(session, page.entries) == {entry.id: [1, 3]}
+    assert audit.entries(session, actor="someone else").entries == []
+
+
+def test_bulk_action_refuses_jobs_that_changed_and_audits_the_rest_at_once(session, clock):
+    from dashboard.audit import AuditEntry, AuditJob
+    from dashboard.bulk import apply_bulk
+    from dashboard.queue import Job
+
+    jobs = [save_job(session, clock, ("test_echo", {"n": n})) for n in range(3)]
+    done = session.get(Job, jobs[1].id)
+    done.state = JobState.COMPLETED
+    session.commit()
+    changed, refused = apply_bulk(session, "pause", [j.id for j in jobs], actor="cli:ops",
+                                  now=clock.now, filter={"source": "default"})
+    assert changed == [jobs[0].id, jobs[2].id]
+    assert list(refused) == [jobs[1].id] and "it is completed" in refused[jobs[1].id]
+    session.expire_all()
+    assert [session.get(Job, j.id).state for j in jobs] == [
+        JobState.PAUSED, JobState.COMPLETED, JobState.PAUSED]
+    entry = session.scalars(sa.select(AuditEntry)).one()
+    assert (entry.action, entry.job_count, entry.detail) == (
+        "bulk-pause", 2, "2 changed, 1 refused")
+    assert sorted(session.scalars(sa.select(AuditJob.job_id))) == changed
