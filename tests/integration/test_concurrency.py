@@ -141,7 +141,7 @@ def test_a_lease_is_renewed_while_a_long_request_runs(session, digests):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_stopped_worker_finishes_its_request_and_gives_back_the_rest(
         session, digests, tmp_path, sig):
     marker = tmp_path / "go-on"

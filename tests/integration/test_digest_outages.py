@@ -103,7 +103,7 @@ def test_a_server_that_is_not_there_stops_the_digest_with_one_clear_line(kind, t
 @pytest.mark.parametrize(("content", "message"), [
     (b"not a database " * 100, "file is not a database"),
     (None, "unable to open database file"),  # its folder does not exist
-])
+], ids=["not-a-database", "missing-folder"])
 def test_a_sqlite_file_it_cannot_use_stops_the_digest_with_one_clear_line(
         tmp_path, content, message):
     path = tmp_path / "data" / "queue.db"
