@@ -28,6 +28,9 @@ def recorded_job(*holds: dict[str, Any], relation: str | None = None) -> Job:
 
 def save(session, jobs: list[Job]) -> list[Job]:
     """Save the jobs now, by the real clock the digest processes go by."""
+    # In a transaction of its own: on SQLite, one that has read before a digest wrote
+    # can't write at all ("database is locked" at once, whatever the busy timeout).
+    session.rollback()
     jobs = JobRepository(session, utcnow).save_many(jobs)
     if session.get_bind().dialect.name == "postgresql":
         # As autovacuum does soon after a bulk enqueue: without statistics on a fresh
