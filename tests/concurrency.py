@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from dashboard.queue import Job, JobRepository, Request
+from dashboard.queue import Base, Job, JobRepository, Request
 from dashboard.queue.models import utcnow
 from tests.concurrency_types import TYPE_CODE, executions
 from tests.factories import make_job
@@ -38,6 +38,16 @@ def save(session, jobs: list[Job]) -> list[Job]:
         session.execute(sa.text("ANALYZE jobs"))
         session.commit()
     return jobs
+
+
+def forget_statistics(connection: sa.Connection) -> None:
+    """On PostgreSQL, empty the queue's tables and analyze them empty, so that statistics
+    taken of a big backlog do not steer the plans and estimates of the tests that follow."""
+    if connection.dialect.name != "postgresql":
+        return
+    for table in reversed(Base.metadata.sorted_tables):
+        connection.execute(table.delete())
+    connection.exec_driver_sql("ANALYZE jobs")
 
 
 def executed(session) -> list[sa.Row]:

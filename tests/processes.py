@@ -19,9 +19,11 @@ TYPES = "tests.concurrency_types"
 def digest_env(url: str, **settings: Any) -> dict[str, str]:
     """The environment of a digest on ``url``; ``settings`` are QUEUE_* variables etc."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("QUEUE_", "FLASK_", "DATABASE_URL"))}
+           if not k.startswith(("QUEUE_", "FLASK_", "DATABASE_URL", "LOG_"))}
     env.update(DATABASE_URL=url, QUEUE_TYPES=TYPES, PYTHONUNBUFFERED="1", SECRET_KEY="test",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])))
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+               # Standard error then holds only what went wrong (and signal notices).
+               LOG_LEVEL="WARNING")
     env.update({name: str(value) for name, value in settings.items()})
     return env
 

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.extensions import db
+from tests.concurrency import forget_statistics
 from tests.concurrency_types import metadata
 from tests.processes import Digests
 from tests.proxy import Proxy
@@ -21,6 +22,7 @@ def recorder(app):
     db.session.remove()
     with db.engine.begin() as connection:
         metadata.drop_all(connection)
+        forget_statistics(connection)
 
 
 @pytest.fixture
