@@ -27,8 +27,8 @@ def required() -> bool:
 
 
 @cache
-def server_url(kind: str) -> str:
-    """The URL of this suite's own database on the server, created if missing.
+def server_url(kind: str, name: str = NAME) -> str:
+    """The URL of this suite's own database (or ``name``) on the server, created if missing.
 
     Raises ConnectionError, saying why, when the server can't be reached.
     """
@@ -39,12 +39,12 @@ def server_url(kind: str) -> str:
         with engine.connect() as connection:
             if kind == "postgresql":
                 exists = connection.scalar(
-                    sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": NAME})
+                    sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
                 if not exists:
-                    connection.exec_driver_sql(f'CREATE DATABASE "{NAME}"')
+                    connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
             else:
                 connection.exec_driver_sql(
-                    f"CREATE DATABASE IF NOT EXISTS `{NAME}` CHARACTER SET utf8mb4 "
+                    f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 "
                     "COLLATE utf8mb4_bin")
     except Exception as error:
         raise ConnectionError(
@@ -52,7 +52,7 @@ def server_url(kind: str) -> str:
             f"{str(error).splitlines()[0]}") from error
     finally:
         engine.dispose()
-    return admin_url.set(database=NAME).render_as_string(hide_password=False)
+    return admin_url.set(database=name).render_as_string(hide_password=False)
 
 
 def _timeout(kind: str) -> dict:

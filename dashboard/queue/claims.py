@@ -72,30 +72,25 @@ def claim_due(
     ``due_by`` is the start of the digest run, so that a request that failed during
     this run is not retried before the next one.
     """
-    query = (
-        sa.select(jobs.c.id)
-        .where(_due(due_by, now), ~_blocker(jobs))
-        .order_by(jobs.c.created_at, jobs.c.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name != "sqlite":
-        query = query.with_for_update(skip_locked=True)
+    mysql = _is_mysql(session)
     try:
         # SQLite has no row locks: there the claim holds the database's write lock.
         begin_for_write(session)
-        ids = list(session.scalars(query))
-        if ids and _is_mysql(session):
-            # InnoDB may read the blocker subquery through the locking read: check it
-            # again with a plain read before taking the jobs.
-            blocked = set(session.scalars(sa.select(jobs.c.id).where(
-                jobs.c.id.in_(ids), _blocker(jobs))))
-            ids = [job_id for job_id in ids if job_id not in blocked]
+        if mysql:
+            ids = _lock_due_by_key(session, due_by=due_by, now=now, limit=limit)
+        else:
+            query = _due_unblocked(due_by, now).limit(limit)
+            if session.get_bind().dialect.name != "sqlite":
+                query = query.with_for_update(skip_locked=True)
+            ids = list(session.scalars(query))
         if ids:
+            claim = sa.update(jobs).where(jobs.c.id.in_(ids))
+            if not mysql:
+                # Not on InnoDB: there the condition would make it walk an index through
+                # other jobs' rows, locking them. The rows are locked and due anyway.
+                claim = claim.where(_due(due_by, now))
             result = session.execute(
-                sa.update(jobs)
-                .where(jobs.c.id.in_(ids), _due(due_by, now))
-                .values(locked_by=lease.worker, locked_until=lease.until(now))
-            )
+                claim.values(locked_by=lease.worker, locked_until=lease.until(now)))
             if result.rowcount != len(ids):
                 raise RuntimeError("claimed jobs changed under their lock")
         session.commit()
@@ -103,6 +98,45 @@ def claim_due(
         session.rollback()
         raise
     return ids
+
+
+def _due_unblocked(due_by: datetime, now: datetime) -> sa.Select:
+    return (
+        sa.select(jobs.c.id)
+        .where(_due(due_by, now), ~_blocker(jobs))
+        .order_by(jobs.c.created_at, jobs.c.id)
+    )
+
+
+def _lock_due_by_key(
+    session: Session, *, due_by: datetime, now: datetime, limit: int
+) -> list[int]:
+    """MariaDB and MySQL: lock due jobs through their primary key only.
+
+    An InnoDB locking read locks every index record it walks, the blocker subquery's
+    included, and SKIP LOCKED skips earlier jobs held by others as if they did not exist.
+    Those locks on other digests' running jobs made the claim and their outcome writes
+    deadlock. So candidates come from a plain read, and only they are locked, by key
+    (forced: with few due jobs left the optimizer would rather walk ix_jobs_locked_until).
+    A job unblocked stays unblocked (an earlier job never becomes unfinished again).
+    """
+    for _ in range(3):
+        candidates = list(session.scalars(_due_unblocked(due_by, now).limit(limit * 4)))
+        if not candidates:
+            return []
+        locked = set(session.scalars(
+            sa.select(jobs.c.id)
+            .with_hint(jobs, "FORCE INDEX (PRIMARY)", "mysql")
+            .with_hint(jobs, "FORCE INDEX (PRIMARY)", "mariadb")
+            .where(jobs.c.id.in_(candidates), _due(due_by, now))
+            .order_by(jobs.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ))
+        if locked:
+            return [job_id for job_id in candidates if job_id in locked]
+        # Every candidate was taken meanwhile: others are claiming; read again.
+    return []
 
 
 class NotRunnable(Exception):

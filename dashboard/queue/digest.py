@@ -532,5 +532,8 @@ class _Heartbeat:
             try:
                 with self.engine.begin() as connection:
                     claims.renew(connection, self.digest.lease, held, now=self.digest.clock())
-            except Exception:  # the next beat tries again; the lease has slack
-                log.warning("could not renew the lease of jobs %s", held, exc_info=True)
+            except Exception as error:  # the next beat tries again; the lease has slack
+                # One line: during an outage this repeats every beat, into cron's log.
+                text = str(error).strip()
+                log.warning("could not renew the lease of jobs %s: %s", held,
+                            text.splitlines()[0] if text else type(error).__name__)

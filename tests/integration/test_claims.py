@@ -1,0 +1,60 @@
+"""A claim locks the jobs it takes and no others."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from dashboard.extensions import db
+from dashboard.queue import Job, JobState
+from dashboard.queue.claims import Lease, claim_due
+from dashboard.queue.models import utcnow
+from tests.concurrency import forget_statistics
+
+jobs = Job.__table__
+#: Seconds a claim may wait for a lock before the test calls it stuck.
+PATIENCE = {"postgresql": {"options": "-c lock_timeout=2000"},
+            "mariadb": {"init_command": "SET SESSION innodb_lock_wait_timeout = 2"}}
+
+
+@pytest.mark.parametrize("db_url", ["postgresql", "mariadb"], indirect=True)
+def test_a_claim_does_not_wait_for_a_job_another_digest_is_writing(app, db_url):
+    # Few due jobs left among many finished ones: InnoDB then walked an index through the
+    # running jobs to claim them, waiting for the lock of the one another digest was
+    # writing (and, once that digest waited for the claim in turn, deadlocked with it).
+    now = utcnow()
+    kind = "postgresql" if db_url.startswith("postgresql") else "mariadb"
+    pending = dict(source_id="default", state=JobState.PENDING, next_attempt_at=now,
+                   created_at=now, updated_at=now)
+    with db.engine.begin() as connection:
+        # 2,000 jobs, the first 1,980 done, a batch of 10 claimed by another digest.
+        connection.execute(jobs.insert(), [pending] * 2000)
+        first = connection.scalar(sa.select(sa.func.min(jobs.c.id)))
+        connection.execute(sa.update(jobs).where(jobs.c.id < first + 1980).values(
+            state=JobState.COMPLETED))
+        connection.execute(sa.update(jobs).where(jobs.c.id.between(
+            first + 1980, first + 1989)).values(
+            state=JobState.RUNNING, locked_by="other digest",
+            locked_until=now + timedelta(minutes=5)))
+        connection.exec_driver_sql("ANALYZE jobs" if kind == "postgresql" else "ANALYZE TABLE jobs")
+        other = connection.scalar(
+            sa.select(sa.func.min(jobs.c.id)).where(jobs.c.state == JobState.RUNNING))
+        due = connection.scalars(
+            sa.select(jobs.c.id).where(jobs.c.state == JobState.PENDING)).all()
+
+    impatient = sa.create_engine(db_url, connect_args=PATIENCE[kind])
+    try:
+        with db.engine.connect() as writer, Session(impatient) as session:
+            # The other digest records an outcome: its job's row is locked until it commits.
+            writer.execute(sa.update(jobs).where(jobs.c.id == other).values(updated_at=now))
+            claimed = claim_due(session, Lease("this digest", 300), due_by=now, now=now,
+                                limit=10)
+            writer.rollback()
+    finally:
+        impatient.dispose()
+        with db.engine.begin() as connection:
+            forget_statistics(connection)
+    assert sorted(claimed) == sorted(due)
