@@ -4,6 +4,9 @@ A claim writes ``locked_by`` (this digest) and ``locked_until`` (the lease's end
 short transaction that commits before any request runs. Every later change a digest
 makes to the job is guarded by ``locked_by``, so a digest that lost its lease cannot
 overwrite the work of the one that took over.
+
+The functions take a Core connection (the digest keeps one for its whole run) and leave
+the transaction to their caller, unless they say otherwise.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from .database import begin_for_write
 from .models import Job, Request
 from .states import DUE_STATES, UNFINISHED_STATES, JobState, RequestState
 
@@ -45,14 +47,14 @@ def _free(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(jobs.c.locked_until.is_(None), jobs.c.locked_until < now)
 
 
+#: Written out as the partial index ``ix_jobs_due`` says it, not as bound parameters:
+#: PostgreSQL's generic plan of a prepared claim could not use that index otherwise.
+_DUE_STATE = sa.text("jobs.state IN ('pending', 'retrying')")
+assert {s.value for s in DUE_STATES} == {"pending", "retrying"}
+
+
 def _due(due_by: datetime, now: datetime) -> sa.ColumnElement[bool]:
-    return sa.and_(
-        jobs.c.state.in_(DUE_STATES), jobs.c.next_attempt_at <= due_by, _free(now)
-    )
-
-
-def _is_mysql(session: Session) -> bool:
-    return session.get_bind().dialect.name in ("mysql", "mariadb")
+    return sa.and_(_DUE_STATE, jobs.c.next_attempt_at <= due_by, _free(now))
 
 
 @dataclass(frozen=True)
@@ -65,38 +67,34 @@ class Lease:
 
 
 def claim_due(
-    session: Session, lease: Lease, *, due_by: datetime, now: datetime, limit: int
+    conn: sa.Connection, lease: Lease, *, due_by: datetime, now: datetime, limit: int
 ) -> list[int]:
     """Claim up to ``limit`` due, unblocked jobs, oldest first; returns their ids.
 
     ``due_by`` is the start of the digest run, so that a request that failed during
-    this run is not retried before the next one.
+    this run is not retried before the next one. The caller commits. On SQLite, where
+    there are no row locks, the connection must begin IMMEDIATE (see database.py): the
+    claim then holds the database's write lock from its read to its update.
     """
-    mysql = _is_mysql(session)
-    try:
-        # SQLite has no row locks: there the claim holds the database's write lock.
-        begin_for_write(session)
-        if mysql:
-            ids = _lock_due_by_key(session, due_by=due_by, now=now, limit=limit)
-        else:
-            query = _due_unblocked(due_by, now).limit(limit)
-            if session.get_bind().dialect.name != "sqlite":
-                query = query.with_for_update(skip_locked=True)
-            ids = list(session.scalars(query))
-        if ids:
-            claim = sa.update(jobs).where(jobs.c.id.in_(ids))
-            if not mysql:
-                # Not on InnoDB: there the condition would make it walk an index through
-                # other jobs' rows, locking them. The rows are locked and due anyway.
-                claim = claim.where(_due(due_by, now))
-            result = session.execute(
-                claim.values(locked_by=lease.worker, locked_until=lease.until(now)))
-            if result.rowcount != len(ids):
-                raise RuntimeError("claimed jobs changed under their lock")
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    dialect = conn.dialect.name
+    mysql = dialect in ("mysql", "mariadb")
+    if mysql:
+        ids = _lock_due_by_key(conn, due_by=due_by, now=now, limit=limit)
+    else:
+        query = _due_unblocked(due_by, now).limit(limit)
+        if dialect != "sqlite":
+            query = query.with_for_update(skip_locked=True)
+        ids = list(conn.scalars(query))
+    if ids:
+        claim = sa.update(jobs).where(jobs.c.id.in_(ids))
+        if not mysql:
+            # Not on InnoDB: there the condition would make it walk an index through
+            # other jobs' rows, locking them. The rows are locked and due anyway.
+            claim = claim.where(_due(due_by, now))
+        result = conn.execute(
+            claim.values(locked_by=lease.worker, locked_until=lease.until(now)))
+        if result.rowcount != len(ids):
+            raise RuntimeError("claimed jobs changed under their lock")
     return ids
 
 
@@ -109,7 +107,7 @@ def _due_unblocked(due_by: datetime, now: datetime) -> sa.Select:
 
 
 def _lock_due_by_key(
-    session: Session, *, due_by: datetime, now: datetime, limit: int
+    conn: sa.Connection, *, due_by: datetime, now: datetime, limit: int
 ) -> list[int]:
     """MariaDB and MySQL: lock due jobs through their primary key only.
 
@@ -121,10 +119,10 @@ def _lock_due_by_key(
     A job unblocked stays unblocked (an earlier job never becomes unfinished again).
     """
     for _ in range(3):
-        candidates = list(session.scalars(_due_unblocked(due_by, now).limit(limit * 4)))
+        candidates = list(conn.scalars(_due_unblocked(due_by, now).limit(limit * 4)))
         if not candidates:
             return []
-        locked = set(session.scalars(
+        locked = set(conn.scalars(
             sa.select(jobs.c.id)
             .with_hint(jobs, "FORCE INDEX (PRIMARY)", "mysql")
             .with_hint(jobs, "FORCE INDEX (PRIMARY)", "mariadb")
@@ -143,48 +141,41 @@ class NotRunnable(Exception):
     """The job can't be run now; the message says why."""
 
 
-def claim_one(session: Session, lease: Lease, job_id: int, *, now: datetime) -> None:
-    """Claim one job to run it at once, whatever its retry delay; NotRunnable if it can't."""
-    try:
-        begin_for_write(session)
-        row = session.execute(
-            sa.select(jobs.c.state, jobs.c.locked_by, jobs.c.locked_until).where(
-                jobs.c.id == job_id
-            )
-        ).one_or_none()
-        if row is None:
-            raise NotRunnable(f"job {job_id} does not exist")
-        if row.locked_until is not None and row.locked_until >= now:
-            raise NotRunnable(
-                f"job {job_id} is held by digest {row.locked_by} until "
-                f"{row.locked_until:%Y-%m-%d %H:%M:%S} UTC"
-            )
-        if row.state not in DUE_STATES:
-            raise NotRunnable(f"job {job_id} is {row.state}; only pending or retrying jobs run")
-        blocking = blocking_job(session, job_id)
-        if blocking is not None:
-            raise NotRunnable(
-                f"job {job_id} is blocked by job #{blocking}, an earlier unfinished job "
-                "of the same relation"
-            )
-        result = session.execute(
-            sa.update(jobs)
-            .where(jobs.c.id == job_id, jobs.c.state.in_(DUE_STATES), _free(now))
-            .values(locked_by=lease.worker, locked_until=lease.until(now))
+def claim_one(conn: sa.Connection, lease: Lease, job_id: int, *, now: datetime) -> None:
+    """Claim one job to run it at once, whatever its retry delay; NotRunnable if it can't.
+    The caller commits (or rolls back on NotRunnable)."""
+    row = conn.execute(
+        sa.select(jobs.c.state, jobs.c.locked_by, jobs.c.locked_until).where(jobs.c.id == job_id)
+    ).one_or_none()
+    if row is None:
+        raise NotRunnable(f"job {job_id} does not exist")
+    if row.locked_until is not None and row.locked_until >= now:
+        raise NotRunnable(
+            f"job {job_id} is held by digest {row.locked_by} until "
+            f"{row.locked_until:%Y-%m-%d %H:%M:%S} UTC"
         )
-        if result.rowcount != 1:
-            raise NotRunnable(f"job {job_id} was just taken by another digest")
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    if row.state not in DUE_STATES:
+        raise NotRunnable(f"job {job_id} is {row.state}; only pending or retrying jobs run")
+    blocking = blocking_job(conn, job_id)
+    if blocking is not None:
+        raise NotRunnable(
+            f"job {job_id} is blocked by job #{blocking}, an earlier unfinished job "
+            "of the same relation"
+        )
+    result = conn.execute(
+        sa.update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.state.in_(DUE_STATES), _free(now))
+        .values(locked_by=lease.worker, locked_until=lease.until(now))
+    )
+    if result.rowcount != 1:
+        raise NotRunnable(f"job {job_id} was just taken by another digest")
 
 
-def blocking_job(session: Session, job_id: int) -> int | None:
+def blocking_job(db: sa.Connection | Session, job_id: int) -> int | None:
     """The id of the earliest unfinished job of the same relation that holds this one back."""
     job = jobs.alias("job")
     earlier = jobs.alias("earlier")
-    return session.scalar(
+    return db.scalar(
         sa.select(earlier.c.id)
         .join(
             job,
@@ -200,23 +191,19 @@ def blocking_job(session: Session, job_id: int) -> int | None:
     )
 
 
-def expired_jobs(session: Session, *, now: datetime, limit: int) -> list[int]:
+def expired_jobs(conn: sa.Connection, *, now: datetime, limit: int) -> list[int]:
     """Jobs left running by a digest whose lease ran out (it crashed or was killed)."""
-    ids = list(
-        session.scalars(
-            sa.select(jobs.c.id)
-            .where(jobs.c.state == JobState.RUNNING, jobs.c.locked_until < now)
-            .order_by(jobs.c.id)
-            .limit(limit)
-        )
-    )
-    session.commit()
-    return ids
+    return list(conn.scalars(
+        sa.select(jobs.c.id)
+        .where(jobs.c.state == JobState.RUNNING, jobs.c.locked_until < now)
+        .order_by(jobs.c.id)
+        .limit(limit)
+    ))
 
 
-def take_expired(session: Session, lease: Lease, job_id: int, *, now: datetime) -> bool:
-    """Take over one expired job; the caller commits. False when another digest was first."""
-    result = session.execute(
+def take_expired(conn: sa.Connection, lease: Lease, job_id: int, *, now: datetime) -> bool:
+    """Take over one expired job. False when another digest was first."""
+    result = conn.execute(
         sa.update(jobs)
         .where(
             jobs.c.id == job_id, jobs.c.state == JobState.RUNNING, jobs.c.locked_until < now
@@ -238,31 +225,34 @@ def renew(connection: sa.Connection, lease: Lease, job_ids: list[int], *, now: d
     return result.rowcount
 
 
-def release(session: Session, lease: Lease, job_ids: list[int], *, now: datetime) -> None:
-    """Give back jobs this digest holds but won't finish; a running job becomes due again."""
+def release(conn: sa.Connection, lease: Lease, job_ids: list[int], *, now: datetime) -> None:
+    """Give back jobs this digest holds but won't finish; a running job becomes due again.
+
+    A job whose request is marked running keeps its lease: whether that request's outcome
+    was written is unknown (the database failed), so it is left to expire and be taken
+    over with an interrupted attempt.
+    """
     if not job_ids:
         return
     retrying = sa.exists().where(
         requests.c.job_id == jobs.c.id, requests.c.state == RequestState.RETRYING
     )
-    try:
-        session.execute(
-            sa.update(jobs)
-            .where(jobs.c.id.in_(job_ids), jobs.c.locked_by == lease.worker)
-            .values(
-                locked_by=None,
-                locked_until=None,
-                updated_at=now,
-                state=sa.case(
-                    (
-                        jobs.c.state == JobState.RUNNING,
-                        sa.case((retrying, JobState.RETRYING.value), else_=JobState.PENDING.value),
-                    ),
-                    else_=jobs.c.state,
+    in_flight = sa.exists().where(
+        requests.c.job_id == jobs.c.id, requests.c.state == RequestState.RUNNING
+    )
+    conn.execute(
+        sa.update(jobs)
+        .where(jobs.c.id.in_(job_ids), jobs.c.locked_by == lease.worker, ~in_flight)
+        .values(
+            locked_by=None,
+            locked_until=None,
+            updated_at=now,
+            state=sa.case(
+                (
+                    jobs.c.state == JobState.RUNNING,
+                    sa.case((retrying, JobState.RETRYING.value), else_=JobState.PENDING.value),
                 ),
-            )
+                else_=jobs.c.state,
+            ),
         )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    )

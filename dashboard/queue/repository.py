@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from .database import begin_for_write
 from .models import Attempt, Job, Request
 from .settings import default_clock, default_session
 
@@ -26,7 +27,7 @@ class JobRepository:
         return self.save_many([job])[0]
 
     def save_many(self, jobs: Iterable[Job]) -> list[Job]:
-        """Store many new jobs in one transaction: all of them or none."""
+        """Store many new jobs in one transaction: all of them or none. Commits the session."""
         jobs = list(jobs)
         now = self.clock()
         for job in jobs:
@@ -38,7 +39,11 @@ class JobRepository:
             job.next_attempt_at = now
             for request in job.requests:
                 request.created_at = request.updated_at = now
+        # End whatever the caller read first: on SQLite a transaction that read before a
+        # digest's write could not write at all ("database is locked" at once).
+        self.session.commit()
         try:
+            begin_for_write(self.session)
             self.session.add_all(jobs)
             self.session.commit()
         except BaseException:

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from dashboard.extensions import db
 from dashboard.queue import Job, JobState
@@ -47,10 +46,10 @@ def test_a_claim_does_not_wait_for_a_job_another_digest_is_writing(app, db_url):
 
     impatient = sa.create_engine(db_url, connect_args=PATIENCE[kind])
     try:
-        with db.engine.connect() as writer, Session(impatient) as session:
+        with db.engine.connect() as writer, impatient.connect() as claimer:
             # The other digest records an outcome: its job's row is locked until it commits.
             writer.execute(sa.update(jobs).where(jobs.c.id == other).values(updated_at=now))
-            claimed = claim_due(session, Lease("this digest", 300), due_by=now, now=now,
+            claimed = claim_due(claimer, Lease("this digest", 300), due_by=now, now=now,
                                 limit=10)
             writer.rollback()
     finally:

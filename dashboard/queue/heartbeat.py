@@ -1,0 +1,51 @@
+"""The lease heartbeat: keeps the jobs a digest holds while a long request runs."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from . import claims
+from .claims import Lease
+
+log = logging.getLogger("dashboard.digest")
+
+
+class Heartbeat:
+    """Renews the lease of every job in ``held()``, a third of a lease apart, on a
+    connection of its own, so a request that runs longer than the lease keeps its job."""
+
+    def __init__(self, engine: sa.Engine, lease: Lease, held: Callable[[], list[int]],
+                 clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.lease = lease
+        self.held = held
+        self.clock = clock
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lease-heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._done.wait(self.lease.seconds / 3):
+            held = list(self.held())
+            if not held:
+                continue
+            try:
+                with self.engine.begin() as connection:
+                    claims.renew(connection, self.lease, held, now=self.clock())
+            except Exception as error:  # the next beat tries again; the lease has slack
+                # One line: during an outage this repeats every beat, into cron's log.
+                text = str(error).strip()
+                log.warning("could not renew the lease of jobs %s: %s", held,
+                            text.splitlines()[0] if text else type(error).__name__)
