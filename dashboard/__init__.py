@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import alerts, auth, cli, config, health, logs, metrics, queue, web
+from . import alerts, api, auth, cli, config, health, logs, metrics, queue, web
 from .extensions import csrf, db, migrate
 from .queue.database import engine_options, prepare_engine
 
@@ -47,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     web.init_app(app)
     health.init_app(app)
     metrics.init_app(app)
+    api.init_app(app)
     return app
 
 

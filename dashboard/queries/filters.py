@@ -19,8 +19,9 @@ from ..queue.types import MAX_TYPE_CODE_LENGTH
 MAX_SEARCH_LENGTH = 200
 #: Ids are 32-bit INTEGER columns on PostgreSQL and MariaDB.
 MAX_ID = 2**31 - 1
-#: MariaDB's DATETIME starts at year 1000; the queue holds no job older than 1970.
-MIN_YEAR, MAX_YEAR = 1970, 9998
+#: MariaDB's DATETIME starts at year 1000; the queue holds no job older than 1970;
+#: 9999-12-31 as "to" (its whole day) would end past year 9999.
+MIN_YEAR, MAX_YEAR = 1970, 9999
 #: URL parameter -> JobFilter field.
 PARAMETERS = {
     "state": "state", "type": "type_code", "relation": "relation_id", "store": "store_id",
