@@ -69,6 +69,11 @@ class _Problems(list):
                 self.append((f"{where}{key}", f"unknown field (known: {', '.join(known)})"))
 
 
+def _whole(value: Any) -> Any:
+    """3.0 is the integer 3 in JSON (and in JSON Schema), not a float to refuse."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def job_from_body(data: Any) -> Job:
     """A job built from the body, not yet saved; Invalid lists every problem found."""
     if not isinstance(data, dict):
@@ -76,8 +81,9 @@ def job_from_body(data: Any) -> Job:
                                 "\"payload\": ...}], ...}")])
     problems = _Problems()
     problems.unknown("", data, JOB_FIELDS)
-    relation_id = problems.check("relation_id", validate_relation_id, data.get("relation_id"))
-    store_id = problems.check("store_id", validate_store_id, data.get("store_id"))
+    relation_id = problems.check("relation_id", validate_relation_id,
+                                 _whole(data.get("relation_id")))
+    store_id = problems.check("store_id", validate_store_id, _whole(data.get("store_id")))
     source_id = problems.check("source_id", validate_source_id, data.get("source_id", "default"))
     requests = _requests(data, problems)
     if problems:

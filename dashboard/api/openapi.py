@@ -6,6 +6,7 @@ every answer to generated input matches it.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from ..queries.filters import MAX_ID, MAX_SEARCH_LENGTH
@@ -43,6 +44,8 @@ def _error(description: str) -> dict[str, Any]:
 TIME = {"type": "string", "format": "date-time"}
 MAYBE_TIME = {"type": ["string", "null"], "format": "date-time"}
 JOB_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+JOB_ID_PARAMETER = {"name": "job_id", "in": "path", "required": True, "schema": JOB_ID,
+                    "example": 1}
 UNAUTHORIZED = {
     **_error("No token, a malformed Authorization header, or an unknown or revoked token."),
     "headers": {"WWW-Authenticate": {"schema": {"type": "string"},
@@ -212,15 +215,22 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
+def _links(job_id: str) -> dict[str, Any]:
+    """What a client may do next with the job an answer names (``job_id``: where its id is)."""
+    return {f"{operation}": {"operationId": operation, "parameters": {"job_id": job_id}}
+            for operation in ("getJob", *(f"{name}Job" for name in ACTIONS))}
+
+
 def _action(name: str, description: str) -> dict[str, Any]:
     return {"post": {
         "operationId": f"{name}Job",
         "summary": f"{name.capitalize()} a job",
         "description": description + " Recorded in the audit log as token:NAME. Needs an "
                                      "operator token.",
-        "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": JOB_ID}],
+        "parameters": [JOB_ID_PARAMETER],
         "responses": {
-            "200": _json(_ref("ActionResult"), "Done; the job as it is now."),
+            "200": {**_json(_ref("ActionResult"), "Done; the job as it is now."),
+                    "links": _links("$response.body#/job/id")},
             "401": UNAUTHORIZED, "403": FORBIDDEN, "404": NOT_FOUND,
             "409": _error("The action does not apply to the job as it is (the message says "
                           "why); nothing changed."),
@@ -241,8 +251,7 @@ PATHS: dict[str, Any] = {
                 "201": {**_json(_ref("Job"), "Enqueued."),
                         "headers": {"Location": {"schema": {"type": "string"},
                                                  "description": "The job's URL."}},
-                        "links": {"getJob": {"operationId": "getJob",
-                                             "parameters": {"job_id": "$response.body#/id"}}}},
+                        "links": _links("$response.body#/id")},
                 "400": _error("The body is not JSON (or not UTF-8)."),
                 "401": UNAUTHORIZED, "403": FORBIDDEN,
                 "413": _error("The body is larger than API_MAX_BODY (default 1 MiB)."),
@@ -270,8 +279,7 @@ PATHS: dict[str, Any] = {
             "operationId": "getJob",
             "summary": "A job with its requests and attempts",
             "description": "Needs a viewer or operator token.",
-            "parameters": [{"name": "job_id", "in": "path", "required": True,
-                            "schema": JOB_ID}],
+            "parameters": [JOB_ID_PARAMETER],
             "responses": {
                 "200": _json(_ref("Job"), "The job."),
                 "401": UNAUTHORIZED, "403": FORBIDDEN, "404": NOT_FOUND, "503": UNAVAILABLE,
@@ -309,3 +317,13 @@ SPEC: dict[str, Any] = {
     },
     "security": [{"bearer": []}],
 }
+
+
+def description(type_codes: list[str]) -> dict[str, Any]:
+    """The description as this installation serves it: the request types it has loaded
+    are the type codes a new job's requests may name."""
+    found = copy.deepcopy(SPEC)
+    if type_codes:
+        type_code = found["components"]["schemas"]["NewRequest"]["properties"]["type_code"]
+        type_code["enum"] = sorted(type_codes)
+    return found

@@ -42,6 +42,12 @@ def test_defaults_and_an_integer_relation_id(api):
     assert (body["relation_id"], body["store_id"], body["source_id"]) == ("7", None, "default")
 
 
+def test_whole_numbers_written_as_decimals_are_integers(api):
+    body = api().post("/api/v1/jobs", job_body(("test_echo", {}), relation_id=42.0,
+                                               store_id=3.0)).get_json()
+    assert (body["relation_id"], body["store_id"]) == ("42", 3)
+
+
 def test_an_identical_request_is_dropped_as_the_core_does(api):
     body = api().post("/api/v1/jobs", job_body(
         ("test_echo", {"a": 1, "b": 2}), ("test_echo", {"b": 2, "a": 1}))).get_json()
