@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from flask import request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..queue import Job, JobBuilder, pool
 from ..queue.builder import validate_relation_id, validate_source_id, validate_store_id
@@ -30,6 +31,9 @@ def read_json() -> Any:
         raise Invalid([("body", "send the job as JSON, with Content-Type: application/json")],
                       status=415)
     raw = request.get_data(cache=False)
+    if request.content_length is None and len(raw) >= request.max_content_length:
+        # A chunked body is cut at the limit rather than refused: refuse it here.
+        raise RequestEntityTooLarge()
     try:
         return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

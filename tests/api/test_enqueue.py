@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -164,6 +165,18 @@ def test_a_body_over_the_default_limit_of_1_mib_gets_413(api, session):
     assert response.get_json() == {
         "error": "too-large",
         "message": "the request body is too large for this API (API_MAX_BODY)"}
+    assert counts(session) == (0, 0)
+
+
+def test_a_chunked_body_over_the_limit_gets_413_not_a_truncated_read(app, api, session):
+    app.config["API_MAX_BODY"] = 2048
+    body = json.dumps(job_body(("test_echo", {"p": "x" * 4000}))).encode()
+    response = api().post("/api/v1/jobs", input_stream=io.BytesIO(body),
+                          headers={"Content-Type": "application/json",
+                                   "Transfer-Encoding": "chunked"},
+                          # as gunicorn says of a chunked body it ends itself
+                          environ_overrides={"wsgi.input_terminated": True})
+    assert response.status_code == 413
     assert counts(session) == (0, 0)
 
 
