@@ -18,6 +18,18 @@ TIME = {"type": "string", "format": "date-time"}
 MAYBE_TIME = {"type": ["string", "null"], "format": "date-time"}
 
 
+#: The fields a job has both in the list and on its own.
+JOB_FIELDS: dict[str, Any] = {
+    "id": {"type": "integer"},
+    "relation_id": {"type": ["string", "null"]},
+    "store_id": {"type": ["integer", "null"]},
+    "source_id": {"type": "string"},
+    "state": {"type": "string", "enum": [s.value for s in JobState]},
+    "created_at": TIME,
+    "next_attempt_at": MAYBE_TIME,
+}
+
+
 def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -75,13 +87,8 @@ SCHEMAS: dict[str, Any] = {
                      "updated_at", "next_attempt_at", "finished_at", "blocked_by", "url",
                      "requests"],
         "properties": {
-            "id": {"type": "integer"},
-            "relation_id": {"type": ["string", "null"]},
-            "store_id": {"type": ["integer", "null"]},
-            "source_id": {"type": "string"},
-            "state": {"type": "string", "enum": [s.value for s in JobState]},
-            "created_at": TIME, "updated_at": TIME,
-            "next_attempt_at": MAYBE_TIME, "finished_at": MAYBE_TIME,
+            **JOB_FIELDS,
+            "updated_at": TIME, "finished_at": MAYBE_TIME,
             "blocked_by": {"type": ["integer", "null"],
                            "description": "The earlier unfinished job of the same relation "
                                           "that holds this one back."},
@@ -94,12 +101,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["id", "relation_id", "store_id", "source_id", "state", "created_at",
                      "next_attempt_at", "type_codes", "attempts", "last_error", "url"],
         "properties": {
-            "id": {"type": "integer"},
-            "relation_id": {"type": ["string", "null"]},
-            "store_id": {"type": ["integer", "null"]},
-            "source_id": {"type": "string"},
-            "state": {"type": "string", "enum": [s.value for s in JobState]},
-            "created_at": TIME, "next_attempt_at": MAYBE_TIME,
+            **JOB_FIELDS,
             "type_codes": {"type": "array", "items": {"type": "string"}},
             "attempts": {"type": "integer", "minimum": 0},
             "last_error": {"type": ["string", "null"],
