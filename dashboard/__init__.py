@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import alerts, auth, cli, config, health, logs, metrics, queue, web
+from . import alerts, api, auth, cli, config, health, jobs_cli, logs, metrics, queue, web
 from .extensions import csrf, db, migrate
 from .queue.database import engine_options, prepare_engine
 
@@ -42,11 +42,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config, run_listeners=(alerts.after_digest_run(app),)))
     queue.load_types(app.config["QUEUE_TYPES"])
     cli.init_app(app)
+    jobs_cli.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)
     web.init_app(app)
     health.init_app(app)
     metrics.init_app(app)
+    api.init_app(app)
     return app
 
 

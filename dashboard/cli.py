@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import signal
 from collections.abc import Callable, Iterator
@@ -27,6 +28,14 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(enqueue_command)
     app.cli.add_command(demo_seed_command)
     app.cli.add_command(prune_command)
+
+
+def actor() -> str:
+    """Who runs a command, for the audit log: ``cli:`` and the OS user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user name in this environment (a container without one)
+        return "cli"
 
 
 def database_problem(error: Exception) -> str:

@@ -157,6 +157,8 @@ def operations(env: dict[str, str]) -> dict[str, Any]:
         # No token, no /metrics: the endpoint is off unless asked for.
         "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
         "METRICS_WINDOW": _number(env, "METRICS_WINDOW", 300.0, kind=float, minimum=1),
+        # The HTTP API answers 413 to a larger body (bytes).
+        "API_MAX_BODY": _number(env, "API_MAX_BODY", 1024 * 1024, minimum=1024),
     }
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo on a fresh machine: sets up a virtualenv, creates the SQLite database in
-# instance/, enqueues demo jobs, creates a demo login, runs the digest every 3 seconds in
-# the background and serves the dashboard in the foreground. Ctrl-C stops both.
+# instance/, enqueues demo jobs, creates a demo login and an API token (written to
+# instance/demo-token, replaced on every start), runs the digest every 3 seconds in the
+# background and serves the dashboard and the API in the foreground. Ctrl-C stops both.
 # Environment: PORT (default 8000), DEMO_PASSWORD (default demo-password).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,9 @@ if ! printf '%s\n' "$DEMO_PASSWORD" | .venv/bin/flask users create "$DEMO_USER" 
 fi
 
 mkdir -p instance
+# An operator token for the README's curl examples: $(cat instance/demo-token).
+(umask 077 && .venv/bin/flask tokens create demo --role operator --replace \
+    > instance/demo-token)
 .venv/bin/flask digest --loop --interval 3 >> instance/demo-digest.log 2>&1 &
 digest_pid=$!
 trap 'kill "$digest_pid" 2>/dev/null || true' EXIT
@@ -30,6 +34,7 @@ trap 'kill "$digest_pid" 2>/dev/null || true' EXIT
 echo
 echo "Dashboard: http://127.0.0.1:$PORT/"
 echo "Login:     $DEMO_USER / $DEMO_PASSWORD (admin)"
+echo "API:       http://127.0.0.1:$PORT/api/v1/jobs with the operator token in instance/demo-token"
 echo "The digest runs every 3 seconds in the background (log: instance/demo-digest.log)."
 echo "Ctrl-C stops the dashboard and the digest."
 echo

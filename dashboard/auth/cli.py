@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 
 import click
@@ -10,18 +9,11 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from .. import audit
-from ..cli import database_errors
+from ..cli import actor, database_errors
 from ..extensions import db
 from .models import Role, User, check_password, new_user
 
 users_cli = AppGroup("users", help="Manage the dashboard's users.")
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no user name in this environment (a container without one)
-        return "cli"
 
 
 def _password(from_stdin: bool) -> str:
@@ -53,7 +45,7 @@ def create_command(name: str, role: str, password_stdin: bool) -> None:
         except ValueError as error:
             raise click.UsageError(str(error)) from None
         db.session.add(user)
-        audit.record(db.session, _actor(), "user-create", [],
+        audit.record(db.session, actor(), "user-create", [],
                      detail=f"created {user.name} ({user.role})")
     click.echo(f"created user {user.name} ({user.role})")
 
@@ -69,7 +61,7 @@ def set_password_command(name: str, password_stdin: bool) -> None:
         if user is None:
             raise click.ClickException(f"no user named {name}")
         user.set_password(_password(password_stdin))
-        audit.record(db.session, _actor(), "user-password", [], detail=f"new password for {name}")
+        audit.record(db.session, actor(), "user-password", [], detail=f"new password for {name}")
     click.echo(f"new password set for {name}")
 
 

@@ -13,11 +13,16 @@ from .models import Role
 
 #: Endpoints open without a login.
 PUBLIC_ENDPOINTS = {"auth.login", "health.healthz", "metrics.metrics", "static"}
+#: Blueprints that check their own credentials (the HTTP API's bearer tokens): a missing
+#: one gets their 401, not a redirect to the login page.
+OWN_CREDENTIALS = {"api"}
 
 
 def require_login() -> Any:
     """before_request: send a visitor without a session to the login page."""
-    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+    if request.endpoint in PUBLIC_ENDPOINTS or request.blueprint in OWN_CREDENTIALS:
+        return None
+    if current_user.is_authenticated:
         return None
     if request.routing_exception is not None:
         return None  # no such page or method: a 404 or 405 tells no secret (the code is open)

@@ -7,11 +7,21 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ..queue.builder import MAX_RELATION_ID_LENGTH, MAX_SOURCE_ID_LENGTH
+from ..queue.builder import (
+    MAX_RELATION_ID_LENGTH,
+    MAX_SOURCE_ID_LENGTH,
+    MAX_STORE_ID,
+    MIN_STORE_ID,
+)
 from ..queue.states import JobState
 from ..queue.types import MAX_TYPE_CODE_LENGTH
 
 MAX_SEARCH_LENGTH = 200
+#: Ids are 32-bit INTEGER columns on PostgreSQL and MariaDB.
+MAX_ID = 2**31 - 1
+#: MariaDB's DATETIME starts at year 1000; the queue holds no job older than 1970;
+#: 9999-12-31 as "to" (its whole day) would end past year 9999.
+MIN_YEAR, MAX_YEAR = 1970, 9999
 #: URL parameter -> JobFilter field.
 PARAMETERS = {
     "state": "state", "type": "type_code", "relation": "relation_id", "store": "store_id",
@@ -94,8 +104,8 @@ def parse_id(parameter: str, raw: str | None) -> int | None:
         value = int(str(raw).strip())
     except ValueError:
         raise BadFilter(parameter, raw, "is not a whole number") from None
-    if value < 1:
-        raise BadFilter(parameter, raw, "must be at least 1")
+    if not 1 <= value <= MAX_ID:
+        raise BadFilter(parameter, raw, f"must be between 1 and {MAX_ID}")
     return value
 
 
@@ -111,15 +121,21 @@ def _text(limit: int):  # noqa: ANN202
     def parse(parameter: str, text: str) -> str:
         if len(text) > limit:
             raise BadFilter(parameter, text[:40] + "...", f"is longer than {limit} characters")
+        if "\x00" in text:  # PostgreSQL refuses NUL in text; no stored value has one
+            raise BadFilter(parameter, text, "contains a NUL character")
         return text
     return parse
 
 
 def _store(parameter: str, text: str) -> int:
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise BadFilter(parameter, text, "is not a store id (a whole number)") from None
+    if not MIN_STORE_ID <= value <= MAX_STORE_ID:
+        raise BadFilter(parameter, text,
+                        f"is not a store id (between {MIN_STORE_ID} and {MAX_STORE_ID})")
+    return value
 
 
 def _time(parameter: str, text: str) -> datetime:
@@ -130,10 +146,15 @@ def _time(parameter: str, text: str) -> datetime:
                 value += timedelta(days=1)  # the whole day
         else:
             value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except ValueError:
         raise BadFilter(parameter, text,
                         "is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM, UTC)") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31 as "to", or a time zone that leaves year 1..9999
+        value = None
+    if value is None or not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise BadFilter(parameter, text, f"is not between the years {MIN_YEAR} and {MAX_YEAR}")
+    return value
 
 
 _PARSERS = {

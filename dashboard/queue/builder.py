@@ -7,10 +7,12 @@ from typing import Any
 from .models import Job, Request
 from .payload import canonical, dump_json
 from .states import JobState, RequestState
-from .types import validate_type_code
+from .types import check_text, validate_type_code
 
 MAX_RELATION_ID_LENGTH = 255
 MAX_SOURCE_ID_LENGTH = 100
+#: store_id is a 32-bit INTEGER column on PostgreSQL and MariaDB.
+MIN_STORE_ID, MAX_STORE_ID = -(2**31), 2**31 - 1
 
 
 def validate_relation_id(value: object) -> str | None:
@@ -21,6 +23,7 @@ def validate_relation_id(value: object) -> str | None:
     text = str(value)
     if not text or len(text) > MAX_RELATION_ID_LENGTH:
         raise ValueError(f"relation_id must be 1 to {MAX_RELATION_ID_LENGTH} characters long")
+    check_text(text, "relation_id")
     return text
 
 
@@ -29,6 +32,8 @@ def validate_store_id(value: object) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError("store_id must be an integer")
+    if not MIN_STORE_ID <= value <= MAX_STORE_ID:
+        raise ValueError(f"store_id must be between {MIN_STORE_ID} and {MAX_STORE_ID}")
     return value
 
 
@@ -36,6 +41,7 @@ def validate_source_id(value: object) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_SOURCE_ID_LENGTH:
         raise ValueError(f"source_id must be a non-empty string of at most {MAX_SOURCE_ID_LENGTH} "
                          "characters")
+    check_text(value, "source_id")
     return value
 
 

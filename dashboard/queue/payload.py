@@ -9,9 +9,17 @@ from typing import Any
 def dump_json(value: Any, *, what: str = "payload") -> str:
     """Serialise ``value`` losslessly (unicode kept as is); ValueError when JSON can't hold it."""
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as error:
         raise ValueError(f"the {what} is not JSON-serialisable: {error}") from None
+    except RecursionError:
+        raise ValueError(f"the {what} is not JSON-serialisable: nested too deeply") from None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"the {what} is not JSON-serialisable: a string in it is not "
+                         "valid Unicode (a lone surrogate)") from None
+    return text
 
 
 def load_json(text: str | None) -> Any:

@@ -146,7 +146,25 @@ def validate_type_code(type_code: object) -> str:
         raise ValueError("a type code must be a non-empty string")
     if len(type_code) > MAX_TYPE_CODE_LENGTH:
         raise ValueError(f"a type code is at most {MAX_TYPE_CODE_LENGTH} characters long")
+    check_text(type_code, "a type code")
     return type_code
+
+
+def check_text(text: str, what: str) -> None:
+    """Refuse what a database can't store or a log line can't show in an identifier:
+    control characters (PostgreSQL refuses NUL) and lone surrogates (not UTF-8)."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValueError(f"{what} must not contain control characters")
+    if not _encodes(text):
+        raise ValueError(f"{what} is not valid Unicode (a lone surrogate)")
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def load_types(modules: list[str] | tuple[str, ...] = ()) -> None:

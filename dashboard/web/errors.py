@@ -8,6 +8,7 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from ..api.errors import from_http_error, is_api_request
 from ..queries.filters import BadFilter
 
 log = logging.getLogger("dashboard.web")
@@ -28,6 +29,8 @@ def error_page(status: int, message: str):  # noqa: ANN201
 def _http_error(error: HTTPException):  # noqa: ANN202
     if error.code and error.code < 400:
         return error
+    if is_api_request():  # no API route matched (404, 405): the API's JSON, not a page
+        return from_http_error(error)
     return error_page(error.code or 500, error.description or "")
 
 

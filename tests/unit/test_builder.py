@@ -28,6 +28,8 @@ def test_duplicate_requests_are_dropped():
     ({"when": object()}, "not JSON-serialisable"),
     ({"amount": float("nan")}, "not JSON-serialisable"),
     ({1, 2}, "not JSON-serialisable"),
+    # A lone surrogate (JSON's "\\ud800" decodes to one) is not UTF-8: no database takes it.
+    ({"name": "\ud800"}, "not valid Unicode"),
 ])
 def test_payload_that_json_cannot_hold_is_refused(payload, message):
     job = JobBuilder().create()
@@ -40,6 +42,8 @@ def test_payload_that_json_cannot_hold_is_refused(payload, message):
     ("   ", "non-empty"),
     (None, "non-empty"),
     ("x" * 101, "at most 100"),
+    ("a\x00b", "control characters"),
+    ("a\ud800", "not valid Unicode"),
 ])
 def test_bad_type_code_is_refused(type_code, message):
     with pytest.raises(ValueError, match=message):
@@ -59,6 +63,11 @@ def test_request_needs_type_and_payload():
     ("set_store_id", "1", "store_id"),
     ("set_store_id", True, "store_id"),
     ("set_source_id", "", "source_id"),
+    # PostgreSQL refuses NUL in text; the column is 32 bits wide.
+    ("set_relation_id", "cust\x00", "relation_id must not contain control characters"),
+    ("set_source_id", "shop\n", "source_id must not contain control characters"),
+    ("set_store_id", 2**31, "store_id must be between"),
+    ("set_store_id", -(2**31) - 1, "store_id must be between"),
 ])
 def test_bad_job_fields_are_refused(setter, value, message):
     with pytest.raises(ValueError, match=message):

@@ -1,0 +1,85 @@
+"""Jobs, requests and attempts as JSON documents: the API's answers and ``jobs ... --json``.
+
+Payloads and results are JSON values with secrets masked, as on the dashboard's pages.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from ..masking import Masker
+from ..queries.detail import JobDetail
+from ..queries.jobs import JobPage, JobRow
+from ..queue.models import Attempt, Request
+
+#: job id -> its URL (None: documents without links, as the CLI prints them).
+Links = Callable[[int], str] | None
+
+
+def when(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat()
+
+
+def _value(text: str | None, masker: Masker) -> Any:
+    if text is None:
+        return None
+    try:
+        return masker.mask(json.loads(text))
+    except ValueError:
+        return text  # not JSON (never written by the queue): shown as stored
+
+
+def _link(document: dict[str, Any], job_id: int, links: Links) -> dict[str, Any]:
+    if links is not None:
+        document["url"] = links(job_id)
+    return document
+
+
+def job_row(row: JobRow, links: Links = None) -> dict[str, Any]:
+    """A job as the list shows it."""
+    return _link({
+        "id": row.id, "relation_id": row.relation_id, "store_id": row.store_id,
+        "source_id": row.source_id, "state": row.state.value,
+        "created_at": when(row.created_at), "next_attempt_at": when(row.next_attempt_at),
+        "type_codes": row.type_codes, "attempts": row.attempts, "last_error": row.last_error,
+    }, row.id, links)
+
+
+def job_page(page: JobPage, links: Links = None) -> dict[str, Any]:
+    return {"jobs": [job_row(row, links) for row in page.rows],
+            "next_before": page.next_before}
+
+
+def attempt(found: Attempt) -> dict[str, Any]:
+    return {
+        "number": found.number, "started_at": when(found.started_at),
+        "finished_at": when(found.finished_at), "duration": found.duration,
+        "outcome": found.outcome, "error": found.error, "traceback": found.traceback,
+    }
+
+
+def request_document(found: Request, masker: Masker) -> dict[str, Any]:
+    return {
+        "id": found.id, "position": found.position, "type_code": found.type_code,
+        "state": found.state.value, "attempts": found.attempts,
+        "payload": _value(found.payload, masker), "result": _value(found.result, masker),
+        "last_error": found.last_error, "created_at": when(found.created_at),
+        "updated_at": when(found.updated_at),
+        "history": [attempt(a) for a in found.history],
+    }
+
+
+def job_document(detail: JobDetail, masker: Masker, links: Links = None) -> dict[str, Any]:
+    """A job as its page shows it: fields, what holds it back, requests and attempts."""
+    job = detail.job
+    return _link({
+        "id": job.id, "relation_id": job.relation_id, "store_id": job.store_id,
+        "source_id": job.source_id, "state": job.state.value,
+        "created_at": when(job.created_at), "updated_at": when(job.updated_at),
+        "next_attempt_at": when(job.next_attempt_at), "finished_at": when(job.finished_at),
+        "blocked_by": detail.blocked_by,
+        "requests": [request_document(r, masker) for r in job.requests],
+    }, job.id, links)

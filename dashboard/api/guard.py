@@ -1,0 +1,62 @@
+"""Bearer tokens at the API's door: who is asking (401 otherwise), and may they (403)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Response, current_app, g, request
+
+from ..extensions import db
+from ..queue.settings import default_clock
+from . import tokens
+from .errors import problem
+from .models import PERMISSIONS, ApiToken
+
+#: Endpoints open without a token: the API's description.
+OPEN_ENDPOINTS = {"api.openapi"}
+
+WHAT = {"read": "read jobs", "enqueue": "enqueue jobs", "act": "act on jobs"}
+
+
+def _unauthorized(message: str, *, invalid: bool = False) -> Response:
+    challenge = 'Bearer realm="api"' + (', error="invalid_token"' if invalid else "")
+    return problem(401, message, headers={"WWW-Authenticate": challenge})
+
+
+def authenticate() -> Response | None:
+    """before_request of the API: the body limit, then the token (``g.api_token``)."""
+    request.max_content_length = current_app.config["API_MAX_BODY"]
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    header = request.headers.get("Authorization", "").strip()
+    if not header:
+        return _unauthorized("an API token is needed: send Authorization: Bearer <token>")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return _unauthorized("send the token as Authorization: Bearer <token>")
+    token = tokens.authenticate(db.session, secret.strip(), now=default_clock()())
+    if token is None:
+        return _unauthorized("the token is unknown or revoked", invalid=True)
+    g.api_token = token
+    return None
+
+
+def current_token() -> ApiToken:
+    return g.api_token
+
+
+def needs(permission: str) -> Callable:
+    """Refuse (403) a token whose role does not allow ``permission``."""
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            token = current_token()
+            if not token.may(permission):
+                allowed = " or ".join(r.value for r, p in PERMISSIONS.items() if permission in p)
+                return problem(403, f"this token's role ({token.role}) can't {WHAT[permission]}; "
+                                    f"it needs a token of role {allowed}")
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator

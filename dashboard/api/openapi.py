@@ -1,0 +1,183 @@
+"""The API's OpenAPI 3.1 description, served at /api/v1/openapi.json.
+
+Kept true to the code by tests: every route is described, and schemathesis checks that
+every answer to generated input matches it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ..queries.filters import MAX_ID, MAX_SEARCH_LENGTH
+from ..queries.jobs import PAGE_SIZE
+from ..queue.builder import MAX_RELATION_ID_LENGTH, MAX_SOURCE_ID_LENGTH, MAX_STORE_ID, MIN_STORE_ID
+from ..queue.states import JobState
+from ..queue.types import MAX_TYPE_CODE_LENGTH
+from .schemas import SCHEMAS, ref
+
+ACTIONS = {
+    "retry": "Make a retrying job due now; give a failed one a fresh round of attempts "
+             "(its history is kept).",
+    "pause": "Keep the digest away from the job; a running one stops after its current "
+             "request.",
+    "resume": "Let the digest take a paused job again, where it left off.",
+    "cancel": "Stop the job for good; later jobs of its relation are no longer held back.",
+    "run": "Run the job here and now through the digest (it must be pending or retrying, "
+           "not held by another digest nor blocked by an earlier job of its relation).",
+}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(ref("Error"), description)
+
+
+JOB_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+JOB_ID_PARAMETER = {"name": "job_id", "in": "path", "required": True, "schema": JOB_ID,
+                    "example": 1}
+UNAUTHORIZED = {
+    **_error("No token, a malformed Authorization header, or an unknown or revoked token."),
+    "headers": {"WWW-Authenticate": {"schema": {"type": "string"},
+                                     "description": 'Bearer realm="api"'}},
+}
+FORBIDDEN = _error("The token's role does not allow this.")
+NOT_FOUND = _error("No such job.")
+UNAVAILABLE = _error("The database did not answer; try again later.")
+
+FILTERS = [
+    ("state", {"type": "string", "enum": [s.value for s in JobState]}, "Jobs in this state."),
+    ("type", {"type": "string", "maxLength": MAX_TYPE_CODE_LENGTH},
+     "Jobs with a request of this type code (a code no type defines and no request has is "
+     "refused)."),
+    ("relation", {"type": "string", "maxLength": MAX_RELATION_ID_LENGTH}, "relation_id."),
+    ("store", {"type": "integer", "minimum": MIN_STORE_ID, "maximum": MAX_STORE_ID},
+     "store_id."),
+    ("source", {"type": "string", "maxLength": MAX_SOURCE_ID_LENGTH}, "source_id."),
+    ("from", {"type": "string"},
+     "Created at or after: YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS] (UTC unless an offset is "
+     "given)."),
+    ("to", {"type": "string"}, "Created before (a date includes its whole day)."),
+    ("q", {"type": "string", "maxLength": MAX_SEARCH_LENGTH},
+     "Text searched in payloads and failure reasons."),
+    ("before", JOB_ID, "The cursor: jobs with a smaller id (``next_before`` of the previous "
+                       "page)."),
+    ("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": PAGE_SIZE},
+     "Jobs per page."),
+]
+
+def _links(job_id: str) -> dict[str, Any]:
+    """What a client may do next with the job an answer names (``job_id``: where its id is)."""
+    return {f"{operation}": {"operationId": operation, "parameters": {"job_id": job_id}}
+            for operation in ("getJob", *(f"{name}Job" for name in ACTIONS))}
+
+
+def _action(name: str, description: str) -> dict[str, Any]:
+    return {"post": {
+        "operationId": f"{name}Job",
+        "summary": f"{name.capitalize()} a job",
+        "description": description + " Recorded in the audit log as token:NAME. Needs an "
+                                     "operator token.",
+        "parameters": [JOB_ID_PARAMETER],
+        "responses": {
+            "200": {**_json(ref("ActionResult"), "Done; the job as it is now."),
+                    "links": _links("$response.body#/job/id")},
+            "401": UNAUTHORIZED, "403": FORBIDDEN, "404": NOT_FOUND,
+            "409": _error("The action does not apply to the job as it is (the message says "
+                          "why); nothing changed."),
+            "503": UNAVAILABLE,
+        },
+    }}
+
+
+PATHS: dict[str, Any] = {
+    "/api/v1/jobs": {
+        "post": {
+            "operationId": "enqueueJob",
+            "summary": "Enqueue a job",
+            "description": "Saved whole or not at all. Needs an enqueue or operator token.",
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": ref("NewJob")}}},
+            "responses": {
+                "201": {**_json(ref("Job"), "Enqueued."),
+                        "headers": {"Location": {"schema": {"type": "string"},
+                                                 "description": "The job's URL."}},
+                        "links": _links("$response.body#/id")},
+                "400": _error("The body is not JSON (or not UTF-8)."),
+                "401": UNAUTHORIZED, "403": FORBIDDEN,
+                "413": _error("The body is larger than API_MAX_BODY (default 1 MiB)."),
+                "415": _error("The body is not declared as application/json."),
+                "422": _error("A field is missing or wrong; ``problems`` lists each one."),
+                "503": UNAVAILABLE,
+            },
+        },
+        "get": {
+            "operationId": "listJobs",
+            "summary": "List jobs, newest first",
+            "description": "The dashboard's filters and cursor. Needs a viewer or operator "
+                           "token.",
+            "parameters": [{"name": name, "in": "query", "required": False, "schema": schema,
+                            "description": text} for name, schema, text in FILTERS],
+            "responses": {
+                "200": _json(ref("JobList"), "A page of jobs."),
+                "400": _error("A filter value is wrong or unknown; ``field`` names it."),
+                "401": UNAUTHORIZED, "403": FORBIDDEN, "503": UNAVAILABLE,
+            },
+        },
+    },
+    "/api/v1/jobs/{job_id}": {
+        "get": {
+            "operationId": "getJob",
+            "summary": "A job with its requests and attempts",
+            "description": "Needs a viewer or operator token.",
+            "parameters": [JOB_ID_PARAMETER],
+            "responses": {
+                "200": _json(ref("Job"), "The job."),
+                "401": UNAUTHORIZED, "403": FORBIDDEN, "404": NOT_FOUND, "503": UNAVAILABLE,
+            },
+        },
+    },
+    **{f"/api/v1/jobs/{{job_id}}/{name}": _action(name, text) for name, text in ACTIONS.items()},
+    "/api/v1/openapi.json": {
+        "get": {
+            "operationId": "getOpenApi",
+            "summary": "This description",
+            "security": [],
+            "responses": {"200": {"description": "OpenAPI 3.1",
+                                  "content": {"application/json": {"schema": {
+                                      "type": "object"}}}}},
+        },
+    },
+}
+
+SPEC: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "AsyncQueue Dashboard API",
+        "version": "1",
+        "description": "Enqueue jobs of ordered requests, read their outcome, and act on "
+                       "them as the dashboard's operators do. Every error is JSON "
+                       "(``Error``). Tokens: ``flask --app dashboard tokens create NAME "
+                       "--role enqueue|viewer|operator``.",
+    },
+    "paths": PATHS,
+    "components": {
+        "schemas": SCHEMAS,
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                       "description": "An API token (aqd_...)."}},
+    },
+    "security": [{"bearer": []}],
+}
+
+
+def description(type_codes: list[str]) -> dict[str, Any]:
+    """The description as this installation serves it: the request types it has loaded
+    are the type codes a new job's requests may name."""
+    found = copy.deepcopy(SPEC)
+    if type_codes:
+        type_code = found["components"]["schemas"]["NewRequest"]["properties"]["type_code"]
+        type_code["enum"] = sorted(type_codes)
+    return found

@@ -1,0 +1,78 @@
+"""Making, finding and revoking API tokens (no Flask here: the CLI and the API share it).
+
+A token is ``aqd_`` and 43 URL-safe characters (32 random bytes): the prefix makes a
+leaked one easy to spot in logs and by secret scanners. Only its SHA-256 is stored; a
+request's token is hashed and looked up by that hash, then compared to it in constant
+time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from .models import MAX_TOKEN_NAME_LENGTH, ApiToken, TokenRole
+
+PREFIX = "aqd_"
+#: last_used_at is written at most this often per token: not one write per API call.
+USE_RESOLUTION = timedelta(minutes=1)
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if (not name or len(name) > MAX_TOKEN_NAME_LENGTH
+            or any(c.isspace() or not c.isprintable() for c in name)):
+        raise ValueError(f"a token name is 1 to {MAX_TOKEN_NAME_LENGTH} printable characters, "
+                         "without spaces")
+    return name
+
+
+def check_role(role: str) -> TokenRole:
+    try:
+        return TokenRole(role)
+    except ValueError:
+        known = ", ".join(r.value for r in TokenRole)
+        raise ValueError(f"unknown token role {role!r}: use one of {known}") from None
+
+
+def named(session: Session, name: str) -> ApiToken | None:
+    return session.scalar(sa.select(ApiToken).where(ApiToken.name == name))
+
+
+def create(session: Session, name: str, role: str, *, now: datetime) -> tuple[ApiToken, str]:
+    """A new token, added to the session (not committed), and its secret: shown once."""
+    secret = PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(name=check_name(name), role=check_role(role).value,
+                     token_hash=digest(secret), created_at=now)
+    session.add(token)
+    return token, secret
+
+
+def authenticate(session: Session, secret: str, *, now: datetime) -> ApiToken | None:
+    """The live token whose secret this is, or None (unknown, malformed or revoked)."""
+    if not secret.startswith(PREFIX) or len(secret) > 200:
+        return None
+    wanted = digest(secret)
+    token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == wanted))
+    if token is None or not hmac.compare_digest(token.token_hash, wanted):
+        return None
+    if token.revoked_at is not None:
+        return None
+    if token.last_used_at is None or now - token.last_used_at >= USE_RESOLUTION:
+        token.last_used_at = now
+        session.commit()
+    return token
+
+
+def revoke(session: Session, token: ApiToken, *, now: datetime) -> None:
+    """Refuse the token from now on (the row stays, so its name stays taken)."""
+    token.revoked_at = now

@@ -1,0 +1,119 @@
+"""The HTTP API's endpoints: enqueue, list, show, and act on jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
+
+from .. import operations
+from ..extensions import db
+from ..masking import Masker
+from ..queries.detail import job_detail
+from ..queries.filters import MAX_ID, BadFilter, parse_filter, parse_id
+from ..queries.jobs import PAGE_SIZE, check_filter, list_jobs
+from ..queue import JobRepository, pool
+from ..queue.settings import default_clock
+from . import documents, errors, guard
+from .enqueue import job_from_body, read_json
+from .openapi import description
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp.before_request(guard.authenticate)
+errors.init_blueprint(bp)
+
+MAX_LIMIT = 200
+# Routes say provide_automatic_options=False: no client of a token API sends a CORS
+# preflight, and the Allow header of a 405 then names exactly the methods described.
+
+
+@bp.after_request
+def no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"  # job data: for no shared cache
+    return response
+
+
+def job_url(job_id: int) -> str:
+    return url_for("api.show", job_id=job_id, _external=True)
+
+
+def _document(job_id: int) -> dict[str, Any]:
+    found = job_detail(db.session, job_id) if job_id <= MAX_ID else None
+    if found is None:
+        abort(404, f"job {job_id} does not exist")
+    masker = Masker(current_app.config["QUEUE_MASKED_KEYS"])
+    document = documents.job_document(found, masker, job_url)
+    db.session.rollback()  # a read: end the transaction now
+    return document
+
+
+def _single(name: str) -> str | None:
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        raise BadFilter(name, values, "given more than once; give it once")
+    return values[0] if values else None
+
+
+def _limit() -> int:
+    raw = _single("limit")
+    if raw is None or not raw.strip():
+        return PAGE_SIZE
+    if not raw.strip().isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadFilter("limit", raw, f"is not a whole number from 1 to {MAX_LIMIT}")
+    return int(raw)
+
+
+@bp.get("/openapi.json", provide_automatic_options=False)
+def openapi() -> Response:
+    """The API's OpenAPI 3 description (no token needed)."""
+    return jsonify(description(pool.codes()))
+
+
+@bp.post("/jobs", provide_automatic_options=False)
+@guard.needs("enqueue")
+def enqueue() -> tuple[Response, int, dict[str, str]]:
+    """Enqueue a job of one or more requests; 201 with the job and its URL."""
+    job = job_from_body(read_json())
+    JobRepository(db.session).save(job)
+    return jsonify(_document(job.id)), 201, {"Location": job_url(job.id)}
+
+
+@bp.get("/jobs", provide_automatic_options=False)
+@guard.needs("read")
+def index() -> Response:
+    """Jobs matching the filters, newest first, a page at a time (``before``: the cursor)."""
+    found = parse_filter(request.args.to_dict(flat=False), extra=("before", "limit"))
+    before = parse_id("before", _single("before"))
+    limit = _limit()
+    check_filter(db.session, found)
+    page = list_jobs(db.session, found, before=before, limit=limit)
+    db.session.rollback()
+    body = documents.job_page(page, job_url)
+    body["next"] = (url_for("api.index", **found.to_params(), before=page.next_before,
+                            **({"limit": limit} if limit != PAGE_SIZE else {}), _external=True)
+                    if page.next_before else None)
+    return jsonify(body)
+
+
+@bp.get("/jobs/<int:job_id>", provide_automatic_options=False)
+@guard.needs("read")
+def show(job_id: int) -> Response:
+    """One job: its fields, requests (payloads and results masked) and attempts."""
+    return jsonify(_document(job_id))
+
+
+@bp.post("/jobs/<int:job_id>/<any(retry, pause, resume, cancel, run):action>",
+         provide_automatic_options=False)
+@guard.needs("act")
+def act(job_id: int, action: str) -> Response:
+    """Retry, pause, resume, cancel or run the job, as the dashboard's buttons do."""
+    if job_id > MAX_ID:
+        abort(404, f"job {job_id} does not exist")
+    try:
+        done = operations.perform(db.session, action, job_id, actor=guard.current_token().actor,
+                                  now=default_clock()())
+    except operations.NoSuchJob as missing:
+        abort(404, str(missing))
+    except operations.Refused as refusal:
+        return errors.problem(409, refusal.reason)
+    return jsonify(message=done.message, job=_document(job_id))
