@@ -35,12 +35,13 @@ class Finished:
 class Running:
     """A started process; ``finish()`` waits for it (killing it after ``timeout``)."""
 
-    def __init__(self, command: list[str], env: dict[str, str] | None = None) -> None:
+    def __init__(self, command: list[str], env: dict[str, str] | None = None,
+                 cwd: Path = ROOT) -> None:
         self.command = command
         self._log = tempfile.TemporaryFile()
         self.started = time.monotonic()
         self._proc = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            command, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True)
 
     def finish(self, timeout: float) -> Finished:

@@ -105,12 +105,15 @@ def read_raw(path: Path) -> Profile:
     return profile
 
 
-def sample(database: QueueDatabase, jobs: int, out: Path, rate: int = 100) -> float:
-    """Run one digest on ``jobs`` due jobs under py-spy (wall clock: idle samples too)."""
+def sample(database: QueueDatabase, jobs: int, out: Path, *, cpu: bool = False,
+           rate: int = 100) -> float:
+    """Run one digest on ``jobs`` due jobs under py-spy: every sample, waiting included
+    (wall clock), or with ``cpu`` only those holding the GIL (Python's own CPU time)."""
     database.reset()
     database.fill(jobs, 1)
-    command = [str(BIN / "py-spy"), "record", "--idle", "--nonblocking", "--rate", str(rate),
-               "--format", "raw", "--output", str(out), "--", *digest_command(jobs, 600)]
+    command = [str(BIN / "py-spy"), "record", "--gil" if cpu else "--idle", "--nonblocking",
+               "--rate", str(rate), "--format", "raw", "--output", str(out), "--",
+               *digest_command(jobs, 600)]
     run(command, digest_env(database.url), timeout=900).check()
     window = database.window()
     return window.jobs_per_second
@@ -152,27 +155,33 @@ def census(database: QueueDatabase, jobs: int) -> tuple[dict[str, float], float]
     return per_job, sum(per_job.values())
 
 
-def markdown(profile: Profile, jobs: int, rate: float, per_job: dict[str, float],
-             trips: float) -> str:
-    digest = profile.digest_samples or 1
+def share(counter: collections.Counter, key: str, total: int) -> str:
+    return f"{100 * counter[key] / total:.1f}%" if total else "—"
+
+
+def markdown(wall: Profile, cpu: Profile, jobs: int, rates: tuple[float, float],
+             per_job: dict[str, float], trips: float) -> str:
     lines = [
         "### Profile of the last run", "",
         f"One `flask --app dashboard digest` on {jobs:,} one-request no-op jobs (PostgreSQL) "
-        f"under `py-spy record --idle --nonblocking` (wall clock: waiting counts): "
-        f"{rate:,.0f} jobs/s under the profiler; {profile.samples:,} samples, "
-        f"{profile.digest_samples:,} of them in the digest loop.", "",
-        "| step of the digest | share of the loop's samples |", "|---|---|"]
-    for step, n in profile.steps.most_common():
+        f"under `py-spy record --nonblocking`, twice: `--idle` (wall clock, waiting counts: "
+        f"{rates[0]:,.0f} jobs/s under the profiler, {wall.digest_samples:,} samples in the "
+        f"digest loop) and `--gil` (only samples holding the GIL, i.e. Python's own CPU: "
+        f"{rates[1]:,.0f} jobs/s, {cpu.digest_samples:,} samples).", "",
+        "| step of the digest | wall clock | CPU (GIL held) |", "|---|---|---|"]
+    for step, _ in wall.steps.most_common():
         if step not in (STARTUP, HEARTBEAT):
-            lines.append(f"| {step} | {100 * n / digest:.1f}% |")
-    lines += ["", f"Outside the loop: {STARTUP}: {profile.steps[STARTUP]:,} samples; "
-              f"{HEARTBEAT}: {profile.steps[HEARTBEAT]:,} samples, "
-              f"{profile.heartbeat_busy:,} of them renewing leases (it sleeps a third of "
-              "a lease between beats).", "",
-        "| layer (innermost frame) | share of the loop's samples |", "|---|---|"]
-    for layer, n in profile.layers.most_common():
-        lines.append(f"| {layer} | {100 * n / digest:.1f}% |")
-    lines += ["", f"What the digest asks the database, per job (in-process census, "
+            lines.append(f"| {step} | {share(wall.steps, step, wall.digest_samples)} | "
+                         f"{share(cpu.steps, step, cpu.digest_samples)} |")
+    lines += ["", "| layer | wall clock | CPU (GIL held) |", "|---|---|---|"]
+    for layer, _ in (wall.layers + cpu.layers).most_common():
+        lines.append(f"| {layer} | {share(wall.layers, layer, wall.digest_samples)} | "
+                     f"{share(cpu.layers, layer, cpu.digest_samples)} |")
+    lines += ["", f"Outside the loop (wall clock): {STARTUP}: {wall.steps[STARTUP]:,} "
+              f"samples; {HEARTBEAT}: {wall.steps[HEARTBEAT]:,} samples, "
+              f"{wall.heartbeat_busy:,} of them renewing leases (it sleeps a third of a "
+              "lease, 100 s by default, between beats).", "",
+              f"What the digest asks the database, per job (in-process census: "
               f"{trips:.1f} round trips a job):", "", "| statement | per job |", "|---|---|"]
     for key, value in per_job.items():
         lines.append(f"| {key} | {value:.2f} |")

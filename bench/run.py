@@ -30,6 +30,7 @@ RESULTS = ROOT / "bench" / "results" / "latest.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
 SECTIONS = ("digest", "enqueue", "memory", "profile")
 PROFILE_RAW = ROOT / "bench" / "results" / "digest-profile.txt"
+PROFILE_CPU = ROOT / "bench" / "results" / "digest-profile-gil.txt"
 
 
 def options(argv: list[str] | None = None) -> argparse.Namespace:
@@ -111,10 +112,12 @@ def profile_section(args, database: QueueDatabase) -> str:
     say(f"profiling one digest on {args.jobs:,} jobs under py-spy ...")
     PROFILE_RAW.parent.mkdir(parents=True, exist_ok=True)
     rate = profile.sample(database, args.jobs, PROFILE_RAW)
-    sampled = profile.read_raw(PROFILE_RAW)
+    say("again, sampling only while the digest holds the GIL (its CPU) ...")
+    cpu_rate = profile.sample(database, args.jobs, PROFILE_CPU, cpu=True)
     say("counting statements per job ...")
     per_job, trips = profile.census(database, min(args.jobs, 1000))
-    return profile.markdown(sampled, args.jobs, rate, per_job, trips)
+    return profile.markdown(profile.read_raw(PROFILE_RAW), profile.read_raw(PROFILE_CPU),
+                            args.jobs, (rate, cpu_rate), per_job, trips)
 
 
 def describe(args, argv: list[str], databases: dict[str, QueueDatabase]) -> dict:
