@@ -44,7 +44,8 @@ def main(source: str, target: str) -> None:
     fig, ax = plt.subplots(figsize=(11, 5.5))
     bars = ax.bar(labels, medians, yerr=[lows, highs], capsize=4, color=colours)
     ax.bar_label(bars, labels=[f"{m:,.0f}" for m in medians], padding=3)
-    ax.set_ylabel("jobs/s (median, bars: min-max of runs)")
+    ax.set_yscale("log")  # the peers' rates and ours differ by orders of magnitude
+    ax.set_ylabel("jobs/s, log scale (median; whiskers: min-max of the runs)")
     ax.set_title(f"One worker process, no-op jobs, {meta.get('jobs', '?'):,} per run "
                  f"({meta.get('date', '')}); peers on PostgreSQL", fontsize=10)
     ax.tick_params(axis="x", labelsize=8)

@@ -19,7 +19,8 @@ class Finished:
     returncode: int
     #: Spawn to exit, as the parent saw it (includes the interpreter's start-up).
     wall: float
-    #: The child's peak resident set size (ru_maxrss of that child alone, via wait4).
+    #: The child's peak resident set size: its VmHWM, read until it exits. (Not ru_maxrss:
+    #: Linux counts in it the RSS of the parent it was forked from, here the harness.)
     max_rss_mb: float
     output: str
     #: User + system CPU seconds of the child (not of the database server).
@@ -46,7 +47,9 @@ class Running:
 
     def finish(self, timeout: float) -> Finished:
         deadline = self.started + timeout
+        peak_kb = 0
         while True:
+            peak_kb = max(peak_kb, _high_water_kb(self._proc.pid))
             pid, status, usage = os.wait4(self._proc.pid, os.WNOHANG)
             if pid:
                 break
@@ -62,9 +65,20 @@ class Running:
         self._log.close()
         if time.monotonic() > deadline:
             output += f"\n[killed after {timeout:.0f}s]"
-        # ru_maxrss is in KiB on Linux.
-        return Finished(self.command, self._proc.returncode, wall, usage.ru_maxrss / 1024, output,
+        return Finished(self.command, self._proc.returncode, wall, peak_kb / 1024, output,
                         usage.ru_utime + usage.ru_stime)
+
+
+def _high_water_kb(pid: int) -> int:
+    """VmHWM of a live process, in KiB (0 once it has exited)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def run(command: list[str], env: dict[str, str] | None = None, timeout: float = 600) -> Finished:
