@@ -1,12 +1,20 @@
-"""What both peers' helpers share (runs in bench/.venv-peers: no project imports)."""
+"""What both peers' helpers share (runs in bench/.venv-peers: no project imports).
+
+Each helper is called as ``cli(COMMAND, *ARGS)`` and prints one JSON line: ``setup``,
+``reset``, ``load N`` (untimed, for a worker run), ``enqueue-single N``,
+``enqueue-bulk N BATCH`` and ``window`` (jobs done and the seconds they took, read from
+the peer's own tables).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import psycopg
 
@@ -51,3 +59,37 @@ def answer(**values: object) -> None:
 
 def chunks(total: int, size: int) -> list[range]:
     return [range(start, min(total, start + size)) for start in range(0, total, size)]
+
+
+@dataclass(frozen=True)
+class PeerSide:
+    """What differs between the peers: how to install, empty, fill and read them."""
+
+    setup: Callable[[], None]
+    #: Empties the peer's tables.
+    reset: str
+    tables: tuple[str, ...]
+    #: ``enqueue(jobs, batch)``: jobs/s, one per call when ``batch`` is 1, else in lists.
+    enqueue: Callable[[int, int], Awaitable[float]]
+    #: Selects (jobs done, epoch of the first start, epoch of the last completion).
+    window: str
+
+    def cli(self, command: str, *args: str) -> None:
+        if command == "setup":
+            self.setup()
+        elif command == "reset":
+            execute(self.reset)
+            answer(ok=True)
+        elif command == "load":
+            asyncio.run(self.enqueue(int(args[0]), 1000))
+            execute(*(f"ANALYZE {table}" for table in self.tables))
+            answer(ok=True)
+        elif command == "enqueue-single":
+            answer(per_second=asyncio.run(self.enqueue(int(args[0]), 1)))
+        elif command == "enqueue-bulk":
+            answer(per_second=asyncio.run(self.enqueue(int(args[0]), int(args[1]))))
+        elif command == "window":
+            done, first, last = execute(self.window)[0]
+            answer(done=done, seconds=float(last - first) if done else 0.0)
+        else:
+            raise SystemExit(f"unknown command {command!r}")

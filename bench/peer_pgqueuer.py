@@ -1,13 +1,11 @@
-"""pgqueuer's side of the benchmark (runs in bench/.venv-peers).
+"""pgqueuer's side of the benchmark (runs in bench/.venv-peers; see peer_common).
 
-``python -m bench.peer_pgqueuer setup|reset|load N|enqueue-single N|enqueue-bulk N B|window``;
-the worker itself is pgqueuer's own CLI, on the factory below:
-``pgq run bench.peer_pgqueuer:main --mode drain --log-level WARNING [--batch-size 1]``.
+The worker itself is pgqueuer's own CLI, on the factory below:
+``pgq run bench.peer_pgqueuer:main --mode drain --log-level warning [--batch-size 1]``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -21,9 +19,9 @@ from pgqueuer.db import AsyncpgDriver
 from pgqueuer.models import Job
 from pgqueuer.queries import Queries
 
-from bench.peer_common import answer, chunks, create_database, dsn, execute, timed
+from bench.peer_common import PeerSide, answer, chunks, create_database, dsn, execute, timed
 
-TABLES = "pgqueuer, pgqueuer_log, pgqueuer_statistics"
+TABLES = ("pgqueuer", "pgqueuer_log", "pgqueuer_statistics")
 
 
 @asynccontextmanager
@@ -53,7 +51,7 @@ def setup() -> None:
 
 
 async def enqueue(jobs: int, batch: int) -> float:
-    """Jobs/s of ``Queries.enqueue``: one job per call when ``batch`` is 1, else lists."""
+    """``Queries.enqueue()``: one job per call when ``batch`` is 1, else lists."""
     connection = await asyncpg.connect(dsn())
     queries = Queries(AsyncpgDriver(connection))
 
@@ -71,34 +69,14 @@ async def enqueue(jobs: int, batch: int) -> float:
         await connection.close()
 
 
-def window() -> None:
-    done, first, last = execute(
-        "SELECT count(*) FILTER (WHERE status = 'successful'), "
-        "EXTRACT(EPOCH FROM min(created) FILTER (WHERE status = 'picked')), "
-        "EXTRACT(EPOCH FROM max(created) FILTER (WHERE status = 'successful')) "
-        "FROM pgqueuer_log")[0]
-    answer(done=done, seconds=float(last - first) if done else 0.0)
-
-
-def cli(command: str, *args: str) -> None:
-    if command == "setup":
-        setup()
-    elif command == "reset":
-        execute(f"TRUNCATE {TABLES} RESTART IDENTITY")
-        answer(ok=True)
-    elif command == "load":
-        asyncio.run(enqueue(int(args[0]), 1000))
-        execute(*(f"ANALYZE {table}" for table in TABLES.split(", ")))
-        answer(ok=True)
-    elif command == "enqueue-single":
-        answer(per_second=asyncio.run(enqueue(int(args[0]), 1)))
-    elif command == "enqueue-bulk":
-        answer(per_second=asyncio.run(enqueue(int(args[0]), int(args[1]))))
-    elif command == "window":
-        window()
-    else:
-        raise SystemExit(f"unknown command {command!r}")
-
-
-if __name__ == "__main__":
-    cli(*sys.argv[1:])
+SIDE = PeerSide(
+    setup=setup,
+    reset=f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY",
+    tables=TABLES,
+    enqueue=enqueue,
+    window="SELECT count(*) FILTER (WHERE status = 'successful'), "
+           "EXTRACT(EPOCH FROM min(created) FILTER (WHERE status = 'picked')), "
+           "EXTRACT(EPOCH FROM max(created) FILTER (WHERE status = 'successful')) "
+           "FROM pgqueuer_log",
+)
+cli = SIDE.cli

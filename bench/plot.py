@@ -46,8 +46,8 @@ def main(source: str, target: str) -> None:
     ax.bar_label(bars, labels=[f"{m:,.0f}" for m in medians], padding=3)
     ax.set_yscale("log")  # the peers' rates and ours differ by orders of magnitude
     ax.set_ylabel("jobs/s, log scale (median; whiskers: min-max of the runs)")
-    ax.set_title(f"One worker process, no-op jobs, {meta.get('jobs', '?'):,} per run "
-                 f"({meta.get('date', '')}); peers on PostgreSQL", fontsize=10)
+    ax.set_title(f"No-op jobs, {meta.get('jobs', '?'):,} per run ({meta.get('date', '')}): one "
+                 "worker process unless marked; the peers on PostgreSQL", fontsize=10)
     ax.tick_params(axis="x", labelsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()

@@ -50,13 +50,16 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
                         help="don't write docs/benchmarks.md and its plot")
     args = parser.parse_args(argv)
     quick = args.quick
-    args.jobs = args.jobs or (1000 if quick else 5000)
-    args.cap = args.cap or (10.0 if quick else 30.0)
-    args.single = args.single or (200 if quick else 1000)
-    args.memory_jobs = args.memory_jobs or (100_000 if quick else 1_000_000)
+    defaults = {"jobs": (1000, 5000), "cap": (10.0, 30.0), "single": (200, 1000),
+                "memory_jobs": (100_000, 1_000_000)}
+    for name, (small, full) in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, small if quick else full)
     args.sections = args.only or list(SECTIONS)
     if min(args.jobs, args.runs, args.single, args.batch, args.memory_jobs) < 1:
-        parser.error("counts must be at least 1")
+        parser.error("--jobs, --runs, --single, --batch and --memory-jobs must be at least 1")
+    if args.cap <= 0:
+        parser.error("--cap must be a positive number of seconds")
     return args
 
 
@@ -170,10 +173,15 @@ def main(argv: list[str] | None = None) -> None:
     for peer in (peers.PROCRASTINATE, peers.PGQUEUER):
         peer.helper("setup")
     workdir = Path(tempfile.mkdtemp(prefix="aq-bench-"))
-    databases = {kind: QueueDatabase(kind, database_url(kind, "aq_bench_digest", workdir))
-                 for kind in ("postgresql", "sqlite", "mariadb")}
-    databases["memory"] = QueueDatabase(
-        "postgresql", database_url("postgresql", "aq_bench_memory", workdir))
+    try:
+        databases = {kind: QueueDatabase(kind, database_url(kind, "aq_bench_digest", workdir))
+                     for kind in ("postgresql", "sqlite", "mariadb")}
+        databases["memory"] = QueueDatabase(
+            "postgresql", database_url("postgresql", "aq_bench_memory", workdir))
+    except sa.exc.OperationalError as error:
+        raise SystemExit(f"bench: a database server is not reachable: "
+                         f"{str(error.orig).strip().splitlines()[0]}\n(PostgreSQL on "
+                         "127.0.0.1:5432 and MariaDB on 127.0.0.1:3306 are needed)") from None
     results = Results(meta=describe(args, argv, databases))
     say(results.meta["settings"])
     profiled = None
