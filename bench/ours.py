@@ -1,0 +1,98 @@
+"""The project's side: digest throughput, enqueue rates and the commit ceiling."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+import psycopg
+
+from .process import Running, environment
+from .queue_db import QueueDatabase
+from .results import Measurement
+
+
+@dataclass(frozen=True)
+class DigestScenario:
+    key: str
+    label: str
+    kind: str
+    requests: int = 1
+    processes: int = 1
+
+    @property
+    def unit(self) -> str:
+        return "requests/s" if self.requests > 1 else "jobs/s"
+
+
+SCENARIOS = (
+    DigestScenario("digest/postgresql/1req/1proc", "PostgreSQL, 1-request jobs, 1 digest",
+                   "postgresql"),
+    DigestScenario("digest/postgresql/3req/1proc", "PostgreSQL, 3-request jobs, 1 digest",
+                   "postgresql", requests=3),
+    DigestScenario("digest/postgresql/1req/2proc", "PostgreSQL, 1-request jobs, 2 digests",
+                   "postgresql", processes=2),
+    DigestScenario("digest/sqlite/1req/1proc", "SQLite (WAL), 1-request jobs, 1 digest",
+                   "sqlite"),
+    DigestScenario("digest/mariadb/1req/1proc", "MariaDB, 1-request jobs, 1 digest", "mariadb"),
+)
+
+
+def digest_command(jobs: int, cap: float) -> list[str]:
+    return [sys.executable, "-m", "flask", "--app", "dashboard", "digest",
+            "--max-jobs", str(jobs), "--max-seconds", str(cap)]
+
+
+def digest_env(url: str) -> dict[str, str]:
+    return environment(DATABASE_URL=url, QUEUE_TYPES="bench.noop")
+
+
+def digest_throughput(database: QueueDatabase, scenario: DigestScenario, jobs: int,
+                      cap: float) -> Measurement:
+    """``scenario.processes`` digests on ``jobs`` due jobs, started together.
+
+    Each runs ``flask --app dashboard digest --max-jobs N --max-seconds CAP``: it stops when
+    no job is due any more, or takes no new job after CAP seconds. The rate is read from
+    the database: first digest run's start to the last request's completion.
+    """
+    database.reset()
+    database.fill(jobs, scenario.requests)
+    command = digest_command(jobs, cap)
+    started = [Running(command, digest_env(database.url)) for _ in range(scenario.processes)]
+    finished = [process.finish(timeout=cap + 300) for process in started]
+    for process in finished:
+        process.check()
+    window = database.window()
+    value = window.requests_per_second if scenario.requests > 1 else window.jobs_per_second
+    return Measurement(value=value, done=window.jobs, expected=jobs, seconds=window.seconds,
+                       wall=max(p.wall for p in finished),
+                       rss_mb=max(p.max_rss_mb for p in finished),
+                       cpu=sum(p.cpu for p in finished))
+
+
+def enqueue_one_at_a_time(database: QueueDatabase, jobs: int) -> Measurement:
+    database.reset()
+    return Measurement(value=database.enqueue_one_at_a_time(jobs), done=jobs, expected=jobs)
+
+
+def enqueue_in_bulk(database: QueueDatabase, jobs: int, batch: int) -> Measurement:
+    database.reset()
+    return Measurement(value=database.enqueue_in_bulk(jobs, batch), done=jobs, expected=jobs)
+
+
+def commit_ceiling(url: str, seconds: float = 1.5) -> Measurement:
+    """Commits/s of one INSERT per commit on one connection: what fsync allows right now."""
+    conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(conninfo) as connection:
+        connection.execute("CREATE TABLE IF NOT EXISTS bench_commit_probe (n integer)")
+        connection.commit()
+        count, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            connection.execute("INSERT INTO bench_commit_probe VALUES (%s)", (count,))
+            connection.commit()
+            count += 1
+        elapsed = time.perf_counter() - started
+        connection.execute("DROP TABLE bench_commit_probe")
+        connection.commit()
+    return Measurement(value=count / elapsed, done=count, seconds=elapsed)

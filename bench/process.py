@@ -1,0 +1,92 @@
+"""Running a benchmark process and reading what it cost: wall time and peak RSS."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Finished:
+    command: list[str]
+    returncode: int
+    #: Spawn to exit, as the parent saw it (includes the interpreter's start-up).
+    wall: float
+    #: The child's peak resident set size: its VmHWM, read until it exits. (Not ru_maxrss:
+    #: Linux counts in it the RSS of the parent it was forked from, here the harness.)
+    max_rss_mb: float
+    output: str
+    #: User + system CPU seconds of the child (not of the database server).
+    cpu: float = 0.0
+
+    def check(self) -> Finished:
+        if self.returncode != 0:
+            raise RuntimeError(
+                f"{' '.join(self.command)} exited {self.returncode}:\n{self.output[-3000:]}")
+        return self
+
+
+class Running:
+    """A started process; ``finish()`` waits for it (killing it after ``timeout``)."""
+
+    def __init__(self, command: list[str], env: dict[str, str] | None = None,
+                 cwd: Path = ROOT) -> None:
+        self.command = command
+        self._log = tempfile.TemporaryFile()
+        self.started = time.monotonic()
+        self._proc = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+
+    def finish(self, timeout: float) -> Finished:
+        deadline = self.started + timeout
+        peak_kb = 0
+        while True:
+            peak_kb = max(peak_kb, _high_water_kb(self._proc.pid))
+            pid, status, usage = os.wait4(self._proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+                pid, status, usage = os.wait4(self._proc.pid, 0)
+                break
+            time.sleep(0.02)
+        wall = time.monotonic() - self.started
+        self._proc.returncode = os.waitstatus_to_exitcode(status)
+        self._log.seek(0)
+        output = self._log.read().decode(errors="replace")
+        self._log.close()
+        if time.monotonic() > deadline:
+            output += f"\n[killed after {timeout:.0f}s]"
+        return Finished(self.command, self._proc.returncode, wall, peak_kb / 1024, output,
+                        usage.ru_utime + usage.ru_stime)
+
+
+def _high_water_kb(pid: int) -> int:
+    """VmHWM of a live process, in KiB (0 once it has exited)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run(command: list[str], env: dict[str, str] | None = None, timeout: float = 600) -> Finished:
+    return Running(command, env).finish(timeout)
+
+
+def environment(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra)
+    return env

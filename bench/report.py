@@ -1,0 +1,178 @@
+"""The tables of a run, as markdown, written into docs/benchmarks.md between two markers."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+from .ours import SCENARIOS
+from .peers import PGQUEUER, PGQUEUER_BATCH_1, PROCRASTINATE, WORKERS
+from .results import Results
+
+PLOT = "benchmarks-digest.png"
+HTTP_PLACEHOLDER = ("not measured yet: `POST /api/v1/jobs` over gunicorn comes with the "
+                    "operations issue")
+ENQUEUE_ROWS = (
+    ("enqueue/ours/single", "ours: `JobRepository().save(job)`, one job per call"),
+    ("enqueue/ours/bulk", "ours: `JobRepository().save_many(jobs)`, {batch} jobs per call"),
+    ("enqueue/ours/http", "ours: `POST /api/v1/jobs` over gunicorn"),
+    ("enqueue/procrastinate/single", "procrastinate: `defer_async()`, one job per call"),
+    ("enqueue/procrastinate/bulk", "procrastinate: `batch_defer_async()`, {batch} per call"),
+    ("enqueue/pgqueuer/single", "pgqueuer: `Queries.enqueue()`, one job per call"),
+    ("enqueue/pgqueuer/bulk", "pgqueuer: `Queries.enqueue()` with lists, {batch} per call"),
+)
+
+
+def peer_key(peer) -> str:
+    return "peer/" + peer.name
+
+
+def fmt(value: float | None, digits: int = 0) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}x"
+
+
+def runs(results: Results, key: str, digits: int = 0) -> str:
+    return ", ".join(fmt(m.value, digits) for m in results.runs.get(key, []))
+
+
+def done(results: Results, key: str) -> str:
+    measured = results.runs.get(key, [])
+    if not measured:
+        return "—"
+    capped = sum(m.capped for m in measured)
+    text = f"{min(m.done for m in measured):,}/{measured[0].expected:,}"
+    return text + (f" ({capped} capped)" if capped else "")
+
+
+def rss(results: Results, key: str) -> str:
+    measured = results.runs.get(key, [])
+    return fmt(max(m.rss_mb for m in measured)) + " MB" if measured else "—"
+
+
+def cpu(results: Results, key: str) -> str:
+    values = [m.cpu_ms_per_item for m in results.runs.get(key, []) if m.cpu_ms_per_item]
+    return fmt(statistics.median(values), 2) if values else "—"
+
+
+def throughput_table(results: Results) -> list[str]:
+    lines = [
+        "| digest or worker | unit | median | runs | done/queued | ours ÷ procrastinate "
+        "| ours ÷ pgqueuer (batch 10) | ours ÷ pgqueuer (batch 1) | CPU ms per job | peak RSS |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in SCENARIOS:
+        if s.key not in results.runs:
+            continue
+        cells = ["—"] * 3
+        if s.kind == "postgresql":
+            cells = [ratio(results.ratio(s.key, peer_key(p)))
+                     for p in (PROCRASTINATE, PGQUEUER, PGQUEUER_BATCH_1)]
+        lines.append(f"| ours: {s.label} | {s.unit} | **{fmt(results.median(s.key))}** | "
+                     f"{runs(results, s.key)} | {done(results, s.key)} | {' | '.join(cells)} | "
+                     f"{cpu(results, s.key)} | {rss(results, s.key)} |")
+    for peer in WORKERS:
+        key = peer_key(peer)
+        if key in results.runs:
+            lines.append(f"| {peer.name} | jobs/s | **{fmt(results.median(key))}** | "
+                         f"{runs(results, key)} | {done(results, key)} | | | | "
+                         f"{cpu(results, key)} | {rss(results, key)} |")
+    return lines
+
+
+def targets_table(results: Results) -> list[str]:
+    one = "digest/postgresql/1req/1proc"
+    rows = [
+        ("Digest, 1 process, PostgreSQL ≥ 2x procrastinate",
+         results.ratio(one, peer_key(PROCRASTINATE)), 2.0),
+        ("Digest, 1 process, PostgreSQL ≥ 0.5x pgqueuer (default batch)",
+         results.ratio(one, peer_key(PGQUEUER)), 0.5),
+        ("Two digests ≥ 1.6x one", results.ratio("digest/postgresql/1req/2proc", one), 1.6),
+        ("Enqueue one at a time ≥ pgqueuer's",
+         results.ratio("enqueue/ours/single", "enqueue/pgqueuer/single"), 1.0),
+        ("Enqueue in bulk ≥ procrastinate's",
+         results.ratio("enqueue/ours/bulk", "enqueue/procrastinate/bulk"), 1.0),
+    ]
+    lines = ["| target | measured | met |", "|---|---|---|"]
+    for label, value, wanted in rows:
+        met = "—" if value is None else ("yes" if value >= wanted else "**no**")
+        lines.append(f"| {label} | {ratio(value)} | {met} |")
+    peak = results.median("memory/digest/backlog")
+    if peak is not None:
+        lines.append(f"| Digest peak RSS < 150 MB with {results.meta.get('memory_jobs', 0):,} "
+                     f"due jobs | {fmt(peak)} MB | {'yes' if peak < 150 else '**no**'} |")
+    return lines
+
+
+def enqueue_table(results: Results) -> list[str]:
+    batch = results.meta.get("batch", 1000)
+    lines = ["| enqueue through | median jobs/s | runs |", "|---|---|---|"]
+    for key, label in ENQUEUE_ROWS:
+        label = label.format(batch=f"{batch:,}")
+        if key == "enqueue/ours/http":
+            lines.append(f"| {label} | {HTTP_PLACEHOLDER} | |")
+        elif key in results.runs:
+            lines.append(f"| {label} | **{fmt(results.median(key))}** | {runs(results, key)} |")
+    return lines
+
+
+def memory_table(results: Results) -> list[str]:
+    meta = results.meta
+    lines = ["| digest process | peak RSS | jobs run | jobs/s |", "|---|---|---|---|"]
+    for key, label in (("memory/digest/empty", "empty queue (start-up alone)"),
+                       ("memory/digest/backlog",
+                        f"{meta.get('memory_jobs', 0):,} due jobs, `--max-jobs "
+                        f"{meta.get('memory_max_jobs', 0):,}`")):
+        for m in results.runs.get(key, []):
+            rate = m.done / m.seconds if m.seconds else None
+            lines.append(f"| {label} | **{fmt(m.rss_mb)} MB** | {m.done:,} | {fmt(rate)} |")
+    if "memory_seed_seconds" in meta:
+        lines.append(f"\nSeeding {meta['memory_jobs']:,} jobs and their requests by `INSERT ... "
+                     f"SELECT generate_series` took {meta['memory_seed_seconds']:.0f} s.")
+    return lines
+
+
+def machine(results: Results) -> list[str]:
+    meta = results.meta
+    lines = [f"- Command: `{meta['command']}` ({meta['settings']})",
+             f"- When: {meta['date']}, project commit `{meta['commit']}`",
+             f"- Machine: {meta['machine']}",
+             f"- Load average (1, 5, 15 min) at start: {meta['load_start']}; "
+             f"at end: {meta.get('load_end', '—')}",
+             f"- Databases: {meta['databases']}",
+             f"- Versions: {meta['versions']}"]
+    key = "probe/postgresql/commits"
+    if key in results.runs:
+        lines.append(f"- Commit ceiling (one INSERT per commit, one connection, PostgreSQL), "
+                     f"measured before each round: median **{fmt(results.median(key))}/s** "
+                     f"(runs: {runs(results, key)})")
+    return lines
+
+
+def markdown(results: Results) -> str:
+    parts = ["### Figures of the last run", "", *machine(results), "",
+             "#### Digest throughput (no-op requests; medians; ratios of medians from this run)",
+             "", *throughput_table(results), "",
+             f"![digest throughput against the peers]({PLOT})", "",
+             "#### Targets of issue 7", "", *targets_table(results), "",
+             "#### Enqueue (PostgreSQL, client's own clock)", "", *enqueue_table(results), "",
+             "#### Memory", "", *memory_table(results)]
+    return "\n".join(parts) + "\n"
+
+
+def write_docs(path: Path, text: str, section: str = "bench") -> None:
+    """Replace what stands between the section's markers in ``path`` (append if missing)."""
+    begin, end = f"<!-- {section}:begin -->", f"<!-- {section}:end -->"
+    current = path.read_text() if path.exists() else ""
+    block = f"{begin}\n{text}{end}"
+    if begin in current and end in current:
+        head, rest = current.split(begin, 1)
+        current = head + block + rest.split(end, 1)[1]
+    else:
+        current = current.rstrip() + "\n\n" + block + "\n"
+    path.write_text(current)
