@@ -6,11 +6,18 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
 from .database import begin_for_write
 from .models import Attempt, Job, Request
 from .settings import default_clock, default_session
+
+JOBS = Job.__table__
+REQUESTS = Request.__table__
+_JOB_FIELDS = ("relation_id", "source_id", "store_id", "state", "next_attempt_at",
+               "created_at", "updated_at")
+_REQUEST_FIELDS = ("position", "type_code", "payload", "state", "attempts", "created_at",
+                   "updated_at")
 
 
 class JobRepository:
@@ -44,12 +51,35 @@ class JobRepository:
         self.session.commit()
         try:
             begin_for_write(self.session)
-            self.session.add_all(jobs)
+            self._insert(jobs)
             self.session.commit()
         except BaseException:
             self.session.rollback()
             raise
         return jobs
+
+    def _insert(self, jobs: list[Job]) -> None:
+        """Two multi-row INSERTs (not the ORM's unit of work: four times faster in bulk),
+        then the objects join the session as the rows they now are."""
+        conn = self.session.connection()
+        job_ids = conn.scalars(
+            sa.insert(JOBS).returning(JOBS.c.id, sort_by_parameter_order=True),
+            [{c: getattr(job, c) for c in _JOB_FIELDS} for job in jobs],
+        ).all()
+        all_requests = [(job_id, r) for job_id, job in zip(job_ids, jobs, strict=True)
+                        for r in job.requests]
+        request_ids = conn.scalars(
+            sa.insert(REQUESTS).returning(REQUESTS.c.id, sort_by_parameter_order=True),
+            [{"job_id": job_id, **{c: getattr(r, c) for c in _REQUEST_FIELDS}}
+             for job_id, r in all_requests],
+        ).all()
+        for (job_id, request), request_id in zip(all_requests, request_ids, strict=True):
+            request.id, request.job_id = request_id, job_id
+            make_transient_to_detached(request)
+        for job, job_id in zip(jobs, job_ids, strict=True):
+            job.id = job_id
+            make_transient_to_detached(job)
+            self.session.add(job)
 
     def get(self, job_id: int) -> Job | None:
         """A job with its requests and their attempts, or None."""
