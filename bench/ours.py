@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -96,3 +102,45 @@ def commit_ceiling(url: str, seconds: float = 1.5) -> Measurement:
         connection.execute("DROP TABLE bench_commit_probe")
         connection.commit()
     return Measurement(value=count / elapsed, done=count, seconds=elapsed)
+
+
+def enqueue_over_http(database: QueueDatabase, jobs: int) -> Measurement:
+    """Jobs/s of ``POST /api/v1/jobs``, one job per request on one keep-alive connection,
+    against gunicorn (2 workers) on 127.0.0.1."""
+    database.reset()
+    env = digest_env(database.url)
+    token = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "dashboard", "tokens", "create", "bench",
+         "--role", "enqueue", "--replace"],
+        env=env, check=True, capture_output=True, text=True).stdout.strip()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = Running([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind",
+                      f"127.0.0.1:{port}", "dashboard:create_app()"], env)
+    try:
+        client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for _ in range(100):  # wait until it answers
+            try:
+                client.request("GET", "/healthz")
+                client.getresponse().read()
+                break
+            except OSError:
+                client.close()
+                time.sleep(0.1)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        started = time.perf_counter()
+        for number in range(jobs):
+            body = json.dumps({"requests": [{"type_code": "bench_noop",
+                                             "payload": {"n": number}}]})
+            client.request("POST", "/api/v1/jobs", body, headers)
+            response = client.getresponse()
+            response.read()
+            if response.status != 201:
+                raise RuntimeError(f"POST /api/v1/jobs answered {response.status}")
+        elapsed = time.perf_counter() - started
+        client.close()
+    finally:
+        os.killpg(server._proc.pid, signal.SIGTERM)
+        server.finish(timeout=30)
+    return Measurement(value=jobs / elapsed, done=jobs, expected=jobs, seconds=elapsed)

@@ -10,8 +10,6 @@ from .peers import PGQUEUER, PGQUEUER_BATCH_1, PROCRASTINATE, WORKERS
 from .results import Results
 
 PLOT = "benchmarks-digest.png"
-HTTP_PLACEHOLDER = ("not measured yet: `POST /api/v1/jobs` over gunicorn comes with the "
-                    "operations issue")
 ENQUEUE_ROWS = (
     ("enqueue/ours/single", "ours: `JobRepository().save(job)`, one job per call"),
     ("enqueue/ours/bulk", "ours: `JobRepository().save_many(jobs)`, {batch} jobs per call"),
@@ -114,9 +112,7 @@ def enqueue_table(results: Results) -> list[str]:
     lines = ["| enqueue through | median jobs/s | runs |", "|---|---|---|"]
     for key, label in ENQUEUE_ROWS:
         label = label.format(batch=f"{batch:,}")
-        if key == "enqueue/ours/http":
-            lines.append(f"| {label} | {HTTP_PLACEHOLDER} | |")
-        elif key in results.runs:
+        if key in results.runs:
             lines.append(f"| {label} | **{fmt(results.median(key))}** | {runs(results, key)} |")
     return lines
 

@@ -98,7 +98,8 @@ def enqueue_rounds(args, results: Results, database: QueueDatabase) -> None:
                    Measurement(peer.enqueue(args.single, 1)), "jobs/s")
             record(results, f"enqueue/{name}/bulk",
                    Measurement(peer.enqueue(args.jobs, args.batch)), "jobs/s")
-    say(f"enqueue over HTTP: {report.HTTP_PLACEHOLDER}")
+        record(results, "enqueue/ours/http", ours.enqueue_over_http(database, args.single),
+               "jobs/s")
 
 
 def memory_section(args, results: Results, database: QueueDatabase) -> None:
