@@ -14,7 +14,7 @@ from .masking import DEFAULT_WORDS
 
 
 class ConfigError(ValueError):
-    pass
+    """A setting from the environment is missing or wrong; the message names it."""
 
 
 def _number(env: dict[str, str], name: str, default: float, *, kind: type = int,

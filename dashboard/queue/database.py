@@ -12,7 +12,7 @@ MIN_MYSQL = (8, 0)
 
 
 class UnsupportedDatabase(RuntimeError):
-    pass
+    """The server lacks what the queue needs (SKIP LOCKED); the message names the minimum."""
 
 
 def prepare_engine(engine: sa.Engine) -> None:
@@ -45,10 +45,10 @@ def _prepare_sqlite(engine: sa.Engine) -> None:
 def begin_for_write(session: Session) -> None:
     """Start the session's transaction as one that will read, then write.
 
-    On SQLite this takes the write lock up front (``BEGIN IMMEDIATE``): a claim must hold
-    it from its SELECT to its UPDATE, and a plain transaction that reads first would fail
-    with "database is locked" on its first write instead of waiting its turn. Other
-    databases lock rows instead, and ignore this.
+    On SQLite this takes the write lock up front (``BEGIN IMMEDIATE``): a plain
+    transaction that reads first would fail with "database is locked" on its first write
+    instead of waiting its turn. Other databases lock rows instead, and ignore this. (The
+    digest sets the same option on its own connection, see digest.py.)
     """
     session.connection(execution_options={IMMEDIATE: True})
 
