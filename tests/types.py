@@ -84,3 +84,35 @@ class FailsWith(RequestType):
 
     def execute(self, payload: Any, context: RequestContext) -> Any:
         raise PermanentFailure(payload["reason"])
+
+
+class Interferes(RequestType):
+    """While it runs, someone else changes a job (its own unless the payload names one):
+    an operator's ``pause`` or ``cancel``, or ``take``: another digest takes it over."""
+
+    type_code = "test_interferes"
+
+    def execute(self, payload: Any, context: RequestContext) -> Any:
+        from datetime import UTC, datetime
+
+        from sqlalchemy.orm import Session
+
+        from dashboard.queue import actions
+        from dashboard.queue.models import Job
+
+        job_id = payload.get("job", context.job.id)
+        connect_args = {"timeout": 2} if payload["url"].startswith("sqlite") else {}
+        engine = sa.create_engine(payload["url"], connect_args=connect_args)
+        try:
+            with Session(engine) as session:
+                if payload["do"] == "take":
+                    session.execute(sa.update(Job).where(Job.id == job_id).values(
+                        locked_by="another digest"))
+                    session.commit()
+                else:
+                    actions.apply(session, payload["do"], job_id, datetime.now(UTC))
+        finally:
+            engine.dispose()
+        if payload.get("fail"):
+            raise ConnectionError("timed out")
+        return "done"

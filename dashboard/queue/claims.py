@@ -72,19 +72,22 @@ def claim_due(
     """Claim up to ``limit`` due, unblocked jobs, oldest first; returns their ids.
 
     ``due_by`` is the start of the digest run, so that a request that failed during
-    this run is not retried before the next one. The caller commits. On SQLite, where
+    this run is not retried before the next one. The caller commits. On PostgreSQL the
+    claim is one statement (see ``CLAIMED``). On SQLite, where
     there are no row locks, the connection must begin IMMEDIATE (see database.py): the
     claim then holds the database's write lock from its read to its update.
     """
     dialect = conn.dialect.name
+    if dialect == "postgresql":
+        rows = conn.execute(
+            sa.select(CLAIMED.c.id).order_by(CLAIMED.c.created_at, CLAIMED.c.id),
+            claim_parameters(lease, due_by=due_by, now=now, limit=limit))
+        return list(rows.scalars())
     mysql = dialect in ("mysql", "mariadb")
     if mysql:
         ids = _lock_due_by_key(conn, due_by=due_by, now=now, limit=limit)
     else:
-        query = _due_unblocked(due_by, now).limit(limit)
-        if dialect != "sqlite":
-            query = query.with_for_update(skip_locked=True)
-        ids = list(conn.scalars(query))
+        ids = list(conn.scalars(_due_unblocked(due_by, now).limit(limit)))
     if ids:
         claim = sa.update(jobs).where(jobs.c.id.in_(ids))
         if not mysql:
@@ -96,6 +99,44 @@ def claim_due(
         if result.rowcount != len(ids):
             raise RuntimeError("claimed jobs changed under their lock")
     return ids
+
+
+def _claimed() -> sa.CTE:
+    """PostgreSQL: the claim in one statement, as a CTE to select from. It locks the due,
+    unblocked jobs it can (``SKIP LOCKED``: those other digests are claiming are passed
+    over), oldest first, and leases them; it returns their ids and what the digest needs
+    of them. Parameters: see ``claim_parameters``."""
+    due = (
+        sa.select(jobs.c.id)
+        .where(
+            _DUE_STATE,
+            jobs.c.next_attempt_at <= sa.bindparam("due_by", type_=jobs.c.next_attempt_at.type),
+            sa.or_(jobs.c.locked_until.is_(None),
+                   jobs.c.locked_until < sa.bindparam("now", type_=jobs.c.locked_until.type)),
+            ~_blocker(jobs),
+        )
+        .order_by(jobs.c.created_at, jobs.c.id)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        sa.update(jobs)
+        .where(jobs.c.id.in_(due.scalar_subquery()))
+        .values(locked_by=sa.bindparam("worker", type_=jobs.c.locked_by.type),
+                locked_until=sa.bindparam("until", type_=jobs.c.locked_until.type))
+        .returning(jobs.c.id, jobs.c.created_at, jobs.c.relation_id, jobs.c.source_id,
+                   jobs.c.store_id)
+        .cte("claimed")
+    )
+
+
+CLAIMED = _claimed()
+
+
+def claim_parameters(lease: Lease, *, due_by: datetime, now: datetime, limit: int) -> dict:
+    """The parameters of a statement that selects from ``CLAIMED``."""
+    return {"worker": lease.worker, "until": lease.until(now), "due_by": due_by, "now": now,
+            "limit": limit}
 
 
 def _due_unblocked(due_by: datetime, now: datetime) -> sa.Select:

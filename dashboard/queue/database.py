@@ -53,6 +53,26 @@ def begin_for_write(session: Session) -> None:
     session.connection(execution_options={IMMEDIATE: True})
 
 
+def execute_alone(conn: sa.Connection, statement: sa.Executable, parameters: dict) -> list:
+    """Run one statement as a transaction of its own, and return its rows.
+
+    In autocommit: the server commits the statement itself, which saves the BEGIN and
+    COMMIT round trips. Only for PostgreSQL, where a statement, data-modifying CTEs
+    included, is atomic. No transaction may be open on ``conn``.
+    """
+    level = conn.default_isolation_level
+    conn.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        rows = conn.execute(statement, parameters).all()
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.execution_options(isolation_level=level)
+    return rows
+
+
 def _prepare_mysql(engine: sa.Engine) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, record):  # noqa: ANN001

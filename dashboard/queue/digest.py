@@ -5,6 +5,8 @@ jobs and reads their requests; then each request gets one transaction that write
 outcome of the request before it and marks it running. So no transaction stays open
 while a request type's ``execute`` runs, and each outcome is durable before the next
 request starts. Every write to a job is guarded by the digest's lease (``locked_by``).
+On PostgreSQL each of these transactions is a single statement, one round trip (see
+``claims.CLAIMED`` and ``writes.Writer.combined``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from . import claims
 from .claims import Lease
-from .database import IMMEDIATE
+from .database import IMMEDIATE, execute_alone
 from .heartbeat import Heartbeat
 from .models import Attempt, DigestRun, Job, Request
 from .payload import dump_json, load_json
@@ -90,6 +92,15 @@ _LOAD = (
     .join(jobs, jobs.c.id == requests.c.job_id)
     .where(requests.c.job_id.in_(sa.bindparam("ids", expanding=True)))
     .order_by(requests.c.job_id, requests.c.position)
+)
+#: PostgreSQL: the claim and the claimed jobs' requests in one statement.
+_CLAIM_AND_LOAD = (
+    sa.select(requests.c.job_id, requests.c.id, requests.c.position, requests.c.type_code,
+              requests.c.payload, requests.c.state, requests.c.attempts, requests.c.result,
+              requests.c.updated_at, _last_number, claims.CLAIMED.c.relation_id,
+              claims.CLAIMED.c.source_id, claims.CLAIMED.c.store_id)
+    .join(claims.CLAIMED, claims.CLAIMED.c.id == requests.c.job_id)
+    .order_by(claims.CLAIMED.c.created_at, claims.CLAIMED.c.id, requests.c.position)
 )
 
 
@@ -181,16 +192,14 @@ class JobDigest:
         deadline = None if max_seconds is None else started + max_seconds
         run_started = self._run_started = self.clock()
         error: str | None = None
-        with self._connected() as conn:
+        with self._connected():
             run_id = self._record_run_start(run_started)
             try:
                 self._recover_expired(result)
                 while result.jobs < max_jobs and not self._should_stop(deadline):
-                    with self._transaction():
-                        ids = claims.claim_due(
-                            conn, self.lease, due_by=run_started, now=self.clock(),
-                            limit=min(self.settings.claim_batch, max_jobs - result.jobs))
-                        work = self._load(ids)
+                    work = self._claim(
+                        due_by=run_started,
+                        limit=min(self.settings.claim_batch, max_jobs - result.jobs))
                     if not work:
                         break
                     self._run_batch(work, result, deadline)
@@ -216,15 +225,32 @@ class JobDigest:
             self._conn.rollback()
             raise
 
+    def _claim(self, *, due_by: datetime, limit: int) -> list[_Work]:
+        """Claim a batch of due jobs and read their requests: on PostgreSQL in one statement,
+        elsewhere in one transaction."""
+        now = self.clock()
+        if self._conn.dialect.name == "postgresql":
+            rows = execute_alone(self._conn, _CLAIM_AND_LOAD, claims.claim_parameters(
+                self.lease, due_by=due_by, now=now, limit=limit))
+            self._held = list(dict.fromkeys(row.job_id for row in rows))
+            return self._group(rows)
+        with self._transaction():
+            return self._load(claims.claim_due(self._conn, self.lease, due_by=due_by, now=now,
+                                               limit=limit))
+
     def _load(self, ids: list[int]) -> list[_Work]:
         """The claimed jobs' requests, read in the claim's transaction: under the lease only
         this digest writes them."""
         self._held = list(ids)
         if not ids:
             return []
-        by_job: dict[int, list[sa.Row]] = {job_id: [] for job_id in ids}
-        for row in self._conn.execute(_LOAD, {"ids": ids}):
-            by_job[row.job_id].append(row)
+        return self._group(self._conn.execute(_LOAD, {"ids": ids}).all(), ids)
+
+    def _group(self, rows: list[sa.Row], ids: list[int] | None = None) -> list[_Work]:
+        """The work of each job, in the order of ``ids`` (else of ``rows``)."""
+        by_job: dict[int, list[sa.Row]] = {job_id: [] for job_id in ids or ()}
+        for row in rows:
+            by_job.setdefault(row.job_id, []).append(row)
         work = []
         for job_id, rows in by_job.items():
             first = next((i for i, r in enumerate(rows) if r.state != RequestState.SUCCEEDED),
@@ -298,14 +324,17 @@ class JobDigest:
     def _run_batch(self, batch: list[_Work], result: DigestResult,
                    deadline: float | None) -> None:
         pending: Pending | None = None
+        let_go: set[int] = set()  # jobs run to an end, or left to an operator or a digest
         for work in batch:
             if self._should_stop(deadline):
                 break
             pending = self._run_job(work, pending, result)
             if pending is not None and pending.job_state == JobState.RUNNING:
                 break  # stopped between two requests of a job: give it back below
+            let_go.add(work.job.id)
         # The last outcome, and the jobs claimed but not finished given back, at once.
-        self._step(pending, None, result, release=self._held)
+        self._step(pending, None, result,
+                   release=[job_id for job_id in self._held if job_id not in let_go])
         self._held = []
 
     def _run_job(self, work: _Work, pending: Pending | None,
@@ -334,11 +363,23 @@ class JobDigest:
         if pending is None and start is None and not release:
             return None
         now = self.clock()
-        with self._transaction():
-            written = self._writer.outcome(pending) if pending is not None else None
-            refused = self._writer.start(*start, now) if start is not None else None
-            if release:
-                claims.release(self._conn, self.lease, release, now=now)
+        combined = None if release else self._writer.combined(pending, start, now)
+        if combined is not None and combined[0]:
+            written = refused = None
+            if start is not None and not combined[1]:
+                with self._transaction():  # the job was let go meanwhile: say why
+                    refused = self._writer.start(*start, now)
+        else:
+            with self._transaction():
+                written = self._writer.outcome(pending) if pending is not None else None
+                if start is not None and written is not None and start[0] == pending.job_id:
+                    refused = written  # the job was let go: its next request can't start
+                elif start is not None:
+                    refused = self._writer.start(*start, now)
+                else:
+                    refused = None
+                if release:
+                    claims.release(self._conn, self.lease, release, now=now)
         if pending is not None:
             self._account(pending, written, result)
         return refused
@@ -363,6 +404,8 @@ class JobDigest:
             self._note_let_go(job_id, why, result)
 
     def _note_let_go(self, job_id: int, why: str, result: DigestResult) -> None:
+        if result.outcomes.get(job_id) == "released":
+            return  # noted with the outcome written in the same step
         if why != LOST:
             log.warning("job %s: %s by an operator; left as it is", job_id, why)
         result.released += 1

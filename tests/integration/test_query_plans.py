@@ -61,11 +61,12 @@ def backlog(db_url: str, request: pytest.FixtureRequest):
 
 
 def claim_statement() -> tuple[str, dict]:
-    """The SELECT ... FOR UPDATE that claim_due sends, with its parameters."""
+    """The claiming statement (its SELECT ... FOR UPDATE SKIP LOCKED) that claim_due sends,
+    with its parameters: on PostgreSQL the digest's claim is that same CTE."""
     caught: list[tuple[str, dict]] = []
 
     def catch(conn, cursor, statement, parameters, context, executemany) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "FOR UPDATE" in statement:
+        if "FOR UPDATE" in statement:
             caught.append((statement, parameters))
 
     event.listen(db.engine, "before_cursor_execute", catch)
