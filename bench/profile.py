@@ -25,14 +25,12 @@ from .queue_db import QueueDatabase
 
 #: (step, pattern in the stack): the first one that matches names the sample's step.
 STEPS = (
-    ("claim jobs (claim_due)", "claim_due (dashboard/queue/claims.py"),
+    ("claim jobs and read their requests (_claim)", "JobDigest._claim ("),
     ("give jobs back (release)", "release (dashboard/queue/claims.py"),
-    ("mark the request running (_start)", "JobDigest._start ("),
     ("run the request type (_invoke)", "JobDigest._invoke ("),
-    ("record the outcome (_write_outcome)", "JobDigest._write_outcome ("),
+    ("write an outcome, start the next request (_step)", "JobDigest._step ("),
     ("digest run bookkeeping", "JobDigest._record_run_"),
     ("take back expired jobs", "JobDigest._recover_expired ("),
-    ("read the job and its requests", "JobDigest._run_job ("),
     ("digest loop, other", "JobDigest.execute ("),
 )
 STARTUP = "start-up (interpreter, imports, create_app, CLI)"
@@ -125,6 +123,9 @@ def census(database: QueueDatabase, jobs: int) -> tuple[dict[str, float], float]
 
     def on_statement(conn, cursor, statement, parameters, context, executemany) -> None:
         verb = statement.split()[0].upper()
+        if verb == "WITH":  # one statement of CTEs (PostgreSQL): named by its parts
+            counts["WITH " + ", ".join(re.findall(r"(\w+) AS \s*\(", statement))] += 1
+            return
         # A SELECT's own table is its last FROM (subqueries come first, in its columns).
         pattern = {"SELECT": r"FROM (\w+)", "UPDATE": r"UPDATE (\w+)",
                    "INSERT": r"INSERT INTO (\w+)", "DELETE": r"DELETE FROM (\w+)"}.get(verb)
@@ -137,10 +138,17 @@ def census(database: QueueDatabase, jobs: int) -> tuple[dict[str, float], float]
     database.fill(jobs, 1)
     with database.app.app_context():
         engine = db.engine
+        def on_transaction(name: str):  # noqa: ANN202
+            def count(conn) -> None:  # noqa: ANN001
+                # In autocommit (a statement that is its own transaction) nothing is sent.
+                if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                    counts[name] += 1
+            return count
+
         listeners = [(engine, "before_cursor_execute", on_statement),
-                     (engine, "begin", lambda conn: counts.update(["BEGIN"])),
-                     (engine, "commit", lambda conn: counts.update(["COMMIT"])),
-                     (engine, "rollback", lambda conn: counts.update(["ROLLBACK"])),
+                     (engine, "begin", on_transaction("BEGIN")),
+                     (engine, "commit", on_transaction("COMMIT")),
+                     (engine, "rollback", on_transaction("ROLLBACK")),
                      (engine.pool, "checkout", lambda *a: counts.update(
                          ["pool checkout (pre-ping)"]))]
         for target, name, fn in listeners:
