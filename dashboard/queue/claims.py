@@ -156,7 +156,7 @@ def _lock_due_by_key(
     included, and SKIP LOCKED skips earlier jobs held by others as if they did not exist.
     Those locks on other digests' running jobs made the claim and their outcome writes
     deadlock. So candidates come from a plain read, and only they are locked, by key
-    (forced: with few due jobs left the optimizer would rather walk ix_jobs_locked_until).
+    (forced: with few due jobs left the optimizer would rather walk another index).
     A job unblocked stays unblocked (an earlier job never becomes unfinished again).
     """
     for _ in range(3):
@@ -233,7 +233,9 @@ def blocking_job(db: sa.Connection | Session, job_id: int) -> int | None:
 
 
 def expired_jobs(conn: sa.Connection, *, now: datetime, limit: int) -> list[int]:
-    """Jobs left running by a digest whose lease ran out (it crashed or was killed)."""
+    """Jobs left running by a digest whose lease ran out (it crashed or was killed).
+    Through ix_jobs_state_id: running jobs are few (no index on locked_until, which the
+    claims and the heartbeat rewrite; see migration 0005)."""
     return list(conn.scalars(
         sa.select(jobs.c.id)
         .where(jobs.c.state == JobState.RUNNING, jobs.c.locked_until < now)

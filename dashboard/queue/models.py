@@ -104,10 +104,11 @@ class Job(Base):
         sa.Index("ix_jobs_relation", "relation_id", "source_id", "id"),
         sa.Index("ix_jobs_store_id", "store_id", "id"),
         sa.Index("ix_jobs_source_id", "source_id", "id"),
-        sa.Index("ix_jobs_locked_until", "state", "locked_until"),
         # The dashboard: the oldest due job, and lists filtered by creation time.
         sa.Index("ix_jobs_state_next_attempt", "state", "next_attempt_at"),
         sa.Index("ix_jobs_created_at", "created_at", "id"),
+        # None on locked_by or locked_until: claims and heartbeats rewrite them, and
+        # PostgreSQL then updates the row in place (migration 0005).
         TABLE_ARGS,
     )
 
@@ -147,10 +148,11 @@ class Request(Base):
         passive_deletes=True,
     )
 
+    # No index on state, updated_at, attempts or result: the digest writes them twice an
+    # attempt, and PostgreSQL then updates the row in place (migration 0005).
     __table_args__ = (
         sa.UniqueConstraint("job_id", "position"),
         sa.Index("ix_requests_type_code", "type_code", "job_id"),
-        sa.Index("ix_requests_state", "state", "updated_at"),
         TABLE_ARGS,
     )
 

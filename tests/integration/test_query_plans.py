@@ -60,24 +60,31 @@ def backlog(db_url: str, request: pytest.FixtureRequest):
         connection.exec_driver_sql("TRUNCATE jobs CASCADE")
 
 
-def claim_statement() -> tuple[str, dict]:
-    """The claiming statement (its SELECT ... FOR UPDATE SKIP LOCKED) that claim_due sends,
-    with its parameters: on PostgreSQL the digest's claim is that same CTE."""
+def sent_statement(run, marker: str) -> tuple[str, dict]:
+    """The one statement containing ``marker`` that ``run(connection)`` sends, with its
+    parameters, caught on its way to the server."""
     caught: list[tuple[str, dict]] = []
 
     def catch(conn, cursor, statement, parameters, context, executemany) -> None:
-        if "FOR UPDATE" in statement:
+        if marker in statement:
             caught.append((statement, parameters))
 
     event.listen(db.engine, "before_cursor_execute", catch)
     try:
         with db.engine.connect() as connection:
-            claims.claim_due(connection, claims.Lease("plan-test", 300), due_by=T0, now=T0,
-                             limit=10)
+            run(connection)
     finally:
         event.remove(db.engine, "before_cursor_execute", catch)
-    assert len(caught) == 1, f"expected one claiming SELECT, caught {caught}"
+    assert len(caught) == 1, f"expected one statement with {marker!r}, caught {caught}"
     return caught[0]
+
+
+def claim_statement() -> tuple[str, dict]:
+    """The claiming statement (its SELECT ... FOR UPDATE SKIP LOCKED) that claim_due sends,
+    with its parameters: on PostgreSQL the digest's claim is that same CTE."""
+    return sent_statement(lambda connection: claims.claim_due(
+        connection, claims.Lease("plan-test", 300), due_by=T0, now=T0, limit=10),
+        "FOR UPDATE")
 
 
 def plan_nodes(plan: dict) -> list[dict]:
@@ -154,3 +161,15 @@ def test_the_generic_plan_of_the_due_job_query_keeps_to_an_index(backlog) -> Non
     statement, parameters = claim_statement()
     assert_indexed(prepared_plan(statement, parameters, runs=0, mode="force_generic_plan"),
                    "generic plan")
+
+
+def test_the_expired_lease_query_uses_an_index(backlog) -> None:
+    """Taking back the jobs of a digest that died reads the few running jobs through
+    ix_jobs_state_id: there is no index on locked_until (see migration 0005)."""
+    statement, parameters = sent_statement(
+        lambda connection: claims.expired_jobs(connection, now=T0, limit=1000),
+        "locked_until <")
+    with db.engine.connect() as connection:
+        plan = explain(connection, statement, parameters)
+    assert_indexed(plan, "expired leases")
+    assert "ix_jobs_state_id" in json.dumps(plan)
