@@ -160,7 +160,7 @@ def _lock_due_by_key(
     A job unblocked stays unblocked (an earlier job never becomes unfinished again).
     """
     for _ in range(3):
-        candidates = list(conn.scalars(_due_unblocked(due_by, now).limit(limit * 4)))
+        candidates = _mysql_candidates(conn, due_by=due_by, now=now, limit=limit * 4)
         if not candidates:
             return []
         locked = set(conn.scalars(
@@ -176,6 +176,34 @@ def _lock_due_by_key(
             return [job_id for job_id in candidates if job_id in locked]
         # Every candidate was taken meanwhile: others are claiming; read again.
     return []
+
+
+def _mysql_candidates(
+    conn: sa.Connection, *, due_by: datetime, now: datetime, limit: int
+) -> list[int]:
+    """Due, unblocked jobs, oldest (lowest id) first, read plainly.
+
+    InnoDB has no partial index like ``ix_jobs_due``: one query over both due states
+    would sort every due job at each claim, and walk every finished job before them. So
+    each due state is read on its own, stopping at ``limit``: pending jobs (due once
+    saved) in ``ix_jobs_state_id`` order, retrying ones through their retry time. A job
+    without a relation is never blocked: the blocker's subquery is only asked about the
+    others.
+    """
+    found: list[int] = []
+    for state in DUE_STATES:
+        query = (
+            sa.select(jobs.c.id)
+            .where(jobs.c.state == state, jobs.c.next_attempt_at <= due_by, _free(now),
+                   sa.or_(jobs.c.relation_id.is_(None), ~_blocker(jobs)))
+            .order_by(jobs.c.id)
+            .limit(limit)
+        )
+        if state == JobState.PENDING:
+            for dialect in ("mysql", "mariadb"):
+                query = query.with_hint(jobs, "FORCE INDEX (ix_jobs_state_id)", dialect)
+        found += conn.scalars(query)
+    return sorted(found)[:limit]
 
 
 class NotRunnable(Exception):

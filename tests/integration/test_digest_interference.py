@@ -6,7 +6,7 @@ the general way: keep what the request did, respect the operator, write nothing 
 another digest's work.
 """
 
-from datetime import timedelta
+import json
 
 import sqlalchemy as sa
 
@@ -16,6 +16,7 @@ from dashboard.queue import (
     JobRepository,
     JobState,
     QueueSettings,
+    Request,
     RequestState,
     actions,
 )
@@ -91,12 +92,11 @@ def test_a_digest_that_lost_its_job_to_another_writes_nothing_over_it(
 
 def test_the_next_job_of_a_batch_paused_meanwhile_is_given_back_unstarted(
         session, clock, db_url):
+    first = save_job(session, clock, interferes(db_url, "pause"))
     later = save_job(session, clock, ("test_echo", {}))
-    first = save_job(session, clock, interferes(db_url, "pause", job=later.id))
-    # Oldest first: ``later`` was saved first only so that ``first`` could name it.
-    session.execute(sa.text("UPDATE jobs SET created_at = :t WHERE id = :id"),
-                    {"t": (clock.now + timedelta(seconds=1)).replace(tzinfo=None),
-                     "id": later.id})
+    # ``first`` pauses ``later``, which it could only name once ``later`` was saved.
+    session.execute(sa.update(Request).where(Request.job_id == first.id).values(
+        payload=json.dumps(interferes(db_url, "pause", job=later.id)[1])))
     session.commit()
     result = digest(session, clock).execute()
     assert reload(session, first).state == JobState.COMPLETED
