@@ -1,4 +1,5 @@
-"""The digest's due-job query keeps to its index on a large backlog (PostgreSQL).
+"""The digest's due-job query and the dashboard's list queries keep to their indexes on a
+large backlog (PostgreSQL).
 
 The query is the one ``claim_due`` really sends, caught on its way to the server, so the
 test follows the core as it changes. Its plan is read twice: as planned for the values of
@@ -16,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from dashboard.extensions import db
+from dashboard.queries.filters import parse_filter
+from dashboard.queries.jobs import list_query
 from dashboard.queue import claims
 from tests.conftest import T0
 
@@ -39,6 +42,20 @@ FROM generate_series(1, %(count)s) AS g,
                           WHEN g %% 100 < 98 THEN 'failed'
                           ELSE 'paused' END AS state) AS s
 """
+#: One request per job: three types, payloads naming the job's customer, a failure reason
+#: on the failed ones.
+SEED_REQUESTS = """
+INSERT INTO requests (job_id, position, type_code, payload, state, attempts, last_error,
+                      created_at, updated_at)
+SELECT j.id, 0, (ARRAY['customer_sync', 'loyalty_points', 'webhook'])[1 + j.id %% 3],
+       '{"customer": "' || j.relation_id || '", "email": "c' || j.id || '@example.com"}',
+       CASE j.state WHEN 'completed' THEN 'succeeded' WHEN 'paused' THEN 'pending'
+                    ELSE j.state END,
+       CASE WHEN j.state = 'pending' THEN 0 ELSE 1 END,
+       CASE WHEN j.state = 'failed' THEN 'HTTP 503 from the shop' END,
+       j.created_at, j.created_at
+FROM jobs AS j
+"""
 
 
 @pytest.fixture
@@ -49,7 +66,9 @@ def backlog(db_url: str, request: pytest.FixtureRequest):
     request.getfixturevalue("app")
     with db.engine.begin() as connection:
         connection.exec_driver_sql(SEED, {"count": BACKLOG, "t0": T0.replace(tzinfo=None)})
+        connection.exec_driver_sql(SEED_REQUESTS)
         connection.exec_driver_sql("ANALYZE jobs")
+        connection.exec_driver_sql("ANALYZE requests")
         states = dict(connection.execute(sa.text(
             "SELECT state, count(*) FROM jobs GROUP BY state")).all())
     # A real backlog: due jobs among many more done ones.
@@ -173,3 +192,19 @@ def test_the_expired_lease_query_uses_an_index(backlog) -> None:
         plan = explain(connection, statement, parameters)
     assert_indexed(plan, "expired leases")
     assert "ix_jobs_state_id" in json.dumps(plan)
+
+
+@pytest.mark.parametrize("params", [
+    {}, {"state": "failed"}, {"state": "pending"}, {"type": "webhook"},
+    {"relation": "cust-42"}, {"store": "2"}, {"source": "default"},
+    {"from": "2026-03-01"}, {"q": "c4242@example.com"}, {"q": "HTTP 503"},
+], ids=lambda params: "&".join(f"{k}={v}" for k, v in params.items()) or "unfiltered")
+@pytest.mark.parametrize("before", [None, 1_000], ids=["first page", "deep page"])
+def test_the_job_list_queries_use_indexes(backlog, params, before) -> None:
+    """The page's main query (newest first, a page at a time, filtered by one column or
+    by text) reads jobs through an index, never the whole table."""
+    query = list_query(parse_filter({k: [v] for k, v in params.items()}), before=before)
+    statement, parameters = sent_statement(
+        lambda connection: connection.execute(query).all(), "ORDER BY jobs.id DESC")
+    with db.engine.connect() as connection:
+        assert_indexed(explain(connection, statement, parameters), f"list {params}")
