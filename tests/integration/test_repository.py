@@ -3,6 +3,7 @@ import sqlalchemy as sa
 
 from dashboard.queue import Job, JobBuilder, JobRepository, Request
 from tests.factories import make_job, save_job
+from tests.processes import wait_until
 
 PAYLOADS = [
     {"name": "Zoë Ångström", "emoji": "🎉👩‍💻", "quote": "\"<script>alert(1)</script>\""},
@@ -52,3 +53,33 @@ def test_a_saved_job_cannot_be_saved_again(session, clock):
         JobRepository(session, clock).save(job)
     with pytest.raises(ValueError, match="already saved"):
         job.request_builder().set_type_code("test_echo").set_payload({"more": 1}).create()
+
+
+def test_a_pooled_connection_the_server_closed_is_replaced_before_a_save(app, session, clock):
+    # PostgreSQL checks pooled connections without pool_pre_ping's round trip (database.py).
+    from dashboard.extensions import db
+
+    kind = db.engine.dialect.name
+    if kind == "sqlite":
+        pytest.skip("no server to close connections")
+    save_job(session, clock, ("test_echo", {"n": 1}))  # its connection is back in the pool
+    with db.engine.connect() as pooled:
+        server_id = pooled.scalar(sa.text(
+            "SELECT pg_backend_pid()" if kind == "postgresql" else "SELECT CONNECTION_ID()"))
+    other = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
+    try:
+        with other.connect() as connection:
+            if kind == "postgresql":
+                connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": server_id})
+                gone = "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = :id"
+            else:
+                connection.execute(sa.text(f"KILL CONNECTION {int(server_id)}"))
+                gone = "SELECT count(*) = 0 FROM information_schema.processlist WHERE id = :id"
+            wait_until(lambda: connection.scalar(sa.text(gone), {"id": server_id}),
+                       timeout=10, what="the connection to end")
+    finally:
+        other.dispose()
+    job = save_job(session, clock, ("test_echo", {"n": 2}))
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(Job)) == 2
+    assert job.id is not None
