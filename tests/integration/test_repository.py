@@ -55,6 +55,72 @@ def test_a_saved_job_cannot_be_saved_again(session, clock):
         job.request_builder().set_type_code("test_echo").set_payload({"more": 1}).create()
 
 
+def stored_requests(session) -> list[tuple]:
+    return [tuple(row) for row in session.execute(
+        sa.select(Request.job_id, Request.id, Request.position, Request.type_code,
+                  Request.payload).order_by(Request.id))]
+
+
+@pytest.mark.parametrize("count", [2, 257])
+def test_save_many_assigns_every_id_in_order(session, clock, count):
+    # Jobs of one to three requests, so that requests and jobs don't line up.
+    jobs = [make_job(*(("test_echo", {"job": n, "step": step}) for step in range(n % 3 + 1)),
+                     relation_id=f"r{n}")
+            for n in range(count)]
+    saved = JobRepository(session, clock).save_many(jobs)
+    assert saved == jobs
+    job_ids = [job.id for job in jobs]
+    assert job_ids == sorted(job_ids) and len(set(job_ids)) == count
+    expected = [(job.id, r.id, r.position, "test_echo", f'{{"job": {n}, "step": {r.position}}}')
+                for n, job in enumerate(jobs) for r in job.requests]
+    assert [row[1] for row in expected] == sorted(row[1] for row in expected)
+    session.rollback()
+    assert stored_requests(session) == expected
+    stored_jobs = session.execute(sa.select(Job.id, Job.relation_id).order_by(Job.id)).all()
+    assert [tuple(row) for row in stored_jobs] == [(job.id, f"r{n}") for n, job in enumerate(jobs)]
+
+
+def test_a_failing_single_save_leaves_nothing_and_the_job_can_be_saved_once_fixed(
+        session, clock):
+    job = make_job(("test_echo", {"n": 1}), ("test_echo", {"n": 2}))
+    job.requests[1].position = 0
+    with pytest.raises(sa.exc.IntegrityError):
+        JobRepository(session, clock).save(job)
+    assert job.id is None
+    assert session.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
+    assert session.scalar(sa.select(sa.func.count()).select_from(Request)) == 0
+    job.requests[1].position = 1
+    JobRepository(session, clock).save(job)
+    session.rollback()
+    assert [row[2] for row in stored_requests(session)] == [0, 1]
+
+
+def test_after_a_save_the_ids_cost_no_query_and_the_rest_loads_fresh(app, session, clock):
+    from dashboard.extensions import db
+
+    job = save_job(session, clock, ("test_echo", {}), ("test_echo", {"n": 2}))
+    statements = []
+
+    def count(*args) -> None:
+        statements.append(args[2])
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert job.id is not None
+        assert [r.id for r in job.requests] == sorted(r.id for r in job.requests)
+        assert all(r.job is job for r in job.requests)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    assert statements == []
+    # The columns load from the database on first use, as after any commit.
+    with db.engine.begin() as other:
+        other.execute(sa.update(Job).where(Job.id == job.id).values(store_id=7))
+    assert job.store_id == 7
+    assert job.created_at == clock.now
+    assert [(r.position, r.job_id, r.history) for r in job.requests] == [
+        (0, job.id, []), (1, job.id, [])]
+
+
 def test_a_pooled_connection_the_server_closed_is_replaced_before_a_save(app, session, clock):
     # PostgreSQL checks pooled connections without pool_pre_ping's round trip (database.py).
     from dashboard.extensions import db
