@@ -129,20 +129,25 @@ def test_a_pooled_connection_the_server_closed_is_replaced_before_a_save(app, se
     if kind == "sqlite":
         pytest.skip("no server to close connections")
     save_job(session, clock, ("test_echo", {"n": 1}))  # its connection is back in the pool
-    with db.engine.connect() as pooled:
-        server_id = pooled.scalar(sa.text(
-            "SELECT pg_backend_pid()" if kind == "postgresql" else "SELECT CONNECTION_ID()"))
-    other = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
+    if kind == "postgresql":
+        others = ("SELECT pid FROM pg_stat_activity "
+                  "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        kill = "SELECT pg_terminate_backend({})"
+    else:
+        others = ("SELECT id FROM information_schema.processlist "
+                  "WHERE db = DATABASE() AND id <> CONNECTION_ID()")
+        kill = "KILL CONNECTION {}"
+    # Autocommit: PostgreSQL keeps one snapshot of pg_stat_activity per transaction.
+    other = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool,
+                             isolation_level="AUTOCOMMIT")
     try:
         with other.connect() as connection:
-            if kind == "postgresql":
-                connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": server_id})
-                gone = "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = :id"
-            else:
-                connection.execute(sa.text(f"KILL CONNECTION {int(server_id)}"))
-                gone = "SELECT count(*) = 0 FROM information_schema.processlist WHERE id = :id"
-            wait_until(lambda: connection.scalar(sa.text(gone), {"id": server_id}),
-                       timeout=10, what="the connection to end")
+            pooled = connection.scalars(sa.text(others)).all()
+            assert pooled
+            for server_id in pooled:
+                connection.exec_driver_sql(kill.format(int(server_id)))
+            wait_until(lambda: not connection.scalars(sa.text(others)).all(),
+                       timeout=10, what="the pool's connections to end")
     finally:
         other.dispose()
     job = save_job(session, clock, ("test_echo", {"n": 2}))
