@@ -72,6 +72,11 @@ def _insert_many_in_one_statement() -> sa.Insert:
     )
 
 
+#: Up to this many requests, a job saved alone goes as plain VALUES (a statement per
+#: number of requests); more go as JSON, whose SQL text is the same for any number.
+ONE_JOB_MAX_REQUESTS = 10
+
+
 @functools.cache
 def _insert_one_job_in_one_statement(requests: int) -> sa.Insert:
     """PostgreSQL: one job and its ``requests`` requests in one statement, plain VALUES
@@ -138,6 +143,8 @@ class JobRepository:
         # object the session holds.)
         if session.in_transaction():
             session.commit()
+        if not jobs:
+            return jobs
         try:
             if session.get_bind().dialect.name == "postgresql":
                 job_ids, request_ids = self._insert_in_one_statement(session, jobs, requests, now)
@@ -167,7 +174,7 @@ class JobRepository:
         """PostgreSQL: one round trip, a single statement outside a transaction (atomic on
         its own, and durable once it returns: no BEGIN, no COMMIT)."""
         conn = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        if len(jobs) == 1:
+        if len(jobs) == 1 and len(requests) <= ONE_JOB_MAX_REQUESTS:
             job, = jobs
             params = {f"job_{f}": getattr(job, f) for f in _JOB_FIELDS}
             for k, request in enumerate(requests):

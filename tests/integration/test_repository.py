@@ -14,13 +14,18 @@ PAYLOADS = [
 ]
 
 
+@pytest.mark.parametrize("alone", [True, False], ids=["save", "save_many"])
 @pytest.mark.parametrize("payload", PAYLOADS)
-def test_payload_is_stored_losslessly(session, clock, payload):
-    job = save_job(session, clock, ("test_echo", payload))
+def test_payload_is_stored_losslessly(session, clock, payload, alone):
+    # save() of one job and save_many() go through different statements on PostgreSQL.
+    job = make_job(("test_echo", payload), relation_id="Zoë 🎉 \"'")
+    jobs = [job] if alone else [job, make_job(("test_echo", {}))]
+    JobRepository(session, clock).save_many(jobs)
     session.expire_all()
-    stored = JobRepository(session).get(job.id).requests[0]
+    stored = JobRepository(session).get(job.id)
     import json
-    assert json.loads(stored.payload) == payload
+    assert json.loads(stored.requests[0].payload) == payload
+    assert stored.relation_id == "Zoë 🎉 \"'"
 
 
 def test_save_assigns_ids_and_times(session, clock):
@@ -59,6 +64,19 @@ def stored_requests(session) -> list[tuple]:
     return [tuple(row) for row in session.execute(
         sa.select(Request.job_id, Request.id, Request.position, Request.type_code,
                   Request.payload).order_by(Request.id))]
+
+
+def test_save_many_of_no_jobs_stores_nothing(session, clock):
+    assert JobRepository(session, clock).save_many([]) == []
+    assert session.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
+
+
+def test_a_job_of_many_requests_is_saved_in_order(session, clock):
+    # Past ONE_JOB_MAX_REQUESTS a job saved alone goes the way of save_many on PostgreSQL.
+    job = save_job(session, clock, *(("test_echo", {"step": n}) for n in range(25)))
+    session.rollback()
+    assert [row[1:3] for row in stored_requests(session)] == [
+        (r.id, n) for n, r in enumerate(job.requests)]
 
 
 @pytest.mark.parametrize("count", [2, 257])
