@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import select
+
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -21,6 +23,8 @@ def prepare_engine(engine: sa.Engine) -> None:
         _prepare_sqlite(engine)
     elif engine.dialect.name in ("mysql", "mariadb"):
         _prepare_mysql(engine)
+    elif engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+        _prepare_postgresql(engine)
 
 
 def _prepare_sqlite(engine: sa.Engine) -> None:
@@ -73,6 +77,29 @@ def execute_alone(conn: sa.Connection, statement: sa.Executable, parameters: dic
     return rows
 
 
+def _prepare_postgresql(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection, record, proxy):  # noqa: ANN001
+        # Instead of pool_pre_ping's round trip at each checkout (a fifth of a one-job
+        # save): the pool then opens a new connection in place of this one.
+        if closed_by_server(dbapi_connection):
+            raise sa.exc.DisconnectionError("the server closed this pooled connection")
+
+
+def closed_by_server(dbapi_connection) -> bool:  # noqa: ANN001
+    """Whether a pooled, idle psycopg connection is known dead, without a round trip.
+
+    An idle connection has nothing to read. When the server ends it (a restart,
+    ``pg_terminate_backend``, an idle timeout) it sends its reason and closes the socket,
+    which then polls readable (or hung up). A false alarm only costs a new connection.
+    """
+    if dbapi_connection.closed or dbapi_connection.broken:
+        return True
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
+
+
 def _prepare_mysql(engine: sa.Engine) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, record):  # noqa: ANN001
@@ -100,10 +127,15 @@ def check_mysql_version(version: str) -> None:
 
 
 def engine_options(url: str) -> dict:
-    """Engine options by database: MariaDB and MySQL read committed (fewer gap locks)."""
-    name = sa.make_url(url).get_backend_name()
+    """Engine options by database: MariaDB and MySQL read committed (fewer gap locks).
+
+    PostgreSQL through psycopg needs no ``pool_pre_ping``: prepare_engine() checks pooled
+    connections without a round trip.
+    """
+    url = sa.make_url(url)
+    name = url.get_backend_name()
     if name in ("mysql", "mariadb"):
         return {"isolation_level": "READ COMMITTED", "pool_pre_ping": True, "pool_recycle": 3600}
-    if name == "postgresql":
+    if name == "postgresql" and url.get_driver_name() != "psycopg":
         return {"pool_pre_ping": True}
     return {}

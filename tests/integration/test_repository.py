@@ -3,6 +3,7 @@ import sqlalchemy as sa
 
 from dashboard.queue import Job, JobBuilder, JobRepository, Request
 from tests.factories import make_job, save_job
+from tests.processes import wait_until
 
 PAYLOADS = [
     {"name": "Zoë Ångström", "emoji": "🎉👩‍💻", "quote": "\"<script>alert(1)</script>\""},
@@ -13,13 +14,18 @@ PAYLOADS = [
 ]
 
 
+@pytest.mark.parametrize("alone", [True, False], ids=["save", "save_many"])
 @pytest.mark.parametrize("payload", PAYLOADS)
-def test_payload_is_stored_losslessly(session, clock, payload):
-    job = save_job(session, clock, ("test_echo", payload))
+def test_payload_is_stored_losslessly(session, clock, payload, alone):
+    # save() of one job and save_many() go through different statements on PostgreSQL.
+    job = make_job(("test_echo", payload), relation_id="Zoë 🎉 \"'")
+    jobs = [job] if alone else [job, make_job(("test_echo", {}))]
+    JobRepository(session, clock).save_many(jobs)
     session.expire_all()
-    stored = JobRepository(session).get(job.id).requests[0]
+    stored = JobRepository(session).get(job.id)
     import json
-    assert json.loads(stored.payload) == payload
+    assert json.loads(stored.requests[0].payload) == payload
+    assert stored.relation_id == "Zoë 🎉 \"'"
 
 
 def test_save_assigns_ids_and_times(session, clock):
@@ -52,3 +58,117 @@ def test_a_saved_job_cannot_be_saved_again(session, clock):
         JobRepository(session, clock).save(job)
     with pytest.raises(ValueError, match="already saved"):
         job.request_builder().set_type_code("test_echo").set_payload({"more": 1}).create()
+
+
+def stored_requests(session) -> list[tuple]:
+    return [tuple(row) for row in session.execute(
+        sa.select(Request.job_id, Request.id, Request.position, Request.type_code,
+                  Request.payload).order_by(Request.id))]
+
+
+def test_save_many_of_no_jobs_stores_nothing(session, clock):
+    assert JobRepository(session, clock).save_many([]) == []
+    assert session.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
+
+
+def test_a_job_of_many_requests_is_saved_in_order(session, clock):
+    # Past ONE_JOB_MAX_REQUESTS a job saved alone goes the way of save_many on PostgreSQL.
+    job = save_job(session, clock, *(("test_echo", {"step": n}) for n in range(25)))
+    session.rollback()
+    assert [row[1:3] for row in stored_requests(session)] == [
+        (r.id, n) for n, r in enumerate(job.requests)]
+
+
+@pytest.mark.parametrize("count", [2, 257])
+def test_save_many_assigns_every_id_in_order(session, clock, count):
+    # Jobs of one to three requests, so that requests and jobs don't line up.
+    jobs = [make_job(*(("test_echo", {"job": n, "step": step}) for step in range(n % 3 + 1)),
+                     relation_id=f"r{n}")
+            for n in range(count)]
+    saved = JobRepository(session, clock).save_many(jobs)
+    assert saved == jobs
+    job_ids = [job.id for job in jobs]
+    assert job_ids == sorted(job_ids) and len(set(job_ids)) == count
+    expected = [(job.id, r.id, r.position, "test_echo", f'{{"job": {n}, "step": {r.position}}}')
+                for n, job in enumerate(jobs) for r in job.requests]
+    assert [row[1] for row in expected] == sorted(row[1] for row in expected)
+    session.rollback()
+    assert stored_requests(session) == expected
+    stored_jobs = session.execute(sa.select(Job.id, Job.relation_id).order_by(Job.id)).all()
+    assert [tuple(row) for row in stored_jobs] == [(job.id, f"r{n}") for n, job in enumerate(jobs)]
+
+
+def test_a_failing_single_save_leaves_nothing_and_the_job_can_be_saved_once_fixed(
+        session, clock):
+    job = make_job(("test_echo", {"n": 1}), ("test_echo", {"n": 2}))
+    job.requests[1].position = 0
+    with pytest.raises(sa.exc.IntegrityError):
+        JobRepository(session, clock).save(job)
+    assert job.id is None
+    assert session.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
+    assert session.scalar(sa.select(sa.func.count()).select_from(Request)) == 0
+    job.requests[1].position = 1
+    JobRepository(session, clock).save(job)
+    session.rollback()
+    assert [row[2] for row in stored_requests(session)] == [0, 1]
+
+
+def test_after_a_save_the_ids_cost_no_query_and_the_rest_loads_fresh(app, session, clock):
+    from dashboard.extensions import db
+
+    job = save_job(session, clock, ("test_echo", {}), ("test_echo", {"n": 2}))
+    statements = []
+
+    def count(*args) -> None:
+        statements.append(args[2])
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert job.id is not None
+        assert [r.id for r in job.requests] == sorted(r.id for r in job.requests)
+        assert all(r.job is job for r in job.requests)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    assert statements == []
+    # The columns load from the database on first use, as after any commit.
+    with db.engine.begin() as other:
+        other.execute(sa.update(Job).where(Job.id == job.id).values(store_id=7))
+    assert job.store_id == 7
+    assert job.created_at == clock.now
+    assert [(r.position, r.job_id, r.history) for r in job.requests] == [
+        (0, job.id, []), (1, job.id, [])]
+
+
+def test_a_pooled_connection_the_server_closed_is_replaced_before_a_save(app, session, clock):
+    # PostgreSQL checks pooled connections without pool_pre_ping's round trip (database.py).
+    from dashboard.extensions import db
+
+    kind = db.engine.dialect.name
+    if kind == "sqlite":
+        pytest.skip("no server to close connections")
+    save_job(session, clock, ("test_echo", {"n": 1}))  # its connection is back in the pool
+    if kind == "postgresql":
+        others = ("SELECT pid FROM pg_stat_activity "
+                  "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        kill = "SELECT pg_terminate_backend({})"
+    else:
+        others = ("SELECT id FROM information_schema.processlist "
+                  "WHERE db = DATABASE() AND id <> CONNECTION_ID()")
+        kill = "KILL CONNECTION {}"
+    # Autocommit: PostgreSQL keeps one snapshot of pg_stat_activity per transaction.
+    other = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool,
+                             isolation_level="AUTOCOMMIT")
+    try:
+        with other.connect() as connection:
+            pooled = connection.scalars(sa.text(others)).all()
+            assert pooled
+            for server_id in pooled:
+                connection.exec_driver_sql(kill.format(int(server_id)))
+            wait_until(lambda: not connection.scalars(sa.text(others)).all(),
+                       timeout=10, what="the pool's connections to end")
+    finally:
+        other.dispose()
+    job = save_job(session, clock, ("test_echo", {"n": 2}))
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(Job)) == 2
+    assert job.id is not None
