@@ -106,6 +106,8 @@ def _claimed() -> sa.CTE:
     unblocked jobs it can (``SKIP LOCKED``: those other digests are claiming are passed
     over), oldest first, and leases them; it returns their ids and what the digest needs
     of them. Parameters: see ``claim_parameters``."""
+    # Materialized: the locking read runs once. Folded into the UPDATE as a subquery, it
+    # could be run again for the UPDATE's rows and hand out more than ``limit`` jobs.
     due = (
         sa.select(jobs.c.id)
         .where(
@@ -118,10 +120,12 @@ def _claimed() -> sa.CTE:
         .order_by(jobs.c.created_at, jobs.c.id)
         .limit(sa.bindparam("limit", type_=sa.Integer))
         .with_for_update(skip_locked=True)
+        .cte("due")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     return (
         sa.update(jobs)
-        .where(jobs.c.id.in_(due.scalar_subquery()))
+        .where(jobs.c.id.in_(sa.select(due.c.id)))
         .values(locked_by=sa.bindparam("worker", type_=jobs.c.locked_by.type),
                 locked_until=sa.bindparam("until", type_=jobs.c.locked_until.type))
         .returning(jobs.c.id, jobs.c.created_at, jobs.c.relation_id, jobs.c.source_id,

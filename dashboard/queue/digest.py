@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from . import claims
 from .claims import Lease
-from .database import IMMEDIATE, execute_alone
+from .database import IMMEDIATE, execute_alone, executes_alone
 from .heartbeat import Heartbeat
 from .models import Attempt, DigestRun, Job, Request
 from .payload import dump_json, load_json
@@ -229,7 +229,7 @@ class JobDigest:
         """Claim a batch of due jobs and read their requests: on PostgreSQL in one statement,
         elsewhere in one transaction."""
         now = self.clock()
-        if self._conn.dialect.name == "postgresql":
+        if executes_alone(self._conn):
             rows = execute_alone(self._conn, _CLAIM_AND_LOAD, claims.claim_parameters(
                 self.lease, due_by=due_by, now=now, limit=limit))
             self._held = list(dict.fromkeys(row.job_id for row in rows))

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .claims import Lease
-from .database import execute_alone
+from .database import execute_alone, executes_alone
 from .models import Attempt, FailureAlert, Job, Request
 from .states import JobState, Outcome, RequestState
 
@@ -166,7 +166,7 @@ class Writer:
     def __init__(self, conn: sa.Connection, lease: Lease) -> None:
         self.conn = conn
         self.lease = lease
-        self._one_statement = conn.dialect.name == "postgresql"
+        self._one_statement = executes_alone(conn)
 
     def combined(self, pending: Pending | None, start: tuple[int, int] | None,
                  now: datetime) -> tuple[bool, bool] | None:

@@ -57,3 +57,33 @@ def test_a_claim_does_not_wait_for_a_job_another_digest_is_writing(app, db_url):
         with db.engine.begin() as connection:
             forget_statistics(connection)
     assert sorted(claimed) == sorted(due)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("plan", ["default", "nested loops"])
+def test_a_claim_takes_at_most_its_limit_whatever_the_plan(app, db_url, plan):
+    # Folded into the UPDATE as a subquery, the locking read with its LIMIT could be run
+    # again for each of the UPDATE's rows under some plans, and leased more jobs than it
+    # was asked for.
+    now = utcnow()
+    pending = dict(source_id="default", state=JobState.PENDING, next_attempt_at=now,
+                   created_at=now, updated_at=now)
+    with db.engine.begin() as connection:
+        connection.execute(jobs.insert(), [pending] * 50)
+        connection.exec_driver_sql("ANALYZE jobs")
+    try:
+        with db.engine.connect() as claimer:
+            if plan == "nested loops":
+                for setting in ("enable_hashjoin", "enable_mergejoin", "enable_material",
+                                "enable_hashagg", "enable_sort"):
+                    claimer.exec_driver_sql(f"SET LOCAL {setting} = off")
+            claimed = claim_due(claimer, Lease("this digest", 300), due_by=now, now=now,
+                                limit=3)
+            claimer.commit()
+        with db.engine.connect() as connection:
+            leased = connection.scalar(sa.select(sa.func.count()).where(
+                jobs.c.locked_by == "this digest"))
+    finally:
+        with db.engine.begin() as connection:
+            forget_statistics(connection)
+    assert (len(claimed), leased) == (3, 3)
