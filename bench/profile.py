@@ -87,8 +87,16 @@ def layer_of(frames: list[str]) -> str:
 def read_raw(path: Path) -> Profile:
     """Sort py-spy's collapsed stacks ("frame;frame;... count")."""
     profile = Profile()
+    # A frame's name may hold line breaks (the text of a statement): a sample ends at the
+    # first line that ends with its count.
+    pending = ""
     for line in path.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
+        pending += line
+        stack, _, count = pending.rpartition(" ")
+        if not count.isdigit():
+            pending += "\n"
+            continue
+        pending = ""
         if not stack:
             continue
         n = int(count)
