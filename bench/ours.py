@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from .process import Running, environment
+from .process import Running, environment, server_cpu
 from .queue_db import QueueDatabase
 from .results import Measurement
 
@@ -65,8 +65,10 @@ def digest_throughput(database: QueueDatabase, scenario: DigestScenario, jobs: i
     database.reset()
     database.fill(jobs, scenario.requests)
     command = digest_command(jobs, cap)
+    server_before = server_cpu(database.kind)
     started = [Running(command, digest_env(database.url)) for _ in range(scenario.processes)]
     finished = [process.finish(timeout=cap + 300) for process in started]
+    server = server_cpu(database.kind) - server_before
     for process in finished:
         process.check()
     window = database.window()
@@ -74,7 +76,7 @@ def digest_throughput(database: QueueDatabase, scenario: DigestScenario, jobs: i
     return Measurement(value=value, done=window.jobs, expected=jobs, seconds=window.seconds,
                        wall=max(p.wall for p in finished),
                        rss_mb=max(p.max_rss_mb for p in finished),
-                       cpu=sum(p.cpu for p in finished))
+                       cpu=sum(p.cpu for p in finished), server_cpu=server)
 
 
 def enqueue_one_at_a_time(database: QueueDatabase, jobs: int) -> Measurement:

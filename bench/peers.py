@@ -12,7 +12,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from .process import ROOT, environment, run
+from .process import ROOT, environment, run, server_cpu
 from .results import Measurement
 
 VENV = ROOT / "bench" / ".venv-peers"
@@ -65,13 +65,16 @@ class Peer:
         """Jobs/s of one worker process draining ``jobs`` no-op jobs."""
         self.helper("reset")
         self.helper("load", jobs)
+        server_before = server_cpu("postgresql")
         finished = run(list(self.worker), self.env(), timeout=timeout)
+        server = server_cpu("postgresql") - server_before
         window = self.helper("window")
         if finished.returncode != 0 and window["done"] < jobs:
             raise RuntimeError(f"{self.name} worker failed:\n{finished.output[-3000:]}")
         return Measurement(value=window["done"] / window["seconds"] if window["seconds"] else 0,
                            done=window["done"], expected=jobs, seconds=window["seconds"],
-                           wall=finished.wall, rss_mb=finished.max_rss_mb, cpu=finished.cpu)
+                           wall=finished.wall, rss_mb=finished.max_rss_mb, cpu=finished.cpu,
+                           server_cpu=server)
 
     def enqueue(self, jobs: int, batch: int) -> float:
         self.helper("reset")

@@ -90,3 +90,24 @@ def environment(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = str(ROOT)
     env.update(extra)
     return env
+
+
+#: The names of the database servers' processes, as /proc/<pid>/comm gives them.
+SERVER_PROCESSES = {"postgresql": ("postgres",), "mariadb": ("mariadbd", "mysqld")}
+
+
+def server_cpu(kind: str) -> float:
+    """CPU seconds (user + system) the database server on this host has used so far: every
+    process of it, its background writers included. A PostgreSQL backend that exits counts
+    on through its parent's children's times. 0.0 for SQLite (it runs in the client)."""
+    names = SERVER_PROCESSES.get(kind, ())
+    ticks = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")) if names else ():
+        try:
+            if not Path(f"/proc/{pid}/comm").read_text().strip().startswith(names):
+                continue
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")

@@ -149,7 +149,7 @@ def census(database: QueueDatabase, jobs: int) -> tuple[dict[str, float], float]
         def on_transaction(name: str):  # noqa: ANN202
             def count(conn) -> None:  # noqa: ANN001
                 # In autocommit (a statement that is its own transaction) nothing is sent.
-                if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                if not conn.connection.driver_connection.autocommit:
                     counts[name] += 1
             return count
 

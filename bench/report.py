@@ -53,16 +53,21 @@ def rss(results: Results, key: str) -> str:
     return fmt(max(m.rss_mb for m in measured)) + " MB" if measured else "—"
 
 
-def cpu(results: Results, key: str) -> str:
-    values = [m.cpu_ms_per_item for m in results.runs.get(key, []) if m.cpu_ms_per_item]
+def cpu(results: Results, key: str, of: str = "cpu_ms_per_item") -> str:
+    values = [getattr(m, of) for m in results.runs.get(key, []) if getattr(m, of)]
     return fmt(statistics.median(values), 2) if values else "—"
+
+
+def server(results: Results, key: str) -> str:
+    return cpu(results, key, "server_cpu_ms_per_item")
 
 
 def throughput_table(results: Results) -> list[str]:
     lines = [
         "| digest or worker | unit | median | runs | done/queued | ours ÷ procrastinate "
-        "| ours ÷ pgqueuer (batch 10) | ours ÷ pgqueuer (batch 1) | CPU ms per job | peak RSS |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| ours ÷ pgqueuer (batch 10) | ours ÷ pgqueuer (batch 1) | CPU ms per job "
+        "| server CPU ms per job | peak RSS |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in SCENARIOS:
         if s.key not in results.runs:
@@ -73,13 +78,13 @@ def throughput_table(results: Results) -> list[str]:
                      for p in (PROCRASTINATE, PGQUEUER, PGQUEUER_BATCH_1)]
         lines.append(f"| ours: {s.label} | {s.unit} | **{fmt(results.median(s.key))}** | "
                      f"{runs(results, s.key)} | {done(results, s.key)} | {' | '.join(cells)} | "
-                     f"{cpu(results, s.key)} | {rss(results, s.key)} |")
+                     f"{cpu(results, s.key)} | {server(results, s.key)} | {rss(results, s.key)} |")
     for peer in WORKERS:
         key = peer_key(peer)
         if key in results.runs:
             lines.append(f"| {peer.name} | jobs/s | **{fmt(results.median(key))}** | "
                          f"{runs(results, key)} | {done(results, key)} | | | | "
-                         f"{cpu(results, key)} | {rss(results, key)} |")
+                         f"{cpu(results, key)} | {server(results, key)} | {rss(results, key)} |")
     return lines
 
 

@@ -21,10 +21,16 @@ class Measurement:
     rss_mb: float = 0.0
     #: CPU seconds of the worker processes (user + system), start-up included.
     cpu: float = 0.0
+    #: CPU seconds of the database server meanwhile (all its processes; 0 for SQLite).
+    server_cpu: float = 0.0
 
     @property
     def cpu_ms_per_item(self) -> float | None:
         return 1000 * self.cpu / self.done if self.done and self.cpu else None
+
+    @property
+    def server_cpu_ms_per_item(self) -> float | None:
+        return 1000 * self.server_cpu / self.done if self.done and self.server_cpu else None
 
     @property
     def capped(self) -> bool:
