@@ -19,7 +19,7 @@ from sqlalchemy import event
 from dashboard.extensions import db
 from dashboard.queries.filters import parse_filter
 from dashboard.queries.jobs import list_query
-from dashboard.queue import claims
+from dashboard.queue import claims, digest
 from tests.conftest import T0
 
 pytestmark = pytest.mark.slow
@@ -208,3 +208,18 @@ def test_the_job_list_queries_use_indexes(backlog, params, before) -> None:
         lambda connection: connection.execute(query).all(), "ORDER BY jobs.id DESC")
     with db.engine.connect() as connection:
         assert_indexed(explain(connection, statement, parameters), f"list {params}")
+
+
+def test_the_digests_claim_with_its_requests_uses_indexes(backlog) -> None:
+    """The statement a digest sends on PostgreSQL: the claim, and the claimed jobs'
+    requests with their last attempt numbers, by index on every table."""
+    parameters = claims.claim_parameters(claims.Lease("plan-test", 300), due_by=T0, now=T0,
+                                         limit=10)
+    statement, sent = sent_statement(
+        lambda connection: connection.execute(digest._CLAIM_AND_LOAD, parameters).all(),
+        "FOR UPDATE")
+    with db.engine.connect() as connection:
+        plan = explain(connection, statement, sent)
+    assert_indexed(plan, "claim and read")
+    scans = [f"{node['Node Type']} on {node.get('Relation Name')}" for node in plan_nodes(plan)]
+    assert not [s for s in scans if s.startswith("Seq Scan")], scans
