@@ -84,24 +84,28 @@ _last_number = (
     .scalar_subquery()
     .label("last_number")
 )
+
+
+def _requests_of(held: sa.TableClause) -> sa.Select:
+    """The requests of the jobs in ``held`` (the jobs table, or the claim's CTE), with their
+    last attempt's number and what the digest needs of their job."""
+    return (
+        sa.select(requests.c.job_id, requests.c.id, requests.c.position, requests.c.type_code,
+                  requests.c.payload, requests.c.state, requests.c.attempts, requests.c.result,
+                  requests.c.updated_at, _last_number,
+                  held.c.relation_id, held.c.source_id, held.c.store_id)
+        .join(held, held.c.id == requests.c.job_id)
+    )
+
+
 _LOAD = (
-    sa.select(requests.c.job_id, requests.c.id, requests.c.position, requests.c.type_code,
-              requests.c.payload, requests.c.state, requests.c.attempts, requests.c.result,
-              requests.c.updated_at, _last_number,
-              jobs.c.relation_id, jobs.c.source_id, jobs.c.store_id)
-    .join(jobs, jobs.c.id == requests.c.job_id)
+    _requests_of(jobs)
     .where(requests.c.job_id.in_(sa.bindparam("ids", expanding=True)))
     .order_by(requests.c.job_id, requests.c.position)
 )
 #: PostgreSQL: the claim and the claimed jobs' requests in one statement.
-_CLAIM_AND_LOAD = (
-    sa.select(requests.c.job_id, requests.c.id, requests.c.position, requests.c.type_code,
-              requests.c.payload, requests.c.state, requests.c.attempts, requests.c.result,
-              requests.c.updated_at, _last_number, claims.CLAIMED.c.relation_id,
-              claims.CLAIMED.c.source_id, claims.CLAIMED.c.store_id)
-    .join(claims.CLAIMED, claims.CLAIMED.c.id == requests.c.job_id)
-    .order_by(claims.CLAIMED.c.created_at, claims.CLAIMED.c.id, requests.c.position)
-)
+_CLAIM_AND_LOAD = _requests_of(claims.CLAIMED).order_by(
+    claims.CLAIMED.c.created_at, claims.CLAIMED.c.id, requests.c.position)
 
 
 class JobDigest:
