@@ -1,0 +1,73 @@
+"""The Flask side of login sessions: the cookie holds the session's key, and each request's
+user is the one of a live session with that key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from flask import current_app, session
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from ..queue.database import begin_for_write
+from ..queue.settings import default_clock
+from . import sessions
+from .models import User
+
+T = TypeVar("T")
+
+#: Where Flask-Login keeps the user's id in the cookie: here, the session's key.
+COOKIE_KEY = "_user_id"
+
+
+def lifetime() -> sessions.Lifetime:
+    return sessions.Lifetime(
+        absolute=timedelta(hours=current_app.config["DASHBOARD_SESSION_HOURS"]),
+        idle=timedelta(minutes=current_app.config["DASHBOARD_SESSION_IDLE_MINUTES"]))
+
+
+def sign_in(key: str) -> None:
+    """Start a fresh cookie for the new session: nothing of the visitor's earlier cookie
+    survives login, the CSRF token included (a token planted before login is useless)."""
+    session.clear()
+    session[COOKIE_KEY] = key
+    session["_fresh"] = True
+
+
+def load_user(key: str) -> User | None:
+    """Flask-Login's user loader: the user of the live session with this key, or None."""
+    now = default_clock()()
+    found = sessions.find(db.session, key, now=now, lifetime=lifetime())
+    if found is None:
+        return None
+    user_id = found.user_id
+    if sessions.needs_touch(found, now):
+        _touch(db.session, found.id, now)
+    return db.session.get(User, user_id)
+
+
+def _touch(session: Session, session_id: int, now) -> None:  # noqa: ANN001
+    """Push the idle expiry back, in a short write transaction of its own."""
+    if session.new or session.dirty or session.deleted:
+        return  # the request's own changes come first; the next request touches it
+    written(session, lambda s: sessions.touch(s, session_id, now=now))
+
+
+def written(session: Session, work: Callable[[Session], T]) -> T:
+    """Run ``work`` in a transaction of its own that takes SQLite's write lock up front.
+
+    Whatever the session was reading ends first: on SQLite a transaction that read before
+    another writer (a digest) committed can't write at all, and one that starts as a
+    write waits its turn instead. Other databases lock rows, and only commit here.
+    """
+    session.rollback()
+    begin_for_write(session)
+    try:
+        result = work(session)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return result
