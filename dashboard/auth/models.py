@@ -69,10 +69,19 @@ class User(Base):
         return f"<User {self.name} {self.role}>"
 
 
+#: Marks the audit log's actors that are not users: ``token:NAME`` (an API token) and
+#: ``cli:USER`` (a shell command). No user name holds it, so no user can pass for them.
+ACTOR_KIND_SEPARATOR = ":"
+
+
 def check_name(name: str) -> str:
     name = name.strip()
     if not name or len(name) > MAX_NAME_LENGTH or any(c.isspace() for c in name):
         raise ValueError(f"a user name is 1 to {MAX_NAME_LENGTH} characters, without spaces")
+    if ACTOR_KIND_SEPARATOR in name or not name.isprintable():
+        raise ValueError(f"a user name can't hold {ACTOR_KIND_SEPARATOR!r} or control "
+                         "characters (the audit log writes API tokens as token:NAME and "
+                         "commands as cli:USER)")
     return name
 
 
