@@ -3,20 +3,16 @@ user is the one of a live session with that key."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
-from typing import TypeVar
 
 from flask import current_app, session
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..queue.database import begin_for_write
+from ..queue.database import in_write_transaction
 from ..queue.settings import default_clock
 from . import sessions
 from .models import User
-
-T = TypeVar("T")
 
 #: Where Flask-Login keeps the user's id in the cookie: here, the session's key.
 COOKIE_KEY = "_user_id"
@@ -52,22 +48,5 @@ def _touch(session: Session, session_id: int, now) -> None:  # noqa: ANN001
     """Push the idle expiry back, in a short write transaction of its own."""
     if session.new or session.dirty or session.deleted:
         return  # the request's own changes come first; the next request touches it
-    written(session, lambda s: sessions.touch(s, session_id, now=now))
+    in_write_transaction(session, lambda s: sessions.touch(s, session_id, now=now))
 
-
-def written(session: Session, work: Callable[[Session], T]) -> T:
-    """Run ``work`` in a transaction of its own that takes SQLite's write lock up front.
-
-    Whatever the session was reading ends first: on SQLite a transaction that read before
-    another writer (a digest) committed can't write at all, and one that starts as a
-    write waits its turn instead. Other databases lock rows, and only commit here.
-    """
-    session.rollback()
-    begin_for_write(session)
-    try:
-        result = work(session)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    return result

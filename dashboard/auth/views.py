@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
+from ..queue.database import in_write_transaction
 from ..queue.settings import default_clock
 from . import sessions, throttle
 from .models import User
-from .signin import COOKIE_KEY, lifetime, sign_in, written
+from .signin import COOKIE_KEY, lifetime, sign_in
 
 bp = Blueprint("auth", __name__)
 
@@ -46,12 +47,12 @@ def login():  # noqa: ANN201
         db.session.rollback()
         return render_template("auth/login.html", error=refusal.message(name, address),
                                name=name), 429, {"Retry-After": str(_seconds(refusal))}
-    written(db.session, lambda s: throttle.record_failure(s, name, address, now))
+    in_write_transaction(db.session, lambda s: throttle.record_failure(s, name, address, now))
     user = _checked(name, password)
     if user is None:
         return render_template("auth/login.html", error="Wrong name or password.",
                                name=name), 401
-    key = written(db.session, lambda s: _start(s, user, name, now))
+    key = in_write_transaction(db.session, lambda s: _start(s, user, name, now))
     sign_in(key)
     return redirect(safe_next(request.args.get("next")))
 
@@ -79,7 +80,7 @@ def logout():  # noqa: ANN201
     """End the session, on the server: a copy of the cookie no longer works either."""
     key = session.get(COOKIE_KEY)
     if isinstance(key, str):
-        written(db.session, lambda s: sessions.end(s, key))
+        in_write_transaction(db.session, lambda s: sessions.end(s, key))
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
