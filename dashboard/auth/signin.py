@@ -3,7 +3,7 @@ user is the one of a live session with that key."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app, session
 from sqlalchemy.orm import Session
@@ -44,7 +44,7 @@ def load_user(key: str) -> User | None:
     return db.session.get(User, user_id)
 
 
-def _touch(session: Session, session_id: int, now) -> None:  # noqa: ANN001
+def _touch(session: Session, session_id: int, now: datetime) -> None:
     """Push the idle expiry back, in a short write transaction of its own."""
     if session.new or session.dirty or session.deleted:
         return  # the request's own changes come first; the next request touches it

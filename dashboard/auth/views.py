@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -65,7 +66,8 @@ def _checked(name: str, password: str) -> User | None:
     return user if user is not None and user.check_password(password) else None
 
 
-def _start(session: Session, user: User, name: str, now) -> str:  # noqa: ANN001
+def _start(session: Session, user: User, name: str, now: datetime) -> str:
+    """A successful login: the account's failures stop counting; a new session starts."""
     throttle.forget_failures(session, name)
     sessions.forget_expired(session, now=now, lifetime=lifetime())
     return sessions.start(session, user, now=now)

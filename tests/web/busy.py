@@ -10,7 +10,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from tests.concurrency import recorded_job, save
+from tests.concurrency import forget_statistics, recorded_job, save
 from tests.concurrency_types import executions, metadata
 from tests.processes import Digests, wait_until
 
@@ -21,7 +21,10 @@ BACKLOG = 3000
 @contextmanager
 def digest_running(session, url: str, log_dir: Path) -> Iterator[None]:
     """A ``flask digest --loop`` committing a write every few milliseconds meanwhile."""
-    metadata.create_all(session.get_bind())
+    engine = session.get_bind()
+    with engine.begin() as connection:
+        metadata.drop_all(connection)
+        metadata.create_all(connection)
     save(session, [recorded_job({}) for _ in range(BACKLOG)])
     digests = Digests(url, log_dir)
     digest = digests.start("--loop", "--interval", "0.05")
@@ -34,6 +37,10 @@ def digest_running(session, url: str, log_dir: Path) -> Iterator[None]:
         digest.send(signal.SIGTERM)
         digest.wait()
         digests.close()
+        session.rollback()
+        with engine.begin() as connection:  # the schema test expects the queue's tables only
+            metadata.drop_all(connection)
+            forget_statistics(connection)
 
 
 def _executed(session) -> int:

@@ -1,4 +1,4 @@
-"""Which forwarded address is the client's, and how DASHBOARD_PROXIES is read."""
+"""Which forwarded address is the client's; DASHBOARD_PROXIES and the session lifetimes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from dashboard.config import ConfigError, proxies
+from dashboard.config import ConfigError, from_environment, proxies
 from dashboard.web.proxies import TrustedProxies, client_address
 
 OURS = TrustedProxies(None, proxies("10.0.0.5, 192.168.0.0/24, fd00::/8"))
@@ -51,4 +51,22 @@ def test_proxies_are_addresses_or_networks(raw, expected):
 def test_a_bad_proxy_setting_is_refused_naming_it(raw, words):
     with pytest.raises(ConfigError, match="DASHBOARD_PROXIES") as refused:
         proxies(raw)
+    assert words in str(refused.value)
+
+
+def test_sessions_last_twelve_hours_and_one_idle_hour_by_default(tmp_path):
+    config = from_environment(str(tmp_path), {"SECRET_KEY": "x" * 32})
+    assert config["DASHBOARD_SESSION_HOURS"] == 12
+    assert config["DASHBOARD_SESSION_IDLE_MINUTES"] == 60
+    assert config["DASHBOARD_PROXIES"] == ()
+
+
+@pytest.mark.parametrize(("name", "value", "words"), [
+    ("DASHBOARD_SESSION_HOURS", "twelve", "must be a number"),
+    ("DASHBOARD_SESSION_HOURS", "0", "must be at least"),
+    ("DASHBOARD_SESSION_IDLE_MINUTES", "-5", "must be at least"),
+])
+def test_a_bad_session_lifetime_is_refused_naming_it(tmp_path, name, value, words):
+    with pytest.raises(ConfigError, match=name) as refused:
+        from_environment(str(tmp_path), {"SECRET_KEY": "x" * 32, name: value})
     assert words in str(refused.value)
