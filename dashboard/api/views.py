@@ -53,6 +53,7 @@ def _check_visible(job_id: int) -> None:
     """404 unless the job exists and its source is within the token's scope."""
     source = (db.session.scalar(sa.select(Job.source_id).where(Job.id == job_id))
               if job_id <= MAX_ID else None)
+    db.session.rollback()  # a read: the action then writes in a transaction of its own
     if source is None or not guard.current_token().allows_source(source):
         abort(404, f"job {job_id} does not exist")
 
@@ -96,8 +97,8 @@ def enqueue() -> Response | tuple[Response, int, dict[str, str]]:
 def index() -> Response:
     """Jobs matching the filters, newest first, a page at a time (``before``: the cursor)."""
     found = parse_filter(request.args.to_dict(flat=False), extra=("before", "limit"))
-    if found.source_id is not None and (refused := guard.out_of_scope(found.source_id,
-                                                                      "source")):
+    refused = guard.out_of_scope(found.source_id, "source") if found.source_id else None
+    if refused is not None:
         return refused
     found = guard.scoped(found)
     before = parse_id("before", _single("before"))
