@@ -31,11 +31,12 @@ def init_app(app: Flask) -> None:
 
 
 def actor() -> str:
-    """Who runs a command, for the audit log: ``cli:`` and the OS user."""
+    """Who runs a command, for the audit log: ``cli:`` and the OS user (a user name of the
+    dashboard never holds ``:``, so it can't pass for one)."""
     try:
         return f"cli:{getpass.getuser()}"
     except Exception:  # no user name in this environment (a container without one)
-        return "cli"
+        return "cli:unknown"
 
 
 def database_problem(error: Exception) -> str:

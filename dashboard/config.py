@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -127,7 +128,7 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         "DASHBOARD_BULK_LIMIT": _number(env, "DASHBOARD_BULK_LIMIT", 10_000, minimum=1),
         "DASHBOARD_POLL_SECONDS": _number(env, "DASHBOARD_POLL_SECONDS", 5.0, kind=float,
                                           minimum=1),
-        "DASHBOARD_PROXIES": _number(env, "DASHBOARD_PROXIES", 0),
+        **access(env),
         "SESSION_COOKIE_SECURE": env.get("DASHBOARD_HTTPS_ONLY", "") == "1",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -162,6 +163,38 @@ def operations(env: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def access(env: dict[str, str]) -> dict[str, Any]:
+    """Sessions and the proxies whose forwarded headers are trusted."""
+    return {
+        # A session ends this long after login, however active (hours)...
+        "DASHBOARD_SESSION_HOURS": _number(env, "DASHBOARD_SESSION_HOURS", 12.0, kind=float,
+                                           minimum=0.01),
+        # ...and after this long without a request (minutes).
+        "DASHBOARD_SESSION_IDLE_MINUTES": _number(env, "DASHBOARD_SESSION_IDLE_MINUTES", 60.0,
+                                                  kind=float, minimum=1),
+        "DASHBOARD_PROXIES": proxies(env.get("DASHBOARD_PROXIES", "")),
+    }
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def proxies(raw: str) -> tuple[Network, ...]:
+    """The reverse proxies' addresses or networks: ``127.0.0.1, 10.0.0.0/8, fd00::/8``."""
+    if raw.strip() in ("", "0"):
+        return ()
+    found = []
+    for item in (part.strip() for part in raw.split(",")):
+        if item.isdigit():
+            raise ConfigError(
+                f"DASHBOARD_PROXIES lists the proxies' addresses, not how many there are: got "
+                f"{raw!r}; set it to your proxy's address, e.g. DASHBOARD_PROXIES=127.0.0.1")
+        try:
+            found.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(f"DASHBOARD_PROXIES: {item!r} is not an IP address or network "
+                              "(e.g. 10.0.0.5 or 10.0.0.0/24)") from None
+    return tuple(found)
 
 
 def _words(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -23,13 +23,20 @@ tokens_cli = AppGroup("tokens", help="Manage the HTTP API's bearer tokens.")
                    "enqueues and acts on jobs.")
 @click.option("--replace", is_flag=True,
               help="Replace the token of that name (the old one stops working at once).")
-def create_command(name: str, role: str, replace: bool) -> None:
+@click.option("--source", "sources", multiple=True, metavar="SOURCE_ID",
+              help="Limit the token to jobs of this source_id (repeat for several): it "
+                   "enqueues, sees and acts on those only. Default: every source.")
+def create_command(name: str, role: str, replace: bool, sources: tuple[str, ...]) -> None:
     """Create a token and print it, alone on standard output: it is shown only once."""
     now = default_clock()()
     try:
         name = tokens.check_name(name)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="NAME") from None
+    try:
+        sources = tuple(tokens.check_sources(sources))
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--source") from None
     with database_errors():
         existing = tokens.named(db.session, name)
         if existing is not None and not replace:
@@ -38,17 +45,19 @@ def create_command(name: str, role: str, replace: bool) -> None:
         if existing is not None:
             db.session.delete(existing)
             db.session.flush()
-        token, secret = tokens.create(db.session, name, role, now=now)
+        token, secret = tokens.create(db.session, name, role, now=now, sources=sources)
         audit.record(db.session, actor(), "token-create", [], at=now,
-                     detail=f"{'replaced' if existing else 'created'} token {name} ({role})")
+                     detail=f"{'replaced' if existing else 'created'} token {name} ({role}, "
+                            f"{_scope(sources)})")
     click.echo(secret)
-    click.echo(f"created token {token.name} ({token.role}); it is shown only once: keep it now",
-               err=True)
+    click.echo(f"created token {name} ({role}, {_scope(sources)}); it is shown only once: "
+               "keep it now", err=True)
 
 
 @tokens_cli.command("list")
 def list_command() -> None:
-    """Print every token: name, role, created, last used, revoked (never the secret)."""
+    """Print every token: name, role, sources, created, last used, revoked (never the
+    secret)."""
     with database_errors():
         found = db.session.scalars(sa.select(ApiToken).order_by(ApiToken.name)).all()
     if not found:
@@ -56,7 +65,7 @@ def list_command() -> None:
                    err=True)
     for token in found:
         click.echo("\t".join([
-            token.name, token.role, f"created {_time(token.created_at)}",
+            token.name, token.role, _scope(token.sources), f"created {_time(token.created_at)}",
             f"last used {_time(token.last_used_at)}",
             f"revoked {_time(token.revoked_at)}" if token.revoked_at else "active",
         ]))
@@ -77,6 +86,10 @@ def revoke_command(name: str) -> None:
         audit.record(db.session, actor(), "token-revoke", [], at=now,
                      detail=f"revoked token {name} ({token.role})")
     click.echo(f"revoked token {name}")
+
+
+def _scope(sources: tuple[str, ...] | None) -> str:
+    return f"sources {','.join(sources)}" if sources else "every source"
 
 
 def _time(moment) -> str:  # noqa: ANN001

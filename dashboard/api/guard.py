@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import wraps
 from typing import Any
 
 from flask import Response, current_app, g, request
 
 from ..extensions import db
+from ..queries.filters import JobFilter
 from ..queue.settings import default_clock
 from . import tokens
 from .errors import problem
@@ -45,6 +47,22 @@ def authenticate() -> Response | None:
 
 def current_token() -> ApiToken:
     return g.api_token
+
+
+def out_of_scope(source_id: str, field: str) -> Response | None:
+    """403 naming ``field`` when the token is limited to other sources, else None."""
+    token = current_token()
+    if token.allows_source(source_id):
+        return None
+    return problem(403, f"{field}: this token is limited to source_id "
+                        f"{', '.join(map(repr, token.sources or ()))}; got {source_id!r}",
+                   field=field)
+
+
+def scoped(found: JobFilter) -> JobFilter:
+    """The filter limited to the token's sources (unchanged for a token of every source)."""
+    sources = current_token().sources
+    return found if sources is None else replace(found, sources=sources)
 
 
 def needs(permission: str) -> Callable:

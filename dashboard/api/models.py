@@ -6,8 +6,9 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..queue.builder import MAX_SOURCE_ID_LENGTH
 from ..queue.models import TABLE_ARGS, Base, UTCDateTime, utcnow
 
 #: "token:" + the name is the audit log's actor, at most 80 characters.
@@ -44,8 +45,20 @@ class ApiToken(Base):
     #: Updated at most once a minute (see tokens.USE_RESOLUTION).
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The sources (``source_id``) the token is limited to; none: every source.
+    scope: Mapped[list[ApiTokenSource]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="ApiTokenSource.source_id")
 
     __table_args__ = (TABLE_ARGS,)
+
+    @property
+    def sources(self) -> tuple[str, ...] | None:
+        """The sources this token may enqueue for, read and act on; None: all of them."""
+        return tuple(s.source_id for s in self.scope) or None
+
+    def allows_source(self, source_id: str) -> bool:
+        return self.sources is None or source_id in self.sources
 
     @property
     def actor(self) -> str:
@@ -57,3 +70,15 @@ class ApiToken(Base):
 
     def __repr__(self) -> str:
         return f"<ApiToken {self.name} {self.role}>"
+
+
+class ApiTokenSource(Base):
+    """One source a scoped token is limited to."""
+
+    __tablename__ = "api_token_sources"
+
+    token_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("api_tokens.id", ondelete="CASCADE"), primary_key=True)
+    source_id: Mapped[str] = mapped_column(sa.String(MAX_SOURCE_ID_LENGTH), primary_key=True)
+
+    __table_args__ = (TABLE_ARGS,)

@@ -11,12 +11,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from .models import MAX_TOKEN_NAME_LENGTH, ApiToken, TokenRole
+from ..queue.builder import validate_source_id
+from ..queue.database import in_write_transaction
+from .models import MAX_TOKEN_NAME_LENGTH, ApiToken, ApiTokenSource, TokenRole
 
 PREFIX = "aqd_"
 #: last_used_at is written at most this often per token: not one write per API call.
@@ -48,11 +51,21 @@ def named(session: Session, name: str) -> ApiToken | None:
     return session.scalar(sa.select(ApiToken).where(ApiToken.name == name))
 
 
-def create(session: Session, name: str, role: str, *, now: datetime) -> tuple[ApiToken, str]:
-    """A new token, added to the session (not committed), and its secret: shown once."""
+def check_sources(sources: Iterable[str]) -> list[str]:
+    """The distinct sources of a token's scope, sorted; ValueError names a bad one."""
+    return sorted({validate_source_id(source) for source in sources})
+
+
+def create(session: Session, name: str, role: str, *, now: datetime,
+           sources: Iterable[str] = ()) -> tuple[ApiToken, str]:
+    """A new token, added to the session (not committed), and its secret: shown once.
+
+    With ``sources``, the token enqueues, sees and acts on jobs of those sources only.
+    """
     secret = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(name=check_name(name), role=check_role(role).value,
-                     token_hash=digest(secret), created_at=now)
+                     token_hash=digest(secret), created_at=now,
+                     scope=[ApiTokenSource(source_id=s) for s in check_sources(sources)])
     session.add(token)
     return token, secret
 
@@ -68,8 +81,9 @@ def authenticate(session: Session, secret: str, *, now: datetime) -> ApiToken | 
     if token.revoked_at is not None:
         return None
     if token.last_used_at is None or now - token.last_used_at >= USE_RESOLUTION:
-        token.last_used_at = now
-        session.commit()
+        token_id = token.id
+        in_write_transaction(session, lambda s: s.execute(
+            sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)))
     return token
 
 

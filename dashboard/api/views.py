@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 
 from .. import operations
@@ -12,7 +13,7 @@ from ..masking import Masker
 from ..queries.detail import job_detail
 from ..queries.filters import MAX_ID, BadFilter, parse_filter, parse_id
 from ..queries.jobs import PAGE_SIZE, check_filter, list_jobs
-from ..queue import JobRepository, pool
+from ..queue import Job, JobRepository, pool
 from ..queue.settings import default_clock
 from . import documents, errors, guard
 from .enqueue import job_from_body, read_json
@@ -39,12 +40,22 @@ def job_url(job_id: int) -> str:
 
 def _document(job_id: int) -> dict[str, Any]:
     found = job_detail(db.session, job_id) if job_id <= MAX_ID else None
-    if found is None:
+    if found is None or not guard.current_token().allows_source(found.job.source_id):
+        # A job of a source outside the token's scope is not there, for this token.
         abort(404, f"job {job_id} does not exist")
     masker = Masker(current_app.config["QUEUE_MASKED_KEYS"])
     document = documents.job_document(found, masker, job_url)
     db.session.rollback()  # a read: end the transaction now
     return document
+
+
+def _check_visible(job_id: int) -> None:
+    """404 unless the job exists and its source is within the token's scope."""
+    source = (db.session.scalar(sa.select(Job.source_id).where(Job.id == job_id))
+              if job_id <= MAX_ID else None)
+    db.session.rollback()  # a read: the action then writes in a transaction of its own
+    if source is None or not guard.current_token().allows_source(source):
+        abort(404, f"job {job_id} does not exist")
 
 
 def _single(name: str) -> str | None:
@@ -71,9 +82,12 @@ def openapi() -> Response:
 
 @bp.post("/jobs", provide_automatic_options=False)
 @guard.needs("enqueue")
-def enqueue() -> tuple[Response, int, dict[str, str]]:
+def enqueue() -> Response | tuple[Response, int, dict[str, str]]:
     """Enqueue a job of one or more requests; 201 with the job and its URL."""
     job = job_from_body(read_json())
+    refused = guard.out_of_scope(job.source_id, "source_id")
+    if refused is not None:
+        return refused
     JobRepository(db.session).save(job)
     return jsonify(_document(job.id)), 201, {"Location": job_url(job.id)}
 
@@ -83,6 +97,10 @@ def enqueue() -> tuple[Response, int, dict[str, str]]:
 def index() -> Response:
     """Jobs matching the filters, newest first, a page at a time (``before``: the cursor)."""
     found = parse_filter(request.args.to_dict(flat=False), extra=("before", "limit"))
+    refused = guard.out_of_scope(found.source_id, "source") if found.source_id else None
+    if refused is not None:
+        return refused
+    found = guard.scoped(found)
     before = parse_id("before", _single("before"))
     limit = _limit()
     check_filter(db.session, found)
@@ -107,8 +125,7 @@ def show(job_id: int) -> Response:
 @guard.needs("act")
 def act(job_id: int, action: str) -> Response:
     """Retry, pause, resume, cancel or run the job, as the dashboard's buttons do."""
-    if job_id > MAX_ID:
-        abort(404, f"job {job_id} does not exist")
+    _check_visible(job_id)
     try:
         done = operations.perform(db.session, action, job_id, actor=guard.current_token().actor,
                                   now=default_clock()())

@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from .. import audit
 from ..cli import actor, database_errors
 from ..extensions import db
+from . import sessions
 from .models import Role, User, check_password, new_user
 
 users_cli = AppGroup("users", help="Manage the dashboard's users.")
@@ -61,6 +62,7 @@ def set_password_command(name: str, password_stdin: bool) -> None:
         if user is None:
             raise click.ClickException(f"no user named {name}")
         user.set_password(_password(password_stdin))
+        sessions.end_all(db.session, user.id)
         audit.record(db.session, actor(), "user-password", [], detail=f"new password for {name}")
     click.echo(f"new password set for {name}")
 

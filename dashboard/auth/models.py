@@ -69,10 +69,19 @@ class User(Base):
         return f"<User {self.name} {self.role}>"
 
 
+#: Marks the audit log's actors that are not users: ``token:NAME`` (an API token) and
+#: ``cli:USER`` (a shell command). No user name holds it, so no user can pass for them.
+ACTOR_KIND_SEPARATOR = ":"
+
+
 def check_name(name: str) -> str:
     name = name.strip()
     if not name or len(name) > MAX_NAME_LENGTH or any(c.isspace() for c in name):
         raise ValueError(f"a user name is 1 to {MAX_NAME_LENGTH} characters, without spaces")
+    if ACTOR_KIND_SEPARATOR in name or not name.isprintable():
+        raise ValueError(f"a user name can't hold {ACTOR_KIND_SEPARATOR!r} or control "
+                         "characters (the audit log writes API tokens as token:NAME and "
+                         "commands as cli:USER)")
     return name
 
 
@@ -96,8 +105,30 @@ def new_user(name: str, role: str, password: str) -> User:
     return user
 
 
+class LoginSession(Base):
+    """A signed-in browser. Its cookie holds a random key; the database keeps only the key's
+    SHA-256, so that logging out (deleting the row) ends the session for every copy of the
+    cookie."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    #: The absolute expiry counts from here (DASHBOARD_SESSION_HOURS).
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The idle expiry counts from here; written at most once a minute.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        sa.Index("ix_login_sessions_user_id", "user_id"),
+        sa.Index("ix_login_sessions_created_at", "created_at"),
+        TABLE_ARGS,
+    )
+
+
 class LoginFailure(Base):
-    """One failed login: counted per user name and address to slow down guessing."""
+    """One failed login: counted per user name (whatever the address) and per address."""
 
     __tablename__ = "login_failures"
 
@@ -108,6 +139,6 @@ class LoginFailure(Base):
 
     __table_args__ = (
         sa.Index("ix_login_failures_address", "address", "failed_at"),
-        sa.Index("ix_login_failures_name", "name", "address", "failed_at"),
+        sa.Index("ix_login_failures_name", "name", "failed_at"),
         TABLE_ARGS,
     )

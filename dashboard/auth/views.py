@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, redirect, render_template, request, url_for
-from flask_login import login_user, logout_user
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_login import logout_user
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
+from ..queue.database import in_write_transaction
 from ..queue.settings import default_clock
-from . import throttle
+from . import sessions, throttle
 from .models import User
+from .signin import COOKIE_KEY, lifetime, sign_in
 
 bp = Blueprint("auth", __name__)
 
@@ -39,26 +43,46 @@ def login():  # noqa: ANN201
     password = request.form.get("password", "")
     address = request.remote_addr or "unknown"
     now = default_clock()()
-    wait = throttle.wait_needed(db.session, name, address, now)
-    if wait is not None:
-        minutes = max(1, round(wait.total_seconds() / 60))
-        message = (f"Too many failed logins for {name or 'this name'} from {address}. "
-                   f"Try again in {minutes} minute{'s' if minutes != 1 else ''}.")
-        return render_template("auth/login.html", error=message, name=name), 429
+    refusal = throttle.wait_needed(db.session, name, address, now)
+    if refusal is not None:
+        db.session.rollback()
+        return render_template("auth/login.html", error=refusal.message(name, address),
+                               name=name), 429, {"Retry-After": str(_seconds(refusal))}
+    in_write_transaction(db.session, lambda s: throttle.record_failure(s, name, address, now))
+    user = _checked(name, password)
+    if user is None:
+        return render_template("auth/login.html", error="Wrong name or password.",
+                               name=name), 401
+    key = in_write_transaction(db.session, lambda s: _start(s, user, name, now))
+    sign_in(key)
+    return redirect(safe_next(request.args.get("next")))
+
+
+def _checked(name: str, password: str) -> User | None:
+    """The user of this name and password, or None; as slow either way."""
     user = db.session.scalar(sa.select(User).where(User.name == name)) if name else None
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
-    if user is None or not user.check_password(password):
-        throttle.record_failure(db.session, name, address, now)
-        return render_template("auth/login.html", error="Wrong name or password.",
-                               name=name), 401
-    throttle.forget_failures(db.session, name, address)
-    login_user(user)
-    return redirect(safe_next(request.args.get("next")))
+    return user if user is not None and user.check_password(password) else None
+
+
+def _start(session: Session, user: User, name: str, now: datetime) -> str:
+    """A successful login: the account's failures stop counting; a new session starts."""
+    throttle.forget_failures(session, name)
+    sessions.forget_expired(session, now=now, lifetime=lifetime())
+    return sessions.start(session, user, now=now)
+
+
+def _seconds(refusal: throttle.Refusal) -> int:
+    return max(1, int(refusal.wait.total_seconds() + 0.999))
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():  # noqa: ANN201
-    """End the session."""
+    """End the session, on the server: a copy of the cookie no longer works either."""
+    key = session.get(COOKIE_KEY)
+    if isinstance(key, str):
+        in_write_transaction(db.session, lambda s: sessions.end(s, key))
     logout_user()
+    session.clear()
     return redirect(url_for("auth.login"))

@@ -52,6 +52,8 @@ class JobFilter:
     created_to: datetime | None = None
     #: Free text searched in payloads and failure reasons.
     search: str | None = None
+    #: Only jobs of these sources (an API token's scope); not a URL parameter.
+    sources: tuple[str, ...] | None = None
 
     def is_empty(self) -> bool:
         return all(getattr(self, f.name) is None for f in fields(self))

@@ -58,6 +58,8 @@ def conditions(found: JobFilter) -> list[sa.ColumnElement[bool]]:
         where.append(jobs.c.store_id == found.store_id)
     if found.source_id is not None:
         where.append(jobs.c.source_id == found.source_id)
+    if found.sources is not None:
+        where.append(jobs.c.source_id.in_(found.sources))
     if found.created_from is not None:
         where.append(jobs.c.created_at >= found.created_from)
     if found.created_to is not None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import select
+from collections.abc import Callable
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+T = TypeVar("T")
 IMMEDIATE = "sqlite_begin_immediate"
 MIN_MARIADB = (10, 6)
 MIN_MYSQL = (8, 0)
@@ -55,6 +58,25 @@ def begin_for_write(session: Session) -> None:
     digest sets the same option on its own connection, see digest.py.)
     """
     session.connection(execution_options={IMMEDIATE: True})
+
+
+def in_write_transaction(session: Session, work: Callable[[Session], T]) -> T:
+    """Run ``work`` in a transaction of its own that takes SQLite's write lock up front,
+    and commit it.
+
+    Whatever the session was reading ends first: on SQLite a transaction that read before
+    another writer (a digest) committed can't write at all, while one that starts as a
+    write waits its turn. Other databases lock rows instead.
+    """
+    session.rollback()
+    begin_for_write(session)
+    try:
+        result = work(session)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return result
 
 
 def executes_alone(conn: sa.Connection) -> bool:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 from flask.sessions import SecureCookieSessionInterface
-from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .proxies import TrustedProxies
 
 #: Scripts and styles come from our own static files only: no inline script, no eval.
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -41,8 +42,8 @@ def add_headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
     app.after_request(add_headers)
-    proxies = app.config.get("DASHBOARD_PROXIES", 0)
+    proxies = app.config.get("DASHBOARD_PROXIES", ())
     if proxies:
-        # Behind a reverse proxy: trust its X-Forwarded-For/-Proto for the login
-        # rate limit's address and for HTTPS detection.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+        # Behind reverse proxies: trust their X-Forwarded-For/-Proto/-Host (for the login
+        # throttle's address and HTTPS detection), and nobody else's.
+        app.wsgi_app = TrustedProxies(app.wsgi_app, proxies)

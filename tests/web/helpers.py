@@ -8,8 +8,11 @@ import secrets
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
+from dashboard.auth import sessions
 from dashboard.auth.models import Role, User
+from dashboard.extensions import db
 from dashboard.queue import JobDigest, QueueSettings
+from dashboard.queue.settings import default_clock
 
 PASSWORD = "correct horse"
 #: A cheap hash: the tests log in often, and the real one (scrypt) is slow on purpose.
@@ -26,8 +29,11 @@ def add_user(session, name: str, role: Role) -> User:
 
 
 def log_in(client: FlaskClient, user: User) -> FlaskClient:
+    """A client with a live session of ``user``, started now (on the test's clock)."""
+    key = sessions.start(db.session, user, now=default_clock()())
+    db.session.commit()
     with client.session_transaction() as cookie:
-        cookie["_user_id"] = user.login_id
+        cookie["_user_id"] = key
         cookie["_fresh"] = True
     return client
 
@@ -50,3 +56,12 @@ def run_digest(session, clock) -> None:
 
 def text(response) -> str:
     return response.get_data(as_text=True)
+
+
+def submit_login(client: FlaskClient, name: str, password: str = PASSWORD,
+                 address: str = "10.0.0.1", headers: dict[str, str] | None = None):
+    """Log in through the form, from ``address``, as a browser does."""
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"name": name, "password": password,
+                                       "csrf_token": token},
+                       environ_base={"REMOTE_ADDR": address}, headers=headers or {})
