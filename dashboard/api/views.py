@@ -42,7 +42,9 @@ def _document(job_id: int) -> dict[str, Any]:
     if found is None:
         abort(404, f"job {job_id} does not exist")
     masker = Masker(current_app.config["QUEUE_MASKED_KEYS"])
-    document = documents.job_document(found, masker, job_url)
+    # Tracebacks name the server's files: for operators, not for readers.
+    document = documents.job_document(found, masker, job_url,
+                                      tracebacks=guard.current_token().may("act"))
     db.session.rollback()  # a read: end the transaction now
     return document
 
