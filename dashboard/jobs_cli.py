@@ -23,6 +23,7 @@ from .queries.detail import job_detail
 from .queries.filters import MAX_ID, BadFilter, parse_filter
 from .queries.jobs import PAGE_SIZE, check_filter, list_jobs
 from .queue.settings import default_clock
+from .terminal import printable, printable_json
 
 jobs_cli = AppGroup("jobs", help="List, show and act on jobs, as the dashboard does.")
 JOB_ID = click.IntRange(1, MAX_ID)
@@ -33,7 +34,7 @@ def init_app(app: Flask) -> None:
 
 
 def _print_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    click.echo(printable_json(json.dumps(value, indent=2, ensure_ascii=False)))
 
 
 def _masker() -> Masker:
@@ -76,7 +77,9 @@ def list_command(before: int | None, limit: int, as_json: bool, **filters: str |
     if as_json:
         _print_json(documents.job_page(page))
     for row in [] if as_json else page.rows:
-        click.echo("\t".join([
+        # Each column one line of text: a tab or an escape sequence in an error can't
+        # shift the columns or act on the terminal.
+        click.echo("\t".join(printable(column, one_line=True) for column in [
             f"#{row.id}", row.state.value, f"relation={row.relation_id or '-'}",
             f"store={'-' if row.store_id is None else row.store_id}", f"source={row.source_id}",
             f"created={row.created_at:%Y-%m-%d %H:%M:%S}", ",".join(row.type_codes),
@@ -102,7 +105,7 @@ def show_command(job_id: int, as_json: bool) -> None:
         _print_json(document)
         return
     for line in describe(document):
-        click.echo(line)
+        click.echo(printable(line, one_line=True))
 
 
 def describe(job: dict[str, Any]) -> list[str]:
@@ -144,7 +147,7 @@ def _act(action: str, job_ids: tuple[int, ...], as_json: bool) -> None:
                                              now=default_clock()())
             except (operations.NoSuchJob, operations.Refused) as refusal:
                 refused.append({"id": job_id, "reason": str(refusal)})
-                click.echo(f"job {job_id}: nothing changed: {refusal}", err=True)
+                click.echo(printable(f"job {job_id}: nothing changed: {refusal}"), err=True)
             else:
                 done.append({"id": job_id, "message": outcome.message})
                 if not as_json:
