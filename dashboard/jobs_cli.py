@@ -22,6 +22,7 @@ from .masking import Masker
 from .queries.detail import job_detail
 from .queries.filters import MAX_ID, BadFilter, parse_filter
 from .queries.jobs import PAGE_SIZE, check_filter, list_jobs
+from .queue import search_copy
 from .queue.settings import default_clock
 from .terminal import printable, printable_json
 
@@ -174,3 +175,15 @@ for _action, _text in {
     "run": "Run the jobs here and now through the digest, one after the other.",
 }.items():
     _action_command(_action, _text)
+
+
+@jobs_cli.command("remask")
+def remask_command() -> None:
+    """Rebuild the search copies of payloads after QUEUE_MASKED_KEYS gained a word."""
+    done = 0
+    with database_errors(), db.engine.connect() as connection:
+        for count in search_copy.refresh(connection, _masker()):
+            connection.commit()  # a batch at a time: no long transaction on a big queue
+            done += count
+    click.echo(f"remask: {done} requests rewritten with the masked keys "
+               f"{', '.join(current_app.config['QUEUE_MASKED_KEYS'])}")

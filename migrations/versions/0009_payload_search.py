@@ -17,7 +17,8 @@ from alembic import op
 from flask import current_app
 from sqlalchemy.dialects import mysql
 
-from dashboard.masking import Masker, hide
+from dashboard.masking import Masker
+from dashboard.queue import search_copy
 
 # revision identifiers, used by Alembic.
 revision = '0009'
@@ -26,47 +27,19 @@ branch_labels = None
 depends_on = None
 
 LongText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
-BATCH = 1000
-requests = sa.table('requests', sa.column('id', sa.Integer), sa.column('payload', sa.Text),
-                    sa.column('payload_search', sa.Text), sa.column('last_error', sa.Text))
 
 
 def upgrade():
     with op.batch_alter_table('requests', schema=None) as batch_op:
         batch_op.add_column(sa.Column('payload_search', LongText, nullable=True))
-    _fill(op.get_bind(), Masker(current_app.config['QUEUE_MASKED_KEYS']))
+    for _ in search_copy.refresh(op.get_bind(), Masker(current_app.config['QUEUE_MASKED_KEYS'])):
+        pass
     with op.batch_alter_table('requests', schema=None) as batch_op:
         batch_op.alter_column('payload_search', existing_type=LongText, nullable=False)
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('DROP INDEX IF EXISTS ix_requests_payload_trgm')
         op.execute('CREATE INDEX ix_requests_payload_search_trgm ON requests '
                    'USING gin (payload_search gin_trgm_ops)')
-
-
-def _fill(connection, masker):
-    """The copy of every stored payload, a batch of requests at a time, in id order."""
-    last = 0
-    while True:
-        rows = connection.execute(
-            sa.select(requests.c.id, requests.c.payload, requests.c.last_error)
-            .where(requests.c.id > last).order_by(requests.c.id).limit(BATCH)).all()
-        if not rows:
-            return
-        connection.execute(
-            requests.update().where(requests.c.id == sa.bindparam('row_id')).values(
-                payload_search=sa.bindparam('search'), last_error=sa.bindparam('error')),
-            [_filled(masker, row) for row in rows])
-        last = rows[-1].id
-
-
-def _filled(masker, row):
-    try:
-        search = masker.searchable(row.payload)
-    except ValueError:  # not JSON (never written by the queue): no key to mask
-        search = row.payload
-    secrets = masker.secrets_of_json(row.payload)
-    error = None if row.last_error is None else hide(row.last_error, secrets)
-    return {'row_id': row.id, 'search': search, 'error': error}
 
 
 def downgrade():

@@ -90,3 +90,20 @@ def test_a_secret_in_a_failure_reason_is_not_found(request, session, clock, chan
     assert found("login refused for password"), "the reason itself is searched"
     assert prefix_attack(found, "login refused for password '") == ""
     assert not found(SECRET)
+
+
+def test_remask_hides_what_a_new_masked_key_covers(app, session, clock, runner,
+                                                   cli_search) -> None:
+    """Copies are made at enqueue: after QUEUE_MASKED_KEYS gains a word, ``jobs remask``
+    rebuilds them, and hides the newly secret values in the stored errors."""
+    save_job(session, clock, ("test_fails_with", {"pin": "9876-5432",
+                                                  "reason": "pin 9876-5432 refused"}))
+    run_digest(session, clock)
+    assert cli_search('"pin": "9876') and cli_search("pin 9876")
+    app.config["QUEUE_MASKED_KEYS"] = (*app.config["QUEUE_MASKED_KEYS"], "pin")
+    result = runner.invoke(args=["jobs", "remask"])
+    assert result.exit_code == 0, result.output
+    assert "remask: 1 requests rewritten" in result.output
+    session.rollback()  # the searches share the test's session: end its old snapshot
+    assert not cli_search("9876")
+    assert cli_search('"pin": "') and cli_search("refused")
