@@ -11,6 +11,7 @@ values, ``hide`` replaces them).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -29,10 +30,17 @@ class Masker:
     def __init__(self, words: Iterable[str]) -> None:
         # "api_key" also catches "apiKey" and "X-Api-Key": compare without separators.
         self.words = tuple({_fold(w) for w in words if w.strip()})
+        #: key -> is_secret: payloads repeat the same few keys a great many times.
+        self._known: dict[str, bool] = {}
 
     def is_secret(self, key: str) -> bool:
-        folded = _fold(key)
-        return any(word in folded for word in self.words)
+        known = self._known.get(key)
+        if known is None:
+            folded = _fold(key)
+            known = any(word in folded for word in self.words)
+            if len(self._known) < 10_000:  # bounded: keys may come from anyone
+                self._known[key] = known
+        return known
 
     def mask(self, value: Any, secrets: frozenset[str] = frozenset()) -> Any:
         """A copy of ``value`` with every secret key's value replaced by a mask, and the
@@ -88,12 +96,28 @@ class Masker:
 def hide(text: str, secrets: Iterable[str]) -> str:
     """``text`` with each of ``secrets`` (as written, JSON-escaped or repr()-quoted, in
     any case) replaced by the mask."""
-    spellings = {spelling for secret in secrets for spelling in _spellings(secret)}
-    if not text or not spellings:
+    if not text or not secrets:
         return text
+    secrets = frozenset(secrets)
+    folded = text.lower()
+    # Most texts hold no secret: a plain search says so without building a pattern.
+    if not any(spelling in folded for spelling in _folded_spellings(secrets)):
+        return text
+    return _pattern(secrets).sub(MASK, text)
+
+
+@functools.lru_cache(maxsize=256)
+def _folded_spellings(secrets: frozenset[str]) -> frozenset[str]:
+    return frozenset(s.lower() for secret in secrets for s in _spellings(secret))
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(secrets: frozenset[str]) -> re.Pattern[str]:
+    """One pattern for all the secrets of a job (made once, for its many texts)."""
+    spellings = {spelling for secret in secrets for spelling in _spellings(secret)}
     # Longest first: a secret that contains another is hidden whole.
-    pattern = "|".join(re.escape(s) for s in sorted(spellings, key=len, reverse=True))
-    return re.sub(pattern, MASK, text, flags=re.IGNORECASE)
+    return re.compile("|".join(re.escape(s) for s in sorted(spellings, key=len, reverse=True)),
+                      re.IGNORECASE)
 
 
 class HidingLogger(logging.LoggerAdapter):

@@ -87,7 +87,8 @@ class RequestContext:
     request: RequestInfo | None
     previous_result: Any
     connector: Connector
-    logger: logging.Logger = field(repr=False)
+    #: The connector's logger; in the digest, one that hides the request's secrets.
+    logger: logging.Logger | logging.LoggerAdapter = field(repr=False)
 
 
 class RequestType:
