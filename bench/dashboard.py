@@ -69,14 +69,11 @@ CROSS JOIN LATERAL (SELECT CASE
 
 # Three requests a job; what each became follows its job's state.
 REQUESTS_SQL = """
-INSERT INTO requests (id, job_id, position, type_code, payload, state, attempts, last_error,
-                      result, created_at, updated_at)
+INSERT INTO requests (id, job_id, position, type_code, payload, payload_search, state,
+                      attempts, last_error, result, created_at, updated_at)
 SELECT (j.id - 1) * 3 + p + 1, j.id, p,
        (ARRAY[{types}])[1 + (j.id + p * 3) % 8],
-       json_build_object('customer_id', j.id % 200000, 'email',
-                         'c' || (j.id % 200000) || '@example.test', 'store', j.store_id,
-                         'step', p, 'password', 'not-shown', 'note',
-                         'order ' || (j.id * 31 % 9973) || ' for ' || j.relation_id)::text,
+       pl.payload, replace(pl.payload, '"not-shown"', '"••••••"'),
        r.state,
        CASE r.state WHEN 'succeeded' THEN 1 WHEN 'failed' THEN 9 WHEN 'retrying' THEN 2
                     ELSE 0 END,
@@ -91,6 +88,10 @@ SELECT (j.id - 1) * 3 + p + 1, j.id, p,
        j.created_at, j.updated_at
 FROM jobs j
 CROSS JOIN generate_series(0, 2) AS p
+CROSS JOIN LATERAL (SELECT json_build_object('customer_id', j.id % 200000, 'email',
+        'c' || (j.id % 200000) || '@example.test', 'store', j.store_id, 'step', p,
+        'password', 'not-shown', 'note',
+        'order ' || (j.id * 31 % 9973) || ' for ' || j.relation_id)::text AS payload) AS pl
 CROSS JOIN LATERAL (SELECT CASE
         WHEN j.state = 'completed' THEN 'succeeded'
         WHEN j.state IN ('failed', 'retrying', 'cancelled', 'running') AND p = 0

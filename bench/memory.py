@@ -22,9 +22,10 @@ FROM (SELECT g, (now() AT TIME ZONE 'utc') - interval '1 hour' + g * interval '1
       FROM generate_series(1, %(jobs)s) AS g) AS seq
 """
 SEED_REQUESTS = """
-INSERT INTO requests (job_id, position, type_code, payload, state, attempts, created_at,
-                      updated_at)
-SELECT id, 0, %(type)s, '{"n": ' || id || '}', 'pending', 0, created_at, created_at FROM jobs
+INSERT INTO requests (job_id, position, type_code, payload, payload_search, state, attempts,
+                      created_at, updated_at)
+SELECT id, 0, %(type)s, '{"n": ' || id || '}', '{"n": ' || id || '}', 'pending', 0, created_at,
+       created_at FROM jobs
 """
 
 

@@ -37,11 +37,13 @@ ADDRESS = re.compile(r"[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
-def _flag(env: dict[str, str], name: str) -> bool:
+def _flag(env: dict[str, str], name: str, default: bool = False) -> bool:
     raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
     if raw in TRUE:
         return True
-    if raw in FALSE or raw == "":
+    if raw in FALSE:
         return False
     raise ConfigError(f"{name} must be true or false, got {env[name]!r}")
 
@@ -77,6 +79,8 @@ def mail_settings(env: dict[str, str]) -> dict[str, Any]:
         "MAIL_PORT": _number(env, "MAIL_PORT", 25, minimum=1),
         "MAIL_USE_TLS": _flag(env, "MAIL_USE_TLS"),
         "MAIL_USE_SSL": _flag(env, "MAIL_USE_SSL"),
+        "MAIL_TLS_VERIFY": _flag(env, "MAIL_TLS_VERIFY", default=True),
+        "MAIL_CA_FILE": (env.get("MAIL_CA_FILE") or "").strip() or None,
         "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
         "MAIL_TIMEOUT": _number(env, "MAIL_TIMEOUT", 10.0, kind=float, minimum=0.1),
@@ -90,6 +94,10 @@ def check_mail_settings(settings: dict[str, Any]) -> None:
     if settings["MAIL_USE_TLS"] and settings["MAIL_USE_SSL"]:
         raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL can't both be on: STARTTLS (often "
                           "port 587) or SMTPS (often port 465), not both")
+    ca_file = settings.get("MAIL_CA_FILE")
+    if ca_file is not None and not os.access(ca_file, os.R_OK):
+        raise ConfigError(f"MAIL_CA_FILE: can't read {ca_file!r} (a PEM file of the CA "
+                          "certificates that sign the mail server's)")
     url = settings["DASHBOARD_URL"]
     if url is not None and not re.match(r"https?://[^/\s]+", url):
         raise ConfigError(f"DASHBOARD_URL must start with http:// or https://, got {url!r}")

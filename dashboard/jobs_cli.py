@@ -22,7 +22,9 @@ from .masking import Masker
 from .queries.detail import job_detail
 from .queries.filters import MAX_ID, BadFilter, parse_filter
 from .queries.jobs import PAGE_SIZE, check_filter, list_jobs
+from .queue import search_copy
 from .queue.settings import default_clock
+from .terminal import printable, printable_json
 
 jobs_cli = AppGroup("jobs", help="List, show and act on jobs, as the dashboard does.")
 JOB_ID = click.IntRange(1, MAX_ID)
@@ -33,7 +35,7 @@ def init_app(app: Flask) -> None:
 
 
 def _print_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    click.echo(printable_json(json.dumps(value, indent=2, ensure_ascii=False)))
 
 
 def _masker() -> Masker:
@@ -76,7 +78,9 @@ def list_command(before: int | None, limit: int, as_json: bool, **filters: str |
     if as_json:
         _print_json(documents.job_page(page))
     for row in [] if as_json else page.rows:
-        click.echo("\t".join([
+        # Each column one line of text: a tab or an escape sequence in an error can't
+        # shift the columns or act on the terminal.
+        click.echo("\t".join(printable(column, one_line=True) for column in [
             f"#{row.id}", row.state.value, f"relation={row.relation_id or '-'}",
             f"store={'-' if row.store_id is None else row.store_id}", f"source={row.source_id}",
             f"created={row.created_at:%Y-%m-%d %H:%M:%S}", ",".join(row.type_codes),
@@ -102,7 +106,7 @@ def show_command(job_id: int, as_json: bool) -> None:
         _print_json(document)
         return
     for line in describe(document):
-        click.echo(line)
+        click.echo(printable(line, one_line=True))
 
 
 def describe(job: dict[str, Any]) -> list[str]:
@@ -144,7 +148,7 @@ def _act(action: str, job_ids: tuple[int, ...], as_json: bool) -> None:
                                              now=default_clock()())
             except (operations.NoSuchJob, operations.Refused) as refusal:
                 refused.append({"id": job_id, "reason": str(refusal)})
-                click.echo(f"job {job_id}: nothing changed: {refusal}", err=True)
+                click.echo(printable(f"job {job_id}: nothing changed: {refusal}"), err=True)
             else:
                 done.append({"id": job_id, "message": outcome.message})
                 if not as_json:
@@ -171,3 +175,15 @@ for _action, _text in {
     "run": "Run the jobs here and now through the digest, one after the other.",
 }.items():
     _action_command(_action, _text)
+
+
+@jobs_cli.command("remask")
+def remask_command() -> None:
+    """Rebuild the search copies of payloads after QUEUE_MASKED_KEYS gained a word."""
+    done = 0
+    with database_errors(), db.engine.connect() as connection:
+        for count in search_copy.refresh(connection, _masker()):
+            connection.commit()  # a batch at a time: no long transaction on a big queue
+            done += count
+    click.echo(f"remask: {done} requests rewritten with the masked keys "
+               f"{', '.join(current_app.config['QUEUE_MASKED_KEYS'])}")

@@ -17,6 +17,8 @@ from typing import Any
 from flask import Flask
 from flask.logging import default_handler
 
+from .terminal import printable, printable_json
+
 #: Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message", "asctime", "taskName"}
@@ -58,14 +60,16 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return printable_json(json.dumps(entry, default=str, ensure_ascii=False))
 
 
 class PlainFormatter(logging.Formatter):
     """``2026-01-05T09:00:00.000Z INFO dashboard.digest: message``, on one line.
 
     Line breaks (from a traceback, or an error text an external API sent back) are
-    written as ``\\n``: one event stays one line, and no message can forge another.
+    written as ``\\n``: one event stays one line, and no message can forge another. Other
+    control characters (ESC, C1, bidi overrides) are written as escapes too, so none acts
+    on the terminal that shows the log.
     """
 
     def format(self, record: logging.LogRecord) -> str:
@@ -74,7 +78,7 @@ class PlainFormatter(logging.Formatter):
             line += "\n" + self.formatException(record.exc_info)
         if record.stack_info:
             line += "\n" + self.formatStack(record.stack_info)
-        return line.replace("\r", "\\r").replace("\n", "\\n")
+        return printable(line, one_line=True)
 
 
 FORMATTERS: dict[str, type[logging.Formatter]] = {"plain": PlainFormatter, "json": JsonFormatter}

@@ -3,13 +3,17 @@ encoded so no line exceeds SMTP's 998 characters, and clear words for what went 
 
 Flask-Mail 0.10 opens ``smtplib.SMTP(server, port)`` without a timeout (a server that
 accepts the connection and never answers would hang the digest for ever), sends bodies as
-unwrapped 8-bit text, and calls ``quit()`` even after a failure.
+unwrapped 8-bit text, and calls ``quit()`` even after a failure. Over TLS (SMTPS or
+STARTTLS) it does not check the server's certificate, so anyone in between could take the
+SMTP login: here the certificate and the host name are verified, against the system's CAs
+or ``MAIL_CA_FILE``, unless ``MAIL_TLS_VERIFY`` is turned off.
 """
 
 from __future__ import annotations
 
 import smtplib
 import socket
+import ssl
 import time
 from email.charset import QP, Charset
 from email.mime.text import MIMEText
@@ -49,19 +53,34 @@ class SMTP(_Deadline, smtplib.SMTP):
 
 
 class SMTP_SSL(_Deadline, smtplib.SMTP_SSL):  # noqa: N801 - smtplib's name
-    def __init__(self, host: str, port: int, timeout: float) -> None:
+    def __init__(self, host: str, port: int, timeout: float, context: ssl.SSLContext) -> None:
         self.deadline = time.monotonic() + timeout
-        super().__init__(host, port, timeout=timeout)
+        super().__init__(host, port, timeout=timeout, context=context)
+
+
+def tls_context(config: dict[str, Any]) -> ssl.SSLContext:
+    """How SMTPS and STARTTLS check the server: its certificate must chain to a trusted CA
+    (``MAIL_CA_FILE``, else the system's) and name ``MAIL_SERVER``; ``MAIL_TLS_VERIFY=off``
+    checks nothing (the traffic is encrypted, but to whoever answers)."""
+    context = ssl.create_default_context(cafile=config.get("MAIL_CA_FILE") or None)
+    if not config.get("MAIL_TLS_VERIFY", True):
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 class Connection(flask_mail.Connection):
     def configure_host(self) -> smtplib.SMTP:
-        state, timeout = self.mail, current_app.config["MAIL_TIMEOUT"]
-        host = (SMTP_SSL if state.use_ssl else SMTP)(state.server, state.port, timeout)
+        state, config = self.mail, current_app.config
+        timeout = config["MAIL_TIMEOUT"]
+        if state.use_ssl:
+            host = SMTP_SSL(state.server, state.port, timeout, tls_context(config))
+        else:
+            host = SMTP(state.server, state.port, timeout)
         try:
             host.set_debuglevel(int(state.debug))
             if state.use_tls:
-                host.starttls()
+                host.starttls(context=tls_context(config))
             if state.username and state.password:
                 host.login(state.username, state.password)
         except BaseException:
@@ -116,6 +135,9 @@ def describe(error: BaseException) -> str:
         return f"the mail server {server} answered {error.smtp_code} {answer.strip()}"
     if isinstance(error, smtplib.SMTPServerDisconnected):
         return f"the mail server {server} closed the connection: {error}"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return (f"the mail server {server}'s certificate is not trusted "
+                f"({error.verify_message}); give its CA in MAIL_CA_FILE")
     if isinstance(error, ConnectionRefusedError):
         return f"could not connect to the mail server {server}: connection refused"
     if isinstance(error, OSError):

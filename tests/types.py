@@ -116,3 +116,13 @@ class Interferes(RequestType):
         if payload.get("fail"):
             raise ConnectionError("timed out")
         return "done"
+
+
+class Leaks(RequestType):
+    """A careless type: says its payload's password in a log line and in its error."""
+
+    type_code = "test_leaks"
+
+    def execute(self, payload: Any, context: RequestContext) -> Any:
+        context.logger.warning("logging in with %s", payload["password"])
+        raise ConnectionError(f"login refused for password {payload['password']!r}")

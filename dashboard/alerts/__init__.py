@@ -7,6 +7,8 @@ job; this package sends them, through Flask-Mail, from the digest's run listener
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 
 from .. import config
@@ -15,6 +17,8 @@ from .cli import alerts_group
 from .models import AlertChannel
 from .sending import after_digest_run, send_failure_alerts
 from .throttle import AlertStatus, alert_status
+
+log = logging.getLogger("dashboard.alerts")
 
 __all__ = [
     "AlertChannel",
@@ -31,5 +35,18 @@ def init_app(app: Flask) -> None:
     recipients = app.config.get("QUEUE_ALERT_TO") or []
     app.config["QUEUE_ALERT_TO"] = config.addresses(recipients)
     config.check_mail_settings(app.config)
+    warn_of_clear_text_login(app.config)
     mail.init_app(app)
     app.cli.add_command(alerts_group)
+
+
+def warn_of_clear_text_login(settings: dict) -> None:
+    """An SMTP login without TLS, or over TLS to whoever answers, works: say it at start."""
+    if not (settings.get("MAIL_USERNAME") and settings.get("MAIL_PASSWORD")):
+        return
+    if not (settings.get("MAIL_USE_TLS") or settings.get("MAIL_USE_SSL")):
+        log.warning("MAIL_USERNAME and MAIL_PASSWORD are set but neither MAIL_USE_TLS nor "
+                    "MAIL_USE_SSL is on: the SMTP login travels in clear")
+    elif not settings.get("MAIL_TLS_VERIFY", True):
+        log.warning("MAIL_TLS_VERIFY is off: the SMTP login goes to whichever server answers, "
+                    "its certificate unchecked")

@@ -10,6 +10,7 @@ from ..cli import database_errors
 from ..extensions import db, mail
 from ..mail import Message, describe
 from ..queue.models import utcnow
+from ..terminal import printable
 from . import failures, messages
 
 
@@ -43,9 +44,9 @@ def summary_command(dry_run: bool) -> None:
     message = messages.summary(listing, counts, utcnow())
     if dry_run:
         click.echo(f"To: {', '.join(message.recipients) or '(QUEUE_ALERT_TO is not set)'}")
-        click.echo(f"Subject: {message.subject}")
+        click.echo(printable(f"Subject: {message.subject}", one_line=True))
         click.echo()
-        click.echo(message.body)
+        click.echo(printable(message.body))  # its reasons come from payloads and errors
         return
     _send(message)
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from ..masking import DEFAULT_WORDS, mask
+from ..masking import DEFAULT_WORDS, Masker, hide
 from ..queue.models import FailureAlert, Job, Request
 from ..queue.payload import load_json
 from ..queue.states import JobState, RequestState
@@ -135,13 +135,18 @@ def first_line(text: str | None) -> str:
 def _failure(row: sa.Row) -> Failure:
     (job_id, request_id, type_code, relation_id, store_id, attempts, failed_at, reason,
      payload, state) = row
+    masker = Masker(current_app.config["QUEUE_MASKED_KEYS"] if current_app else DEFAULT_WORDS)
+    # The payload's secrets, hidden in the reason too (the digest hides them before it
+    # stores a reason; this covers reasons stored before it did).
+    secrets = masker.secrets_of_json(payload)
     return Failure(job_id, request_id, type_code, relation_id, store_id, attempts, failed_at,
-                   first_line(reason), _shown_payload(payload), str(state))
+                   hide(first_line(reason), secrets), _shown_payload(payload, masker, secrets),
+                   str(state))
 
 
-def _shown_payload(text: str | None) -> str:
+def _shown_payload(text: str | None, masker: Masker, secrets: frozenset[str]) -> str:
     if text is None:
         return ""
-    keys = current_app.config["QUEUE_MASKED_KEYS"] if current_app else DEFAULT_WORDS
-    shown = json.dumps(mask(load_json(text), keys), ensure_ascii=False, sort_keys=True)
+    shown = json.dumps(masker.mask(load_json(text), secrets), ensure_ascii=False,
+                       sort_keys=True)
     return shown if len(shown) <= PAYLOAD_SHOWN else shown[:PAYLOAD_SHOWN - 1] + "…"

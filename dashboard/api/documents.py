@@ -1,16 +1,19 @@
 """Jobs, requests and attempts as JSON documents: the API's answers and ``jobs ... --json``.
 
-Payloads and results are JSON values with secrets masked, as on the dashboard's pages.
+Payloads and results are JSON values with secrets masked, as on the dashboard's pages;
+the job's secrets are hidden in its errors and tracebacks too. Tracebacks (which name the
+server's files) are left out for those who may only read.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..masking import Masker
+from ..masking import Masker, hide
 from ..queries.detail import JobDetail
 from ..queries.jobs import JobPage, JobRow
 from ..queue.models import Attempt, Request
@@ -23,13 +26,17 @@ def when(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(UTC).isoformat()
 
 
-def _value(text: str | None, masker: Masker) -> Any:
+def _value(text: str | None, masker: Masker, secrets: frozenset[str]) -> Any:
     if text is None:
         return None
     try:
-        return masker.mask(json.loads(text))
+        return masker.mask(json.loads(text), secrets)
     except ValueError:
-        return text  # not JSON (never written by the queue): shown as stored
+        return hide(text, secrets)  # not JSON (never written by the queue): shown as stored
+
+
+def _text(text: str | None, secrets: frozenset[str]) -> str | None:
+    return None if text is None else hide(text, secrets)
 
 
 def _link(document: dict[str, Any], job_id: int, links: Links) -> dict[str, Any]:
@@ -53,33 +60,48 @@ def job_page(page: JobPage, links: Links = None) -> dict[str, Any]:
             "next_before": page.next_before}
 
 
-def attempt(found: Attempt) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Shown:
+    """How a job's texts are shown: the masker, the job's secrets, and whether the reader
+    may see tracebacks."""
+
+    masker: Masker
+    secrets: frozenset[str] = frozenset()
+    tracebacks: bool = True
+
+
+def attempt(found: Attempt, shown: Shown) -> dict[str, Any]:
     return {
         "number": found.number, "started_at": when(found.started_at),
         "finished_at": when(found.finished_at), "duration": found.duration,
-        "outcome": found.outcome, "error": found.error, "traceback": found.traceback,
+        "outcome": found.outcome, "error": _text(found.error, shown.secrets),
+        "traceback": _text(found.traceback, shown.secrets) if shown.tracebacks else None,
     }
 
 
-def request_document(found: Request, masker: Masker) -> dict[str, Any]:
+def request_document(found: Request, shown: Shown) -> dict[str, Any]:
+    masker, secrets = shown.masker, shown.secrets
     return {
         "id": found.id, "position": found.position, "type_code": found.type_code,
         "state": found.state.value, "attempts": found.attempts,
-        "payload": _value(found.payload, masker), "result": _value(found.result, masker),
-        "last_error": found.last_error, "created_at": when(found.created_at),
+        "payload": _value(found.payload, masker, secrets),
+        "result": _value(found.result, masker, secrets),
+        "last_error": _text(found.last_error, secrets), "created_at": when(found.created_at),
         "updated_at": when(found.updated_at),
-        "history": [attempt(a) for a in found.history],
+        "history": [attempt(a, shown) for a in found.history],
     }
 
 
-def job_document(detail: JobDetail, masker: Masker, links: Links = None) -> dict[str, Any]:
+def job_document(detail: JobDetail, masker: Masker, links: Links = None, *,
+                 tracebacks: bool = True) -> dict[str, Any]:
     """A job as its page shows it: fields, what holds it back, requests and attempts."""
     job = detail.job
+    shown = Shown(masker, detail.secrets, tracebacks)
     return _link({
         "id": job.id, "relation_id": job.relation_id, "store_id": job.store_id,
         "source_id": job.source_id, "state": job.state.value,
         "created_at": when(job.created_at), "updated_at": when(job.updated_at),
         "next_attempt_at": when(job.next_attempt_at), "finished_at": when(job.finished_at),
         "blocked_by": detail.blocked_by,
-        "requests": [request_document(r, masker) for r in job.requests],
+        "requests": [request_document(r, shown) for r in job.requests],
     }, job.id, links)

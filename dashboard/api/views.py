@@ -44,7 +44,9 @@ def _document(job_id: int) -> dict[str, Any]:
         # A job of a source outside the token's scope is not there, for this token.
         abort(404, f"job {job_id} does not exist")
     masker = Masker(current_app.config["QUEUE_MASKED_KEYS"])
-    document = documents.job_document(found, masker, job_url)
+    # Tracebacks name the server's files: for operators, not for readers.
+    document = documents.job_document(found, masker, job_url,
+                                      tracebacks=guard.current_token().may("act"))
     db.session.rollback()  # a read: end the transaction now
     return document
 

@@ -10,6 +10,7 @@ from ..audit import AuditEntry, entries_for_job
 from ..queue import claims
 from ..queue.models import Job
 from ..queue.repository import JobRepository
+from ..queue.settings import default_settings
 from ..queue.states import DUE_STATES, JobState
 
 
@@ -20,6 +21,9 @@ class JobDetail:
     blocked_by: int | None
     #: Operator actions on this job, newest first.
     audit: list[AuditEntry]
+    #: The values of the secret keys of the job's payloads and results: hidden wherever
+    #: they turn up in its errors, tracebacks and results.
+    secrets: frozenset[str] = frozenset()
 
 
 def job_detail(session: Session, job_id: int) -> JobDetail | None:
@@ -29,4 +33,6 @@ def job_detail(session: Session, job_id: int) -> JobDetail | None:
     waiting = job.state in (*DUE_STATES, JobState.PAUSED)
     blocked_by = (claims.blocking_job(session, job_id)
                   if waiting and job.relation_id is not None else None)
-    return JobDetail(job, blocked_by, entries_for_job(session, job_id))
+    secrets = default_settings().masker.secrets_of_json(
+        *(text for r in job.requests for text in (r.payload, r.result)))
+    return JobDetail(job, blocked_by, entries_for_job(session, job_id), secrets)

@@ -69,9 +69,11 @@ def conditions(found: JobFilter) -> list[sa.ColumnElement[bool]]:
             requests.c.job_id == jobs.c.id, requests.c.type_code == found.type_code))
     if found.search is not None:
         # ILIKE on PostgreSQL (served by trigram indexes); lower() LIKE lower() elsewhere.
+        # The payload's search copy and the stored errors have their secrets masked: a
+        # search never matches inside one, so it can't be guessed a character at a time.
         where.append(sa.exists().where(
             requests.c.job_id == jobs.c.id,
-            sa.or_(requests.c.payload.icontains(found.search, autoescape=True),
+            sa.or_(requests.c.payload_search.icontains(found.search, autoescape=True),
                    requests.c.last_error.icontains(found.search, autoescape=True)),
         ))
     return where

@@ -6,6 +6,7 @@ from typing import Any
 
 from .models import Job, Request
 from .payload import canonical, dump_json
+from .settings import default_settings
 from .states import JobState, RequestState
 from .types import check_text, validate_type_code
 
@@ -110,6 +111,7 @@ class RequestBuilder:
         request = Request(
             type_code=self._type_code,
             payload=self._payload,
+            payload_search=default_settings().masker.searchable(self._payload),
             position=len(requests),
             state=RequestState.PENDING,
             attempts=0,

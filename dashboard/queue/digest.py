@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..masking import HidingLogger, hide
 from . import claims
 from .claims import Lease
 from .database import IMMEDIATE, execute_alone, executes_alone
@@ -430,6 +431,10 @@ class JobDigest:
 
     def _invoke(self, job: JobInfo, row: sa.Row, previous: Any) -> Executed:
         started = self.clock()
+        masker = self.settings.masker
+        # The secrets this request was handed: hidden in what it logs and in its error,
+        # before either is stored, searched, e-mailed or written to a log.
+        secrets = masker.secrets_of_json(row.payload) | masker.secrets(previous)
         try:
             type_cls = pool.get(row.type_code)
             type_cls.connector.acquire()
@@ -438,18 +443,19 @@ class JobDigest:
                 request=RequestInfo(row.id, row.position, row.type_code, row.attempts + 1),
                 previous_result=previous,
                 connector=type_cls.connector,
-                logger=type_cls.connector.logger,
+                logger=HidingLogger(type_cls.connector.logger, secrets),
             )
             value = type_cls().execute(load_json(row.payload), context)
             text = dump_json(value, what="result")
         except Exception as exc:  # a type's failure of any kind fails the attempt
             own = isinstance(exc, PermanentFailure | UnknownRequestType)
+            trace = None if isinstance(exc, UnknownRequestType) else traceback.format_exc()
             return Executed(
                 ok=False,
                 started_at=started,
                 finished_at=self.clock(),
-                error=str(exc) if own else f"{type(exc).__name__}: {exc}",
-                traceback=None if isinstance(exc, UnknownRequestType) else traceback.format_exc(),
+                error=hide(str(exc) if own else f"{type(exc).__name__}: {exc}", secrets),
+                traceback=None if trace is None else hide(trace, secrets),
                 permanent=isinstance(exc, PermanentFailure),
             )
         return Executed(ok=True, started_at=started, finished_at=self.clock(), result=text)

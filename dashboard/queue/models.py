@@ -130,6 +130,9 @@ class Request(Base):
     position: Mapped[int] = mapped_column(sa.Integer)
     type_code: Mapped[str] = mapped_column(sa.String(100))
     payload: Mapped[str] = mapped_column(LongText)
+    #: What the job list's text search reads: the payload with its secrets masked (see
+    #: masking.Masker.searchable), so that no search matches inside a secret.
+    payload_search: Mapped[str] = mapped_column(LongText)
     state: Mapped[RequestState] = mapped_column(
         _state_enum(RequestState), default=RequestState.PENDING
     )
@@ -237,7 +240,8 @@ def utcnow() -> datetime:
 
 #: Indexes the migrations create on one database only, outside the models: PostgreSQL's
 #: trigram indexes for the job list's text search.
-MIGRATION_ONLY_INDEXES = frozenset({"ix_requests_payload_trgm", "ix_requests_last_error_trgm"})
+MIGRATION_ONLY_INDEXES = frozenset({"ix_requests_payload_search_trgm",
+                                    "ix_requests_last_error_trgm"})
 
 
 def include_in_schema_comparison(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001

@@ -18,7 +18,7 @@ JOBS = Job.__table__
 REQUESTS = Request.__table__
 #: The columns a save takes from the objects; the times are the save's own.
 _JOB_FIELDS = ("relation_id", "source_id", "store_id", "state")
-_REQUEST_FIELDS = ("position", "type_code", "payload", "state", "attempts")
+_REQUEST_FIELDS = ("position", "type_code", "payload", "payload_search", "state", "attempts")
 _TIMES = {"job": ("next_attempt_at", "created_at", "updated_at"),
           "request": ("created_at", "updated_at")}
 #: What a save leaves to load from the database on first use: the columns but the ids,

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ..masking import DEFAULT_WORDS, Masker
 from .models import utcnow
 from .retry import RetryStrategy
 
@@ -28,6 +30,10 @@ class QueueSettings:
     #: ``set_job`` run): how the host application reacts to runs, e.g. sends failure alerts.
     #: A listener's exception is logged and never fails the run.
     run_listeners: tuple[Callable[[Any, Any], None], ...] = ()
+    #: Words of the payload keys whose values are secret (``QUEUE_MASKED_KEYS``): masked in
+    #: the search copy of payloads, and hidden in the errors, tracebacks and log lines of
+    #: the requests that carry them.
+    masked_keys: tuple[str, ...] = DEFAULT_WORDS
 
     def __post_init__(self) -> None:
         if self.max_jobs_per_run < 1:
@@ -36,6 +42,10 @@ class QueueSettings:
             raise ValueError("the lease must be a positive number of seconds")
         if self.claim_batch < 1:
             raise ValueError("claim_batch must be at least 1")
+
+    @cached_property
+    def masker(self) -> Masker:
+        return Masker(self.masked_keys)
 
 
 _session_factory: Callable[[], Session] | None = None

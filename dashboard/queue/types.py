@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
+from ..terminal import has_unsafe
 from .payload import dump_json, load_json
 
 ENTRY_POINT_GROUP = "dashboard.request_types"
@@ -86,7 +87,8 @@ class RequestContext:
     request: RequestInfo | None
     previous_result: Any
     connector: Connector
-    logger: logging.Logger = field(repr=False)
+    #: The connector's logger; in the digest, one that hides the request's secrets.
+    logger: logging.Logger | logging.LoggerAdapter = field(repr=False)
 
 
 class RequestType:
@@ -152,9 +154,11 @@ def validate_type_code(type_code: object) -> str:
 
 def check_text(text: str, what: str) -> None:
     """Refuse what a database can't store or a log line can't show in an identifier:
-    control characters (PostgreSQL refuses NUL) and lone surrogates (not UTF-8)."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise ValueError(f"{what} must not contain control characters")
+    control characters, C0 and C1 (PostgreSQL refuses NUL; ESC and CSI act on terminals),
+    bidi controls (they show an id as another), and lone surrogates (not UTF-8)."""
+    if has_unsafe(text):
+        raise ValueError(f"{what} must not contain control characters (C0, C1, line "
+                         "separators or bidi controls)")
     if not _encodes(text):
         raise ValueError(f"{what} is not valid Unicode (a lone surrogate)")
 

@@ -8,7 +8,7 @@ from flask import Flask, current_app, request
 from markupsafe import Markup, escape
 
 from ..auth.models import Role
-from ..masking import Masker
+from ..masking import Masker, hide
 from ..queue.settings import default_clock
 
 #: htmx without eval or inline styles (the CSP allows neither); 409 (an action that did
@@ -80,9 +80,15 @@ def number(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
 
-def pretty(text: str | None) -> str:
-    """Stored JSON, secrets masked, indented; the template escapes it."""
-    return Masker(current_app.config["QUEUE_MASKED_KEYS"]).pretty(text)
+def pretty(text: str | None, secrets: frozenset[str] = frozenset()) -> str:
+    """Stored JSON, secrets masked (and ``secrets`` hidden), indented; the template
+    escapes it."""
+    return Masker(current_app.config["QUEUE_MASKED_KEYS"]).pretty(text, secrets)
+
+
+def hidden(text: str | None, secrets: frozenset[str] = frozenset()) -> str:
+    """A text (an error, a traceback) with the job's ``secrets`` hidden."""
+    return hide(text or "", secrets)
 
 
 def is_htmx() -> bool:
@@ -98,5 +104,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(age)
     app.add_template_filter(number)
     app.add_template_filter(pretty)
+    app.add_template_filter(hidden)
     app.add_template_global(time_tag)
     app.context_processor(lambda: {"Role": Role, "htmx_config": HTMX_CONFIG})

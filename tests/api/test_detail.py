@@ -26,7 +26,9 @@ def test_a_job_with_its_requests_results_and_attempts(api, session, clock):
     assert flaky["result"] == {"attempt": 2}
     assert [(a["number"], a["outcome"], a["error"]) for a in flaky["history"]] == [
         (1, "failed", "ConnectionError: attempt 1 timed out"), (2, "succeeded", None)]
-    assert "Traceback" in flaky["history"][0]["traceback"]
+    assert flaky["history"][0]["traceback"] is None  # server paths: for operators only
+    operator = api("operator").get(f"/api/v1/jobs/{job.id}").get_json()
+    assert "Traceback" in operator["requests"][1]["history"][0]["traceback"]
 
 
 def test_a_job_held_back_by_an_earlier_one_says_which(api, session, clock):

@@ -45,16 +45,18 @@ FROM generate_series(1, %(count)s) AS g,
 #: One request per job: three types, payloads naming the job's customer, a failure reason
 #: on the failed ones.
 SEED_REQUESTS = """
-INSERT INTO requests (job_id, position, type_code, payload, state, attempts, last_error,
-                      created_at, updated_at)
+INSERT INTO requests (job_id, position, type_code, payload, payload_search, state, attempts,
+                      last_error, created_at, updated_at)
 SELECT j.id, 0, (ARRAY['customer_sync', 'loyalty_points', 'webhook'])[1 + j.id %% 3],
-       '{"customer": "' || j.relation_id || '", "email": "c' || j.id || '@example.com"}',
+       pl.payload, pl.payload,
        CASE j.state WHEN 'completed' THEN 'succeeded' WHEN 'paused' THEN 'pending'
                     ELSE j.state END,
        CASE WHEN j.state = 'pending' THEN 0 ELSE 1 END,
        CASE WHEN j.state = 'failed' THEN 'HTTP 503 from the shop' END,
        j.created_at, j.created_at
-FROM jobs AS j
+FROM jobs AS j,
+     LATERAL (SELECT '{"customer": "' || j.relation_id || '", "email": "c' || j.id
+                     || '@example.com"}' AS payload) AS pl
 """
 
 

@@ -70,3 +70,48 @@ def test_pretty_keeps_text_as_it_is_for_the_template_to_escape():
 
 def test_configured_words_replace_the_defaults():
     assert Masker(["pin"]).mask({"pin": 1234, "password": "x"}) == {"pin": MASK, "password": "x"}
+
+
+def test_secrets_are_the_values_under_secret_keys_at_any_depth():
+    masker = Masker(["password", "token"])
+    value = {"user": "ann", "password": "pw-123", "auth": {"token": {"id": 4242, "v": "t-9xy"}},
+             "items": [{"password": True}, {"password": "ab"}]}
+    # Booleans and values shorter than three characters are not hunted for in texts.
+    assert masker.secrets(value) == {"pw-123", "4242", "t-9xy"}
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("refused: pw-123", f"refused: {MASK}"),
+    ("refused: PW-123", f"refused: {MASK}"),  # searches ignore case: so does hiding
+    ("{'password': 'pw\\x01x'}", f"{{'password': '{MASK}'}}"),  # as repr() writes it
+    ('{"password": "say \\"hi\\""}', f'{{"password": "{MASK}"}}'),  # as JSON writes it
+    ("nothing secret", "nothing secret"),
+])
+def test_hide_replaces_every_spelling_of_a_secret(text, shown):
+    from dashboard.masking import hide
+
+    assert hide(text, {"pw-123", "pw\x01x", 'say "hi"'}) == shown
+
+
+def test_the_search_copy_masks_secret_keys_and_their_values_elsewhere():
+    masker = Masker(["password"])
+    copy = masker.searchable(json.dumps({"password": "pw-123", "note": "was pw-123"}))
+    assert json.loads(copy) == {"password": MASK, "note": f"was {MASK}"}
+
+
+def test_the_request_types_logger_hides_secrets(caplog):
+    import logging
+
+    from dashboard.masking import HidingLogger
+
+    logger = HidingLogger(logging.getLogger("dashboard.connector.test"), frozenset({"pw-123"}))
+    with caplog.at_level(logging.INFO, logger="dashboard.connector.test"):
+        logger.info("login with %s", "pw-123")
+        try:
+            raise RuntimeError("refused pw-123")
+        except RuntimeError:
+            logger.exception("failed")
+    assert [r.getMessage().splitlines()[0] for r in caplog.records] == [
+        f"login with {MASK}", "failed"]
+    assert "pw-123" not in caplog.text
+    assert f"RuntimeError: refused {MASK}" in caplog.text
