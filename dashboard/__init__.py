@@ -7,7 +7,21 @@ from typing import Any
 
 from flask import Flask
 
-from . import alerts, api, auth, cli, config, files, health, jobs_cli, logs, metrics, queue, web
+from . import (
+    alerts,
+    api,
+    auth,
+    cli,
+    config,
+    files,
+    health,
+    ids,
+    jobs_cli,
+    logs,
+    metrics,
+    queue,
+    web,
+)
 from .extensions import csrf, db, migrate
 from .queue.database import engine_options, prepare_engine
 
@@ -43,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config, run_listeners=(alerts.after_digest_run(app),)))
     config.import_types(app.config["QUEUE_TYPES"])
     queue.load_types()  # and the installed packages' entry points
+    ids.init_app(app)
     cli.init_app(app)
     jobs_cli.init_app(app)
     csrf.init_app(app)

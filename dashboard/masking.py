@@ -11,6 +11,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from .queue.payload import load_shown
+
 MASK = "••••••"
 
 
@@ -36,9 +38,8 @@ class Masker:
         """Stored JSON text, masked and indented for reading; text that is not JSON as is."""
         if text is None:
             return ""
-        try:
-            value = json.loads(text)
-        except ValueError:
+        value = load_shown(text)
+        if value is text:  # not JSON: shown as stored
             return text
         return json.dumps(self.mask(value), indent=2, ensure_ascii=False, sort_keys=False)
 

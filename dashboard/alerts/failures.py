@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..masking import DEFAULT_WORDS, mask
 from ..queue.models import FailureAlert, Job, Request
-from ..queue.payload import load_json
+from ..queue.payload import load_shown
 from ..queue.states import JobState, RequestState
 
 #: Rows an email lists; the rest are counted ("and 70 more") and linked.
@@ -143,5 +143,5 @@ def _shown_payload(text: str | None) -> str:
     if text is None:
         return ""
     keys = current_app.config["QUEUE_MASKED_KEYS"] if current_app else DEFAULT_WORDS
-    shown = json.dumps(mask(load_json(text), keys), ensure_ascii=False, sort_keys=True)
+    shown = json.dumps(mask(load_shown(text), keys), ensure_ascii=False, sort_keys=True)
     return shown if len(shown) <= PAYLOAD_SHOWN else shown[:PAYLOAD_SHOWN - 1] + "…"

@@ -5,7 +5,6 @@ Payloads and results are JSON values with secrets masked, as on the dashboard's 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +13,7 @@ from ..masking import Masker
 from ..queries.detail import JobDetail
 from ..queries.jobs import JobPage, JobRow
 from ..queue.models import Attempt, Request
+from ..queue.payload import load_shown
 
 #: job id -> its URL (None: documents without links, as the CLI prints them).
 Links = Callable[[int], str] | None
@@ -26,10 +26,7 @@ def when(moment: datetime | None) -> str | None:
 def _value(text: str | None, masker: Masker) -> Any:
     if text is None:
         return None
-    try:
-        return masker.mask(json.loads(text))
-    except ValueError:
-        return text  # not JSON (never written by the queue): shown as stored
+    return masker.mask(load_shown(text))
 
 
 def _link(document: dict[str, Any], job_id: int, links: Links) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from .. import operations
 from ..extensions import db
 from ..masking import Masker
 from ..queries.detail import job_detail
-from ..queries.filters import MAX_ID, BadFilter, parse_filter, parse_id
+from ..queries.filters import BadFilter, parse_filter, parse_id, whole_number
 from ..queries.jobs import PAGE_SIZE, check_filter, list_jobs
 from ..queue import JobRepository, pool
 from ..queue.settings import default_clock
@@ -38,7 +38,7 @@ def job_url(job_id: int) -> str:
 
 
 def _document(job_id: int) -> dict[str, Any]:
-    found = job_detail(db.session, job_id) if job_id <= MAX_ID else None
+    found = job_detail(db.session, job_id)  # the path's id is in range (ids.IdConverter)
     if found is None:
         abort(404, f"job {job_id} does not exist")
     masker = Masker(current_app.config["QUEUE_MASKED_KEYS"])
@@ -58,9 +58,7 @@ def _limit() -> int:
     raw = _single("limit")
     if raw is None or not raw.strip():
         return PAGE_SIZE
-    if not raw.strip().isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise BadFilter("limit", raw, f"is not a whole number from 1 to {MAX_LIMIT}")
-    return int(raw)
+    return whole_number("limit", raw, 1, MAX_LIMIT)
 
 
 @bp.get("/openapi.json", provide_automatic_options=False)
@@ -107,8 +105,6 @@ def show(job_id: int) -> Response:
 @guard.needs("act")
 def act(job_id: int, action: str) -> Response:
     """Retry, pause, resume, cancel or run the job, as the dashboard's buttons do."""
-    if job_id > MAX_ID:
-        abort(404, f"job {job_id} does not exist")
     try:
         done = operations.perform(db.session, action, job_id, actor=guard.current_token().actor,
                                   now=default_clock()())

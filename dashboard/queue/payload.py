@@ -26,6 +26,18 @@ def load_json(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+def load_shown(text: str) -> Any:
+    """Stored JSON text as its value, for showing it: text that is not JSON (written into
+    the database by something other than the queue) comes back as that text, so a page,
+    a command or an email shows it rather than failing."""
+    try:
+        return json.loads(text)
+    except ValueError:  # JSONDecodeError, and a number too long for int()
+        return text
+    except RecursionError:
+        return text
+
+
 def canonical(text: str) -> str:
     """One spelling per JSON value, to spot duplicate payloads."""
     return json.dumps(json.loads(text), sort_keys=True, ensure_ascii=False)
