@@ -33,8 +33,18 @@ def no_store(response: Response) -> Response:
     return response
 
 
+def external_url(endpoint: str, **values: object) -> str:
+    """An absolute URL for an answer: on DASHBOARD_URL when it is set, so a client's Host
+    header (which anyone can write) never chooses where other clients are sent."""
+    base = current_app.config.get("DASHBOARD_URL")
+    if not base:
+        return url_for(endpoint, _external=True, **values)
+    path = url_for(endpoint, **values)  # starts with the app's root (SCRIPT_NAME)
+    return base + path[len(request.script_root):]
+
+
 def job_url(job_id: int) -> str:
-    return url_for("api.show", job_id=job_id, _external=True)
+    return external_url("api.show", job_id=job_id)
 
 
 def _document(job_id: int) -> dict[str, Any]:
@@ -87,8 +97,8 @@ def index() -> Response:
     page = list_jobs(db.session, found, before=before, limit=limit)
     db.session.rollback()
     body = documents.job_page(page, job_url)
-    body["next"] = (url_for("api.index", **found.to_params(), before=page.next_before,
-                            **({"limit": limit} if limit != PAGE_SIZE else {}), _external=True)
+    body["next"] = (external_url("api.index", **found.to_params(), before=page.next_before,
+                                 **({"limit": limit} if limit != PAGE_SIZE else {}))
                     if page.next_before else None)
     return jsonify(body)
 

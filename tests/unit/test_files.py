@@ -64,3 +64,18 @@ def test_no_file_is_made_for_other_databases(tmp_path, url, monkeypatch):
     monkeypatch.chdir(tmp_path)
     private_sqlite_file(url)
     assert os.listdir(tmp_path) == []
+
+
+def test_the_app_makes_its_sqlite_database_private(tmp_path, monkeypatch):
+    from dashboard import create_app
+    from dashboard.extensions import db
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'queue.db'}",
+                      "SECRET_KEY": "k" * 32})
+    with app.app_context(), db.engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x)")
+        connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+        # While a connection is open the WAL and SHM files exist.
+        modes = {name: mode(tmp_path / name) for name in os.listdir(tmp_path)}
+    assert modes == {"queue.db": 0o600, "queue.db-wal": 0o600, "queue.db-shm": 0o600}
