@@ -15,7 +15,7 @@ from . import (
     config,
     files,
     health,
-    ids,
+    input_checks,
     jobs_cli,
     logs,
     metrics,
@@ -57,7 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config, run_listeners=(alerts.after_digest_run(app),)))
     config.import_types(app.config["QUEUE_TYPES"])
     queue.load_types()  # and the installed packages' entry points
-    ids.init_app(app)
+    input_checks.init_app(app)
     cli.init_app(app)
     jobs_cli.init_app(app)
     csrf.init_app(app)

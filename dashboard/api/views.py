@@ -48,7 +48,7 @@ def job_url(job_id: int) -> str:
 
 
 def _document(job_id: int) -> dict[str, Any]:
-    found = job_detail(db.session, job_id)  # the path's id is in range (ids.IdConverter)
+    found = job_detail(db.session, job_id)  # the path's id is in range (input_checks.IdConverter)
     if found is None:
         abort(404, f"job {job_id} does not exist")
     masker = Masker(current_app.config["QUEUE_MASKED_KEYS"])

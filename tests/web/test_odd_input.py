@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from dashboard.queue import Request
 from tests.factories import save_job
-from tests.web.helpers import post, run_digest, text
+from tests.web.helpers import csrf_token, post, run_digest, text
 
 HUGE = "99999999999999999999999"
 
@@ -70,6 +70,41 @@ def test_odd_numbers_on_the_command_line_get_a_usage_error(runner, args, words):
     assert result.exit_code == 2, result.output
     assert words in result.output and "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_payload_with_a_5000_digit_number_on_the_command_line_is_refused(runner, session):
+    result = runner.invoke(args=["enqueue", "test_echo", "--payload", "9" * 5000])
+    assert result.exit_code == 2 and "--payload" in result.output, result.output
+    assert "not valid JSON: Exceeds the limit" in result.output
+
+
+@pytest.mark.parametrize("path", ["/audit?actor=a%00b", "/jobs?x%00=1"])
+def test_a_nul_character_in_a_query_gets_400_naming_the_field(viewer, path):
+    # PostgreSQL refuses NUL in any text: it was a 500 there.
+    response = viewer.get(path)
+    assert response.status_code == 400
+    assert "contains a NUL character, which no field takes" in text(response)
+
+
+def test_a_nul_character_in_a_form_gets_400_and_changes_nothing(admin, session):
+    from dashboard.auth.models import User
+
+    before = session.scalar(sa.select(sa.func.count()).select_from(User))
+    response = post(admin, "/users", {"name": "eve\x00", "role": "viewer",
+                                      "password": "a long enough password"})
+    assert response.status_code == 400
+    assert "name: contains a NUL character" in text(response)
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(User)) == before
+
+
+def test_a_nul_character_in_a_login_name_gets_400(app):
+    client = app.test_client()
+    token = csrf_token(client, "/login")
+    response = client.post("/login", data={"name": "a\x00b", "password": "x",
+                                           "csrf_token": token})
+    assert response.status_code == 400
+    assert "name: contains a NUL character" in text(response)
 
 
 @pytest.fixture
