@@ -5,12 +5,13 @@
 
 import os
 import sys
+from typing import NoReturn
 
 from dashboard.config import LOG_FORMATS, ConfigError, check_environment
 from dashboard.logs import gunicorn_logging
 
 
-def _stop(message: str) -> None:
+def _stop(message: str) -> NoReturn:
     """A setting's error: one line and exit code 2, as every flask command does."""
     print(f"gunicorn.conf.py: {message}", file=sys.stderr)
     raise SystemExit(2)
@@ -27,7 +28,8 @@ _log_format = (os.environ.get("LOG_FORMAT", "").strip() or "plain").lower()
 if _log_format not in LOG_FORMATS:
     _stop(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {_log_format!r}")
 # The dashboard's own settings, checked here, once, before any worker starts: a worker
-# that can't build the app would only log a traceback, and be started again and again.
+# that can't build the app logs a traceback, and gunicorn stops with "Worker failed to
+# boot" (exit code 3).
 try:
     check_environment()
 except ConfigError as error:

@@ -27,6 +27,7 @@ class ConfigError(click.ClickException, ValueError):
 
     exit_code = 2
 
+
 #: The smallest SECRET_KEY taken: shorter ones can be guessed offline from one session cookie.
 MIN_SECRET_KEY_LENGTH = 32
 
