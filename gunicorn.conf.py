@@ -4,23 +4,36 @@
 """
 
 import os
+import sys
+from typing import NoReturn
 
-from dashboard.config import LOG_FORMATS
+from dashboard.config import LOG_FORMATS, ConfigError, check_environment
 from dashboard.logs import gunicorn_logging
+
+
+def _stop(message: str) -> NoReturn:
+    """A setting's error: one line and exit code 2, as every flask command does."""
+    print(f"gunicorn.conf.py: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def _whole_number(name: str, default: int, minimum: int) -> int:
     raw = os.environ.get(name, "").strip() or str(default)
-    if not raw.isdigit() or int(raw) < minimum:
-        raise SystemExit(f"gunicorn.conf.py: {name} must be a whole number of at least "
-                         f"{minimum}, got {raw!r}")
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < minimum:
+        _stop(f"{name} must be a whole number of at least {minimum}, got {raw[:40]!r}")
     return int(raw)
 
 
 _log_format = (os.environ.get("LOG_FORMAT", "").strip() or "plain").lower()
 if _log_format not in LOG_FORMATS:
-    raise SystemExit(f"gunicorn.conf.py: LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, "
-                     f"got {_log_format!r}")
+    _stop(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {_log_format!r}")
+# The dashboard's own settings, checked here, once, before any worker starts: a worker
+# that can't build the app logs a traceback, and gunicorn stops with "Worker failed to
+# boot" (exit code 3).
+try:
+    check_environment()
+except ConfigError as error:
+    _stop(error.message)
 
 # Every address of the container; publish the port, or put a proxy in front.
 bind = f"0.0.0.0:{_whole_number('PORT', 8000, 1)}"

@@ -7,7 +7,21 @@ from typing import Any
 
 from flask import Flask
 
-from . import alerts, api, auth, cli, config, health, jobs_cli, logs, metrics, queue, web
+from . import (
+    alerts,
+    api,
+    auth,
+    cli,
+    config,
+    files,
+    health,
+    input_checks,
+    jobs_cli,
+    logs,
+    metrics,
+    queue,
+    web,
+)
 from .extensions import csrf, db, migrate
 from .queue.database import engine_options, prepare_engine
 
@@ -30,7 +44,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                 test_config["SQLALCHEMY_DATABASE_URI"])
     app.config.setdefault(
         "SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    files.private_folder(app.instance_path)
+    files.private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
 
     logs.init_app(app)
     db.init_app(app)
@@ -40,7 +55,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     alerts.init_app(app)
     queue.configure(session=lambda: db.session, settings=queue_settings(
         app.config, run_listeners=(alerts.after_digest_run(app),)))
-    queue.load_types(app.config["QUEUE_TYPES"])
+    config.import_types(app.config["QUEUE_TYPES"])
+    queue.load_types()  # and the installed packages' entry points
+    input_checks.init_app(app)
     cli.init_app(app)
     jobs_cli.init_app(app)
     csrf.init_app(app)

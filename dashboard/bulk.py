@@ -20,6 +20,27 @@ from .queue.models import Job
 
 jobs = Job.__table__
 
+#: What a bulk action acts on: the ticked jobs, every job matching a filter, or every
+#: job. An empty filter matches every job, so that takes "all", chosen on purpose.
+SCOPES = ("selected", "filter", "all")
+
+
+class ScopeRefused(ValueError):
+    """A scope that does not fit the filter; the message says what to do instead."""
+
+
+def check_scope(scope: str, found: JobFilter) -> None:
+    """Refuse a scope that would act on other jobs than the operator chose."""
+    if scope not in SCOPES:
+        raise ScopeRefused(f"unknown scope {scope!r}: use {', '.join(SCOPES)}")
+    if scope == "filter" and found.is_empty():
+        raise ScopeRefused("the filter is empty, so it would act on every job; to act on "
+                           "every job, choose the scope 'all' (\"every job\")")
+    if scope == "all" and not found.is_empty():
+        raise ScopeRefused(f"the scope 'all' acts on every job, but a filter is given "
+                           f"({', '.join(found.to_params())}); use the scope 'filter' for "
+                           "the matching jobs, or clear the filter")
+
 
 def _query(found: JobFilter, action: str, upto: int | None) -> sa.Select:
     query = sa.select(jobs.c.id).where(*conditions(found), jobs.c.state.in_(APPLIES_TO[action]))

@@ -16,11 +16,14 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from .extensions import db
+from .queries.filters import MAX_ID
 from .queue import Job, JobBuilder, JobDigest, JobRepository, JobState, NotRunnable, retention
 from .queue.database import UnsupportedDatabase
 from .queue.settings import default_clock
 
 T = TypeVar("T")
+#: A job id on the command line: a larger one would fail in the database, not here.
+JOB_ID = click.IntRange(1, MAX_ID)
 
 
 def init_app(app: Flask) -> None:
@@ -81,7 +84,7 @@ def stop_on_signals(digest: JobDigest) -> Iterator[None]:
 @click.option("--max-jobs", type=click.IntRange(min=1), help="Run at most N jobs.")
 @click.option("--max-seconds", type=click.FloatRange(min=0),
               help="Stop taking new jobs after S seconds.")
-@click.option("--job", "job_id", type=int, help="Run only this job, now.")
+@click.option("--job", "job_id", type=JOB_ID, help="Run only this job, now.")
 @click.option("--loop", is_flag=True, help="Keep running, as a long-lived worker.")
 @click.option("--interval", type=click.FloatRange(min=0), default=5.0, show_default=True,
               help="With --loop: seconds to wait when no job is due.")
@@ -127,7 +130,7 @@ def enqueue_command(type_code: str, payload: str, relation_id: str | None,
     """Enqueue a job of one request."""
     try:
         data = json.loads(payload)
-    except json.JSONDecodeError as error:
+    except ValueError as error:  # also a number past int()'s 4,300 digits
         raise click.BadParameter(f"not valid JSON: {error}", param_hint="--payload") from None
     try:
         job = (JobBuilder().set_relation_id(relation_id).set_store_id(store_id)

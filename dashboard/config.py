@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
+import math
 import os
 import re
 import secrets
 from pathlib import Path
 from typing import Any
 
+import click
 import sqlalchemy as sa
+import sqlalchemy.exc
 
+from . import files
 from .masking import DEFAULT_WORDS
 
 
-class ConfigError(ValueError):
-    """A setting from the environment is missing or wrong; the message names it."""
+class ConfigError(click.ClickException, ValueError):
+    """A setting from the environment is missing or wrong; the message names it.
+
+    Also a ClickException, so that every ``flask`` command (they all build the app first)
+    prints it as one line, ``Error: NAME ...``, and exits 2 instead of a traceback.
+    """
+
+    exit_code = 2
+
+
+#: The smallest SECRET_KEY taken: shorter ones can be guessed offline from one session cookie.
+MIN_SECRET_KEY_LENGTH = 32
 
 
 def _number(env: dict[str, str], name: str, default: float, *, kind: type = int,
@@ -26,7 +41,9 @@ def _number(env: dict[str, str], name: str, default: float, *, kind: type = int,
     try:
         value = kind(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        raise ConfigError(f"{name} must be a number, got {raw[:40]!r}") from None
+    if not math.isfinite(value):  # float() takes "nan" and "inf"
+        raise ConfigError(f"{name} must be a finite number, got {raw!r}")
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {raw!r}")
     return value
@@ -45,7 +62,8 @@ def _flag(env: dict[str, str], name: str, default: bool = False) -> bool:
         return True
     if raw in FALSE:
         return False
-    raise ConfigError(f"{name} must be true or false, got {env[name]!r}")
+    # The message of old, which scripts may match; the README lists every spelling taken.
+    raise ConfigError(f"{name} must be true or false, got {env[name][:40]!r}")
 
 
 def addresses(raw: str | list[str], name: str = "QUEUE_ALERT_TO") -> list[str]:
@@ -112,18 +130,47 @@ def check_mail_settings(settings: dict[str, Any]) -> None:
 
 def database_url(url: str) -> str:
     """Ask MariaDB and MySQL for full UTF-8 unless the URL says otherwise."""
-    parsed = sa.make_url(url)
+    try:
+        parsed = sa.make_url(url)
+        parsed.get_dialect()  # an unknown database kind is a setting's error, said now
+    except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError, ValueError):
+        raise ConfigError("DATABASE_URL is not a database URL SQLAlchemy knows (e.g. "
+                          "postgresql+psycopg://user@host/db)") from None
     if parsed.get_backend_name() in ("mysql", "mariadb") and "charset" not in parsed.query:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     return parsed.render_as_string(hide_password=False)
 
 
 def from_environment(instance_path: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Every setting; SECRET_KEY, when not set, is made once and kept in the instance folder."""
+    found = settings(instance_path, env)
+    if found["SECRET_KEY"] is None:
+        found["SECRET_KEY"] = _instance_secret(instance_path)
+    return found
+
+
+def check_environment() -> None:
+    """Read every setting of this process's environment; ConfigError names a wrong one."""
+    import_types(settings(str(Path.cwd() / "instance"))["QUEUE_TYPES"])
+
+
+def import_types(modules: list[str]) -> None:
+    """Import the modules of QUEUE_TYPES (they register their request types)."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as error:
+            raise ConfigError(f"QUEUE_TYPES: can't import {name!r}: {error}") from None
+
+
+def settings(instance_path: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Every setting read and checked, without touching any file (gunicorn's master checks
+    them before it starts workers); SECRET_KEY is None when not set."""
     env = dict(os.environ if env is None else env)
     default_db = "sqlite:///" + str(Path(instance_path) / "asyncqueue.db")
     return {
         "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL") or default_db),
-        "SECRET_KEY": env.get("SECRET_KEY") or _instance_secret(instance_path),
+        "SECRET_KEY": _secret_key(env),
         "QUEUE_TYPES": [m.strip() for m in env.get("QUEUE_TYPES", "").split(",") if m.strip()],
         "QUEUE_MAX_ATTEMPTS": _number(env, "QUEUE_MAX_ATTEMPTS", 9, minimum=1),
         "QUEUE_RETRY_DELAY": _number(env, "QUEUE_RETRY_DELAY", 7200.0, kind=float),
@@ -137,7 +184,7 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         "DASHBOARD_POLL_SECONDS": _number(env, "DASHBOARD_POLL_SECONDS", 5.0, kind=float,
                                           minimum=1),
         **access(env),
-        "SESSION_COOKIE_SECURE": env.get("DASHBOARD_HTTPS_ONLY", "") == "1",
+        "SESSION_COOKIE_SECURE": _flag(env, "DASHBOARD_HTTPS_ONLY"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # A CSRF token lives as long as the session: a dashboard tab left open for hours
@@ -212,12 +259,22 @@ def _words(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(word.strip().lower() for word in raw.split(",") if word.strip())
 
 
+def _secret_key(env: dict[str, str]) -> str | None:
+    raw = env.get("SECRET_KEY") or None
+    if raw is not None and len(raw) < MIN_SECRET_KEY_LENGTH:
+        # The key is never printed, only its length.
+        raise ConfigError(f"SECRET_KEY is {len(raw)} characters long; it must have at least "
+                          f"{MIN_SECRET_KEY_LENGTH}, or a session cookie lets anyone guess it "
+                          "offline and sign their own (make one with: python3 -c 'import "
+                          "secrets; print(secrets.token_hex(32))'), or unset it to have one "
+                          "made in instance/secret_key")
+    return raw
+
+
 def _instance_secret(instance_path: str) -> str:
     """A secret kept in the instance folder, made on first start: sessions survive restarts
     and are shared by the workers of one host without any setting."""
     path = Path(instance_path) / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+    files.private_folder(path.parent)
+    files.write_private(path, secrets.token_hex(32))  # no-op when another process made it
     return path.read_text().strip()

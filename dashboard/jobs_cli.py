@@ -16,18 +16,17 @@ from flask.cli import AppGroup
 
 from . import operations
 from .api import documents
-from .cli import actor, database_errors
+from .cli import JOB_ID, actor, database_errors
 from .extensions import db
 from .masking import Masker
 from .queries.detail import job_detail
-from .queries.filters import MAX_ID, BadFilter, parse_filter
+from .queries.filters import BadFilter, parse_filter
 from .queries.jobs import PAGE_SIZE, check_filter, list_jobs
 from .queue import search_copy
 from .queue.settings import default_clock
 from .terminal import printable, printable_json
 
 jobs_cli = AppGroup("jobs", help="List, show and act on jobs, as the dashboard does.")
-JOB_ID = click.IntRange(1, MAX_ID)
 
 
 def init_app(app: Flask) -> None:

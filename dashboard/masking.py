@@ -20,6 +20,8 @@ import traceback
 from collections.abc import Iterable
 from typing import Any
 
+from .queue.payload import load_shown
+
 MASK = "••••••"
 #: Shorter values are masked under their key but not hunted for in texts: replacing every
 #: "1" or "ab" of a traceback would make it unreadable, and guards nothing worth keeping.
@@ -80,9 +82,8 @@ class Masker:
         (its secrets hidden)."""
         if text is None:
             return ""
-        try:
-            value = json.loads(text)
-        except ValueError:
+        value = load_shown(text)
+        if value is text:  # not JSON: shown as stored
             return hide(text, secrets)
         return json.dumps(self.mask(value, secrets), indent=2, ensure_ascii=False)
 

@@ -22,9 +22,16 @@ esac
 
 try=1
 while :; do
-    if output=$(flask --app dashboard db upgrade 2>&1); then
+    status=0
+    output=$(flask --app dashboard db upgrade 2>&1) || status=$?
+    if [ "$status" -eq 0 ]; then
         printf '%s\n' "$output" >&2
         break
+    fi
+    if [ "$status" -eq 2 ]; then
+        # A setting is wrong (flask's one line names it): waiting won't mend it.
+        printf '%s\n' "$output" >&2
+        exit 2
     fi
     # The error's own line: not the traceback's indented lines nor SQLAlchemy's link.
     reason=$(printf '%s\n' "$output" | grep -v -e '^[[:space:]]' -e '^$' -e '^(Background' \

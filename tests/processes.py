@@ -20,7 +20,8 @@ def digest_env(url: str, **settings: Any) -> dict[str, str]:
     """The environment of a digest on ``url``; ``settings`` are QUEUE_* variables etc."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("QUEUE_", "FLASK_", "DATABASE_URL", "LOG_"))}
-    env.update(DATABASE_URL=url, QUEUE_TYPES=TYPES, PYTHONUNBUFFERED="1", SECRET_KEY="test",
+    env.update(DATABASE_URL=url, QUEUE_TYPES=TYPES, PYTHONUNBUFFERED="1",
+               SECRET_KEY="processes-of-the-tests-" + "k" * 32,
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
                # Standard error then holds only what went wrong (and signal notices).
                LOG_LEVEL="WARNING")

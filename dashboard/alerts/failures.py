@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..masking import DEFAULT_WORDS, Masker, hide
 from ..queue.models import FailureAlert, Job, Request
-from ..queue.payload import load_json
+from ..queue.payload import load_shown
 from ..queue.states import JobState, RequestState
 
 #: Rows an email lists; the rest are counted ("and 70 more") and linked.
@@ -147,6 +147,6 @@ def _failure(row: sa.Row) -> Failure:
 def _shown_payload(text: str | None, masker: Masker, secrets: frozenset[str]) -> str:
     if text is None:
         return ""
-    shown = json.dumps(masker.mask(load_json(text), secrets), ensure_ascii=False,
+    shown = json.dumps(masker.mask(load_shown(text), secrets), ensure_ascii=False,
                        sort_keys=True)
     return shown if len(shown) <= PAYLOAD_SHOWN else shown[:PAYLOAD_SHOWN - 1] + "…"

@@ -7,7 +7,6 @@ server's files) are left out for those who may only read.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from ..masking import Masker, hide
 from ..queries.detail import JobDetail
 from ..queries.jobs import JobPage, JobRow
 from ..queue.models import Attempt, Request
+from ..queue.payload import load_shown
 
 #: job id -> its URL (None: documents without links, as the CLI prints them).
 Links = Callable[[int], str] | None
@@ -29,10 +29,7 @@ def when(moment: datetime | None) -> str | None:
 def _value(text: str | None, masker: Masker, secrets: frozenset[str]) -> Any:
     if text is None:
         return None
-    try:
-        return masker.mask(json.loads(text), secrets)
-    except ValueError:
-        return hide(text, secrets)  # not JSON (never written by the queue): shown as stored
+    return masker.mask(load_shown(text), secrets)  # text that is not JSON: as stored
 
 
 def _text(text: str | None, secrets: frozenset[str]) -> str | None:

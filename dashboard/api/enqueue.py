@@ -21,6 +21,8 @@ MAX_REQUESTS = 1000
 #: Deeper payloads are refused: nothing real nests this far, and every reader of the
 #: payload (masking, the pages, request types) walks it recursively.
 MAX_DEPTH = 64
+#: Digits of a JSON integer, at most: Python's int() refuses longer ones by default.
+MAX_DIGITS = 4300
 #: Problems listed in one answer, at most.
 MAX_PROBLEMS = 20
 
@@ -35,13 +37,49 @@ def read_json() -> Any:
         # A chunked body is cut at the limit rather than refused: refuse it here.
         raise RequestEntityTooLarge()
     try:
-        return json.loads(raw.decode("utf-8"))
+        return _loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise Invalid([("body", "is not UTF-8 text")], status=400) from None
     except json.JSONDecodeError as error:
         raise Invalid([("body", f"is not valid JSON: {error}")], status=400) from None
     except RecursionError:
         raise Invalid([("body", "is nested too deeply")], status=400) from None
+
+
+class _TooLong:
+    """Stands for a number of more than MAX_DIGITS digits while its place is looked for."""
+
+
+def _loads(text: str) -> Any:
+    """JSON; Invalid names the field of a number too long for Python's ``int()`` (it
+    would raise a ValueError naming no field, and no request type needs such a number)."""
+    too_long: list[_TooLong] = []
+
+    def integer(digits: str) -> int | _TooLong:
+        if len(digits.lstrip("-")) <= MAX_DIGITS:
+            return int(digits)
+        too_long.append(_TooLong())
+        return too_long[-1]
+
+    data = json.loads(text, parse_int=integer)
+    if too_long:  # rare: only then is the body walked
+        field = _path_of(data, too_long[0])
+        raise Invalid([(field or "body", f"is a number of more than {MAX_DIGITS:,} digits")])
+    return data
+
+
+def _path_of(value: Any, wanted: object) -> str | None:
+    """The field (``requests[0].payload.n``) where ``wanted`` is, or None; no recursion."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if item is wanted:
+            return path or "body"
+        if isinstance(item, dict):
+            stack.extend((v, f"{path}.{k}" if path else str(k)) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, f"{path}[{n}]") for n, v in enumerate(item))
+    return None
 
 
 def depth(value: Any) -> int:

@@ -11,7 +11,7 @@ from .. import operations
 from ..extensions import db
 from ..masking import Masker
 from ..queries.detail import job_detail
-from ..queries.filters import MAX_ID, BadFilter, parse_filter, parse_id
+from ..queries.filters import BadFilter, parse_filter, parse_id, whole_number
 from ..queries.jobs import PAGE_SIZE, check_filter, list_jobs
 from ..queue import Job, JobRepository, pool
 from ..queue.settings import default_clock
@@ -34,12 +34,22 @@ def no_store(response: Response) -> Response:
     return response
 
 
+def external_url(endpoint: str, **values: object) -> str:
+    """An absolute URL for an answer: on DASHBOARD_URL when it is set, so a client's Host
+    header (which anyone can write) never chooses where other clients are sent."""
+    base = current_app.config.get("DASHBOARD_URL")
+    if not base:
+        return url_for(endpoint, _external=True, **values)
+    path = url_for(endpoint, **values)  # starts with the app's root (SCRIPT_NAME)
+    return base + path[len(request.script_root):]
+
+
 def job_url(job_id: int) -> str:
-    return url_for("api.show", job_id=job_id, _external=True)
+    return external_url("api.show", job_id=job_id)
 
 
 def _document(job_id: int) -> dict[str, Any]:
-    found = job_detail(db.session, job_id) if job_id <= MAX_ID else None
+    found = job_detail(db.session, job_id)  # the path's id is in range (input_checks.IdConverter)
     if found is None or not guard.current_token().allows_source(found.job.source_id):
         # A job of a source outside the token's scope is not there, for this token.
         abort(404, f"job {job_id} does not exist")
@@ -53,8 +63,8 @@ def _document(job_id: int) -> dict[str, Any]:
 
 def _check_visible(job_id: int) -> None:
     """404 unless the job exists and its source is within the token's scope."""
-    source = (db.session.scalar(sa.select(Job.source_id).where(Job.id == job_id))
-              if job_id <= MAX_ID else None)
+    # The path's id is in range (input_checks.IdConverter).
+    source = db.session.scalar(sa.select(Job.source_id).where(Job.id == job_id))
     db.session.rollback()  # a read: the action then writes in a transaction of its own
     if source is None or not guard.current_token().allows_source(source):
         abort(404, f"job {job_id} does not exist")
@@ -71,9 +81,7 @@ def _limit() -> int:
     raw = _single("limit")
     if raw is None or not raw.strip():
         return PAGE_SIZE
-    if not raw.strip().isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise BadFilter("limit", raw, f"is not a whole number from 1 to {MAX_LIMIT}")
-    return int(raw)
+    return whole_number("limit", raw, 1, MAX_LIMIT)
 
 
 @bp.get("/openapi.json", provide_automatic_options=False)
@@ -109,8 +117,8 @@ def index() -> Response:
     page = list_jobs(db.session, found, before=before, limit=limit)
     db.session.rollback()
     body = documents.job_page(page, job_url)
-    body["next"] = (url_for("api.index", **found.to_params(), before=page.next_before,
-                            **({"limit": limit} if limit != PAGE_SIZE else {}), _external=True)
+    body["next"] = (external_url("api.index", **found.to_params(), before=page.next_before,
+                                 **({"limit": limit} if limit != PAGE_SIZE else {}))
                     if page.next_before else None)
     return jsonify(body)
 

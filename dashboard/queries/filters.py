@@ -17,6 +17,8 @@ from ..queue.states import JobState
 from ..queue.types import MAX_TYPE_CODE_LENGTH
 
 MAX_SEARCH_LENGTH = 200
+#: Characters of a wrong value repeated in the error message, at most.
+SHOWN_VALUE = 60
 #: Ids are 32-bit INTEGER columns on PostgreSQL and MariaDB.
 MAX_ID = 2**31 - 1
 #: MariaDB's DATETIME starts at year 1000; the queue holds no job older than 1970;
@@ -33,7 +35,10 @@ class BadFilter(ValueError):
     """A filter value that can't be used; the message names the parameter and the value."""
 
     def __init__(self, parameter: str, value: object, reason: str) -> None:
-        super().__init__(f"{parameter}={value!r}: {reason}")
+        shown = repr(value)
+        if len(shown) > SHOWN_VALUE:  # a 5,000-digit number is not repeated back whole
+            shown = shown[:SHOWN_VALUE] + "..."
+        super().__init__(f"{parameter}={shown}: {reason}")
         self.parameter = parameter
         self.value = value
         self.reason = reason
@@ -102,13 +107,22 @@ def parse_id(parameter: str, raw: str | None) -> int | None:
     """A positive job or entry id from a URL parameter (a page cursor), or None."""
     if raw is None or not str(raw).strip():
         return None
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        raise BadFilter(parameter, raw, "is not a whole number") from None
-    if not 1 <= value <= MAX_ID:
-        raise BadFilter(parameter, raw, f"must be between 1 and {MAX_ID}")
-    return value
+    return whole_number(parameter, raw, 1, MAX_ID)
+
+
+def whole_number(parameter: str, raw: object, low: int, high: int,
+                 what: str = "a whole number") -> int:
+    """A whole number from ``low`` to ``high`` written in ASCII digits (and a leading
+    minus); BadFilter names the parameter. ``int()`` alone also takes other scripts'
+    digits ("²" passes ``isdigit`` but not ``int``; "٣" passes both), "1_000" and
+    " +1", and raises ValueError past 4,300 digits."""
+    text = str(raw).strip()
+    digits = text[1:] if text.startswith("-") else text
+    # Checked before int(): a longer number is out of range anyway, and is not converted.
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > len(str(max(-low, high))) \
+            or not low <= int(text) <= high:
+        raise BadFilter(parameter, raw, f"is not {what} from {low} to {high}")
+    return int(text)
 
 
 def _state(parameter: str, text: str) -> JobState:
@@ -130,14 +144,7 @@ def _text(limit: int):  # noqa: ANN202
 
 
 def _store(parameter: str, text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadFilter(parameter, text, "is not a store id (a whole number)") from None
-    if not MIN_STORE_ID <= value <= MAX_STORE_ID:
-        raise BadFilter(parameter, text,
-                        f"is not a store id (between {MIN_STORE_ID} and {MAX_STORE_ID})")
-    return value
+    return whole_number(parameter, text, MIN_STORE_ID, MAX_STORE_ID, "a store id")
 
 
 def _time(parameter: str, text: str) -> datetime:

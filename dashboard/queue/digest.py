@@ -30,7 +30,7 @@ from .claims import Lease
 from .database import IMMEDIATE, execute_alone, executes_alone
 from .heartbeat import Heartbeat
 from .models import Attempt, DigestRun, Job, Request
-from .payload import dump_json, load_json
+from .payload import dump_json, load_json, load_shown
 from .repository import JobRepository
 from .retry import RetryStrategy
 from .settings import QueueSettings, default_clock, default_session, default_settings
@@ -261,7 +261,9 @@ class JobDigest:
             first = next((i for i, r in enumerate(rows) if r.state != RequestState.SUCCEEDED),
                          len(rows))
             job = JobInfo(job_id, rows[0].relation_id, rows[0].source_id, rows[0].store_id)
-            previous = load_json(rows[first - 1].result) if first else None
+            # load_shown: a result edited into something that is not JSON is handed on as
+            # stored, rather than failing every run that takes the job.
+            previous = load_shown(rows[first - 1].result) if first else None
             work.append(_Work(job, rows[first:], previous))
         return work
 

@@ -26,6 +26,18 @@ def load_json(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+def load_shown(text: str | None) -> Any:
+    """Stored JSON text as its value, for reading it back: text that is not JSON (written
+    into the database by something other than the queue) comes back as that text, so a
+    page, a command, an email or the next request of a job gets it rather than a crash."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):  # also a number too long for int()
+        return text
+
+
 def canonical(text: str) -> str:
     """One spelling per JSON value, to spot duplicate payloads."""
     return json.dumps(json.loads(text), sort_keys=True, ensure_ascii=False)

@@ -31,6 +31,8 @@ PRUNABLE_STATES = (JobState.COMPLETED, JobState.CANCELLED, JobState.FAILED)
 DEFAULT_STATES = (JobState.COMPLETED, JobState.CANCELLED)
 BATCH_SIZE = 1000
 
+#: The longest age taken (100 years).
+MAX_AGE = timedelta(days=36500)
 _AGE = re.compile(r"(\d+)([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -43,6 +45,12 @@ def parse_age(text: str) -> timedelta:
             f"{text!r} is not an age: write a whole number and a unit, "
             "s, m, h, d or w (e.g. 30d, 12h)")
     number, unit = match.groups()
+    # Checked before timedelta(), which overflows past 999,999,999 days, and "now - age"
+    # past year 1; no job is older than a century.
+    unit_seconds = timedelta(**{_UNITS[unit]: 1}).total_seconds()
+    if len(number) > 15 or int(number) * unit_seconds > MAX_AGE.total_seconds():
+        raise ValueError(f"{text.strip()[:40]!r} is longer than {MAX_AGE.days}d; no job is "
+                         "that old")
     return timedelta(**{_UNITS[unit]: int(number)})
 
 

@@ -40,6 +40,10 @@ def act():  # noqa: ANN201
     back = url_for("jobs.index", **found.to_params())
     cap = current_app.config["DASHBOARD_BULK_LIMIT"]
     scope = form.get("scope", "selected")
+    try:
+        bulk.check_scope(scope, found)
+    except bulk.ScopeRefused as refusal:
+        abort(400, f"Nothing changed: {refusal}.")
     if scope == "selected":
         selected = _selected_ids(form.getlist("job"), cap)
         if not selected:
@@ -48,12 +52,10 @@ def act():  # noqa: ANN201
             return redirect(back, code=303)
         ids = _applicable(selected, action)
         count, upto = len(ids), None
-    elif scope == "filter":
+    else:  # "filter", or "all" (the empty filter)
         upto = parse_id("upto", form.get("upto")) or bulk.newest_match(db.session, found, action)
         count = bulk.count_for_action(db.session, found, action, upto=upto, cap=cap)
         ids = None
-    else:
-        abort(400, f"Unknown scope {scope!r}: use selected or filter.")
     if form.get("confirm") != "yes":
         return render_template(
             "jobs/confirm_bulk.html", action=action, verb=VERBS[action], done=DONE[action],
@@ -65,7 +67,7 @@ def act():  # noqa: ANN201
         ids = bulk.ids_for_action(db.session, found, action, upto=upto, cap=cap)
     changed, refused = bulk.apply_bulk(
         db.session, action, ids, actor=current_user.name, now=now(),
-        filter=found.to_params() if scope == "filter" else None)
+        filter=None if scope == "selected" else found.to_params())
     _report(action, changed, refused)
     return redirect(back, code=303)
 

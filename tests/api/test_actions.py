@@ -75,11 +75,14 @@ def test_run_is_refused_while_an_earlier_job_of_the_relation_blocks_it(
     assert state_of(session, later.id) == JobState.PENDING
 
 
-@pytest.mark.parametrize("job_id", ["424242", str(2**31)])
-def test_an_action_on_an_unknown_job_gets_404(api, job_id):
+@pytest.mark.parametrize(("job_id", "message"), [
+    ("424242", "job 424242 does not exist"),
+    (str(2**31), "2147483648 is not an id: ids are whole numbers from 1 to 2147483647."),
+])
+def test_an_action_on_an_unknown_job_gets_404(api, job_id, message):
     response = api("operator").post(f"/api/v1/jobs/{job_id}/retry")
     assert response.status_code == 404
-    assert response.get_json()["message"].startswith("job ")
+    assert response.get_json()["message"] == message
 
 
 @pytest.mark.parametrize("role", ["enqueue", "viewer"])

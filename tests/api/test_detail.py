@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from dashboard.masking import MASK
+from dashboard.queue import Request
 from tests.factories import save_job
 from tests.web.helpers import run_digest
 
@@ -43,3 +45,13 @@ def test_an_unknown_job_gets_404(api, job_id):
     response = api("viewer").get(f"/api/v1/jobs/{job_id}")
     assert response.status_code == 404
     assert response.get_json()["error"] == "not-found"
+
+
+def test_a_stored_payload_that_is_not_json_is_given_as_stored(api, session, clock):
+    job = save_job(session, clock, ("test_echo", {"password": "pw"}))
+    session.execute(sa.update(Request).where(Request.job_id == job.id)
+                    .values(payload='{"password": "pw", broken'))
+    session.commit()
+    response = api("viewer").get(f"/api/v1/jobs/{job.id}")
+    assert response.status_code == 200
+    assert response.get_json()["requests"][0]["payload"] == '{"password": "pw", broken'

@@ -131,6 +131,28 @@ def test_json_that_no_database_can_store_gets_422(api, session, raw, field, word
     assert counts(session) == (0, 0)
 
 
+HUGE = "9" * 5000  # past the 4,300 digits int() converts from text
+
+
+@pytest.mark.parametrize(("raw", "field"), [
+    (f'{{"store_id": {HUGE}, "requests": [{{"type_code": "test_echo", "payload": {{}}}}]}}',
+     "store_id"),
+    (f'{{"relation_id": -{HUGE}, "requests": [{{"type_code": "test_echo", "payload": 1}}]}}',
+     "relation_id"),
+    (f'{{"requests": [{{"type_code": "test_echo", "payload": {{"n": [1, {HUGE}]}}}}]}}',
+     "requests[0].payload.n[1]"),
+    (f"{HUGE}", "body"),
+])
+def test_a_number_of_5000_digits_gets_422_naming_its_field(api, session, raw, field):
+    response = api().post("/api/v1/jobs", data=raw,
+                          headers={"Content-Type": "application/json"})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.get_json()["field"] == field
+    assert "is a number of more than 4,300 digits" in response.get_json()["message"]
+    assert HUGE not in response.get_data(as_text=True)
+    assert counts(session) == (0, 0)
+
+
 @pytest.mark.parametrize(("raw", "words"), [
     ('{"requests": [', "is not valid JSON: Expecting value: line 1 column 15"),
     ("{'requests': []}", "is not valid JSON"),

@@ -58,12 +58,15 @@ def test_the_cursor_walks_every_page_once(api, jobs):
     ("type=no_such_type", "type", "no request type has this code"),
     ("store=abc", "store", "is not a store id"),
     ("store=99999999999999999999", "store", "is not a store id"),
-    ("before=0", "before", "must be between 1 and"),
-    ("before=99999999999999999999", "before", "must be between 1 and"),
+    ("before=0", "before", "is not a whole number from 1 to"),
+    ("before=99999999999999999999", "before", "is not a whole number from 1 to"),
     ("before=1&before=2", "before", "more than once"),
     ("limit=0", "limit", "from 1 to 200"),
     ("limit=201", "limit", "from 1 to 200"),
     ("limit=ten", "limit", "from 1 to 200"),
+    ("limit=%C2%B2", "limit", "from 1 to 200"),  # "²": isdigit() but not int()
+    ("limit=%D9%A3", "limit", "from 1 to 200"),  # "٣": int() takes it as 3
+    ("limit=" + "9" * 5000, "limit", "from 1 to 200"),  # past int()'s 4,300 digits
     ("from=yesterday", "from", "is not a date"),
     ("to=9999-12-31", "to", "between the years"),
     ("from=0001-01-01T00:00%2B01:00", "from", "between the years"),

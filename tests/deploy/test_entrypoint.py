@@ -225,3 +225,11 @@ def test_any_other_command_runs_instead_of_the_server(start, tmp_path):
     assert process.wait() == 1
     assert "run `flask --app dashboard db upgrade` first" in process.stderr
     assert "Running upgrade" not in process.stderr
+
+
+def test_a_wrong_setting_stops_at_once_with_one_line(start):
+    process = start(QUEUE_ALERT_TO="not-an-address", DB_UPGRADE_INTERVAL="5")
+    assert process.wait(timeout=30) == 2  # no retries: waiting won't mend a setting
+    assert process.stderr.strip().splitlines() == [
+        "Error: QUEUE_ALERT_TO: 'not-an-address' is not an email address"]
+    assert "database not ready" not in process.stderr

@@ -105,9 +105,11 @@ def test_gunicorn_from_the_environment(monkeypatch):
     ("PORT", "80a", "PORT must be a whole number"),
     ("LOG_FORMAT", "xml", "LOG_FORMAT must be one of plain, json"),
 ])
-def test_gunicorn_refuses_bad_values(monkeypatch, name, value, message):
-    with pytest.raises(SystemExit, match=message):
+def test_gunicorn_refuses_bad_values(monkeypatch, capsys, name, value, message):
+    with pytest.raises(SystemExit) as stopped:
         gunicorn_settings(monkeypatch, **{name: value})
+    assert stopped.value.code == 2  # a setting's error, as for every flask command
+    assert message in capsys.readouterr().err
 
 
 def compose() -> dict:

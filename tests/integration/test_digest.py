@@ -11,6 +11,7 @@ from dashboard.queue import (
     JobRepository,
     JobState,
     QueueSettings,
+    Request,
     RequestState,
     RetryStrategy,
     actions,
@@ -279,3 +280,16 @@ def test_max_seconds_stops_taking_new_jobs(session, clock):
     assert result.jobs == 0
     assert session.scalar(
         sa.select(sa.func.count()).select_from(Job).where(Job.locked_by.is_not(None))) == 0
+
+
+def test_a_stored_result_that_is_not_json_is_handed_on_as_stored(session, clock):
+    # The second request fails once: the job is taken again with the first one done.
+    job = save_job(session, clock, ("test_echo", {}), ("test_flaky", {"fail_times": 1}))
+    digest(session, clock).execute()
+    first = reload(session, job).requests[0]
+    session.execute(sa.update(Request).where(Request.id == first.id).values(result="{oops"))
+    session.commit()
+    clock.advance(seconds=60)
+    result = digest(session, clock).execute()  # crashed with JSONDecodeError, every run
+    assert (result.jobs, result.succeeded) == (1, 1)
+    assert reload(session, job).state == JobState.COMPLETED

@@ -17,7 +17,8 @@ def test_secret_key_is_made_once_and_kept(tmp_path):
     first = from_environment(str(tmp_path), {})["SECRET_KEY"]
     assert len(first) == 64
     assert from_environment(str(tmp_path), {})["SECRET_KEY"] == first
-    assert from_environment(str(tmp_path), {"SECRET_KEY": "s"})["SECRET_KEY"] == "s"
+    given = "s" * 32
+    assert from_environment(str(tmp_path), {"SECRET_KEY": given})["SECRET_KEY"] == given
 
 
 def test_queue_types_list(tmp_path):
@@ -41,3 +42,49 @@ def test_mariadb_gets_full_utf8():
     assert database_url("mysql+pymysql://root@h/db").endswith("?charset=utf8mb4")
     assert database_url("mysql+pymysql://root@h/db?charset=latin1").endswith("charset=latin1")
     assert database_url("postgresql://u@h/db") == "postgresql://u@h/db"
+
+
+@pytest.mark.parametrize(("value", "secure"), [
+    # Every spelling of on and off, whatever the case; unset or blank is off.
+    ("1", True), ("true", True), ("TRUE", True), ("yes", True), ("On", True),
+    ("0", False), ("false", False), ("no", False), ("off", False), ("", False), (None, False),
+])
+def test_on_off_settings_are_read_one_way(tmp_path, value, secure):
+    env = {} if value is None else {"DASHBOARD_HTTPS_ONLY": value}
+    assert from_environment(str(tmp_path), env)["SESSION_COOKIE_SECURE"] is secure
+
+
+@pytest.mark.parametrize("name", ["DASHBOARD_HTTPS_ONLY", "MAIL_USE_TLS", "MAIL_USE_SSL"])
+@pytest.mark.parametrize("value", ["2", "enabled", "y", "oui"])
+def test_anything_else_than_on_or_off_is_refused_naming_the_variable(tmp_path, name, value):
+    with pytest.raises(ConfigError, match=f"^{name} must be true or false, got '{value}'$"):
+        from_environment(str(tmp_path), {name: value})
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("QUEUE_LEASE_SECONDS", "nan"), ("QUEUE_RETRY_DELAY", "inf"), ("MAIL_TIMEOUT", "NaN"),
+])
+def test_numbers_must_be_finite(tmp_path, name, value):
+    with pytest.raises(ConfigError, match=f"{name} must be a finite number"):
+        from_environment(str(tmp_path), {name: value})
+
+
+def test_a_short_secret_key_is_refused_with_the_reason_and_not_shown(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY is 31 characters long; it must have "
+                                          "at least 32, or a session cookie") as refused:
+        from_environment(str(tmp_path), {"SECRET_KEY": "k" * 31})
+    assert "k" * 31 not in str(refused.value)
+    assert from_environment(str(tmp_path), {"SECRET_KEY": "k" * 32})["SECRET_KEY"] == "k" * 32
+
+
+@pytest.mark.parametrize("url", ["not a url", "foo://host/db", "postgresql://u@h:port/db"])
+def test_a_bad_database_url_is_a_setting_error(tmp_path, url):
+    with pytest.raises(ConfigError, match="^DATABASE_URL is not a database URL"):
+        from_environment(str(tmp_path), {"DATABASE_URL": url})
+
+
+def test_a_config_error_is_one_line_and_exit_code_2_for_every_flask_command():
+    # A ClickException: click prints "Error: <message>" and exits with its code.
+    error = ConfigError("QUEUE_ALERT_TO: 'x' is not an email address")
+    assert error.exit_code == 2
+    assert str(error) == "QUEUE_ALERT_TO: 'x' is not an email address"

@@ -46,3 +46,13 @@ def test_states(text, states):
 def test_bad_states(text, message):
     with pytest.raises(ValueError, match=message):
         parse_states(text)
+
+
+@pytest.mark.parametrize("text", ["36501d", "5300w", "999999999w", "9" * 5000 + "d"])
+def test_ages_longer_than_a_century_are_refused_before_they_overflow(text):
+    with pytest.raises(ValueError, match="is longer than 36500d; no job is that old"):
+        parse_age(text)
+
+
+def test_a_century_is_taken():
+    assert parse_age("36500d") == timedelta(days=36500)

@@ -105,7 +105,7 @@ def test_bulk_without_a_selection_asks_for_one(operator, failed_jobs):
 
 @pytest.mark.parametrize(("form", "message"), [
     ({"action": "explode", "scope": "filter"}, "Unknown bulk action &#39;explode&#39;"),
-    ({"action": "retry", "scope": "everything"}, "Unknown scope &#39;everything&#39;"),
+    ({"action": "retry", "scope": "everything"}, "unknown scope &#39;everything&#39;"),
     ({"action": "retry", "scope": "filter", "state": "gone"}, "state=&#39;gone&#39;"),
     ({"action": "retry", "scope": "selected", "job": "x"}, "job=&#39;x&#39;"),
 ])
@@ -131,6 +131,47 @@ def test_bulk_needs_the_csrf_token(operator, failed_jobs, session):
 
 def test_the_list_offers_bulk_forms_to_operators_only(operator, viewer, failed_jobs):
     assert "Retry all</button>" in text(operator.get("/jobs?state=failed"))
-    assert "Retry all</button>" not in text(operator.get("/jobs"))  # no filter: no "all"
+    unfiltered = text(operator.get("/jobs"))  # no filter: the form says "every job"
+    assert '<input type="hidden" name="scope" value="all">' in unfiltered
+    assert "<span>Every job (up to 10,000):</span>" in unfiltered
     assert "Retry all</button>" not in text(viewer.get("/jobs?state=failed"))
     assert JobState.FAILED.value in text(viewer.get("/jobs?state=failed"))
+
+
+@pytest.mark.parametrize("blank", [{}, {"state": "", "q": " "}])
+def test_an_empty_filter_without_the_all_scope_is_refused_and_changes_nothing(
+        operator, failed_jobs, session, blank):
+    before = states(session)
+    for confirm in ({}, {"confirm": "yes", "upto": str(failed_jobs[-1])}):
+        response = post(operator, "/jobs/bulk",
+                        {"action": "cancel", "scope": "filter", **blank, **confirm})
+        assert response.status_code == 400
+        assert ("Nothing changed: the filter is empty, so it would act on every job; to act "
+                "on every job, choose the scope &#39;all&#39;") in text(response)
+    assert states(session) == before
+    assert session.scalars(sa.select(AuditEntry)).all() == []
+
+
+def test_the_all_scope_confirms_with_the_count_then_acts_on_every_job(operator, failed_jobs,
+                                                                      session):
+    form = {"action": "pause", "scope": "all"}
+    page = text(post(operator, "/jobs/bulk", form))
+    assert "Pause 2 jobs?" in page  # the two pending ones: failed jobs can't be paused
+    assert "<strong>Every job</strong> (no filter) that can be paused now" in page
+    assert '<input type="hidden" name="scope" value="all">' in page
+    assert set(states(session).values()) == {"failed", "pending"}  # nothing yet
+    upto = re.search(r'name="upto" value="(\d+)"', page).group(1)
+    post(operator, "/jobs/bulk", {**form, "confirm": "yes", "upto": upto})
+    assert sorted(states(session).values()) == ["failed"] * 5 + ["paused"] * 2
+    entry = session.scalars(sa.select(AuditEntry)).one()
+    assert (entry.action, entry.job_count) == ("bulk-pause", 2)
+
+
+def test_the_all_scope_with_a_filter_is_refused(operator, failed_jobs, session):
+    before = states(session)
+    response = post(operator, "/jobs/bulk", {"action": "cancel", "scope": "all", "store": "1",
+                                             "confirm": "yes"})
+    assert response.status_code == 400
+    assert "the scope &#39;all&#39; acts on every job, but a filter is given (store)" in text(
+        response)
+    assert states(session) == before
