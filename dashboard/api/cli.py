@@ -30,7 +30,7 @@ def create_command(name: str, role: str, replace: bool) -> None:
         name = tokens.check_name(name)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="NAME") from None
-    with database_errors():
+    with database_errors(writes=True):
         existing = tokens.named(db.session, name)
         if existing is not None and not replace:
             raise click.ClickException(
@@ -67,7 +67,7 @@ def list_command() -> None:
 def revoke_command(name: str) -> None:
     """Refuse the token from now on (its name stays taken)."""
     now = default_clock()()
-    with database_errors():
+    with database_errors(writes=True):
         token = tokens.named(db.session, name)
         if token is None:
             raise click.ClickException(f"no token named {name}")

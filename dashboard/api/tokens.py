@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..queue.database import writing
 from .models import MAX_TOKEN_NAME_LENGTH, ApiToken, TokenRole
 
 PREFIX = "aqd_"
@@ -68,9 +69,17 @@ def authenticate(session: Session, secret: str, *, now: datetime) -> ApiToken | 
     if token.revoked_at is not None:
         return None
     if token.last_used_at is None or now - token.last_used_at >= USE_RESOLUTION:
+        _note_use(session, token, now)
+    return token
+
+
+def _note_use(session: Session, token: ApiToken, now: datetime) -> None:
+    # In a transaction of its own that takes SQLite's write lock up front: on a GET the
+    # read above began a plain one, whose first write would fail while the digest writes.
+    session.rollback()
+    with writing():
         token.last_used_at = now
         session.commit()
-    return token
 
 
 def revoke(session: Session, token: ApiToken, *, now: datetime) -> None:

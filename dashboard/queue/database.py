@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import select
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -11,6 +14,8 @@ from sqlalchemy.orm import Session
 IMMEDIATE = "sqlite_begin_immediate"
 MIN_MARIADB = (10, 6)
 MIN_MYSQL = (8, 0)
+#: Whether every transaction begun in this context (thread) will write: see writing().
+_WRITING: ContextVar[bool] = ContextVar("asyncqueue_writing", default=False)
 
 
 class UnsupportedDatabase(RuntimeError):
@@ -42,8 +47,8 @@ def _prepare_sqlite(engine: sa.Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):  # noqa: ANN001
-        connection.exec_driver_sql(
-            "BEGIN IMMEDIATE" if connection.get_execution_options().get(IMMEDIATE) else "BEGIN")
+        immediate = connection.get_execution_options().get(IMMEDIATE) or _WRITING.get()
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def begin_for_write(session: Session) -> None:
@@ -55,6 +60,26 @@ def begin_for_write(session: Session) -> None:
     digest sets the same option on its own connection, see digest.py.)
     """
     session.connection(execution_options={IMMEDIATE: True})
+
+
+def set_writing(writing: bool) -> None:
+    """Say whether the transactions begun from now on in this context will write.
+
+    For a caller whose every transaction may write (an HTTP request that is not a GET, a
+    CLI command that changes something): on SQLite each then takes the write lock when it
+    begins, however many it commits, and whichever code reads first. Reset it afterwards.
+    """
+    _WRITING.set(writing)
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Within: every transaction begun takes SQLite's write lock up front (see set_writing)."""
+    token = _WRITING.set(True)
+    try:
+        yield
+    finally:
+        _WRITING.reset(token)
 
 
 def executes_alone(conn: sa.Connection) -> bool:
