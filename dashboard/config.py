@@ -123,6 +123,7 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
                                        minimum=1),
         **mail_settings(env),
         **operations(env),
+        **serving(env),
         "QUEUE_MASKED_KEYS": _words(env.get("QUEUE_MASKED_KEYS"), DEFAULT_WORDS),
         "DASHBOARD_BULK_LIMIT": _number(env, "DASHBOARD_BULK_LIMIT", 10_000, minimum=1),
         "DASHBOARD_POLL_SECONDS": _number(env, "DASHBOARD_POLL_SECONDS", 5.0, kind=float,
@@ -162,6 +163,16 @@ def operations(env: dict[str, str]) -> dict[str, Any]:
     }
 
 
+
+
+def serving(env: dict[str, str]) -> dict[str, Any]:
+    """What keeps one client from holding the web workers: Run now's time limit."""
+    return {
+        # Seconds; below gunicorn's timeout and a proxy's usual 60, so the page always
+        # answers (the digest runs the rest of the job).
+        "DASHBOARD_RUN_SECONDS": _number(env, "DASHBOARD_RUN_SECONDS", 20.0, kind=float,
+                                         minimum=1),
+    }
 
 
 def _words(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -116,3 +117,22 @@ class Interferes(RequestType):
         if payload.get("fail"):
             raise ConnectionError("timed out")
         return "done"
+
+
+class Sleeps(RequestType):
+    """Takes ``payload["seconds"]``, as a slow external API does."""
+
+    type_code = "test_sleeps"
+
+    def execute(self, payload: Any, context: RequestContext) -> Any:
+        time.sleep(payload["seconds"])
+        return {"slept": payload["seconds"]}
+
+
+class KillsItsWorker(RequestType):
+    """Ends the process's request as gunicorn's timeout does: SystemExit in the worker."""
+
+    type_code = "test_kills_its_worker"
+
+    def execute(self, payload: Any, context: RequestContext) -> Any:
+        raise SystemExit(1)

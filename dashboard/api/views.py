@@ -111,7 +111,8 @@ def act(job_id: int, action: str) -> Response:
         abort(404, f"job {job_id} does not exist")
     try:
         done = operations.perform(db.session, action, job_id, actor=guard.current_token().actor,
-                                  now=default_clock()())
+                                  now=default_clock()(),
+                                  run_seconds=current_app.config["DASHBOARD_RUN_SECONDS"])
     except operations.NoSuchJob as missing:
         abort(404, str(missing))
     except operations.Refused as refusal:
