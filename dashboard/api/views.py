@@ -17,6 +17,7 @@ from ..queue.settings import default_clock
 from . import documents, errors, guard
 from .enqueue import job_from_body, read_json
 from .openapi import description
+from .ratelimit import per_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.before_request(guard.authenticate)
@@ -70,6 +71,7 @@ def openapi() -> Response:
 
 
 @bp.post("/jobs", provide_automatic_options=False)
+@per_token
 @guard.needs("enqueue")
 def enqueue() -> tuple[Response, int, dict[str, str]]:
     """Enqueue a job of one or more requests; 201 with the job and its URL."""
@@ -79,6 +81,7 @@ def enqueue() -> tuple[Response, int, dict[str, str]]:
 
 
 @bp.get("/jobs", provide_automatic_options=False)
+@per_token
 @guard.needs("read")
 def index() -> Response:
     """Jobs matching the filters, newest first, a page at a time (``before``: the cursor)."""
@@ -96,6 +99,7 @@ def index() -> Response:
 
 
 @bp.get("/jobs/<int:job_id>", provide_automatic_options=False)
+@per_token
 @guard.needs("read")
 def show(job_id: int) -> Response:
     """One job: its fields, requests (payloads and results masked) and attempts."""
@@ -104,6 +108,7 @@ def show(job_id: int) -> Response:
 
 @bp.post("/jobs/<int:job_id>/<any(retry, pause, resume, cancel, run):action>",
          provide_automatic_options=False)
+@per_token
 @guard.needs("act")
 def act(job_id: int, action: str) -> Response:
     """Retry, pause, resume, cancel or run the job, as the dashboard's buttons do."""
