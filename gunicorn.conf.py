@@ -9,6 +9,7 @@ from typing import NoReturn
 
 from dashboard.config import LOG_FORMATS, ConfigError, check_environment
 from dashboard.logs import gunicorn_logging
+from dashboard.serving import read_timeout
 
 
 def _stop(message: str) -> NoReturn:
@@ -38,7 +39,17 @@ except ConfigError as error:
 # Every address of the container; publish the port, or put a proxy in front.
 bind = f"0.0.0.0:{_whole_number('PORT', 8000, 1)}"
 workers = _whole_number("WEB_CONCURRENCY", 2, 1)
-# "Run now" runs a job's requests inside the web worker: give it time.
+# Threads, not one request per process: a slow or stalled client holds one thread, not a
+# worker, and it is dropped after REQUEST_READ_TIMEOUT seconds without a byte (see
+# dashboard/serving.py). 16 threads outnumber the connections a few clients can hold.
+worker_class = "dashboard.serving.DashboardWorker"
+threads = _whole_number("GUNICORN_THREADS", 16, 1)
+try:
+    read_timeout()  # the worker reads it; a wrong value stops gunicorn here, in one line
+except ValueError as error:
+    raise SystemExit(f"gunicorn.conf.py: {error}") from None
+# A threaded worker is restarted after this long only if its main loop stops (a request
+# that runs long is not killed: "Run now" bounds itself, see QUEUE_RUN_NOW_SECONDS).
 timeout = _whole_number("GUNICORN_TIMEOUT", 60, 1)
 # On SIGTERM, requests in progress get this long to finish before workers are killed.
 graceful_timeout = _whole_number("GRACEFUL_TIMEOUT", 30, 1)

@@ -24,6 +24,7 @@ from . import (
 )
 from .extensions import csrf, db, migrate
 from .queue.database import engine_options, prepare_engine
+from .transactions import init_app as init_transactions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,6 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     with app.app_context():
         prepare_engine(db.engine)
+    init_transactions(app)
     alerts.init_app(app)
     queue.configure(session=lambda: db.session, settings=queue_settings(
         app.config, run_listeners=(alerts.after_digest_run(app),)))

@@ -6,7 +6,7 @@ import getpass
 import json
 import signal
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 from typing import TypeVar
 
@@ -18,7 +18,7 @@ from flask.cli import with_appcontext
 from .extensions import db
 from .queries.filters import MAX_ID
 from .queue import Job, JobBuilder, JobDigest, JobRepository, JobState, NotRunnable, retention
-from .queue.database import UnsupportedDatabase
+from .queue.database import UnsupportedDatabase, writing
 from .queue.settings import default_clock
 
 T = TypeVar("T")
@@ -54,10 +54,15 @@ def database_problem(error: Exception) -> str:
 
 
 @contextmanager
-def database_errors() -> Iterator[None]:
-    """Turn database failures into a one-line message and exit code 1, for cron."""
+def database_errors(*, writes: bool = False) -> Iterator[None]:
+    """Turn database failures into a one-line message and exit code 1, for cron.
+
+    ``writes``: the command changes something, so each of its transactions takes SQLite's
+    write lock up front (see queue.database.writing), rather than fail while a digest writes.
+    """
     try:
-        yield
+        with writing() if writes else nullcontext():
+            yield
     except UnsupportedDatabase as error:
         raise click.ClickException(str(error)) from None
     except sqlalchemy.exc.SQLAlchemyError as error:

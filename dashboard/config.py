@@ -13,7 +13,11 @@ from typing import Any
 
 import click
 import sqlalchemy as sa
+<<<<<<< HEAD
 import sqlalchemy.exc
+=======
+from limits import parse_many
+>>>>>>> h-sqlite
 
 from . import files
 from .masking import DEFAULT_WORDS
@@ -179,6 +183,10 @@ def settings(instance_path: str, env: dict[str, str] | None = None) -> dict[str,
                                        minimum=1),
         **mail_settings(env),
         **operations(env),
+        **serving(env),
+        "API_RATE_LIMIT_STORAGE": (env.get("API_RATE_LIMIT_STORAGE", "").strip()
+                                   or "sqlitefile://" + str(Path(instance_path).resolve()
+                                                            / "rate-limits.db")),
         "QUEUE_MASKED_KEYS": _words(env.get("QUEUE_MASKED_KEYS"), DEFAULT_WORDS),
         "DASHBOARD_BULK_LIMIT": _number(env, "DASHBOARD_BULK_LIMIT", 10_000, minimum=1),
         "DASHBOARD_POLL_SECONDS": _number(env, "DASHBOARD_POLL_SECONDS", 5.0, kind=float,
@@ -250,6 +258,34 @@ def proxies(raw: str) -> tuple[Network, ...]:
             raise ConfigError(f"DASHBOARD_PROXIES: {item!r} is not an IP address or network "
                               "(e.g. 10.0.0.5 or 10.0.0.0/24)") from None
     return tuple(found)
+
+
+RATE_LIMIT_OFF = "off"
+
+
+def serving(env: dict[str, str]) -> dict[str, Any]:
+    """What keeps one client from holding the web workers: Run now's time limit, and the
+    API's rate limit per token."""
+    return {
+        # Seconds; below gunicorn's timeout and a proxy's usual 60, so the page always
+        # answers (the digest runs the rest of the job).
+        "DASHBOARD_RUN_SECONDS": _number(env, "DASHBOARD_RUN_SECONDS", 20.0, kind=float,
+                                         minimum=1),
+        "API_RATE_LIMIT": rate_limit(env.get("API_RATE_LIMIT", "600 per minute")),
+    }
+
+
+def rate_limit(raw: str) -> str:
+    """Flask-Limiter's notation ("600 per minute", "10/second;500/hour") or ``off``."""
+    value = raw.strip() or RATE_LIMIT_OFF
+    if value.lower() == RATE_LIMIT_OFF:
+        return RATE_LIMIT_OFF
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"API_RATE_LIMIT must be like '600 per minute' or "
+                          f"'10/second;500/hour', or off; got {raw!r}") from None
+    return value
 
 
 def _words(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -140,7 +140,7 @@ def describe(job: dict[str, Any]) -> list[str]:
 def _act(action: str, job_ids: tuple[int, ...], as_json: bool) -> None:
     """Apply the action to each job in turn; exit 1 if any was refused or unknown."""
     done, refused = [], []
-    with database_errors():
+    with database_errors(writes=True):
         for job_id in dict.fromkeys(job_ids):
             try:
                 outcome = operations.perform(db.session, action, job_id, actor=actor(),

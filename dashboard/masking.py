@@ -20,8 +20,6 @@ import traceback
 from collections.abc import Iterable
 from typing import Any
 
-from .queue.payload import load_shown
-
 MASK = "••••••"
 #: Shorter values are masked under their key but not hunted for in texts: replacing every
 #: "1" or "ab" of a traceback would make it unreadable, and guards nothing worth keeping.
@@ -82,8 +80,9 @@ class Masker:
         (its secrets hidden)."""
         if text is None:
             return ""
-        value = load_shown(text)
-        if value is text:  # not JSON: shown as stored
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError):  # not JSON: shown as stored
             return hide(text, secrets)
         return json.dumps(self.mask(value, secrets), indent=2, ensure_ascii=False)
 

@@ -6,6 +6,7 @@ The one code path behind the dashboard's buttons, the HTTP API and ``flask jobs 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,9 +53,11 @@ class Done:
     outcome: str | None = None
 
 
-def perform(session: Session, action: str, job_id: int, *, actor: str, now: datetime) -> Done:
+def perform(session: Session, action: str, job_id: int, *, actor: str, now: datetime,
+            run_seconds: float | None = None) -> Done:
     """Apply ``action`` to the job and record it under ``actor``, in one transaction.
 
+    ``run_seconds`` bounds ``run`` (see _run); None lets it go to the end of the job.
     Raises NoSuchJob, or Refused when the action does not apply (nothing is recorded),
     or ValueError for an action that does not exist.
     """
@@ -64,7 +67,7 @@ def perform(session: Session, action: str, job_id: int, *, actor: str, now: date
         session.rollback()
         raise NoSuchJob(job_id)
     if action == "run":
-        return _run(session, job_id, actor=actor, now=now)
+        return _run(session, job_id, actor=actor, now=now, seconds=run_seconds)
     try:
         actions.ACTION_FUNCTIONS[action](session, job_id, now)
         audit.record(session, actor, action, [job_id], at=now)
@@ -74,16 +77,41 @@ def perform(session: Session, action: str, job_id: int, *, actor: str, now: date
     return Done(job_id, action, f"Job #{job_id} {DONE[action]}.")
 
 
-def _run(session: Session, job_id: int, *, actor: str, now: datetime) -> Done:
-    """Run the job through the digest here and now, and say how it went."""
+def _run(session: Session, job_id: int, *, actor: str, now: datetime,
+         seconds: float | None) -> Done:
+    """Run the job through the digest here and now, and say how it went.
+
+    The audit entry is written, and committed, before the run starts: a run cut off (its
+    process killed) is still on record, as started. After ``seconds`` the run stops at
+    the end of its current request and gives the job back, due: the digest runs the rest.
+    """
     job = session.get(Job, job_id)
+    entry = audit.record(session, actor, "run", [job_id], detail="started, no outcome recorded",
+                         at=now)
+    digest = JobDigest(session)
+    timer = threading.Timer(seconds, digest.stop) if seconds is not None else None
     try:
-        result = JobDigest(session).set_job(job).execute()
+        if timer is not None:
+            timer.start()
+        result = digest.set_job(job).execute()
     except NotRunnable as refusal:
         session.rollback()
+        audit.forget(session, entry)  # nothing ran: nothing to keep on record
         raise Refused("run", job_id, str(refusal)) from None
-    outcome = result.outcomes.get(job_id, "unchanged")
+    finally:
+        if timer is not None:
+            timer.cancel()
     summary = (f"{result.succeeded} request(s) succeeded, {result.failed} failed, "
                f"{result.retrying} retrying, in {result.seconds:.2f} s")
-    audit.record(session, actor, "run", [job_id], detail=f"{outcome}: {summary}", at=now)
-    return Done(job_id, "run", f"Job #{job_id} ran: now {outcome}; {summary}.", outcome)
+    if digest.stopped and job_id not in result.outcomes:
+        state = session.scalar(sa.select(Job.state).where(Job.id == job_id))
+        outcome = f"still {state}"
+        message = (f"Job #{job_id} was still running after {seconds:g} s, the limit of Run "
+                   f"now: it stopped after its current request ({summary}) and the digest "
+                   f"runs the rest at its next run.")
+    else:
+        outcome = result.outcomes.get(job_id, "unchanged")
+        message = f"Job #{job_id} ran: now {outcome}; {summary}."
+    entry.detail = f"{outcome}: {summary}"
+    session.commit()
+    return Done(job_id, "run", message, outcome)

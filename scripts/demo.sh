@@ -38,4 +38,5 @@ echo "API:       http://127.0.0.1:$PORT/api/v1/jobs with the operator token in i
 echo "The digest runs every 3 seconds in the background (log: instance/demo-digest.log)."
 echo "Ctrl-C stops the dashboard and the digest."
 echo
-.venv/bin/gunicorn --bind "127.0.0.1:$PORT" --workers 2 --timeout 120 --access-logfile - "dashboard:create_app()"
+# The shipped settings (threaded workers, a read timeout for slow clients), on 127.0.0.1.
+.venv/bin/gunicorn -c gunicorn.conf.py --bind "127.0.0.1:$PORT" "dashboard:create_app()"

@@ -92,6 +92,8 @@ def config(db_url: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": db_url,
         "SECRET_KEY": "test",
         "QUEUE_LEASE_SECONDS": 300.0,
+        # Counts of this app alone: the host's file would carry them from test to test.
+        "API_RATE_LIMIT_STORAGE": "memory://",
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -118,6 +119,7 @@ class Interferes(RequestType):
         return "done"
 
 
+<<<<<<< HEAD
 class Leaks(RequestType):
     """A careless type: says its payload's password in a log line and in its error."""
 
@@ -126,3 +128,22 @@ class Leaks(RequestType):
     def execute(self, payload: Any, context: RequestContext) -> Any:
         context.logger.warning("logging in with %s", payload["password"])
         raise ConnectionError(f"login refused for password {payload['password']!r}")
+=======
+class Sleeps(RequestType):
+    """Takes ``payload["seconds"]``, as a slow external API does."""
+
+    type_code = "test_sleeps"
+
+    def execute(self, payload: Any, context: RequestContext) -> Any:
+        time.sleep(payload["seconds"])
+        return {"slept": payload["seconds"]}
+
+
+class KillsItsWorker(RequestType):
+    """Ends the process's request as gunicorn's timeout does: SystemExit in the worker."""
+
+    type_code = "test_kills_its_worker"
+
+    def execute(self, payload: Any, context: RequestContext) -> Any:
+        raise SystemExit(1)
+>>>>>>> h-sqlite

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ..extensions import csrf
+from . import ratelimit
 from .cli import tokens_cli
 from .views import bp
 
@@ -18,4 +19,5 @@ __all__ = ["init_app"]
 def init_app(app: Flask) -> None:
     csrf.exempt(bp)
     app.register_blueprint(bp)
+    ratelimit.init_app(app)
     app.cli.add_command(tokens_cli)

@@ -33,11 +33,15 @@ def create_command(name: str, role: str, replace: bool, sources: tuple[str, ...]
         name = tokens.check_name(name)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="NAME") from None
+<<<<<<< HEAD
     try:
         sources = tuple(tokens.check_sources(sources))
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--source") from None
     with database_errors():
+=======
+    with database_errors(writes=True):
+>>>>>>> h-sqlite
         existing = tokens.named(db.session, name)
         if existing is not None and not replace:
             raise click.ClickException(
@@ -76,7 +80,7 @@ def list_command() -> None:
 def revoke_command(name: str) -> None:
     """Refuse the token from now on (its name stays taken)."""
     now = default_clock()()
-    with database_errors():
+    with database_errors(writes=True):
         token = tokens.named(db.session, name)
         if token is None:
             raise click.ClickException(f"no token named {name}")

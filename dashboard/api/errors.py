@@ -20,7 +20,8 @@ PREFIX = "/api/"
 ERRORS = {
     400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
     405: "method-not-allowed", 409: "refused", 413: "too-large",
-    415: "unsupported-media-type", 422: "invalid", 500: "server-error", 503: "unavailable",
+    415: "unsupported-media-type", 422: "invalid", 429: "too-many-requests",
+    500: "server-error", 503: "unavailable",
 }
 
 

@@ -18,6 +18,7 @@ from ..queue.settings import default_clock
 from . import documents, errors, guard
 from .enqueue import job_from_body, read_json
 from .openapi import description
+from .ratelimit import per_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.before_request(guard.authenticate)
@@ -91,9 +92,13 @@ def openapi() -> Response:
 
 
 @bp.post("/jobs", provide_automatic_options=False)
+@per_token
 @guard.needs("enqueue")
 def enqueue() -> Response | tuple[Response, int, dict[str, str]]:
     """Enqueue a job of one or more requests; 201 with the job and its URL."""
+    # End the token's read first: on SQLite it holds the write lock (a POST's transactions
+    # take it up front), which the digest should not wait for while a 1 MB body is parsed.
+    db.session.rollback()
     job = job_from_body(read_json())
     refused = guard.out_of_scope(job.source_id, "source_id")
     if refused is not None:
@@ -103,6 +108,7 @@ def enqueue() -> Response | tuple[Response, int, dict[str, str]]:
 
 
 @bp.get("/jobs", provide_automatic_options=False)
+@per_token
 @guard.needs("read")
 def index() -> Response:
     """Jobs matching the filters, newest first, a page at a time (``before``: the cursor)."""
@@ -124,6 +130,7 @@ def index() -> Response:
 
 
 @bp.get("/jobs/<int:job_id>", provide_automatic_options=False)
+@per_token
 @guard.needs("read")
 def show(job_id: int) -> Response:
     """One job: its fields, requests (payloads and results masked) and attempts."""
@@ -132,13 +139,15 @@ def show(job_id: int) -> Response:
 
 @bp.post("/jobs/<int:job_id>/<any(retry, pause, resume, cancel, run):action>",
          provide_automatic_options=False)
+@per_token
 @guard.needs("act")
 def act(job_id: int, action: str) -> Response:
     """Retry, pause, resume, cancel or run the job, as the dashboard's buttons do."""
     _check_visible(job_id)
     try:
         done = operations.perform(db.session, action, job_id, actor=guard.current_token().actor,
-                                  now=default_clock()())
+                                  now=default_clock()(),
+                                  run_seconds=current_app.config["DASHBOARD_RUN_SECONDS"])
     except operations.NoSuchJob as missing:
         abort(404, str(missing))
     except operations.Refused as refusal:

@@ -19,7 +19,8 @@ from ..queue.models import utcnow
 from .models import AuditEntry, AuditJob
 
 __all__ = [
-    "AuditEntry", "AuditJob", "AuditPage", "entries", "entries_for_job", "job_ids_of", "record",
+    "AuditEntry", "AuditJob", "AuditPage", "entries", "entries_for_job", "forget", "job_ids_of",
+    "record",
 ]
 
 
@@ -51,6 +52,15 @@ def record(
         session.rollback()
         raise
     return entry
+
+
+def forget(session: Session, entry: AuditEntry) -> None:
+    """Take back, and commit, an entry written ahead of an action that did not happen after
+    all (a run refused when the digest tried to take the job)."""
+    entry_id = entry.id
+    session.execute(sa.delete(AuditJob).where(AuditJob.entry_id == entry_id))
+    session.execute(sa.delete(AuditEntry).where(AuditEntry.id == entry_id))
+    session.commit()
 
 
 @dataclass(frozen=True)

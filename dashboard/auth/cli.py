@@ -38,7 +38,7 @@ def _password(from_stdin: bool) -> str:
               help="Read the password from the first line of standard input.")
 def create_command(name: str, role: str, password_stdin: bool) -> None:
     """Create a user; the password is asked twice, or read from standard input."""
-    with database_errors():
+    with database_errors(writes=True):
         if db.session.scalar(sa.select(User.id).where(User.name == name.strip())):
             raise click.ClickException(f"a user named {name.strip()} already exists")
         try:
@@ -57,7 +57,7 @@ def create_command(name: str, role: str, password_stdin: bool) -> None:
               help="Read the password from the first line of standard input.")
 def set_password_command(name: str, password_stdin: bool) -> None:
     """Give a user a new password (their open sessions end)."""
-    with database_errors():
+    with database_errors(writes=True):
         user = db.session.scalar(sa.select(User).where(User.name == name))
         if user is None:
             raise click.ClickException(f"no user named {name}")

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from ..queue.database import begin_for_write
 from ..queue.models import TABLE_ARGS, Attempt, Base, Request, UTCDateTime
 from ..queue.states import Outcome
 
@@ -128,6 +129,10 @@ def _count_hour(session: Session, hour: datetime) -> dict[str, tuple]:
 def _store(session: Session, computed: dict[datetime, dict[str, tuple]], now: datetime) -> None:
     rows = [{"hour": hour, "type_code": code, "succeeded": s, "failed": f}
             for hour, per_type in computed.items() for code, (s, f) in per_type.items()]
+    # Written in a transaction of its own, with SQLite's write lock taken up front: the
+    # page's read began a plain one, whose first write would fail while the digest writes.
+    session.commit()
+    begin_for_write(session)
     try:
         session.execute(sa.delete(AttemptHour).where(AttemptHour.hour < now - KEEP))
         session.execute(sa.insert(AttemptHour), rows)

@@ -103,11 +103,10 @@ class RequestBuilder:
         if self._job.id is not None:
             raise ValueError(f"job {self._job.id} is already saved; build a new job instead")
         requests = self._job.requests
-        if requests:  # the first request has nothing to be a duplicate of
-            key = canonical(self._payload)
-            for existing in requests:
-                if existing.type_code == self._type_code and canonical(existing.payload) == key:
-                    return existing
+        known = _known_requests(self._job)
+        key = (self._type_code, canonical(self._payload))
+        if key in known:
+            return known[key]
         request = Request(
             type_code=self._type_code,
             payload=self._payload,
@@ -117,4 +116,20 @@ class RequestBuilder:
             attempts=0,
         )
         requests.append(request)
+        known[key] = request
+        self._job._known_requests = (len(requests), known)
         return request
+
+
+def _known_requests(job: Job) -> dict[tuple[str, str], Request]:
+    """The job's requests by (type code, canonical payload), to find a duplicate in one
+    look-up: comparing with every earlier request cost a 1,000-request job 500,000
+    canonical() calls. Kept on the job; requests appended to ``job.requests`` some other
+    way are indexed on the next call."""
+    count, known = getattr(job, "_known_requests", (0, {}))
+    requests = job.requests
+    if count > len(requests):  # some were taken out: start again
+        count, known = 0, {}
+    for existing in requests[count:]:
+        known.setdefault((existing.type_code, canonical(existing.payload)), existing)
+    return known

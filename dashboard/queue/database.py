@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import select
+<<<<<<< HEAD
 from collections.abc import Callable
 from typing import TypeVar
+=======
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+>>>>>>> h-sqlite
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -14,6 +20,8 @@ T = TypeVar("T")
 IMMEDIATE = "sqlite_begin_immediate"
 MIN_MARIADB = (10, 6)
 MIN_MYSQL = (8, 0)
+#: Whether every transaction begun in this context (thread) will write: see writing().
+_WRITING: ContextVar[bool] = ContextVar("asyncqueue_writing", default=False)
 
 
 class UnsupportedDatabase(RuntimeError):
@@ -45,8 +53,8 @@ def _prepare_sqlite(engine: sa.Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):  # noqa: ANN001
-        connection.exec_driver_sql(
-            "BEGIN IMMEDIATE" if connection.get_execution_options().get(IMMEDIATE) else "BEGIN")
+        immediate = connection.get_execution_options().get(IMMEDIATE) or _WRITING.get()
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def begin_for_write(session: Session) -> None:
@@ -60,6 +68,7 @@ def begin_for_write(session: Session) -> None:
     session.connection(execution_options={IMMEDIATE: True})
 
 
+<<<<<<< HEAD
 def in_write_transaction(session: Session, work: Callable[[Session], T]) -> T:
     """Run ``work`` in a transaction of its own that takes SQLite's write lock up front,
     and commit it.
@@ -77,6 +86,26 @@ def in_write_transaction(session: Session, work: Callable[[Session], T]) -> T:
         session.rollback()
         raise
     return result
+=======
+def set_writing(writing: bool) -> None:
+    """Say whether the transactions begun from now on in this context will write.
+
+    For a caller whose every transaction may write (an HTTP request that is not a GET, a
+    CLI command that changes something): on SQLite each then takes the write lock when it
+    begins, however many it commits, and whichever code reads first. Reset it afterwards.
+    """
+    _WRITING.set(writing)
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Within: every transaction begun takes SQLite's write lock up front (see set_writing)."""
+    token = _WRITING.set(True)
+    try:
+        yield
+    finally:
+        _WRITING.reset(token)
+>>>>>>> h-sqlite
 
 
 def executes_alone(conn: sa.Connection) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from .. import operations
@@ -37,7 +37,8 @@ def perform(job_id: int, action: str) -> bool:
     """The action and its audit entry (both or neither), told in a flash message."""
     try:
         done = operations.perform(db.session, action, job_id, actor=current_user.name,
-                                  now=now())
+                                  now=now(),
+                                  run_seconds=current_app.config["DASHBOARD_RUN_SECONDS"])
     except operations.NoSuchJob:
         abort(404, f"Job #{job_id} does not exist (it may have been cleaned up).")
     except operations.Refused as refusal:

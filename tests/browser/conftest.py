@@ -13,7 +13,6 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import seed
+from tests.servers import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -57,19 +57,6 @@ def _gunicorn(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError(f"gunicorn did not start:\n{log.read_text()}")
 
 
-def _wait_healthy(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(0.1)
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Iterator[Server]:
     if not Path(CHROMIUM).exists():
@@ -81,7 +68,7 @@ def server(tmp_path_factory) -> Iterator[Server]:
     jobs = seed.seed(env, now=datetime.now(UTC))
     process, url = _gunicorn(env, folder / "gunicorn.log")
     try:
-        _wait_healthy(url)
+        wait_healthy(url)
         yield Server(url, env, jobs)
     finally:
         process.terminate()

@@ -74,7 +74,7 @@ def test_the_image_holds_what_the_app_needs_and_nothing_local(tmp_path):
 
 def gunicorn_settings(monkeypatch, **env: str) -> dict:
     for name in ("PORT", "WEB_CONCURRENCY", "GRACEFUL_TIMEOUT", "GUNICORN_TIMEOUT",
-                 "LOG_FORMAT"):
+                 "LOG_FORMAT", "GUNICORN_THREADS", "REQUEST_READ_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -88,6 +88,9 @@ def test_gunicorn_defaults(monkeypatch):
     assert (settings["accesslog"], settings["errorlog"]) == ("-", "-")
     formatter = settings["logconfig_dict"]["formatters"]["line"]["()"]
     assert formatter == "dashboard.logs.PlainFormatter"
+    # Threads, and a read timeout: a slow client holds a thread for a while, not a worker.
+    assert settings["worker_class"] == "dashboard.serving.DashboardWorker"
+    assert settings["threads"] == 16
 
 
 def test_gunicorn_from_the_environment(monkeypatch):
@@ -104,6 +107,9 @@ def test_gunicorn_from_the_environment(monkeypatch):
     ("WEB_CONCURRENCY", "0", "got '0'"),
     ("PORT", "80a", "PORT must be a whole number"),
     ("LOG_FORMAT", "xml", "LOG_FORMAT must be one of plain, json"),
+    ("GUNICORN_THREADS", "0", "GUNICORN_THREADS must be a whole number of at least 1"),
+    ("REQUEST_READ_TIMEOUT", "soon", "REQUEST_READ_TIMEOUT must be a number of seconds above 0"),
+    ("REQUEST_READ_TIMEOUT", "0", "got '0'"),
 ])
 def test_gunicorn_refuses_bad_values(monkeypatch, capsys, name, value, message):
     with pytest.raises(SystemExit) as stopped:
@@ -174,3 +180,18 @@ def test_crontab_commands_parse(tmp_path):
             args = args[1:]
             command = command.get_command(ctx, args[0])
         command.make_context(args[0], args[1:], parent=ctx)
+
+
+def test_the_demo_and_the_image_serve_with_the_shipped_settings():
+    # Both run gunicorn.conf.py: threaded workers and the read timeout, not sync workers.
+    demo = (ROOT / "scripts/demo.sh").read_text()
+    assert '/gunicorn -c gunicorn.conf.py --bind "127.0.0.1:$PORT"' in demo
+    assert "--workers" not in demo
+    entrypoint = (ROOT / "deploy/entrypoint.sh").read_text()
+    assert 'exec gunicorn -c gunicorn.conf.py "dashboard:create_app()"' in entrypoint
+
+
+def test_compose_passes_the_web_server_settings():
+    web = compose()["services"]["web"]["environment"]
+    for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS", "REQUEST_READ_TIMEOUT", "API_RATE_LIMIT"):
+        assert name in web, name

@@ -1,0 +1,84 @@
+"""The rate limit per API token: 429 with Retry-After past API_RATE_LIMIT, per token."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from dashboard import config
+from dashboard.api.ratelimit import SQLiteFileStorage
+from tests.api.helpers import job_body
+
+
+@pytest.fixture
+def limited(app):
+    """Three calls a minute per token."""
+    app.config["API_RATE_LIMIT"] = "3 per minute"
+    return app
+
+
+def test_past_the_limit_a_token_gets_429_with_retry_after(limited, api):
+    client = api("operator")
+    answers = [client.get("/api/v1/jobs").status_code for _ in range(3)]
+    answers.append(client.post("/api/v1/jobs", job_body(("test_echo", {}))).status_code)
+    assert answers == [200, 200, 200, 429]
+    refused = client.get("/api/v1/jobs/1")
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert refused.get_json() == {
+        "error": "too-many-requests",
+        "message": "too many requests with this token (API_RATE_LIMIT); wait and retry"}
+
+
+def test_each_token_has_its_own_count(limited, api):
+    for _ in range(3):
+        assert api("operator").get("/api/v1/jobs").status_code == 200
+    assert api("operator").get("/api/v1/jobs").status_code == 429
+    assert api("viewer").get("/api/v1/jobs").status_code == 200
+
+
+def test_the_description_and_bad_tokens_are_not_counted_against_a_token(limited, api):
+    for _ in range(5):
+        assert api("operator").get("/api/v1/openapi.json").status_code == 200
+    assert api("operator").get("/api/v1/jobs").status_code == 200
+
+
+def test_off_turns_the_limit_off(app, api):
+    app.config["API_RATE_LIMIT"] = "off"
+    client = api("viewer")
+    assert {client.get("/api/v1/jobs").status_code for _ in range(5)} == {200}
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("", "off"), ("OFF", "off"), ("600 per minute", "600 per minute"),
+    ("10/second;500/hour", "10/second;500/hour"),
+])
+def test_the_setting_takes_flask_limiters_notation(raw, expected):
+    assert config.rate_limit(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["fast", "10 per fortnight", "-1/second"])
+def test_a_wrong_setting_is_refused_naming_it(raw):
+    with pytest.raises(config.ConfigError, match="API_RATE_LIMIT must be like"):
+        config.rate_limit(raw)
+
+
+def test_the_file_storage_counts_per_key_and_forgets_ended_windows(tmp_path):
+    storage = SQLiteFileStorage(f"sqlitefile://{tmp_path / 'limits.db'}")
+    assert [storage.incr("a", 1) for _ in range(3)] == [1, 2, 3]
+    assert (storage.incr("b", 60), storage.get("a"), storage.get("nothing")) == (1, 3, 0)
+    assert storage.get_expiry("a") <= time.time() + 1
+    time.sleep(1.1)
+    assert storage.get("a") == 0 and storage.incr("a", 1) == 1  # a new window
+    assert (tmp_path / "limits.db").stat().st_mode & 0o777 == 0o600
+    storage.clear("b")
+    assert storage.get("b") == 0 and storage.check()
+
+
+def test_a_second_storage_on_the_same_file_sees_the_same_counts(tmp_path):
+    # What two gunicorn workers of one host do (tests/deploy/test_load.py runs them).
+    uri = f"sqlitefile://{tmp_path / 'limits.db'}"
+    first, second = SQLiteFileStorage(uri), SQLiteFileStorage(uri)
+    first.incr("token:1", 60)
+    assert second.incr("token:1", 60) == 2
