@@ -13,11 +13,8 @@ from typing import Any
 
 import click
 import sqlalchemy as sa
-<<<<<<< HEAD
 import sqlalchemy.exc
-=======
 from limits import parse_many
->>>>>>> h-sqlite
 
 from . import files
 from .masking import DEFAULT_WORDS

@@ -119,7 +119,6 @@ class Interferes(RequestType):
         return "done"
 
 
-<<<<<<< HEAD
 class Leaks(RequestType):
     """A careless type: says its payload's password in a log line and in its error."""
 
@@ -128,7 +127,8 @@ class Leaks(RequestType):
     def execute(self, payload: Any, context: RequestContext) -> Any:
         context.logger.warning("logging in with %s", payload["password"])
         raise ConnectionError(f"login refused for password {payload['password']!r}")
-=======
+
+
 class Sleeps(RequestType):
     """Takes ``payload["seconds"]``, as a slow external API does."""
 
@@ -146,4 +146,3 @@ class KillsItsWorker(RequestType):
 
     def execute(self, payload: Any, context: RequestContext) -> Any:
         raise SystemExit(1)
->>>>>>> h-sqlite

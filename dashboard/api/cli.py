@@ -33,15 +33,11 @@ def create_command(name: str, role: str, replace: bool, sources: tuple[str, ...]
         name = tokens.check_name(name)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="NAME") from None
-<<<<<<< HEAD
     try:
         sources = tuple(tokens.check_sources(sources))
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--source") from None
-    with database_errors():
-=======
     with database_errors(writes=True):
->>>>>>> h-sqlite
         existing = tokens.named(db.session, name)
         if existing is not None and not replace:
             raise click.ClickException(

@@ -17,14 +17,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-<<<<<<< HEAD
 from ..queue.builder import validate_source_id
 from ..queue.database import in_write_transaction
 from .models import MAX_TOKEN_NAME_LENGTH, ApiToken, ApiTokenSource, TokenRole
-=======
-from ..queue.database import writing
-from .models import MAX_TOKEN_NAME_LENGTH, ApiToken, TokenRole
->>>>>>> h-sqlite
 
 PREFIX = "aqd_"
 #: last_used_at is written at most this often per token: not one write per API call.
@@ -86,24 +81,10 @@ def authenticate(session: Session, secret: str, *, now: datetime) -> ApiToken | 
     if token.revoked_at is not None:
         return None
     if token.last_used_at is None or now - token.last_used_at >= USE_RESOLUTION:
-<<<<<<< HEAD
         token_id = token.id
         in_write_transaction(session, lambda s: s.execute(
             sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)))
     return token
-=======
-        _note_use(session, token, now)
-    return token
-
-
-def _note_use(session: Session, token: ApiToken, now: datetime) -> None:
-    # In a transaction of its own that takes SQLite's write lock up front: on a GET the
-    # read above began a plain one, whose first write would fail while the digest writes.
-    session.rollback()
-    with writing():
-        token.last_used_at = now
-        session.commit()
->>>>>>> h-sqlite
 
 
 def revoke(session: Session, token: ApiToken, *, now: datetime) -> None:

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..queue.database import in_write_transaction
 from .models import MAX_NAME_LENGTH, LoginFailure
 
 #: Failures older than this no longer count (and are deleted).
@@ -86,28 +87,21 @@ def _address_refusal(session: Session, address: str, now: datetime) -> Refusal |
 
 
 def record_failure(session: Session, name: str, address: str, now: datetime) -> None:
-<<<<<<< HEAD
     """Count a try as failed (the caller commits). Logins record it before checking the
     password, so that parallel guesses can't all pass the check first."""
     session.add(LoginFailure(name=_name(name), address=_address(address), failed_at=now))
-    # Forget what no longer counts, so the table stays small.
-    session.execute(sa.delete(LoginFailure).where(LoginFailure.failed_at <= now - WINDOW))
-=======
-    session.add(LoginFailure(name=name[:80], address=address[:64], failed_at=now))
-    session.commit()  # counted first, whatever becomes of the clean-up
-    _forget_old(session, now)
 
 
-def _forget_old(session: Session, now: datetime) -> None:
+def forget_old(session: Session, now: datetime) -> None:
     """Forget what no longer counts, so the table stays small: in a transaction of its own,
-    and best effort. In the same transaction as the insert, two failed logins at once
-    deadlocked on MariaDB (each delete waits for the row the other inserted)."""
+    after the failure is counted, and best effort. In the same transaction as the insert,
+    two failed logins at once deadlocked on MariaDB (each delete waits for the row the
+    other inserted)."""
     try:
-        session.execute(sa.delete(LoginFailure).where(LoginFailure.failed_at < now - WINDOW))
-        session.commit()
+        in_write_transaction(session, lambda s: s.execute(
+            sa.delete(LoginFailure).where(LoginFailure.failed_at <= now - WINDOW)))
     except sa.exc.OperationalError:
-        session.rollback()  # the next failure cleans up
->>>>>>> h-sqlite
+        pass  # rolled back; the next failure cleans up
 
 
 def forget_failures(session: Session, name: str) -> None:

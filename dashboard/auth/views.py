@@ -49,6 +49,7 @@ def login():  # noqa: ANN201
         return render_template("auth/login.html", error=refusal.message(name, address),
                                name=name), 429, {"Retry-After": str(_seconds(refusal))}
     in_write_transaction(db.session, lambda s: throttle.record_failure(s, name, address, now))
+    throttle.forget_old(db.session, now)
     user = _checked(name, password)
     if user is None:
         return render_template("auth/login.html", error="Wrong name or password.",

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import select
-<<<<<<< HEAD
-from collections.abc import Callable
-from typing import TypeVar
-=======
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
->>>>>>> h-sqlite
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -68,7 +64,6 @@ def begin_for_write(session: Session) -> None:
     session.connection(execution_options={IMMEDIATE: True})
 
 
-<<<<<<< HEAD
 def in_write_transaction(session: Session, work: Callable[[Session], T]) -> T:
     """Run ``work`` in a transaction of its own that takes SQLite's write lock up front,
     and commit it.
@@ -86,7 +81,6 @@ def in_write_transaction(session: Session, work: Callable[[Session], T]) -> T:
         session.rollback()
         raise
     return result
-=======
 def set_writing(writing: bool) -> None:
     """Say whether the transactions begun from now on in this context will write.
 
@@ -105,7 +99,6 @@ def writing() -> Iterator[None]:
         yield
     finally:
         _WRITING.reset(token)
->>>>>>> h-sqlite
 
 
 def executes_alone(conn: sa.Connection) -> bool:
