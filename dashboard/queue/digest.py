@@ -24,10 +24,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import claims
+from . import claims, limits
 from .claims import Lease
 from .database import IMMEDIATE, execute_alone, executes_alone
 from .heartbeat import Heartbeat
+from .limits import ConnectorBusy, ConnectorLimits
 from .models import Attempt, DigestRun, Job, Request
 from .payload import dump_json, load_json
 from .repository import JobRepository
@@ -58,8 +59,10 @@ class DigestResult:
     retrying: int = 0
     #: Jobs this digest had to let go of (its lease was lost, or an operator paused them).
     released: int = 0
+    #: Jobs given back because a request's connector was at its limit (not a failure).
+    deferred: int = 0
     seconds: float = 0.0
-    #: Outcome of each job run, by id: a JobState value, or "released".
+    #: Outcome of each job run, by id: a JobState value, "released" or "deferred".
     outcomes: dict[int, str] = field(default_factory=dict)
 
     def summary(self) -> str:
@@ -128,6 +131,7 @@ class JobDigest:
         self._stop = threading.Event()
         self._conn: sa.Connection | None = None
         self._writer: Writer | None = None
+        self.limits = ConnectorLimits(self.lease, self.settings.limit_wait, self._stop)
 
     # -- public API -----------------------------------------------------------------
 
@@ -352,7 +356,11 @@ class JobDigest:
             if why is not None:
                 self._note_let_go(job_id, why, result)
                 return None
-            executed = self._invoke(work.job, row, previous)
+            try:
+                executed = self._invoke(work.job, row, previous)
+            except ConnectorBusy as busy:
+                self._defer(job_id, row, busy, result)
+                return None
             last = index == len(work.todo) - 1
             pending = self._pending(job_id, row, executed, last=last)
             if not executed.ok or last or self._stop.is_set():
@@ -429,10 +437,31 @@ class JobDigest:
         return Pending(job_id, row, executed, RequestState.RETRYING, JobState.RETRYING, retry_at)
 
     def _invoke(self, job: JobInfo, row: sa.Row, previous: Any) -> Executed:
+        """Execute a request in its turn at its connector's limits (ConnectorBusy: no turn
+        came within ``limit_wait``, and the request did not run)."""
+        connector = limits.connector_of(row.type_code)
+        with self.limits.turn(self._conn, connector, job.id, self.clock):
+            return self._execute(job, row, previous)
+
+    def _defer(self, job_id: int, row: sa.Row, busy: ConnectorBusy,
+               result: DigestResult) -> None:
+        """Give back a job whose connector is at its limit, due when it may have a turn:
+        not a failure, so no attempt is counted."""
+        now = self.clock()
+        # Never within this run, as a retry: a run claims what was due when it started.
+        retry_at = max(now + timedelta(seconds=busy.retry_in),
+                       self._run_started + timedelta(microseconds=1))
+        with self._transaction():
+            limits.give_back(self._conn, self.lease, job_id, row, retry_at, now)
+        log.info("job %s request %s: %s; given back until %s", job_id, row.id, busy,
+                 retry_at.isoformat(timespec="milliseconds"))
+        result.deferred += 1
+        result.outcomes[job_id] = "deferred"
+
+    def _execute(self, job: JobInfo, row: sa.Row, previous: Any) -> Executed:
         started = self.clock()
         try:
             type_cls = pool.get(row.type_code)
-            type_cls.connector.acquire()
             context = RequestContext(
                 job=job,
                 request=RequestInfo(row.id, row.position, row.type_code, row.attempts + 1),

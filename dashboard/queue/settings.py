@@ -28,6 +28,9 @@ class QueueSettings:
     #: ``set_job`` run): how the host application reacts to runs, e.g. sends failure alerts.
     #: A listener's exception is logged and never fails the run.
     run_listeners: tuple[Callable[[Any, Any], None], ...] = ()
+    #: Seconds a request waits for a turn at its connector's limits; past that its job is
+    #: given back, due when the connector may have room (see limits.py).
+    limit_wait: float = 10.0
 
     def __post_init__(self) -> None:
         if self.max_jobs_per_run < 1:
@@ -36,6 +39,8 @@ class QueueSettings:
             raise ValueError("the lease must be a positive number of seconds")
         if self.claim_batch < 1:
             raise ValueError("claim_batch must be at least 1")
+        if not 0 <= self.limit_wait < float("inf"):
+            raise ValueError("limit_wait must be a number of seconds, 0 or more")
 
 
 _session_factory: Callable[[], Session] | None = None
