@@ -299,8 +299,14 @@ class JobDigest:
                     finished_at=self.clock(), jobs=result.jobs, succeeded=result.succeeded,
                     failed=result.failed, retrying=result.retrying, error=error))
                 # Keep a week of runs: enough for the overview, bounded for a --loop worker.
-                self._conn.execute(sa.delete(runs).where(
-                    runs.c.started_at < self.clock() - timedelta(days=RUNS_KEPT_DAYS)))
+                # Found by a plain read, deleted by key: a DELETE walking the index would
+                # lock the rows other digests are ending, and MariaDB's digests ending
+                # runs at once deadlocked on them.
+                old = self._conn.scalars(sa.select(runs.c.id).where(
+                    runs.c.started_at < self.clock() - timedelta(days=RUNS_KEPT_DAYS)
+                ).limit(1000)).all()
+                if old:
+                    self._conn.execute(sa.delete(runs).where(runs.c.id.in_(old)))
         except Exception:
             if error is None:
                 raise
