@@ -46,3 +46,8 @@ class RateLimited(Recorded):
 class SlotLimited(Recorded):
     type_code = "slot_limited"
     connector = THREE_SLOTS
+
+
+class OneSlotRecorded(Recorded):
+    type_code = "one_slot_recorded"
+    connector = Connector("test_one_slot_recorded", max_in_flight=1)
