@@ -139,6 +139,12 @@ def connector_of(type_code: str) -> Connector:
     return pool.get(type_code).connector if type_code in pool else DEFAULT_CONNECTOR
 
 
+def declared_connectors() -> list[Connector]:
+    """The limited connectors of the request types loaded in this process."""
+    found = {pool.get(code).connector for code in pool.codes()}
+    return sorted((c for c in found if c.limited), key=lambda c: c.name)
+
+
 class ConnectorLimits:
     """A digest's turns at its connectors. Threads may share it, each with its own
     connection; ``stopped`` (the digest's stop event) cuts a wait for a full connector."""
