@@ -66,9 +66,10 @@ class DigestResult:
     outcomes: dict[int, str] = field(default_factory=dict)
 
     def summary(self) -> str:
+        deferred = f", {self.deferred} deferred (connector limits)" if self.deferred else ""
         return (
             f"{self.jobs} jobs run, {self.succeeded} requests succeeded, {self.failed} failed, "
-            f"{self.retrying} retrying, in {self.seconds:.2f}s"
+            f"{self.retrying} retrying{deferred}, in {self.seconds:.2f}s"
         )
 
 

@@ -210,6 +210,8 @@ def test_a_request_at_a_full_connector_gives_its_job_back_not_failed(
     result = digest(session, clock).execute()
 
     assert (result.deferred, result.outcomes, result.failed) == (1, {job.id: "deferred"}, 0)
+    assert "1 retrying" not in result.summary() and ", 1 deferred (connector limits)" in \
+        result.summary()
     back = stored(session, job)
     assert (back.state, back.locked_by) == (JobState.PENDING, None)
     assert back.next_attempt_at == clock.now + timedelta(seconds=1)
@@ -264,3 +266,21 @@ def test_a_connector_without_limits_costs_nothing_in_the_database(session, clock
     digest(session, clock).execute()
     assert session.scalar(sa.select(sa.func.count()).select_from(ConnectorRow)) == 0
     assert session.scalar(sa.select(sa.func.count()).select_from(ConnectorCall)) == 0
+
+
+def test_a_digest_stopped_while_waiting_for_a_slot_gives_the_job_back_at_once(
+        session, clock, connect):
+    other = held_job(session, clock, KILLED)
+    ConnectorLimits(KILLED, 0).acquire(connect(), ONE_SLOT, other.id, clock)
+    job = save_job(session, clock, ("test_one_slot", {}))
+    waiting = digest(session, clock, wait=60)
+    stopping = threading.Timer(0.3, waiting.stop)
+    stopping.start()
+    started = time.monotonic()
+    result = waiting.execute()
+    stopping.join()
+    assert time.monotonic() - started < 5
+    back = stored(session, job)
+    assert (result.deferred, back.state, back.requests[0].history) == (1, JobState.PENDING, [])
+    # Due again at once (for the next run: never within the run that gave it back).
+    assert back.next_attempt_at == clock.now + timedelta(microseconds=1)
