@@ -56,6 +56,8 @@ def test_a_bad_limit_wait_is_refused(wait):
 @pytest.mark.parametrize(("value", "message"), [
     ("-1", "QUEUE_LIMIT_WAIT must be at least 0"),
     ("a while", "QUEUE_LIMIT_WAIT must be a number"),
+    ("inf", "QUEUE_LIMIT_WAIT must be a finite number"),
+    ("nan", "QUEUE_LIMIT_WAIT must be a finite number"),
 ])
 def test_a_bad_limit_wait_setting_stops_start_up(tmp_path, value, message):
     with pytest.raises(ConfigError, match=message):
