@@ -112,8 +112,8 @@ def _take(rate: bool, slots: bool) -> sa.Update:
 
 _TAKE = {(rate, slots): _take(rate, slots)
          for rate in (False, True) for slots in (False, True) if rate or slots}
-#: After a take, how far ahead the connector's next call is, and its calls in flight.
-_AHEAD = sa.select(connectors.c.next_call_at - db_epoch(), connectors.c.in_flight).where(_NAME)
+#: After a take, how far ahead the connector's next call is.
+_AHEAD = sa.select(connectors.c.next_call_at - db_epoch()).where(_NAME)
 _RELEASE_ONE = sa.update(connectors).where(_NAME).values(
     in_flight=connectors.c.in_flight - sa.bindparam("ended", type_=sa.Integer))
 
@@ -181,12 +181,13 @@ class ConnectorLimits:
         pause = FIRST_POLL
         while True:
             remaining = max(0.0, deadline - time.monotonic())
-            taken, ahead, in_flight = self._take(conn, connector, job_id, clock(), remaining)
+            taken, ahead = self._take(conn, connector, job_id, clock(), remaining)
             if taken is not None:
                 # Booked: the turn is this call's, however long the wait.
                 time.sleep(max(0.0, taken.starts_at - time.monotonic()))
                 return taken
-            if connector.rate_limit is not None and ahead > remaining:
+            slots = connector.max_in_flight
+            if connector.rate_limit is not None and (ahead > remaining or slots is None):
                 self._busy(connector.name, ahead, f"is booked {ahead:.2f}s ahead "
                            f"(rate_limit {connector.rate_limit:g}/s)")
             # Full (a moment ago: a slot may have freed up since the refusal).
@@ -194,8 +195,7 @@ class ConnectorLimits:
                 continue
             if remaining <= 0 or self.stopped.wait(min(pause, remaining)):
                 self._busy(connector.name, 0.0 if self.stopped.is_set() else FULL_RETRY,
-                           f"has its {connector.max_in_flight} calls in flight "
-                           "(max_in_flight)")
+                           f"has its {slots} calls in flight (max_in_flight)")
             pause = min(pause * 2, LAST_POLL)
 
     def release(self, conn: sa.Connection, taken: Turn | None) -> None:
@@ -232,8 +232,8 @@ class ConnectorLimits:
     # -- one turn -------------------------------------------------------------------
 
     def _take(self, conn: sa.Connection, connector: Connector, job_id: int, now: datetime,
-              max_wait: float) -> tuple[Turn | None, float, int]:
-        """One try: the turn (or None), how far ahead the next call is, calls in flight."""
+              max_wait: float) -> tuple[Turn | None, float]:
+        """One try: the turn (or None), and how far ahead the connector's next call is."""
         rate = connector.rate_limit
         interval = 1.0 / rate if rate is not None else 0.0
         params = {"connector_name": connector.name, "at": now, "interval": interval,
@@ -241,16 +241,16 @@ class ConnectorLimits:
         with conn.begin():
             statement = _TAKE[(rate is not None, connector.max_in_flight is not None)]
             taken = conn.execute(statement, params).rowcount == 1
-            ahead, in_flight = conn.execute(_AHEAD, params).one()
+            ahead = conn.execute(_AHEAD, params).scalar_one()
             # From this read, not after the commit: its latency must not delay the turn.
             read_at = time.monotonic()
             if not taken:
-                return None, max(0.0, ahead), in_flight
+                return None, max(0.0, ahead)
             call_id = conn.execute(sa.insert(calls).values(
                 connector=connector.name, job_id=job_id, worker=self.lease.worker,
                 started_at=now)).inserted_primary_key[0]
         # The turn starts one interval before the next call's.
-        return Turn(connector.name, call_id, read_at + ahead - interval), ahead, in_flight
+        return Turn(connector.name, call_id, read_at + ahead - interval), ahead
 
     def _register(self, conn: sa.Connection, connector: Connector, now: datetime) -> None:
         """Write the connector's row with its limits, once per digest (for the overview,
