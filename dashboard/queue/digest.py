@@ -133,6 +133,8 @@ class JobDigest:
         self._conn: sa.Connection | None = None
         self._writer: Writer | None = None
         self.limits = ConnectorLimits(self.lease, self.settings.limit_wait, self._stop)
+        #: The run's --max-seconds end (monotonic): no wait for a connector goes past it.
+        self._deadline: float | None = None
 
     # -- public API -----------------------------------------------------------------
 
@@ -198,7 +200,7 @@ class JobDigest:
     def _execute_due(self, max_jobs: int, max_seconds: float | None) -> DigestResult:
         result = DigestResult()
         started = time.monotonic()
-        deadline = None if max_seconds is None else started + max_seconds
+        deadline = self._deadline = None if max_seconds is None else started + max_seconds
         run_started = self._run_started = self.clock()
         error: str | None = None
         with self._connected():
@@ -447,7 +449,10 @@ class JobDigest:
         """Execute a request in its turn at its connector's limits (ConnectorBusy: no turn
         came within ``limit_wait``, and the request did not run)."""
         connector = limits.connector_of(row.type_code)
-        with self.limits.turn(self._conn, connector, job.id, self.clock):
+        wait = self.settings.limit_wait
+        if self._deadline is not None:
+            wait = max(0.0, min(wait, self._deadline - time.monotonic()))
+        with self.limits.turn(self._conn, connector, job.id, self.clock, max_wait=wait):
             return self._execute(job, row, previous)
 
     def _defer(self, job_id: int, row: sa.Row, busy: ConnectorBusy,

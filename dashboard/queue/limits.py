@@ -162,22 +162,25 @@ class ConnectorLimits:
 
     @contextmanager
     def turn(self, conn: sa.Connection, connector: Connector, job_id: int,
-             clock: Callable[[], datetime]) -> Iterator[Turn | None]:
+             clock: Callable[[], datetime], *,
+             max_wait: float | None = None) -> Iterator[Turn | None]:
         """Hold a turn while the body runs. ConnectorBusy: the body did not run."""
-        taken = self.acquire(conn, connector, job_id, clock)
+        taken = self.acquire(conn, connector, job_id, clock, max_wait=max_wait)
         try:
             yield taken
         finally:
             self.release(conn, taken)
 
     def acquire(self, conn: sa.Connection, connector: Connector, job_id: int,
-                clock: Callable[[], datetime]) -> Turn | None:
-        """Take a turn (None: the connector has no limit), waiting at most ``max_wait``."""
+                clock: Callable[[], datetime], *,
+                max_wait: float | None = None) -> Turn | None:
+        """Take a turn (None: the connector has no limit), waiting at most ``max_wait``
+        (default: the digest's)."""
         if not connector.limited:
             return None
         self._refuse_if_known_busy(connector.name)
         self._register(conn, connector, clock())
-        deadline = time.monotonic() + self.max_wait
+        deadline = time.monotonic() + (self.max_wait if max_wait is None else max_wait)
         pause = FIRST_POLL
         while True:
             remaining = max(0.0, deadline - time.monotonic())

@@ -15,7 +15,7 @@ from dashboard.queue import Connector, JobDigest, JobRepository, JobState, Queue
 from dashboard.queue.claims import Lease
 from dashboard.queue.database import IMMEDIATE
 from dashboard.queue.limits import ConnectorBusy, ConnectorLimits, db_epoch
-from dashboard.queue.models import ConnectorCall, ConnectorRow, Job
+from dashboard.queue.models import ConnectorCall, ConnectorRow, Job, Request
 from dashboard.queue.states import RequestState
 from tests.factories import save_job
 from tests.limited_types import ONE_SLOT, TEN_PER_SECOND
@@ -274,7 +274,21 @@ def test_a_digest_stopped_while_waiting_for_a_slot_gives_the_job_back_at_once(
     ConnectorLimits(KILLED, 0).acquire(connect(), ONE_SLOT, other.id, clock)
     job = save_job(session, clock, ("test_one_slot", {}))
     waiting = digest(session, clock, wait=60)
-    stopping = threading.Timer(0.3, waiting.stop)
+    engine, request_id = db.engine, job.requests[0].id
+    session.rollback()
+
+    def stop_once_waiting() -> None:
+        """Stop the digest once its request is marked running: it waits for the slot."""
+        marked = sa.select(Request.state).where(Request.id == request_id)
+        for _ in range(600):
+            with engine.connect() as connection:
+                if connection.scalar(marked) == RequestState.RUNNING:
+                    break
+            time.sleep(0.05)
+        time.sleep(0.2)
+        waiting.stop()
+
+    stopping = threading.Thread(target=stop_once_waiting)
     stopping.start()
     started = time.monotonic()
     result = waiting.execute()
@@ -284,3 +298,13 @@ def test_a_digest_stopped_while_waiting_for_a_slot_gives_the_job_back_at_once(
     assert (result.deferred, back.state, back.requests[0].history) == (1, JobState.PENDING, [])
     # Due again at once (for the next run: never within the run that gave it back).
     assert back.next_attempt_at == clock.now + timedelta(microseconds=1)
+
+
+def test_no_wait_for_a_slot_goes_past_the_runs_max_seconds(session, clock, connect):
+    other = held_job(session, clock, KILLED)
+    ConnectorLimits(KILLED, 0).acquire(connect(), ONE_SLOT, other.id, clock)
+    job = save_job(session, clock, ("test_one_slot", {}))
+    started = time.monotonic()
+    result = digest(session, clock, wait=60).execute(max_seconds=2)
+    assert 2 <= time.monotonic() - started < 10
+    assert (result.deferred, stored(session, job).requests[0].history) == (1, [])
