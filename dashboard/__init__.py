@@ -78,6 +78,7 @@ def queue_settings(cfg: dict[str, Any], run_listeners: tuple = ()) -> queue.Queu
         ),
         max_jobs_per_run=cfg["QUEUE_MAX_JOBS_PER_RUN"],
         lease_seconds=cfg["QUEUE_LEASE_SECONDS"],
+        limit_wait=cfg["QUEUE_LIMIT_WAIT"],
         run_listeners=run_listeners,
         masked_keys=tuple(cfg["QUEUE_MASKED_KEYS"]),
     )

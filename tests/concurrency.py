@@ -3,17 +3,18 @@ what ran (the ``executions`` table), in which order, and how each digest ended."
 
 from __future__ import annotations
 
+import signal
 from collections import Counter, defaultdict
 from itertools import pairwise
 from typing import Any
 
 import sqlalchemy as sa
 
-from dashboard.queue import Base, Job, JobRepository, Request
+from dashboard.queue import Base, Job, JobRepository, JobState, Request
 from dashboard.queue.models import utcnow
 from tests.concurrency_types import TYPE_CODE, executions
 from tests.factories import make_job
-from tests.processes import DigestProcess
+from tests.processes import DigestProcess, wait_until
 
 #: A short lease, so that tests see it expire.
 LEASE = {"QUEUE_LEASE_SECONDS": 2}
@@ -134,3 +135,15 @@ def assert_clean_exit(process: DigestProcess, *, stopped_by: str | None = None,
         assert any(text in line for text in allowed), process.output
     if stopped_by:
         assert f"{stopped_by} received" in process.stderr, process.output
+
+
+def stop_when_all_completed(session, workers: list[DigestProcess], count: int) -> None:
+    """Wait until ``count`` jobs, all there are, have completed; then SIGTERM the
+    long-lived ``workers`` and check that each stopped cleanly."""
+    wait_until(lambda: job_states(session) == {JobState.COMPLETED: count}, timeout=90,
+               what="every job to complete")
+    for worker in workers:
+        worker.send(signal.SIGTERM)
+    for worker in workers:
+        worker.wait(timeout=30)
+        assert_clean_exit(worker, stopped_by="SIGTERM")

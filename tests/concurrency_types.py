@@ -65,12 +65,13 @@ class Recorded(RequestType):
     type_code = TYPE_CODE
 
     def execute(self, payload: Any, context: RequestContext) -> Any:
+        started = time.time()  # before this record's own round trips
         job, request = context.job, context.request
         with engine().begin() as connection:
             row_id = connection.execute(executions.insert().values(
                 job_id=job.id, request_id=request.id, position=request.position,
                 relation=job.relation_id, attempt=request.attempt, pid=os.getpid(),
-                started=time.time(),
+                started=started,
             )).inserted_primary_key[0]
         if payload.get("only_attempt") in (None, request.attempt):
             hold(payload)

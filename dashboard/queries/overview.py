@@ -1,4 +1,5 @@
-"""What the overview shows: jobs per state, the oldest due job, the last digest run."""
+"""What the overview shows: jobs per state, the oldest due job, the last digest run, the
+connectors' limits."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..queue.models import DigestRun, Job
+from ..queue.limits import declared_connectors, live_call
+from ..queue.models import ConnectorCall, ConnectorRow, DigestRun, Job
 from ..queue.states import DUE_STATES, JobState
 
 jobs = Job.__table__
+connector_rows = ConnectorRow.__table__
+calls = ConnectorCall.__table__
 
 #: States are counted exactly up to this many jobs; beyond, estimated (PostgreSQL) or
 #: shown as "more than". Each count then reads at most this many index entries.
@@ -86,3 +90,29 @@ def last_run(session: Session) -> DigestRun | None:
     return session.scalars(
         sa.select(DigestRun).order_by(DigestRun.started_at.desc(), DigestRun.id.desc()).limit(1)
     ).one_or_none()
+
+
+@dataclass(frozen=True)
+class ConnectorLoad:
+    name: str
+    rate_limit: float | None
+    max_in_flight: int | None
+    #: Calls whose digest holds their job (a killed digest's call no longer counts).
+    in_flight: int
+
+
+def connectors(session: Session, now: datetime) -> list[ConnectorLoad]:
+    """Each limited connector: the limits the digests use (else as this process declares
+    them, before any digest used it) and its calls in flight now."""
+    in_flight = dict(session.execute(
+        sa.select(calls.c.connector, sa.func.count()).where(live_call(now))
+        .group_by(calls.c.connector)).all())
+    found = {row.name: ConnectorLoad(row.name, row.rate_limit, row.max_in_flight,
+                                     in_flight.get(row.name, 0))
+             for row in session.execute(sa.select(
+                 connector_rows.c.name, connector_rows.c.rate_limit,
+                 connector_rows.c.max_in_flight))}
+    for connector in declared_connectors():
+        found.setdefault(connector.name, ConnectorLoad(
+            connector.name, connector.rate_limit, connector.max_in_flight, 0))
+    return sorted(found.values(), key=lambda load: load.name)

@@ -25,10 +25,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..masking import HidingLogger, hide
-from . import claims
+from . import claims, limits
 from .claims import Lease
 from .database import IMMEDIATE, execute_alone, executes_alone
 from .heartbeat import Heartbeat
+from .limits import ConnectorBusy, ConnectorLimits
 from .models import Attempt, DigestRun, Job, Request
 from .payload import dump_json, load_json, load_shown
 from .repository import JobRepository
@@ -59,14 +60,17 @@ class DigestResult:
     retrying: int = 0
     #: Jobs this digest had to let go of (its lease was lost, or an operator paused them).
     released: int = 0
+    #: Jobs given back because a request's connector was at its limit (not a failure).
+    deferred: int = 0
     seconds: float = 0.0
-    #: Outcome of each job run, by id: a JobState value, or "released".
+    #: Outcome of each job run, by id: a JobState value, "released" or "deferred".
     outcomes: dict[int, str] = field(default_factory=dict)
 
     def summary(self) -> str:
+        deferred = f", {self.deferred} deferred (connector limits)" if self.deferred else ""
         return (
             f"{self.jobs} jobs run, {self.succeeded} requests succeeded, {self.failed} failed, "
-            f"{self.retrying} retrying, in {self.seconds:.2f}s"
+            f"{self.retrying} retrying{deferred}, in {self.seconds:.2f}s"
         )
 
 
@@ -129,6 +133,9 @@ class JobDigest:
         self._stop = threading.Event()
         self._conn: sa.Connection | None = None
         self._writer: Writer | None = None
+        self.limits = ConnectorLimits(self.lease, self.settings.limit_wait, self._stop)
+        #: The run's --max-seconds end (monotonic): no wait for a connector goes past it.
+        self._deadline: float | None = None
 
     # -- public API -----------------------------------------------------------------
 
@@ -194,7 +201,7 @@ class JobDigest:
     def _execute_due(self, max_jobs: int, max_seconds: float | None) -> DigestResult:
         result = DigestResult()
         started = time.monotonic()
-        deadline = None if max_seconds is None else started + max_seconds
+        deadline = self._deadline = None if max_seconds is None else started + max_seconds
         run_started = self._run_started = self.clock()
         error: str | None = None
         with self._connected():
@@ -298,8 +305,14 @@ class JobDigest:
                     finished_at=self.clock(), jobs=result.jobs, succeeded=result.succeeded,
                     failed=result.failed, retrying=result.retrying, error=error))
                 # Keep a week of runs: enough for the overview, bounded for a --loop worker.
-                self._conn.execute(sa.delete(runs).where(
-                    runs.c.started_at < self.clock() - timedelta(days=RUNS_KEPT_DAYS)))
+                # Found by a plain read, deleted by key: a DELETE walking the index would
+                # lock the rows other digests are ending, and MariaDB's digests ending
+                # runs at once deadlocked on them.
+                old = self._conn.scalars(sa.select(runs.c.id).where(
+                    runs.c.started_at < self.clock() - timedelta(days=RUNS_KEPT_DAYS)
+                ).limit(1000)).all()
+                if old:
+                    self._conn.execute(sa.delete(runs).where(runs.c.id.in_(old)))
         except Exception:
             if error is None:
                 raise
@@ -355,7 +368,11 @@ class JobDigest:
             if why is not None:
                 self._note_let_go(job_id, why, result)
                 return None
-            executed = self._invoke(work.job, row, previous)
+            try:
+                executed = self._invoke(work.job, row, previous)
+            except ConnectorBusy as busy:
+                self._defer(job_id, row, busy, result)
+                return None
             last = index == len(work.todo) - 1
             pending = self._pending(job_id, row, executed, last=last)
             if not executed.ok or last or self._stop.is_set():
@@ -432,6 +449,31 @@ class JobDigest:
         return Pending(job_id, row, executed, RequestState.RETRYING, JobState.RETRYING, retry_at)
 
     def _invoke(self, job: JobInfo, row: sa.Row, previous: Any) -> Executed:
+        """Execute a request in its turn at its connector's limits (ConnectorBusy: no turn
+        came within ``limit_wait``, and the request did not run)."""
+        connector = limits.connector_of(row.type_code)
+        wait = self.settings.limit_wait
+        if self._deadline is not None:
+            wait = max(0.0, min(wait, self._deadline - time.monotonic()))
+        with self.limits.turn(self._conn, connector, job.id, self.clock, max_wait=wait):
+            return self._execute(job, row, previous)
+
+    def _defer(self, job_id: int, row: sa.Row, busy: ConnectorBusy,
+               result: DigestResult) -> None:
+        """Give back a job whose connector is at its limit, due when it may have a turn:
+        not a failure, so no attempt is counted."""
+        now = self.clock()
+        # Never within this run, as a retry: a run claims what was due when it started.
+        retry_at = max(now + timedelta(seconds=busy.retry_in),
+                       self._run_started + timedelta(microseconds=1))
+        with self._transaction():
+            limits.give_back(self._conn, self.lease, job_id, row, retry_at, now)
+        log.info("job %s request %s: %s; given back until %s", job_id, row.id, busy,
+                 retry_at.isoformat(timespec="milliseconds"))
+        result.deferred += 1
+        result.outcomes[job_id] = "deferred"
+
+    def _execute(self, job: JobInfo, row: sa.Row, previous: Any) -> Executed:
         started = self.clock()
         masker = self.settings.masker
         # The secrets this request was handed: hidden in what it logs and in its error,
@@ -439,7 +481,6 @@ class JobDigest:
         secrets = masker.secrets_of_json(row.payload) | masker.secrets(previous)
         try:
             type_cls = pool.get(row.type_code)
-            type_cls.connector.acquire()
             context = RequestContext(
                 job=job,
                 request=RequestInfo(row.id, row.position, row.type_code, row.attempts + 1),

@@ -234,6 +234,45 @@ class FailureAlert(Base):
     )
 
 
+class ConnectorRow(Base):
+    """A connector with a limit, and its budget shared by every digest (see limits.py)."""
+
+    __tablename__ = "connectors"
+
+    name: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    #: Calls per second, and calls at once, as the digest that last used it declared them.
+    rate_limit: Mapped[float | None] = mapped_column(sa.Double)
+    max_in_flight: Mapped[int | None] = mapped_column(sa.Integer)
+    #: When the next call may start, in seconds since the epoch by the database's clock:
+    #: each call pushes it one interval (1 / rate_limit) further.
+    next_call_at: Mapped[float] = mapped_column(sa.Double, default=0.0)
+    #: Rows of ``connector_calls``, kept in step with them in the same transactions.
+    in_flight: Mapped[int] = mapped_column(sa.Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (TABLE_ARGS,)
+
+
+class ConnectorCall(Base):
+    """A call in flight through a limited connector: one slot of its ``max_in_flight``.
+
+    It lives as long as its digest holds the job's lease; once that lease has run out
+    (the digest was killed) any digest may take the slot back. No foreign key to the job:
+    a pruned job's call must be taken back with the count, not vanish from under it.
+    """
+
+    __tablename__ = "connector_calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connector: Mapped[str] = mapped_column(sa.String(100))
+    job_id: Mapped[int] = mapped_column(sa.Integer)
+    #: The digest (``jobs.locked_by``) whose lease on the job keeps the slot.
+    worker: Mapped[str] = mapped_column(sa.String(255))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (sa.Index("ix_connector_calls_connector", "connector", "id"), TABLE_ARGS)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

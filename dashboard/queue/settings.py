@@ -34,6 +34,9 @@ class QueueSettings:
     #: the search copy of payloads, and hidden in the errors, tracebacks and log lines of
     #: the requests that carry them.
     masked_keys: tuple[str, ...] = DEFAULT_WORDS
+    #: Seconds a request waits for a turn at its connector's limits; past that its job is
+    #: given back, due when the connector may have room (see limits.py).
+    limit_wait: float = 10.0
 
     def __post_init__(self) -> None:
         if self.max_jobs_per_run < 1:
@@ -42,6 +45,8 @@ class QueueSettings:
             raise ValueError("the lease must be a positive number of seconds")
         if self.claim_batch < 1:
             raise ValueError("claim_batch must be at least 1")
+        if not 0 <= self.limit_wait < float("inf"):
+            raise ValueError("limit_wait must be a number of seconds, 0 or more")
 
     @cached_property
     def masker(self) -> Masker:

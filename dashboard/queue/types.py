@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from .payload import dump_json, load_json
 
 ENTRY_POINT_GROUP = "dashboard.request_types"
 MAX_TYPE_CODE_LENGTH = 100
+#: As long as ``connectors.name``.
+MAX_CONNECTOR_NAME_LENGTH = 100
 
 
 class PermanentFailure(Exception):
@@ -33,21 +36,46 @@ class UnknownRequestType(LookupError):
         self.type_code = type_code
 
 
-class Connector:
-    """What the types talking to one external service share: a logger and a rate limit.
+def check_text(text: str, what: str) -> None:
+    """Refuse what a database can't store or a log line can't show in an identifier:
+    control characters, C0 and C1 (PostgreSQL refuses NUL; ESC and CSI act on terminals),
+    bidi controls (they show an id as another), and lone surrogates (not UTF-8)."""
+    if has_unsafe(text):
+        raise ValueError(f"{what} must not contain control characters (C0, C1, line "
+                         "separators or bidi controls)")
+    if not _encodes(text):
+        raise ValueError(f"{what} is not valid Unicode (a lone surrogate)")
 
-    ``rate_limit`` is in calls per second for the whole process; ``acquire()`` sleeps
-    just long enough to respect it. The digest calls it before each execution.
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class Connector:
+    """What the types talking to one external service share: a logger and its limits.
+
+    ``rate_limit`` (calls per second) and ``max_in_flight`` (calls at once) hold for every
+    digest on every host together: the digest takes each call's turn from the database
+    (see limits.py). ``acquire()`` paces only this process, for ``execute_direct``.
     """
 
-    def __init__(self, name: str, *, rate_limit: float | None = None) -> None:
-        if rate_limit is not None and rate_limit <= 0:
-            raise ValueError("rate_limit must be a positive number of calls per second")
-        self.name = name
-        self.rate_limit = rate_limit
+    def __init__(self, name: str, *, rate_limit: float | None = None,
+                 max_in_flight: int | None = None) -> None:
+        self.name = validate_connector_name(name)
+        self.rate_limit = _positive_rate(rate_limit)
+        self.max_in_flight = _positive_count(max_in_flight)
         self.logger = logging.getLogger(f"dashboard.connector.{name}")
         self._lock = threading.Lock()
         self._next_call = 0.0
+
+    @property
+    def limited(self) -> bool:
+        """Whether its calls take a turn from the database (no limit: no cost at all)."""
+        return self.rate_limit is not None or self.max_in_flight is not None
 
     def acquire(self) -> None:
         if self.rate_limit is None:
@@ -58,6 +86,40 @@ class Connector:
             self._next_call = max(now, self._next_call) + 1.0 / self.rate_limit
         if wait > 0:
             time.sleep(wait)
+
+    def __repr__(self) -> str:
+        return (f"Connector({self.name!r}, rate_limit={self.rate_limit!r}, "
+                f"max_in_flight={self.max_in_flight!r})")
+
+
+def validate_connector_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("name: a connector's name must be a non-empty string")
+    if len(name) > MAX_CONNECTOR_NAME_LENGTH:
+        raise ValueError(f"name: a connector's name is at most {MAX_CONNECTOR_NAME_LENGTH} "
+                         "characters long")
+    check_text(name, "name: a connector's name")
+    return name
+
+
+def _positive_rate(value: object) -> float | None:
+    if value is None:
+        return None
+    # bool is an int; True calls per second is a mistake, not a rate.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+            0 < value < math.inf):
+        raise ValueError(f"rate_limit must be a positive, finite number of calls per second, "
+                         f"got {value!r}")
+    return float(value)
+
+
+def _positive_count(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"max_in_flight must be a whole number of calls, at least 1, "
+                         f"got {value!r}")
+    return value
 
 
 DEFAULT_CONNECTOR = Connector("default")
@@ -150,25 +212,6 @@ def validate_type_code(type_code: object) -> str:
         raise ValueError(f"a type code is at most {MAX_TYPE_CODE_LENGTH} characters long")
     check_text(type_code, "a type code")
     return type_code
-
-
-def check_text(text: str, what: str) -> None:
-    """Refuse what a database can't store or a log line can't show in an identifier:
-    control characters, C0 and C1 (PostgreSQL refuses NUL; ESC and CSI act on terminals),
-    bidi controls (they show an id as another), and lone surrogates (not UTF-8)."""
-    if has_unsafe(text):
-        raise ValueError(f"{what} must not contain control characters (C0, C1, line "
-                         "separators or bidi controls)")
-    if not _encodes(text):
-        raise ValueError(f"{what} is not valid Unicode (a lone surrogate)")
-
-
-def _encodes(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def load_types(modules: list[str] | tuple[str, ...] = ()) -> None:

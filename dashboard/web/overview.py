@@ -14,7 +14,8 @@ bp = Blueprint("overview", __name__)
 
 @bp.get("/")
 def index():  # noqa: ANN201
-    """Jobs per state, the oldest due job, attempts per hour, failing types, the last run."""
+    """Jobs per state, the oldest due job, attempts per hour, failing types, the last run,
+    the connectors' limits."""
     moment = now()
     week = hourly.by_hour(db.session, moment, 24 * 7)
     panels = dict(
@@ -24,6 +25,7 @@ def index():  # noqa: ANN201
         week_chart=stacked_bars(week.totals()),
         failing=week.failing_types(24),
         last_run=overview.last_run(db.session),
+        connectors=overview.connectors(db.session, moment),
         now=moment,
     )
     template = "overview/_panels.html" if is_htmx() else "overview/index.html"

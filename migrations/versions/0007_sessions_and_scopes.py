@@ -20,7 +20,7 @@ TABLE = {"mysql_charset": "utf8mb4", "mysql_engine": "InnoDB"}
 
 # revision identifiers, used by Alembic.
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

@@ -29,6 +29,7 @@ from tests.concurrency import (
     requests_of,
     running,
     save,
+    stop_when_all_completed,
 )
 from tests.processes import wait_until
 
@@ -76,13 +77,7 @@ def test_two_workers_keep_the_order_of_a_relation(session, digests):
     jobs = save(session, [
         recorded_job(pause, pause, pause, relation="cust-1" if n % 2 == 0 else None)
         for n in range(40)])
-    wait_until(lambda: job_states(session) == {JobState.COMPLETED: 40}, timeout=90,
-               what="every job to complete")
-    for worker in workers:
-        worker.send(signal.SIGTERM)
-    for worker in workers:
-        worker.wait(timeout=30)
-        assert_clean_exit(worker, stopped_by="SIGTERM")
+    stop_when_all_completed(session, workers, 40)
 
     rows = executed(session)
     assert Counter(r.request_id for r in rows) == {
