@@ -28,8 +28,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if "SQLALCHEMY_DATABASE_URI" in test_config:
             app.config["SQLALCHEMY_DATABASE_URI"] = config.database_url(
                 test_config["SQLALCHEMY_DATABASE_URI"])
-    app.config.setdefault(
-        "SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"], concurrency=app.config["QUEUE_CONCURRENCY"]))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     logs.init_app(app)
@@ -59,5 +59,6 @@ def queue_settings(cfg: dict[str, Any], run_listeners: tuple = ()) -> queue.Queu
         ),
         max_jobs_per_run=cfg["QUEUE_MAX_JOBS_PER_RUN"],
         lease_seconds=cfg["QUEUE_LEASE_SECONDS"],
+        concurrency=cfg["QUEUE_CONCURRENCY"],
         run_listeners=run_listeners,
     )

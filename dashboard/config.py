@@ -121,6 +121,7 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
         "QUEUE_MAX_JOBS_PER_RUN": _number(env, "QUEUE_MAX_JOBS_PER_RUN", 500, minimum=1),
         "QUEUE_LEASE_SECONDS": _number(env, "QUEUE_LEASE_SECONDS", 300.0, kind=float,
                                        minimum=1),
+        "QUEUE_CONCURRENCY": _number(env, "QUEUE_CONCURRENCY", 8, minimum=1),
         **mail_settings(env),
         **operations(env),
         "QUEUE_MASKED_KEYS": _words(env.get("QUEUE_MASKED_KEYS"), DEFAULT_WORDS),
