@@ -62,10 +62,10 @@ def database_errors() -> Iterator[None]:
 
 @contextmanager
 def stop_on_signals(digest: JobDigest) -> Iterator[None]:
-    """SIGTERM and SIGINT finish the current request, give back the claimed jobs, exit 0."""
+    """SIGTERM and SIGINT finish the requests running, give back the claimed jobs, exit 0."""
     def handler(signum: int, frame: object) -> None:
         click.echo(f"digest: {signal.Signals(signum).name} received, stopping after the "
-                   "current request", err=True)
+                   "requests running", err=True)
         digest.stop()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}

@@ -168,7 +168,7 @@ class JobDigest:
         return self
 
     def stop(self) -> None:
-        """Finish the current request, give back the claimed jobs and return (signal-safe)."""
+        """Finish the requests running, give back the claimed jobs and return (signal-safe)."""
         self._stop.set()
 
     @property
