@@ -261,18 +261,21 @@ class JobDigest:
 
     def _run_concurrently(self, max_jobs: int, deadline: float | None,
                           result: DigestResult) -> None:
-        """Claim only as many jobs as there are threads free, so that every job held is
-        running; when none is due, wait for a running one to end (it may unblock the
-        next job of its relation), until none runs."""
+        """Keep every thread busy: claim a few jobs ahead of the threads (half a claim
+        batch to a batch, so that a thread that ends a job finds the next one waiting,
+        not a claim's round trip); when none is due, wait for a running one to end (it
+        may unblock the next job of its relation), until none runs."""
         claimed = 0
+        most = self.concurrency + self.settings.claim_batch  # held at once, at most
         run = lambda work: self._run_in_thread(work, deadline, result)  # noqa: E731
         with InFlight(self.concurrency, run, self._own_connection, self._failing) as flight:
             while claimed < max_jobs and not self._should_stop(deadline):
-                busy = flight.wait(below=self.concurrency, timeout=0.2)
-                if busy >= self.concurrency:
+                busy = flight.wait(below=most - self.settings.claim_batch // 2 + 1,
+                                   timeout=0.2)
+                if busy > most - self.settings.claim_batch // 2:
                     continue
                 work = self._claim(due_by=self._run_started, limit=min(
-                    self.settings.claim_batch, self.concurrency - busy, max_jobs - claimed))
+                    self.settings.claim_batch, most - busy, max_jobs - claimed))
                 if not work and busy == 0:
                     return
                 if not work:
