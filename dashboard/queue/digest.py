@@ -28,7 +28,7 @@ from . import claims
 from .claims import Lease
 from .database import IMMEDIATE, execute_alone, executes_alone
 from .heartbeat import Heartbeat
-from .inflight import Holdings, InFlight, check_pool
+from .inflight import Holdings, InFlight, check_pool, in_memory
 from .models import Attempt, DigestRun, Job, Request
 from .payload import dump_json, load_json
 from .repository import JobRepository
@@ -141,6 +141,8 @@ class JobDigest:
             raise ValueError("concurrency must be at least 1")
         # Read here: the threads can't ask the session (a Flask one is bound to a context).
         self._engine = self.session.get_bind()
+        if concurrency is None and in_memory(self._engine):
+            self.concurrency = 1  # the default, where only one connection has the database
         if self.concurrency > 1:
             check_pool(self._engine, self.concurrency)
         self.lease = Lease(worker or claims.new_worker_id(), self.settings.lease_seconds)

@@ -49,12 +49,18 @@ class Holdings:
             return ids
 
 
+def in_memory(engine: Any) -> bool:
+    """An in-memory SQLite database: it lives in one connection, which threads can't share
+    (SQLAlchemy gives each thread a database of its own)."""
+    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
+
+
 def pool_capacity(engine: Any) -> int | None:
     """How many connections ``engine``'s pool hands out at once; None: no limit."""
     pool = engine.pool
     size = getattr(pool, "size", None)
     overflow = getattr(pool, "_max_overflow", -1)
-    if size is None or overflow < 0:
+    if not callable(size) or overflow < 0:
         return None
     return size() + overflow
 
@@ -62,6 +68,9 @@ def pool_capacity(engine: Any) -> int | None:
 def check_pool(engine: Any, concurrency: int) -> None:
     """Refuse up front a pool too small for the threads: they would wait for a
     connection, then fail, in the middle of a run."""
+    if in_memory(engine):
+        raise ValueError(f"concurrency {concurrency} needs a database file: an in-memory "
+                         "SQLite database can't be shared by threads (use concurrency 1)")
     needed = concurrency + EXTRA_CONNECTIONS
     capacity = pool_capacity(engine)
     if capacity is not None and capacity < needed:

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from dashboard.queue import (
+    Base,
     Job,
     JobDigest,
     JobRepository,
@@ -21,7 +23,7 @@ from dashboard.queue import (
     RequestState,
     RequestType,
 )
-from tests.factories import save_job
+from tests.factories import make_job, save_job
 
 
 class Overlap(RequestType):
@@ -164,3 +166,16 @@ def test_a_pool_too_small_for_the_concurrency_is_refused_up_front(session):
 def test_a_concurrency_below_one_is_refused(session, concurrency):
     with pytest.raises(ValueError, match="concurrency must be at least 1"):
         JobDigest(session, concurrency=concurrency)
+
+
+def test_an_in_memory_sqlite_database_runs_one_job_at_a_time(overlap):
+    engine = sa.create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        JobRepository(session).save_many([make_job(("test_overlap", {"n": n, "sleep": 0.01}))
+                                          for n in range(3)])
+        assert JobDigest(session).concurrency == 1  # the default gives way
+        assert JobDigest(session).execute().succeeded == 3
+        with pytest.raises(ValueError, match="an in-memory SQLite database can't be shared"):
+            JobDigest(session, concurrency=4)
+    assert overlap.most == 1
