@@ -45,28 +45,33 @@ SCENARIOS = (
 )
 
 
-def digest_command(jobs: int, cap: float) -> list[str]:
+def digest_command(jobs: int, cap: float, concurrency: int | None = None) -> list[str]:
+    at_once = [] if concurrency is None else ["--concurrency", str(concurrency)]
     return [sys.executable, "-m", "flask", "--app", "dashboard", "digest",
-            "--max-jobs", str(jobs), "--max-seconds", str(cap)]
+            "--max-jobs", str(jobs), "--max-seconds", str(cap), *at_once]
 
 
-def digest_env(url: str) -> dict[str, str]:
-    return environment(DATABASE_URL=url, QUEUE_TYPES="bench.noop")
+def digest_env(url: str, **extra: str) -> dict[str, str]:
+    return environment(DATABASE_URL=url, QUEUE_TYPES="bench.noop", **extra)
 
 
 def digest_throughput(database: QueueDatabase, scenario: DigestScenario, jobs: int,
-                      cap: float) -> Measurement:
+                      cap: float, concurrency: int | None = None,
+                      request_seconds: float = 0) -> Measurement:
     """``scenario.processes`` digests on ``jobs`` due jobs, started together.
 
     Each runs ``flask --app dashboard digest --max-jobs N --max-seconds CAP``: it stops when
     no job is due any more, or takes no new job after CAP seconds. The rate is read from
     the database: first digest run's start to the last request's completion.
+    ``concurrency``: its ``--concurrency`` (default: QUEUE_CONCURRENCY's); each request
+    waits ``request_seconds``.
     """
     database.reset()
     database.fill(jobs, scenario.requests)
-    command = digest_command(jobs, cap)
+    command = digest_command(jobs, cap, concurrency)
+    env = digest_env(database.url, BENCH_REQUEST_SECONDS=str(request_seconds))
     server_before = server_cpu(database.kind)
-    started = [Running(command, digest_env(database.url)) for _ in range(scenario.processes)]
+    started = [Running(command, env) for _ in range(scenario.processes)]
     finished = [process.finish(timeout=cap + 300) for process in started]
     server = server_cpu(database.kind) - server_before
     for process in finished:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import psycopg
 
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+#: Seconds each task waits, as a call to a remote API would (the latency row); 0: none.
+WAIT = float(os.environ.get("BENCH_REQUEST_SECONDS") or 0)
 
 
 def dsn() -> str:

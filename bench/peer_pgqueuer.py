@@ -6,6 +6,8 @@ The worker itself is pgqueuer's own CLI, on the factory below:
 
 from __future__ import annotations
 
+import asyncio
+import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -19,9 +21,12 @@ from pgqueuer.db import AsyncpgDriver
 from pgqueuer.models import Job
 from pgqueuer.queries import Queries
 
+from bench import peer_common
 from bench.peer_common import PeerSide, answer, chunks, create_database, dsn, execute, timed
 
 TABLES = ("pgqueuer", "pgqueuer_log", "pgqueuer_statistics")
+#: The entrypoint's ``concurrency_limit`` (0, pgqueuer's default: none).
+CONCURRENCY_LIMIT = int(os.environ.get("BENCH_CONCURRENCY_LIMIT") or 0)
 
 
 @asynccontextmanager
@@ -31,8 +36,10 @@ async def main() -> AsyncIterator[PgQueuer]:
     connection = await asyncpg.connect(dsn())
     pgq = PgQueuer(AsyncpgDriver(connection))
 
-    @pgq.entrypoint("noop")
+    @pgq.entrypoint("noop", concurrency_limit=CONCURRENCY_LIMIT)
     async def noop(job: Job) -> None:
+        if peer_common.WAIT:
+            await asyncio.sleep(peer_common.WAIT)  # the latency row: a call to a remote API
         return None
 
     try:

@@ -10,6 +10,7 @@ import asyncio
 
 import procrastinate
 
+from bench import peer_common
 from bench.peer_common import PeerSide, answer, chunks, create_database, dsn, execute, timed
 
 app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=dsn()))
@@ -18,6 +19,8 @@ TABLES = ("procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_
 
 @app.task(name="noop")
 async def noop(n: int) -> None:
+    if peer_common.WAIT:
+        await asyncio.sleep(peer_common.WAIT)  # the latency row: a call to a remote API
     return None
 
 

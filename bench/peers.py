@@ -52,9 +52,11 @@ class Peer:
     module: str
     database: str
     worker: tuple[str, ...]
+    #: Environment of its helper and worker: how long a task waits, its entrypoint's limit.
+    settings: tuple[tuple[str, str], ...] = ()
 
     def env(self) -> dict[str, str]:
-        return environment(BENCH_PEER_DSN=PG + self.database)
+        return environment(BENCH_PEER_DSN=PG + self.database, **dict(self.settings))
 
     def helper(self, *args: object) -> dict:
         code = f"import sys; from {self.module} import cli; cli(*sys.argv[1:])"

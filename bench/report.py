@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
+from . import concurrency
 from .ours import SCENARIOS
 from .peers import PGQUEUER, PGQUEUER_BATCH_1, PROCRASTINATE, WORKERS
 from .results import Results
@@ -155,6 +156,50 @@ def machine(results: Results) -> list[str]:
     return lines
 
 
+def concurrency_table(results: Results) -> list[str]:
+    """Issue 11: the latency row beside its ceiling, no-op throughput by concurrency."""
+    lines = ["| one process, PostgreSQL | median jobs/s | runs | done/queued | peak RSS |",
+             "|---|---|---|---|---|"]
+    rows = [(concurrency.LATENCY_KEY,
+             f"ours: 50 ms requests, `--concurrency {concurrency.AT_ONCE}`")]
+    rows += [(concurrency.latency_peer_key(p), f"{p.name}: 50 ms tasks")
+             for p in concurrency.LATENCY_PEERS]
+    rows += [(concurrency.CEILING_KEY, f"ceiling: {concurrency.AT_ONCE} in flight / "
+                                       f"{concurrency.WAIT * 1000:.0f} ms")]
+    rows += [(concurrency.noop_key(n), f"ours: no-op requests, `--concurrency {n}`")
+             for n in concurrency.NOOP_CONCURRENCIES]
+    for key, label in rows:
+        if key in results.runs:
+            measured = key != concurrency.CEILING_KEY  # the ceiling is computed
+            lines.append(f"| {label} | **{fmt(results.median(key))}** | {runs(results, key)} | "
+                         f"{done(results, key) if measured else '—'} | "
+                         f"{rss(results, key) if measured else '—'} |")
+    return lines
+
+
+def concurrency_targets(results: Results) -> list[str]:
+    latency = concurrency.LATENCY_KEY
+    procrastinate, pgqueuer = map(concurrency.latency_peer_key, concurrency.LATENCY_PEERS)
+    default = concurrency.noop_key(8) if concurrency.noop_key(8) in results.runs \
+        else "digest/postgresql/1req/1proc"  # the default concurrency, QUEUE_CONCURRENCY=8
+    rows = [
+        ("Latency ≥ 0.8x the ceiling", results.ratio(latency, concurrency.CEILING_KEY), 0.8),
+        ("Latency ≥ 1.0x procrastinate", results.ratio(latency, procrastinate), 1.0),
+        ("Latency ≥ 0.8x pgqueuer", results.ratio(latency, pgqueuer), 0.8),
+        ("No-op at the default concurrency ≥ concurrency 1",
+         results.ratio(default, concurrency.noop_key(1)), 1.0),
+    ]
+    lines = ["| target | measured | met |", "|---|---|---|"]
+    for label, value, wanted in rows:
+        met = "—" if value is None else ("yes" if value >= wanted else "**no**")
+        lines.append(f"| {label} | {ratio(value)} | {met} |")
+    peak = results.median(concurrency.RSS_KEY)
+    if peak is not None:
+        lines.append(f"| Digest peak RSS at concurrency {concurrency.AT_ONCE} < 200 MB | "
+                     f"{fmt(peak)} MB | {'yes' if peak < 200 else '**no**'} |")
+    return lines
+
+
 def markdown(results: Results) -> str:
     parts = ["### Figures of the last run", "", *machine(results), "",
              "#### Digest throughput (no-op requests; medians; ratios of medians from this run)",
@@ -163,6 +208,10 @@ def markdown(results: Results) -> str:
              "#### Targets of issue 7", "", *targets_table(results), "",
              "#### Enqueue (PostgreSQL, client's own clock)", "", *enqueue_table(results), "",
              "#### Memory", "", *memory_table(results)]
+    if any(key.startswith(("latency/", "concurrency/")) for key in results.runs):
+        parts += ["", "#### Requests in flight (issue 11; medians, ratios of medians)", "",
+                  *concurrency_table(results), "", "#### Targets of issue 11", "",
+                  *concurrency_targets(results)]
     return "\n".join(parts) + "\n"
 
 

@@ -21,14 +21,14 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from . import memory, ours, peers, profile, report
+from . import concurrency, memory, ours, peers, profile, report
 from .process import ROOT
 from .queue_db import QueueDatabase, database_url
 from .results import Measurement, Results
 
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
-SECTIONS = ("digest", "enqueue", "memory", "profile")
+SECTIONS = ("digest", "concurrency", "enqueue", "memory", "profile")
 PROFILE_RAW = ROOT / "bench" / "results" / "digest-profile.txt"
 PROFILE_CPU = ROOT / "bench" / "results" / "digest-profile-gil.txt"
 
@@ -44,6 +44,8 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--single", type=int, help="jobs enqueued one at a time (default 1,000)")
     parser.add_argument("--batch", type=int, default=1000, help="jobs per bulk enqueue call")
     parser.add_argument("--memory-jobs", type=int, help="due jobs seeded (default 1,000,000)")
+    parser.add_argument("--latency-jobs", type=int,
+                        help="jobs of 50 ms requests in the latency row (default 1,600)")
     parser.add_argument("--only", action="append", choices=SECTIONS,
                         help="run only this section (repeatable)")
     parser.add_argument("--no-docs", action="store_true",
@@ -51,13 +53,15 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     quick = args.quick
     defaults = {"jobs": (1000, 5000), "cap": (10.0, 30.0), "single": (200, 1000),
-                "memory_jobs": (100_000, 1_000_000)}
+                "memory_jobs": (100_000, 1_000_000), "latency_jobs": (400, 1600)}
     for name, (small, full) in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, small if quick else full)
     args.sections = args.only or list(SECTIONS)
-    if min(args.jobs, args.runs, args.single, args.batch, args.memory_jobs) < 1:
-        parser.error("--jobs, --runs, --single, --batch and --memory-jobs must be at least 1")
+    if min(args.jobs, args.runs, args.single, args.batch, args.memory_jobs,
+           args.latency_jobs) < 1:
+        parser.error("--jobs, --runs, --single, --batch, --memory-jobs and --latency-jobs "
+                     "must be at least 1")
     if args.cap <= 0:
         parser.error("--cap must be a positive number of seconds")
     return args
@@ -85,6 +89,14 @@ def digest_rounds(args, results: Results, databases: dict[str, QueueDatabase]) -
         for peer in peers.WORKERS:
             record(results, report.peer_key(peer),
                    peer.throughput(args.jobs, timeout=args.cap + 300), "jobs/s")
+
+
+def concurrency_rounds(args, results: Results, database: QueueDatabase) -> None:
+    """Issue 11's rows (bench/concurrency.py), rounds interleaved as in digest_rounds."""
+    for round_number in range(1, args.runs + 1):
+        say(f"concurrency round {round_number}/{args.runs}")
+        concurrency.latency_round(results, database, args.latency_jobs, args.cap, record)
+        concurrency.noop_round(results, database, args.jobs, args.cap, record)
 
 
 def enqueue_rounds(args, results: Results, database: QueueDatabase) -> None:
@@ -189,6 +201,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if "digest" in args.sections:
             digest_rounds(args, results, databases)
+        if "concurrency" in args.sections:
+            concurrency_rounds(args, results, databases["postgresql"])
         if "enqueue" in args.sections:
             enqueue_rounds(args, results, databases["postgresql"])
         if "memory" in args.sections:

@@ -44,7 +44,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             app.config["SQLALCHEMY_DATABASE_URI"] = config.database_url(
                 test_config["SQLALCHEMY_DATABASE_URI"])
     app.config.setdefault(
-        "SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
+        "SQLALCHEMY_ENGINE_OPTIONS", engine_options(
+            app.config["SQLALCHEMY_DATABASE_URI"], concurrency=app.config["QUEUE_CONCURRENCY"]))
     files.private_folder(app.instance_path)
     files.private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
 
@@ -79,6 +80,7 @@ def queue_settings(cfg: dict[str, Any], run_listeners: tuple = ()) -> queue.Queu
         max_jobs_per_run=cfg["QUEUE_MAX_JOBS_PER_RUN"],
         lease_seconds=cfg["QUEUE_LEASE_SECONDS"],
         limit_wait=cfg["QUEUE_LIMIT_WAIT"],
+        concurrency=cfg["QUEUE_CONCURRENCY"],
         run_listeners=run_listeners,
         masked_keys=tuple(cfg["QUEUE_MASKED_KEYS"]),
     )

@@ -71,10 +71,10 @@ def database_errors(*, writes: bool = False) -> Iterator[None]:
 
 @contextmanager
 def stop_on_signals(digest: JobDigest) -> Iterator[None]:
-    """SIGTERM and SIGINT finish the current request, give back the claimed jobs, exit 0."""
+    """SIGTERM and SIGINT finish the requests running, give back the claimed jobs, exit 0."""
     def handler(signum: int, frame: object) -> None:
         click.echo(f"digest: {signal.Signals(signum).name} received, stopping after the "
-                   "current request", err=True)
+                   "requests running", err=True)
         digest.stop()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -89,18 +89,23 @@ def stop_on_signals(digest: JobDigest) -> Iterator[None]:
 @click.option("--max-jobs", type=click.IntRange(min=1), help="Run at most N jobs.")
 @click.option("--max-seconds", type=click.FloatRange(min=0),
               help="Stop taking new jobs after S seconds.")
+@click.option("--concurrency", type=click.IntRange(min=1),
+              help="Run up to N jobs at once, each in a thread (default: QUEUE_CONCURRENCY).")
 @click.option("--job", "job_id", type=JOB_ID, help="Run only this job, now.")
 @click.option("--loop", is_flag=True, help="Keep running, as a long-lived worker.")
 @click.option("--interval", type=click.FloatRange(min=0), default=5.0, show_default=True,
               help="With --loop: seconds to wait when no job is due.")
 @with_appcontext
-def digest_command(max_jobs: int | None, max_seconds: float | None, job_id: int | None,
-                   loop: bool, interval: float) -> None:
+def digest_command(max_jobs: int | None, max_seconds: float | None, concurrency: int | None,
+                   job_id: int | None, loop: bool, interval: float) -> None:
     """Process due jobs and print what was done."""
     if job_id is not None and loop:
         raise click.UsageError("--job and --loop can't be used together")
     with database_errors():
-        digest = JobDigest(db.session)
+        try:
+            digest = JobDigest(db.session, concurrency=concurrency)
+        except ValueError as error:
+            raise click.UsageError(str(error)) from None
         with stop_on_signals(digest):
             if job_id is not None:
                 job = db.session.get(Job, job_id)

@@ -24,6 +24,6 @@ def mail_config(config: dict, port: int, **overrides: object) -> dict:
     }
 
 
-def run_digest(session, clock):
+def run_digest(session, clock, **options):
     """One digest run with the app's settings, so its run listener sends the alerts."""
-    return JobDigest(session, clock=clock).execute()
+    return JobDigest(session, clock=clock, **options).execute()

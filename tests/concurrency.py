@@ -126,6 +126,21 @@ def assert_in_order(rows: list[sa.Row]) -> None:
             assert by_job[after][0].started >= by_job[before][-1].finished, (relation, before)
 
 
+def most_at_once(rows: list[sa.Row]) -> dict[int, int]:
+    """The most executions each digest process (pid) had running at one time."""
+    events = defaultdict(list)
+    for row in rows:
+        events[row.pid] += [(row.started, 1), (row.finished or float("inf"), -1)]
+    most = {}
+    for pid, changes in events.items():
+        now = peak = 0
+        for _, change in sorted(changes):  # an end sorts before a start at the same time
+            now += change
+            peak = max(peak, now)
+        most[pid] = peak
+    return most
+
+
 def assert_clean_exit(process: DigestProcess, *, stopped_by: str | None = None,
                       expected: tuple[str, ...] = ()) -> None:
     """Exit code 0 and nothing on stderr but the signal's notice and ``expected`` lines."""

@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 IMMEDIATE = "sqlite_begin_immediate"
+#: Connections a concurrent digest uses besides one per thread: its own (claims, the
+#: run's record), the heartbeat's, and the caller's session.
+EXTRA_CONNECTIONS = 3
 MIN_MARIADB = (10, 6)
 MIN_MYSQL = (8, 0)
 #: Whether every transaction begun in this context (thread) will write: see writing().
@@ -178,16 +181,21 @@ def check_mysql_version(version: str) -> None:
         )
 
 
-def engine_options(url: str) -> dict:
+def engine_options(url: str, *, concurrency: int = 1) -> dict:
     """Engine options by database: MariaDB and MySQL read committed (fewer gap locks).
 
     PostgreSQL through psycopg needs no ``pool_pre_ping``: prepare_engine() checks pooled
-    connections without a round trip.
+    connections without a round trip. The pool keeps a connection for each of a digest's
+    ``concurrency`` threads, and a few more (see inflight.py); a pool opens them only
+    when they are used at once.
     """
     url = sa.make_url(url)
     name = url.get_backend_name()
+    pool = {} if url.database in (None, "", ":memory:") else {
+        "pool_size": max(5, concurrency + EXTRA_CONNECTIONS)}
     if name in ("mysql", "mariadb"):
-        return {"isolation_level": "READ COMMITTED", "pool_pre_ping": True, "pool_recycle": 3600}
+        return {"isolation_level": "READ COMMITTED", "pool_pre_ping": True,
+                "pool_recycle": 3600, **pool}
     if name == "postgresql" and url.get_driver_name() != "psycopg":
-        return {"pool_pre_ping": True}
-    return {}
+        return {"pool_pre_ping": True, **pool}
+    return pool

@@ -29,6 +29,7 @@ from . import claims, limits
 from .claims import Lease
 from .database import IMMEDIATE, execute_alone, executes_alone
 from .heartbeat import Heartbeat
+from .inflight import Holdings, InFlight, check_pool, in_memory
 from .limits import ConnectorBusy, ConnectorLimits
 from .models import Attempt, DigestRun, Job, Request
 from .payload import dump_json, load_json, load_shown
@@ -65,6 +66,16 @@ class DigestResult:
     seconds: float = 0.0
     #: Outcome of each job run, by id: a JobState value, "released" or "deferred".
     outcomes: dict[int, str] = field(default_factory=dict)
+
+    def add(self, other: DigestResult) -> None:
+        """Count in what ``other`` (one job's run, in a thread of its own) did."""
+        self.jobs += other.jobs
+        self.succeeded += other.succeeded
+        self.failed += other.failed
+        self.retrying += other.retrying
+        self.released += other.released
+        self.deferred += other.deferred
+        self.outcomes.update(other.outcomes)
 
     def summary(self) -> str:
         deferred = f", {self.deferred} deferred (connector limits)" if self.deferred else ""
@@ -114,7 +125,11 @@ _CLAIM_AND_LOAD = _requests_of(claims.CLAIMED).order_by(
 
 
 class JobDigest:
-    """``JobDigest().execute()`` processes due jobs; ``.set_job(job).execute()`` runs one now."""
+    """``JobDigest().execute()`` processes due jobs; ``.set_job(job).execute()`` runs one now.
+
+    ``concurrency`` (default: the settings') is how many jobs it runs at once, each in a
+    thread of its own (see inflight.py); 1 runs them one after the other in this thread.
+    """
 
     def __init__(
         self,
@@ -122,20 +137,39 @@ class JobDigest:
         settings: QueueSettings | None = None,
         clock: Callable[[], datetime] | None = None,
         worker: str | None = None,
+        concurrency: int | None = None,
     ) -> None:
         self.session = session if session is not None else default_session()
         self.settings = settings or default_settings()
         self.clock = clock or default_clock()
+        self.concurrency = self.settings.concurrency if concurrency is None else concurrency
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        # Read here: the threads can't ask the session (a Flask one is bound to a context).
+        self._engine = self.session.get_bind()
+        if concurrency is None and in_memory(self._engine):
+            self.concurrency = 1  # the default, where only one connection has the database
+        if self.concurrency > 1:
+            check_pool(self._engine, self.concurrency)
         self.lease = Lease(worker or claims.new_worker_id(), self.settings.lease_seconds)
         self._job: Job | None = None
         self._run_started = self.clock()
-        self._held: list[int] = []
+        self._held = Holdings()
         self._stop = threading.Event()
-        self._conn: sa.Connection | None = None
-        self._writer: Writer | None = None
+        self._failing = threading.Event()  # a thread failed: the others stop too
+        self._local = threading.local()  # each thread's connection and writer
+        self._results = threading.Lock()
         self.limits = ConnectorLimits(self.lease, self.settings.limit_wait, self._stop)
         #: The run's --max-seconds end (monotonic): no wait for a connector goes past it.
         self._deadline: float | None = None
+
+    @property
+    def _conn(self) -> sa.Connection | None:
+        return getattr(self._local, "conn", None)
+
+    @property
+    def _writer(self) -> Writer | None:
+        return getattr(self._local, "writer", None)
 
     # -- public API -----------------------------------------------------------------
 
@@ -145,7 +179,7 @@ class JobDigest:
         return self
 
     def stop(self) -> None:
-        """Finish the current request, give back the claimed jobs and return (signal-safe)."""
+        """Finish the requests running, give back the claimed jobs and return (signal-safe)."""
         self._stop.set()
 
     @property
@@ -168,17 +202,21 @@ class JobDigest:
     # -- runs -----------------------------------------------------------------------
 
     @contextmanager
-    def _connected(self) -> Iterator[sa.Connection]:
-        engine = self.session.get_bind()
-        # One connection for the whole run; on SQLite its transactions begin IMMEDIATE.
-        with engine.connect().execution_options(**{IMMEDIATE: True}) as conn:
-            self._conn = conn
-            self._writer = Writer(conn, self.lease)
+    def _own_connection(self) -> Iterator[sa.Connection]:
+        """This thread's connection, for the whole run; on SQLite its transactions begin
+        IMMEDIATE."""
+        with self._engine.connect().execution_options(**{IMMEDIATE: True}) as conn:
+            self._local.conn, self._local.writer = conn, Writer(conn, self.lease)
             try:
-                with Heartbeat(engine, self.lease, lambda: self._held, self.clock):
-                    yield conn
+                yield conn
             finally:
-                self._conn = None
+                self._local.conn = self._local.writer = None
+
+    @contextmanager
+    def _connected(self) -> Iterator[sa.Connection]:
+        with self._own_connection() as conn, Heartbeat(
+                self._engine, self.lease, self._held.snapshot, self.clock):
+            yield conn
 
     def _execute_one(self, job: Job) -> DigestResult:
         if job.id is None:
@@ -204,17 +242,15 @@ class JobDigest:
         deadline = self._deadline = None if max_seconds is None else started + max_seconds
         run_started = self._run_started = self.clock()
         error: str | None = None
+        self._failing.clear()
         with self._connected():
             run_id = self._record_run_start(run_started)
             try:
                 self._recover_expired(result)
-                while result.jobs < max_jobs and not self._should_stop(deadline):
-                    work = self._claim(
-                        due_by=run_started,
-                        limit=min(self.settings.claim_batch, max_jobs - result.jobs))
-                    if not work:
-                        break
-                    self._run_batch(work, result, deadline)
+                if self.concurrency == 1:
+                    self._run_serially(max_jobs, deadline, result)
+                else:
+                    self._run_concurrently(max_jobs, deadline, result)
             except BaseException as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 self._release_best_effort()
@@ -225,8 +261,61 @@ class JobDigest:
         self._run_ended(result)
         return result
 
+    def _run_serially(self, max_jobs: int, deadline: float | None,
+                      result: DigestResult) -> None:
+        while result.jobs < max_jobs and not self._should_stop(deadline):
+            work = self._claim(due_by=self._run_started,
+                               limit=min(self.settings.claim_batch, max_jobs - result.jobs))
+            if not work:
+                return
+            self._run_batch(work, result, deadline)
+
+    def _run_concurrently(self, max_jobs: int, deadline: float | None,
+                          result: DigestResult) -> None:
+        """Keep every thread busy: claim a few jobs ahead of the threads (half a claim
+        batch to a batch, so that a thread that ends a job finds the next one waiting,
+        not a claim's round trip); when none is due, wait for a running one to end (it
+        may unblock the next job of its relation), until none runs."""
+        claimed = 0
+        most = self.concurrency + self.settings.claim_batch  # held at once, at most
+        run = lambda work: self._run_in_thread(work, deadline, result)  # noqa: E731
+        with InFlight(self.concurrency, run, self._own_connection, self._failing) as flight:
+            while claimed < max_jobs and not self._should_stop(deadline):
+                busy = flight.wait(below=most - self.settings.claim_batch // 2 + 1,
+                                   timeout=0.2)
+                if busy > most - self.settings.claim_batch // 2:
+                    continue
+                work = self._claim(due_by=self._run_started, limit=min(
+                    self.settings.claim_batch, most - busy, max_jobs - claimed))
+                if not work and busy == 0:
+                    return
+                if not work:
+                    flight.wait(below=busy, timeout=0.2)
+                claimed += len(work)
+                for each in work:
+                    flight.submit(each)
+
+    def _run_in_thread(self, work: _Work, deadline: float | None,
+                       total: DigestResult) -> None:
+        """Run one claimed job to its end (or give it back), on this thread's connection."""
+        result = DigestResult()
+        job_id = work.job.id
+        try:
+            if self._should_stop(deadline):  # claimed, not started: give it back at once
+                self._step(None, None, result, release=[job_id])
+            else:
+                pending = self._run_job(work, None, result, deadline)
+                stopped = pending is not None and pending.job_state == JobState.RUNNING
+                self._step(pending, None, result, release=[job_id] if stopped else None)
+            # On an error the job stays held: the run gives it back, if the database lets it.
+            self._held.discard([job_id])
+        finally:
+            with self._results:
+                total.add(result)
+
     def _should_stop(self, deadline: float | None) -> bool:
-        return self._stop.is_set() or (deadline is not None and time.monotonic() >= deadline)
+        return (self._stop.is_set() or self._failing.is_set()
+                or (deadline is not None and time.monotonic() >= deadline))
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -244,7 +333,7 @@ class JobDigest:
         if executes_alone(self._conn):
             rows = execute_alone(self._conn, _CLAIM_AND_LOAD, claims.claim_parameters(
                 self.lease, due_by=due_by, now=now, limit=limit))
-            self._held = list(dict.fromkeys(row.job_id for row in rows))
+            self._held.add(row.job_id for row in rows)
             return self._group(rows)
         with self._transaction():
             return self._load(claims.claim_due(self._conn, self.lease, due_by=due_by, now=now,
@@ -253,7 +342,7 @@ class JobDigest:
     def _load(self, ids: list[int]) -> list[_Work]:
         """The claimed jobs' requests, read in the claim's transaction: under the lease only
         this digest writes them."""
-        self._held = list(ids)
+        self._held.add(ids)
         if not ids:
             return []
         return self._group(self._conn.execute(_LOAD, {"ids": ids}).all(), ids)
@@ -284,7 +373,7 @@ class JobDigest:
                                                                 listener), exc_info=True)
 
     def _release_best_effort(self) -> None:
-        held, self._held = self._held, []
+        held = self._held.take()
         try:
             with self._transaction():
                 claims.release(self._conn, self.lease, held, now=self.clock())
@@ -348,18 +437,19 @@ class JobDigest:
         for work in batch:
             if self._should_stop(deadline):
                 break
-            pending = self._run_job(work, pending, result)
+            pending = self._run_job(work, pending, result, deadline)
             if pending is not None and pending.job_state == JobState.RUNNING:
                 break  # stopped between two requests of a job: give it back below
             let_go.add(work.job.id)
         # The last outcome, and the jobs claimed but not finished given back, at once.
-        self._step(pending, None, result,
-                   release=[job_id for job_id in self._held if job_id not in let_go])
-        self._held = []
+        ids = [work.job.id for work in batch]
+        self._step(pending, None, result, release=[i for i in ids if i not in let_go])
+        self._held.discard(ids)
 
-    def _run_job(self, work: _Work, pending: Pending | None,
-                 result: DigestResult) -> Pending | None:
-        """Run a job's requests; returns the last request's outcome, still to be written."""
+    def _run_job(self, work: _Work, pending: Pending | None, result: DigestResult,
+                 deadline: float | None) -> Pending | None:
+        """Run a job's requests; returns the last request's outcome, still to be written.
+        Past ``deadline``, or once stopped, no further request starts."""
         job_id = work.job.id
         result.jobs += 1
         previous = work.previous
@@ -375,7 +465,7 @@ class JobDigest:
                 return None
             last = index == len(work.todo) - 1
             pending = self._pending(job_id, row, executed, last=last)
-            if not executed.ok or last or self._stop.is_set():
+            if not executed.ok or last or self._should_stop(deadline):
                 return pending
             previous = load_json(executed.result)
         return pending

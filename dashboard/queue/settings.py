@@ -26,6 +26,8 @@ class QueueSettings:
     lease_seconds: float = 300.0
     #: Jobs claimed per round trip by a digest.
     claim_batch: int = 10
+    #: Jobs one digest process runs at once, each in a thread (QUEUE_CONCURRENCY).
+    concurrency: int = 8
     #: Called as ``listener(digest, result)`` when a run of due jobs ends (not after a
     #: ``set_job`` run): how the host application reacts to runs, e.g. sends failure alerts.
     #: A listener's exception is logged and never fails the run.
@@ -45,6 +47,8 @@ class QueueSettings:
             raise ValueError("the lease must be a positive number of seconds")
         if self.claim_batch < 1:
             raise ValueError("claim_batch must be at least 1")
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
         if not 0 <= self.limit_wait < float("inf"):
             raise ValueError("limit_wait must be a number of seconds, 0 or more")
 

@@ -25,6 +25,7 @@ from tests.concurrency import (
     history,
     job_states,
     lease_expired,
+    most_at_once,
     recorded_job,
     requests_of,
     running,
@@ -35,19 +36,21 @@ from tests.processes import wait_until
 
 #: Jobs of the four-digest test; CI may scale it down, never below a few hundred.
 JOBS = int(os.environ.get("CONCURRENCY_JOBS", "2000"))
+#: Requests each digest runs at once in the tests of concurrent digests.
+AT_ONCE = {"QUEUE_CONCURRENCY": 8}
 
 
 @pytest.mark.slow
 def test_four_digests_at_once_run_every_request_once_and_in_order(session, digests):
-    relations = max(JOBS // 8, 1)
-    jobs = save(session, [
-        recorded_job(relation=None if n % 10 == 9 else f"cust-{n % relations}")
-        for n in range(JOBS)])
+    # A fifth of the jobs in 50 relations, the others free to run side by side.
+    jobs = save(session, [recorded_job(relation=f"cust-{n % 50}" if n % 5 == 0 else None)
+                          for n in range(JOBS)])
     request_ids = {r.id for job in jobs for r in job.requests}
     started = time.monotonic()
-    running_digests = [digests.start(QUEUE_MAX_JOBS_PER_RUN=JOBS) for _ in range(4)]
+    running_digests = [digests.start(QUEUE_MAX_JOBS_PER_RUN=JOBS, **AT_ONCE)
+                       for _ in range(4)]
     for process in running_digests:
-        process.wait(timeout=170)
+        process.wait(timeout=300)
     seconds = time.monotonic() - started
     for process in running_digests:
         assert_clean_exit(process)
@@ -61,8 +64,11 @@ def test_four_digests_at_once_run_every_request_once_and_in_order(session, diges
     assert_in_order(rows)
     by_pid = Counter(r.pid for r in rows)
     assert len(by_pid) >= 2, f"the digests did not overlap: {by_pid}"
+    at_once = most_at_once(rows)
+    assert max(at_once.values()) > 1, f"no digest ran two requests at once: {at_once}"
+    assert max(at_once.values()) <= 8, at_once
     print(f"{JOBS} jobs by 4 digests in {seconds:.1f}s; requests per digest: "
-          f"{sorted(by_pid.values())}")
+          f"{sorted(by_pid.values())}; most at once per digest: {sorted(at_once.values())}")
 
 
 @pytest.mark.slow
@@ -149,7 +155,8 @@ def test_a_stopped_worker_finishes_its_request_and_gives_back_the_rest(
     marker = tmp_path / "go-on"
     held, *waiting = save(session, [
         recorded_job({}, {"until": str(marker)}, {}), recorded_job(), recorded_job()])
-    worker = digests.start("--loop", "--interval", "0.2")
+    # One job at a time: the other two are claimed in its batch, not started.
+    worker = digests.start("--loop", "--interval", "0.2", QUEUE_CONCURRENCY=1)
     wait_until(lambda: running(session, held, 1), what="request 2 to start")
     session.rollback()
     assert session.scalar(sa.select(sa.func.count()).where(Job.locked_by.is_not(None))) == 3
@@ -173,3 +180,76 @@ def test_a_stopped_worker_finishes_its_request_and_gives_back_the_rest(
     assert job_states(session) == {JobState.COMPLETED: 3}
     assert Counter(r.request_id for r in executed(session)) == {
         r.id: 1 for job in (held, *waiting) for r in job.requests}
+
+
+@pytest.mark.slow
+def test_a_digest_killed_with_8_requests_in_flight_has_each_resumed_after_its_lease(
+        session, digests):
+    jobs = save(session, [recorded_job({}, {"sleep": 60, "only_attempt": 1}, {})
+                          for _ in range(8)])
+    killed = digests.start(**AT_ONCE, **LEASE)
+    wait_until(lambda: all(running(session, job, 1) for job in jobs),
+               what="8 requests in flight")
+    killed.send(signal.SIGKILL)
+    assert killed.wait() == -signal.SIGKILL
+
+    wait_until(lambda: all(lease_expired(session, job) for job in jobs), timeout=10,
+               what="the leases to expire")
+    recovery = digests.run(**AT_ONCE, **LEASE)
+    assert recovery.popen.returncode == 0, recovery.output
+    for job in jobs:
+        assert f"job {job.id}: its digest's lease expired; taking it over" in recovery.stderr
+        second = requests_of(session, job)[1]
+        assert (second.state, history(second)) == (
+            RequestState.RETRYING, [("failed", INTERRUPTED)])
+    assert_clean_exit(digests.run(**AT_ONCE, **LEASE))
+
+    for job in jobs:
+        first, second, third = requests_of(session, job)
+        assert first.job.state == JobState.COMPLETED
+        assert history(first) == history(third) == [("succeeded", None)]
+        assert history(second) == [("failed", INTERRUPTED), ("succeeded", None)]
+    # No earlier request ran again: each first request once, by the killed digest.
+    rows = executed(session)
+    assert sorted((r.job_id, r.position, r.attempt) for r in rows) == sorted(
+        (job.id, position, attempt) for job in jobs
+        for position, attempt in ((0, 1), (1, 1), (1, 2), (2, 1)))
+    assert {r.pid for r in rows if r.position == 0} == {killed.pid}
+    assert most_at_once([r for r in rows if r.pid == killed.pid])[killed.pid] == 8
+
+
+@pytest.mark.slow
+def test_a_stopped_worker_drains_8_requests_in_flight_and_gives_every_job_back_at_once(
+        session, digests, tmp_path):
+    marker = tmp_path / "go-on"
+    held = save(session, [recorded_job({}, {"until": str(marker)}, {}) for _ in range(8)])
+    waiting = save(session, [recorded_job() for _ in range(3)])
+    worker = digests.start("--loop", "--interval", "0.2", **AT_ONCE)
+    wait_until(lambda: all(running(session, job, 1) for job in held),
+               what="8 requests in flight")
+    session.rollback()
+    # The other three are claimed too, waiting for a thread.
+    assert set(session.scalars(sa.select(Job.id).where(Job.locked_by.is_not(None)))) == {
+        job.id for job in (*held, *waiting)}
+    worker.send(signal.SIGTERM)
+    time.sleep(0.5)
+    assert worker.popen.poll() is None, "the worker left its requests unfinished"
+    marker.touch()
+    touched = time.monotonic()
+    worker.wait(timeout=30)
+    assert time.monotonic() - touched < 10
+    assert_clean_exit(worker, stopped_by="SIGTERM")
+
+    for job in held:
+        first, second, third = requests_of(session, job)
+        assert [r.state for r in (first, second, third)] == [
+            RequestState.SUCCEEDED, RequestState.SUCCEEDED, RequestState.PENDING]
+    session.rollback()
+    assert session.execute(sa.select(Job.state, Job.locked_by, Job.locked_until)).all() == [
+        (JobState.PENDING, None, None)] * 11
+    assert {r.job_id for r in executed(session)} == {job.id for job in held}
+
+    assert_clean_exit(digests.run(**AT_ONCE))
+    assert job_states(session) == {JobState.COMPLETED: 11}
+    assert Counter(r.request_id for r in executed(session)) == {
+        r.id: 1 for job in (*held, *waiting) for r in job.requests}

@@ -148,7 +148,9 @@ def test_due_jobs_run_oldest_first_and_at_most_max_per_run(session, clock):
     for n in range(5):
         saved.append(save_job(session, clock, ("test_echo", {"n": n})))
         clock.advance(seconds=1)
-    result = digest(session, clock, max_jobs_per_run=3, claim_batch=2).execute()
+    # One at a time, so that they also end in that order.
+    result = digest(session, clock, max_jobs_per_run=3, claim_batch=2,
+                    concurrency=1).execute()
     assert list(result.outcomes) == [j.id for j in saved[:3]]
     assert reload(session, saved[3]).state == JobState.PENDING
 

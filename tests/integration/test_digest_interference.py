@@ -23,8 +23,8 @@ from dashboard.queue import (
 from tests.factories import save_job
 
 
-def digest(session, clock):
-    return JobDigest(session, settings=QueueSettings(), clock=clock)
+def digest(session, clock, **settings):
+    return JobDigest(session, settings=QueueSettings(**settings), clock=clock)
 
 
 def reload(session, job):
@@ -98,7 +98,8 @@ def test_the_next_job_of_a_batch_paused_meanwhile_is_given_back_unstarted(
     session.execute(sa.update(Request).where(Request.job_id == first.id).values(
         payload=json.dumps(interferes(db_url, "pause", job=later.id)[1])))
     session.commit()
-    result = digest(session, clock).execute()
+    # One at a time: at a higher concurrency ``later`` would start beside ``first``.
+    result = digest(session, clock, concurrency=1).execute()
     assert reload(session, first).state == JobState.COMPLETED
     stored = reload(session, later)
     assert (stored.state, stored.locked_by) == (JobState.PAUSED, None)

@@ -95,6 +95,41 @@ def test_the_server_going_away_mid_request_stops_the_digest_and_the_next_run_goe
     assert [r.position for r in executed(session)] == [0, 1, 1, 2]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", SERVERS, indirect=True)
+def test_the_server_going_away_with_4_in_flight_stops_the_digest_with_nothing_half_written(
+        session, digests, proxy, db_url, tmp_path):
+    marker = tmp_path / "go-on"
+    jobs = save(session, [recorded_job({}, {"until": str(marker)}, {}) for _ in range(4)])
+    through_proxy = dict(url=proxy.url_for(db_url), EXECUTIONS_URL=db_url,
+                         QUEUE_CONCURRENCY=4, **LEASE)
+    digest = digests.start(**through_proxy)
+    wait_until(lambda: all(running(session, job, 1) for job in jobs),
+               what="4 requests in flight")
+    proxy.refuse()
+    assert kill_connections(session, proxy.server_ports()) >= 5  # 4 threads and the digest
+    marker.touch()
+    assert digest.wait(timeout=30) == 1, digest.output
+    assert digest.last_error_line.startswith("Error: the database could not be used: ")
+    assert "Traceback" not in digest.stderr, digest.output
+    for job in jobs:
+        first, second, third = requests_of(session, job)
+        assert first.job.state == JobState.RUNNING
+        assert (second.state, second.attempts, second.history) == (RequestState.RUNNING, 0, [])
+        assert (third.state, third.history) == (RequestState.PENDING, [])
+
+    proxy.accept()
+    wait_until(lambda: all(lease_expired(session, job) for job in jobs), timeout=10,
+               what="the leases to expire")
+    assert_clean_exit(digests.run(**through_proxy), expected=("lease expired",))
+    assert_clean_exit(digests.run(**through_proxy))
+    for job in jobs:
+        first, second, third = requests_of(session, job)
+        assert first.job.state == JobState.COMPLETED
+        assert history(second) == [("failed", INTERRUPTED), ("succeeded", None)]
+        assert history(third) == [("succeeded", None)]
+
+
 @pytest.mark.parametrize("kind", SERVERS)
 def test_a_server_that_is_not_there_stops_the_digest_with_one_clear_line(kind, tmp_path):
     with socket.socket() as probe:  # a port nothing listens on

@@ -1,6 +1,7 @@
 import pytest
 
 from dashboard.config import ConfigError, database_url, from_environment
+from dashboard.queue.database import engine_options
 
 
 def test_defaults(tmp_path):
@@ -10,6 +11,7 @@ def test_defaults(tmp_path):
     assert config["QUEUE_RETRY_DELAY"] == 7200
     assert config["QUEUE_MAX_JOBS_PER_RUN"] == 500
     assert config["QUEUE_LEASE_SECONDS"] == 300
+    assert config["QUEUE_CONCURRENCY"] == 8
     assert config["QUEUE_TYPES"] == []
 
 
@@ -32,6 +34,9 @@ def test_queue_types_list(tmp_path):
     ("QUEUE_RETRY_DELAY", "-5", "QUEUE_RETRY_DELAY must be at least 0"),
     ("QUEUE_MAX_JOBS_PER_RUN", "1.5", "must be a number"),
     ("QUEUE_LEASE_SECONDS", "0", "QUEUE_LEASE_SECONDS must be at least 1"),
+    ("QUEUE_CONCURRENCY", "0", "QUEUE_CONCURRENCY must be at least 1"),
+    ("QUEUE_CONCURRENCY", "eight", "QUEUE_CONCURRENCY must be a number"),
+    ("QUEUE_CONCURRENCY", "2.5", "QUEUE_CONCURRENCY must be a number"),
 ])
 def test_bad_numbers_stop_start_up_with_a_clear_message(tmp_path, name, value, message):
     with pytest.raises(ConfigError, match=message):
@@ -88,3 +93,13 @@ def test_a_config_error_is_one_line_and_exit_code_2_for_every_flask_command():
     error = ConfigError("QUEUE_ALERT_TO: 'x' is not an email address")
     assert error.exit_code == 2
     assert str(error) == "QUEUE_ALERT_TO: 'x' is not an email address"
+
+
+@pytest.mark.parametrize(("url", "concurrency", "pool_size"), [
+    ("postgresql+psycopg://u@h/db", 8, 11),   # a connection per digest thread, and 3
+    ("mysql+pymysql://u@h/db", 16, 19),
+    ("sqlite:////srv/queue.db", 1, 5),        # never below SQLAlchemy's default
+    ("sqlite://", 8, None),                   # in memory: one connection, no pool to size
+])
+def test_the_connection_pool_is_sized_from_the_concurrency(url, concurrency, pool_size):
+    assert engine_options(url, concurrency=concurrency).get("pool_size") == pool_size

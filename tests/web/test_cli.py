@@ -52,6 +52,31 @@ def test_digest_one_blocked_job_is_refused(runner, session, clock):
     assert f"blocked by job #{first.id}" in result.output
 
 
+def test_digest_concurrency_runs_jobs_side_by_side(runner, session, clock):
+    for n in range(6):
+        save_job(session, clock, ("test_echo", {"n": n}))
+    result = runner.invoke(args=["digest", "--concurrency", "3"])
+    assert result.exit_code == 0, result.output
+    assert "digest: 6 jobs run, 6 requests succeeded" in result.stdout
+    session.expire_all()
+    assert set(session.scalars(sa.select(Job.state))) == {JobState.COMPLETED}
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("0", "Invalid value for '--concurrency': 0 is not in the range x>=1"),
+    ("many", "Invalid value for '--concurrency': 'many' is not a valid integer"),
+    ("500", "concurrency 500 needs 503 database connections, but the engine's pool gives "
+            "at most 21: raise QUEUE_CONCURRENCY"),
+])
+def test_a_bad_concurrency_is_refused_with_exit_code_2(runner, session, clock, value, message):
+    job = save_job(session, clock, ("test_echo", {}))
+    result = runner.invoke(args=["digest", "--concurrency", value])
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    session.expire_all()
+    assert session.get(Job, job.id).state == JobState.PENDING
+
+
 def test_job_and_loop_do_not_mix(runner):
     result = runner.invoke(args=["digest", "--job", "1", "--loop"])
     assert result.exit_code == 2
