@@ -106,20 +106,18 @@ def _claimed() -> sa.CTE:
     unblocked jobs it can (``SKIP LOCKED``: those other digests are claiming are passed
     over), oldest first, and leases them; it returns their ids and what the digest needs
     of them. Parameters: see ``claim_parameters``."""
-    # Materialized: the locking read runs once. Folded into the UPDATE as a subquery, it
-    # could be run again for the UPDATE's rows and hand out more than ``limit`` jobs.
+    # The locking read is the function lock_due_jobs (migration 0008): there it walks
+    # ix_jobs_due and stops at the batch even on a table not analyzed since a burst, where
+    # the planner, left to itself, read and sorted every due job. Materialized: the read
+    # runs once. Folded into the UPDATE as a subquery, it could be run again for the
+    # UPDATE's rows and hand out more than ``limit`` jobs.
+    locked = sa.func.lock_due_jobs(
+        sa.bindparam("due_by", type_=jobs.c.next_attempt_at.type),
+        sa.bindparam("now", type_=jobs.c.locked_until.type),
+        sa.cast(sa.bindparam("limit", type_=sa.Integer), sa.Integer),
+    )
     due = (
-        sa.select(jobs.c.id)
-        .where(
-            _DUE_STATE,
-            jobs.c.next_attempt_at <= sa.bindparam("due_by", type_=jobs.c.next_attempt_at.type),
-            sa.or_(jobs.c.locked_until.is_(None),
-                   jobs.c.locked_until < sa.bindparam("now", type_=jobs.c.locked_until.type)),
-            ~_blocker(jobs),
-        )
-        .order_by(jobs.c.created_at, jobs.c.id)
-        .limit(sa.bindparam("limit", type_=sa.Integer))
-        .with_for_update(skip_locked=True)
+        sa.select(locked.label("id"))
         .cte("due")
         .prefix_with("MATERIALIZED", dialect="postgresql")
     )
@@ -144,9 +142,11 @@ def claim_parameters(lease: Lease, *, due_by: datetime, now: datetime, limit: in
 
 
 def _due_unblocked(due_by: datetime, now: datetime) -> sa.Select:
+    # Only a job in a relation is asked about an earlier one: analyzed, SQLite answered
+    # the question for the others by walking every earlier job by rowid.
     return (
         sa.select(jobs.c.id)
-        .where(_due(due_by, now), ~_blocker(jobs))
+        .where(_due(due_by, now), sa.or_(jobs.c.relation_id.is_(None), ~_blocker(jobs)))
         .order_by(jobs.c.created_at, jobs.c.id)
     )
 
