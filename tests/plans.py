@@ -149,10 +149,7 @@ def sent_statement(run: Callable[[sa.Connection], object], marker: str) -> tuple
     return caught[0]
 
 
-def sqlite_plan(connection: sa.Connection, query: sa.Select) -> str:
+def sqlite_plan(connection: sa.Connection, query: str, parameters: dict) -> str:
     """SQLite's EXPLAIN QUERY PLAN of a query, one step a line."""
-    compiled = query.compile(connection, compile_kwargs={"render_postcompile": True})
-    rows = connection.exec_driver_sql(
-        f"EXPLAIN QUERY PLAN {compiled}", compiled.positiontup and tuple(
-            compiled.params[name] for name in compiled.positiontup) or ()).all()
+    rows = connection.execute(sa.text(f"EXPLAIN QUERY PLAN {query}"), parameters).all()
     return "\n".join(row[-1] for row in rows)
