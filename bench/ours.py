@@ -55,7 +55,7 @@ def digest_env(url: str) -> dict[str, str]:
 
 
 def digest_throughput(database: QueueDatabase, scenario: DigestScenario, jobs: int,
-                      cap: float) -> Measurement:
+                      cap: float, *, analyze: bool = True) -> Measurement:
     """``scenario.processes`` digests on ``jobs`` due jobs, started together.
 
     Each runs ``flask --app dashboard digest --max-jobs N --max-seconds CAP``: it stops when
@@ -63,7 +63,7 @@ def digest_throughput(database: QueueDatabase, scenario: DigestScenario, jobs: i
     the database: first digest run's start to the last request's completion.
     """
     database.reset()
-    database.fill(jobs, scenario.requests)
+    database.fill(jobs, scenario.requests, analyze=analyze)
     command = digest_command(jobs, cap)
     server_before = server_cpu(database.kind)
     started = [Running(command, digest_env(database.url)) for _ in range(scenario.processes)]
