@@ -8,7 +8,10 @@ that read with sequential scans, bitmap scans and sorts priced out, so its one p
 walks ``ix_jobs_due`` oldest first and stops at the batch, on a fresh table as on an
 analyzed one. A job without a relation is never checked for one (``relation_id IS NULL
 OR``, which also keeps the check a probe per job rather than a join the planner may turn
-around). The states are written out as ``ix_jobs_due`` says them, for the same reason as
+around). ``ROWS 10`` (a batch, not the default guess of 1,000 rows) lets the statement
+that leases the jobs and reads their requests reach them by key: with 1,000, on a table
+without statistics, it read all of jobs and of requests to join them. The states are
+written out as ``ix_jobs_due`` says them, for the same reason as
 in ``dashboard/queue/claims.py``.
 
 Revision ID: 0008
@@ -27,6 +30,7 @@ LOCK_DUE_JOBS = """
 CREATE OR REPLACE FUNCTION lock_due_jobs(due_by timestamp, free_at timestamp, batch integer)
 RETURNS SETOF integer
 LANGUAGE sql VOLATILE
+ROWS 10
 SET enable_seqscan = off
 SET enable_bitmapscan = off
 SET enable_sort = off

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.extensions import db
-from dashboard.queue import Job, JobState, claims, digest
+from dashboard.queue import Job, JobState, Request, RequestState, claims, digest
 from dashboard.queue.claims import Lease, claim_due, claim_parameters
 from dashboard.queue.models import UTCDateTime
 from tests import plans
@@ -26,6 +26,7 @@ from tests.conftest import T0, reset_schema
 pytestmark = pytest.mark.slow
 
 jobs = Job.__table__
+requests = Request.__table__
 BACKLOG = 100_000
 BATCH = 10
 LEASE = Lease("this digest", 300)
@@ -58,6 +59,16 @@ def seed(connection: sa.Connection, *, relations: bool) -> None:
     ))
 
 
+def seed_requests(connection: sa.Connection) -> None:
+    """One request per job, which the digest's claim statement reads on PostgreSQL."""
+    connection.execute(requests.insert().from_select(
+        ["job_id", "position", "type_code", "payload", "state", "attempts", "created_at",
+         "updated_at"],
+        sa.select(jobs.c.id, sa.literal(0), sa.literal("noop"), sa.literal("{}"),
+                  sa.literal(RequestState.PENDING.value), sa.literal(0), jobs.c.created_at,
+                  jobs.c.created_at)))
+
+
 @pytest.fixture(params=["no relations", "20% in relations"])
 def backlog(request: pytest.FixtureRequest) -> str:
     return request.param
@@ -76,6 +87,8 @@ def burst(request: pytest.FixtureRequest, app, db_url: str, backlog: str) -> lis
             connection.exec_driver_sql("ALTER TABLE jobs STATS_AUTO_RECALC = 0")
             connection.exec_driver_sql(f"SET SESSION max_recursive_iterations = {BACKLOG}")
         seed(connection, relations=backlog != "no relations")
+        if dialect == "postgresql":
+            seed_requests(connection)
         if request.param == "analyzed":
             connection.exec_driver_sql(ANALYZE[dialect]).close()
         expected = connection.execute(
