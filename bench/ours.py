@@ -57,7 +57,7 @@ def digest_env(url: str, **extra: str) -> dict[str, str]:
 
 def digest_throughput(database: QueueDatabase, scenario: DigestScenario, jobs: int,
                       cap: float, concurrency: int | None = None,
-                      request_seconds: float = 0) -> Measurement:
+                      request_seconds: float = 0, *, analyze: bool = True) -> Measurement:
     """``scenario.processes`` digests on ``jobs`` due jobs, started together.
 
     Each runs ``flask --app dashboard digest --max-jobs N --max-seconds CAP``: it stops when
@@ -67,7 +67,7 @@ def digest_throughput(database: QueueDatabase, scenario: DigestScenario, jobs: i
     waits ``request_seconds``.
     """
     database.reset()
-    database.fill(jobs, scenario.requests)
+    database.fill(jobs, scenario.requests, analyze=analyze)
     command = digest_command(jobs, cap, concurrency)
     env = digest_env(database.url, BENCH_REQUEST_SECONDS=str(request_seconds))
     server_before = server_cpu(database.kind)

@@ -86,6 +86,10 @@ class PeerSide:
             asyncio.run(self.enqueue(int(args[0]), 1000))
             execute(*(f"ANALYZE {table}" for table in self.tables))
             answer(ok=True)
+        elif command == "load-cold":
+            execute(*(f"ANALYZE {table}" for table in self.tables))  # of the empty tables
+            asyncio.run(self.enqueue(int(args[0]), 1000))
+            answer(ok=True)
         elif command == "enqueue-single":
             answer(per_second=asyncio.run(self.enqueue(int(args[0]), 1)))
         elif command == "enqueue-bulk":

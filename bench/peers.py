@@ -63,10 +63,11 @@ class Peer:
         done = run([str(BIN / "python"), "-c", code, *map(str, args)], self.env()).check()
         return json.loads(done.output.strip().splitlines()[-1])
 
-    def throughput(self, jobs: int, timeout: float) -> Measurement:
-        """Jobs/s of one worker process draining ``jobs`` no-op jobs."""
+    def throughput(self, jobs: int, timeout: float, *, analyze: bool = True) -> Measurement:
+        """Jobs/s of one worker process draining ``jobs`` no-op jobs (a cold burst: with
+        the statistics of the empty tables, unless ``analyze``)."""
         self.helper("reset")
-        self.helper("load", jobs)
+        self.helper("load" if analyze else "load-cold", jobs)
         server_before = server_cpu("postgresql")
         finished = run(list(self.worker), self.env(), timeout=timeout)
         server = server_cpu("postgresql") - server_before

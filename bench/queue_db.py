@@ -105,13 +105,17 @@ class QueueDatabase:
                     for name in reversed(tables):
                         connection.exec_driver_sql(f"DELETE FROM {name}")
 
-    def fill(self, jobs: int, requests: int = 1) -> None:
-        """Enqueue ``jobs`` jobs of ``requests`` no-op requests, through save_many."""
+    def fill(self, jobs: int, requests: int = 1, *, analyze: bool = True) -> None:
+        """Enqueue ``jobs`` jobs of ``requests`` no-op requests, through save_many; then
+        analyze, unless the run is of a cold burst (statistics of the empty tables)."""
         with self.app.app_context():
+            if not analyze:
+                self.analyze()
             for start in range(0, jobs, CHUNK):
                 JobRepository().save_many(
                     new_job(n, requests) for n in range(start, min(jobs, start + CHUNK)))
-            self.analyze()
+            if analyze:
+                self.analyze()
 
     def analyze(self) -> None:
         """Fresh planner statistics, as autovacuum would have them on a live queue."""

@@ -113,6 +113,29 @@ def targets_table(results: Results) -> list[str]:
     return lines
 
 
+#: Issue 11: a cold burst runs at least this share of the analyzed figure.
+COLD_TARGET = 0.8
+
+
+def cold_table(results: Results) -> list[str]:
+    """The no-op digest on a fresh burst (no ANALYZE since the jobs arrived), beside the
+    same digest or worker on analyzed tables (the throughput table's rows)."""
+    rows = [("ours: PostgreSQL, 1-request jobs, 1 digest", "cold/postgresql/ours",
+             SCENARIOS[0].key)]
+    rows += [(peer.name, "cold/" + peer_key(peer), peer_key(peer)) for peer in WORKERS]
+    lines = ["| digest or worker | cold burst, jobs/s | runs | done/queued | analyzed, jobs/s "
+             "| cold ÷ analyzed | ≥ 0.8x |", "|---|---|---|---|---|---|---|"]
+    for label, cold, analyzed in rows:
+        if cold not in results.runs:
+            continue
+        share = results.ratio(cold, analyzed)
+        met = "—" if share is None else ("yes" if share >= COLD_TARGET else "**no**")
+        lines.append(f"| {label} | **{fmt(results.median(cold))}** | {runs(results, cold)} | "
+                     f"{done(results, cold)} | {fmt(results.median(analyzed))} | "
+                     f"{ratio(share)} | {met} |")
+    return lines
+
+
 def enqueue_table(results: Results) -> list[str]:
     batch = results.meta.get("batch", 1000)
     lines = ["| enqueue through | median jobs/s | runs |", "|---|---|---|"]
@@ -206,6 +229,8 @@ def markdown(results: Results) -> str:
              "", *throughput_table(results), "",
              f"![digest throughput against the peers]({PLOT})", "",
              "#### Targets of issue 7", "", *targets_table(results), "",
+             "#### Cold burst (PostgreSQL, no ANALYZE since the jobs arrived)", "",
+             *cold_table(results), "",
              "#### Enqueue (PostgreSQL, client's own clock)", "", *enqueue_table(results), "",
              "#### Memory", "", *memory_table(results)]
     if any(key.startswith(("latency/", "concurrency/")) for key in results.runs):

@@ -28,7 +28,7 @@ from .results import Measurement, Results
 
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
-SECTIONS = ("digest", "concurrency", "enqueue", "memory", "profile")
+SECTIONS = ("digest", "cold", "concurrency", "enqueue", "memory", "profile")
 PROFILE_RAW = ROOT / "bench" / "results" / "digest-profile.txt"
 PROFILE_CPU = ROOT / "bench" / "results" / "digest-profile-gil.txt"
 
@@ -89,6 +89,19 @@ def digest_rounds(args, results: Results, databases: dict[str, QueueDatabase]) -
         for peer in peers.WORKERS:
             record(results, report.peer_key(peer),
                    peer.throughput(args.jobs, timeout=args.cap + 300), "jobs/s")
+
+
+def cold_rounds(args, results: Results, databases: dict[str, QueueDatabase]) -> None:
+    """The no-op digest on a fresh burst, with no ANALYZE since the jobs arrived (issue
+    11): ours and the peers', beside the analyzed figures of ``digest_rounds``."""
+    scenario = ours.SCENARIOS[0]  # PostgreSQL, 1-request jobs, 1 digest
+    for round_number in range(1, args.runs + 1):
+        say(f"cold burst, round {round_number}/{args.runs}")
+        record(results, "cold/postgresql/ours", ours.digest_throughput(
+            databases["postgresql"], scenario, args.jobs, args.cap, analyze=False), "jobs/s")
+        for peer in peers.WORKERS:
+            record(results, f"cold/{report.peer_key(peer)}",
+                   peer.throughput(args.jobs, timeout=args.cap + 300, analyze=False), "jobs/s")
 
 
 def concurrency_rounds(args, results: Results, database: QueueDatabase) -> None:
@@ -201,6 +214,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if "digest" in args.sections:
             digest_rounds(args, results, databases)
+        if "cold" in args.sections:
+            cold_rounds(args, results, databases)
         if "concurrency" in args.sections:
             concurrency_rounds(args, results, databases["postgresql"])
         if "enqueue" in args.sections:

@@ -83,19 +83,17 @@ def claim_due(
             sa.select(CLAIMED.c.id).order_by(CLAIMED.c.created_at, CLAIMED.c.id),
             claim_parameters(lease, due_by=due_by, now=now, limit=limit))
         return list(rows.scalars())
-    mysql = dialect in ("mysql", "mariadb")
-    if mysql:
+    if dialect in ("mysql", "mariadb"):
         ids = _lock_due_by_key(conn, due_by=due_by, now=now, limit=limit)
     else:
-        ids = list(conn.scalars(_due_unblocked(due_by, now).limit(limit)))
+        ids = list(conn.scalars(_SQLITE_DUE, {"due_by": due_by, "now": now, "limit": limit}))
     if ids:
-        claim = sa.update(jobs).where(jobs.c.id.in_(ids))
-        if not mysql:
-            # Not on InnoDB: there the condition would make it walk an index through
-            # other jobs' rows, locking them. The rows are locked and due anyway.
-            claim = claim.where(_due(due_by, now))
-        result = conn.execute(
-            claim.values(locked_by=lease.worker, locked_until=lease.until(now)))
+        # By key alone. The rows are still due: InnoDB holds their locks, SQLite its write
+        # lock since the read. Asked again whether they are due, InnoDB walked an index
+        # through other jobs' rows, locking them, and SQLite, without ANALYZE, read every
+        # due job through ix_jobs_state_next_attempt.
+        result = conn.execute(sa.update(jobs).where(jobs.c.id.in_(ids)).values(
+            locked_by=lease.worker, locked_until=lease.until(now)))
         if result.rowcount != len(ids):
             raise RuntimeError("claimed jobs changed under their lock")
     return ids
@@ -106,20 +104,18 @@ def _claimed() -> sa.CTE:
     unblocked jobs it can (``SKIP LOCKED``: those other digests are claiming are passed
     over), oldest first, and leases them; it returns their ids and what the digest needs
     of them. Parameters: see ``claim_parameters``."""
-    # Materialized: the locking read runs once. Folded into the UPDATE as a subquery, it
-    # could be run again for the UPDATE's rows and hand out more than ``limit`` jobs.
+    # The locking read is the function lock_due_jobs (migration 0008): there it walks
+    # ix_jobs_due and stops at the batch even on a table not analyzed since a burst, where
+    # the planner, left to itself, read and sorted every due job. Materialized: the read
+    # runs once. Folded into the UPDATE as a subquery, it could be run again for the
+    # UPDATE's rows and hand out more than ``limit`` jobs.
+    locked = sa.func.lock_due_jobs(
+        sa.bindparam("due_by", type_=jobs.c.next_attempt_at.type),
+        sa.bindparam("now", type_=jobs.c.locked_until.type),
+        sa.cast(sa.bindparam("limit", type_=sa.Integer), sa.Integer),
+    )
     due = (
-        sa.select(jobs.c.id)
-        .where(
-            _DUE_STATE,
-            jobs.c.next_attempt_at <= sa.bindparam("due_by", type_=jobs.c.next_attempt_at.type),
-            sa.or_(jobs.c.locked_until.is_(None),
-                   jobs.c.locked_until < sa.bindparam("now", type_=jobs.c.locked_until.type)),
-            ~_blocker(jobs),
-        )
-        .order_by(jobs.c.created_at, jobs.c.id)
-        .limit(sa.bindparam("limit", type_=sa.Integer))
-        .with_for_update(skip_locked=True)
+        sa.select(locked.label("id"))
         .cte("due")
         .prefix_with("MATERIALIZED", dialect="postgresql")
     )
@@ -143,12 +139,30 @@ def claim_parameters(lease: Lease, *, due_by: datetime, now: datetime, limit: in
             "limit": limit}
 
 
-def _due_unblocked(due_by: datetime, now: datetime) -> sa.Select:
-    return (
-        sa.select(jobs.c.id)
-        .where(_due(due_by, now), ~_blocker(jobs))
-        .order_by(jobs.c.created_at, jobs.c.id)
-    )
+def _quoted(states: tuple[JobState, ...]) -> str:
+    return ", ".join(f"'{state.value}'" for state in states)
+
+
+#: SQLite's claim: due jobs without an earlier unfinished job of their relation, oldest
+#: first. Written out for ``INDEXED BY``, which SQLAlchemy has no way to say on SQLite: on
+#: a table without ANALYZE, SQLite read every due job through ix_jobs_state_next_attempt
+#: and sorted them all for the oldest few. Held to ix_jobs_due, it walks the due jobs in
+#: order and stops at the batch. Only a job in a relation is asked about an earlier one
+#: (analyzed, SQLite answered that for the others by walking every earlier job).
+_SQLITE_DUE = sa.text(f"""
+    SELECT jobs.id FROM jobs INDEXED BY ix_jobs_due
+    WHERE jobs.state IN ({_quoted(DUE_STATES)}) AND jobs.next_attempt_at <= :due_by
+      AND (jobs.locked_until IS NULL OR jobs.locked_until < :now)
+      AND (jobs.relation_id IS NULL OR NOT EXISTS (
+            SELECT 1 FROM jobs AS earlier
+            WHERE earlier.relation_id = jobs.relation_id
+              AND earlier.source_id = jobs.source_id AND earlier.id < jobs.id
+              AND earlier.state IN ({_quoted(UNFINISHED_STATES)})))
+    ORDER BY jobs.created_at, jobs.id
+    LIMIT :limit
+""").bindparams(sa.bindparam("due_by", type_=jobs.c.next_attempt_at.type),
+                sa.bindparam("now", type_=jobs.c.locked_until.type),
+                sa.bindparam("limit", type_=sa.Integer))
 
 
 def _lock_due_by_key(

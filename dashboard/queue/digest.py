@@ -102,15 +102,32 @@ _last_number = (
 )
 
 
+#: What the digest reads of a request.
+_REQUEST = (requests.c.job_id, requests.c.id, requests.c.position, requests.c.type_code,
+            requests.c.payload, requests.c.state, requests.c.attempts, requests.c.result,
+            requests.c.updated_at, _last_number)
+
+
 def _requests_of(held: sa.TableClause) -> sa.Select:
     """The requests of the jobs in ``held`` (the jobs table, or the claim's CTE), with their
     last attempt's number and what the digest needs of their job."""
     return (
-        sa.select(requests.c.job_id, requests.c.id, requests.c.position, requests.c.type_code,
-                  requests.c.payload, requests.c.state, requests.c.attempts, requests.c.result,
-                  requests.c.updated_at, _last_number,
-                  held.c.relation_id, held.c.source_id, held.c.store_id)
+        sa.select(*_REQUEST, held.c.relation_id, held.c.source_id, held.c.store_id)
         .join(held, held.c.id == requests.c.job_id)
+    )
+
+
+def _claim_and_load() -> sa.Select:
+    """PostgreSQL: the claim and the claimed jobs' requests in one statement. The requests
+    are read job by job (LATERAL), by key: joined as one set, on tables not analyzed since
+    a burst the planner guessed hundreds of requests per job and read all of requests.
+    OFFSET 0 keeps PostgreSQL from folding the LATERAL back into such a join."""
+    held = claims.CLAIMED
+    own = sa.select(*_REQUEST).where(requests.c.job_id == held.c.id).offset(0).lateral("own")
+    return (
+        sa.select(*own.c, held.c.relation_id, held.c.source_id, held.c.store_id)
+        .select_from(held.join(own, sa.true()))
+        .order_by(held.c.created_at, held.c.id, own.c.position)
     )
 
 
@@ -120,8 +137,7 @@ _LOAD = (
     .order_by(requests.c.job_id, requests.c.position)
 )
 #: PostgreSQL: the claim and the claimed jobs' requests in one statement.
-_CLAIM_AND_LOAD = _requests_of(claims.CLAIMED).order_by(
-    claims.CLAIMED.c.created_at, claims.CLAIMED.c.id, requests.c.position)
+_CLAIM_AND_LOAD = _claim_and_load()
 
 
 class JobDigest:

@@ -22,7 +22,7 @@ from dashboard.queue import search_copy
 
 # revision identifiers, used by Alembic.
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

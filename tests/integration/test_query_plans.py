@@ -14,13 +14,14 @@ import json
 import psycopg
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from dashboard.extensions import db
 from dashboard.queries.filters import parse_filter
 from dashboard.queries.jobs import list_query
 from dashboard.queue import claims, digest
+from tests import plans
 from tests.conftest import T0
+from tests.plans import sent_statement
 
 pytestmark = pytest.mark.slow
 
@@ -81,31 +82,12 @@ def backlog(db_url: str, request: pytest.FixtureRequest):
         connection.exec_driver_sql("TRUNCATE jobs CASCADE")
 
 
-def sent_statement(run, marker: str) -> tuple[str, dict]:
-    """The one statement containing ``marker`` that ``run(connection)`` sends, with its
-    parameters, caught on its way to the server."""
-    caught: list[tuple[str, dict]] = []
-
-    def catch(conn, cursor, statement, parameters, context, executemany) -> None:
-        if marker in statement:
-            caught.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", catch)
-    try:
-        with db.engine.connect() as connection:
-            run(connection)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", catch)
-    assert len(caught) == 1, f"expected one statement with {marker!r}, caught {caught}"
-    return caught[0]
-
-
 def claim_statement() -> tuple[str, dict]:
-    """The claiming statement (its SELECT ... FOR UPDATE SKIP LOCKED) that claim_due sends,
+    """The claiming statement (the lease of what lock_due_jobs locks) that claim_due sends,
     with its parameters: on PostgreSQL the digest's claim is that same CTE."""
     return sent_statement(lambda connection: claims.claim_due(
         connection, claims.Lease("plan-test", 300), due_by=T0, now=T0, limit=10),
-        "FOR UPDATE")
+        "lock_due_jobs")
 
 
 def plan_nodes(plan: dict) -> list[dict]:
@@ -139,9 +121,10 @@ def assert_indexed(plan: dict, how: str) -> None:
 
 
 def test_the_due_job_query_uses_an_index(backlog) -> None:
-    statement, parameters = claim_statement()
+    """The locking read, inside lock_due_jobs (migration 0008), as PostgreSQL runs it."""
     with db.engine.connect() as connection:
-        assert_indexed(explain(connection, statement, parameters), "custom plan")
+        plan = plans.explain_locking_read(connection, due_by=T0, now=T0, limit=10)
+    assert_indexed(plan, "lock_due_jobs")
 
 
 def prepared_plan(statement: str, parameters: dict, *, runs: int, mode: str) -> dict:
@@ -176,9 +159,8 @@ def test_the_due_job_query_run_again_and_again_keeps_to_an_index(backlog) -> Non
     assert_indexed(prepared_plan(statement, parameters, runs=8, mode="auto"), "prepared, auto")
 
 
-def test_the_generic_plan_of_the_due_job_query_keeps_to_an_index(backlog) -> None:
-    """Planned for any values, as a prepared claim may be: the due states are written out
-    in the query, as the partial index ix_jobs_due says them."""
+def test_the_generic_plan_of_the_claim_keeps_to_an_index(backlog) -> None:
+    """Planned for any values, as a prepared claim may be."""
     statement, parameters = claim_statement()
     assert_indexed(prepared_plan(statement, parameters, runs=0, mode="force_generic_plan"),
                    "generic plan")
@@ -219,7 +201,7 @@ def test_the_digests_claim_with_its_requests_uses_indexes(backlog) -> None:
                                          limit=10)
     statement, sent = sent_statement(
         lambda connection: connection.execute(digest._CLAIM_AND_LOAD, parameters).all(),
-        "FOR UPDATE")
+        "lock_due_jobs")
     with db.engine.connect() as connection:
         plan = explain(connection, statement, sent)
     assert_indexed(plan, "claim and read")
