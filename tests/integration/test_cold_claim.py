@@ -66,10 +66,10 @@ def seed(connection: sa.Connection, *, relations: bool) -> None:
 def seed_requests(connection: sa.Connection) -> None:
     """One request per job, which the digest's claim statement reads on PostgreSQL."""
     connection.execute(requests.insert().from_select(
-        ["job_id", "position", "type_code", "payload", "state", "attempts", "created_at",
-         "updated_at"],
+        ["job_id", "position", "type_code", "payload", "payload_search", "state", "attempts",
+         "created_at", "updated_at"],
         sa.select(jobs.c.id, sa.literal(0), sa.literal("noop"), sa.literal("{}"),
-                  sa.literal(RequestState.PENDING.value), sa.literal(0), jobs.c.created_at,
+                  sa.literal("{}"), sa.literal(RequestState.PENDING.value), sa.literal(0), jobs.c.created_at,
                   jobs.c.created_at)))
 
 
