@@ -69,8 +69,8 @@ def seed_requests(connection: sa.Connection) -> None:
         ["job_id", "position", "type_code", "payload", "payload_search", "state", "attempts",
          "created_at", "updated_at"],
         sa.select(jobs.c.id, sa.literal(0), sa.literal("noop"), sa.literal("{}"),
-                  sa.literal("{}"), sa.literal(RequestState.PENDING.value), sa.literal(0), jobs.c.created_at,
-                  jobs.c.created_at)))
+                  sa.literal("{}"), sa.literal(RequestState.PENDING.value), sa.literal(0),
+                  jobs.c.created_at, jobs.c.created_at)))
 
 
 @pytest.fixture(params=["no relations", "20% in relations"])
