@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ..queue.models import TABLE_ARGS, Attempt, Base, Request, UTCDateTime
+from ..db import TABLE_ARGS, Base, UTCDateTime
+from ..queue.models import Attempt, Request
 from ..queue.states import Outcome
 
 HOUR = timedelta(hours=1)

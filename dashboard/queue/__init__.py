@@ -10,7 +10,7 @@ from .actions import ActionRefused
 from .builder import JobBuilder, RequestBuilder
 from .claims import NotRunnable
 from .digest import DigestResult, JobDigest
-from .models import Attempt, Base, DigestRun, FailureAlert, Job, Request
+from .models import Attempt, DigestRun, FailureAlert, Job, Request
 from .repository import JobRepository
 from .retry import RetryStrategy
 from .settings import QueueSettings, configure
@@ -30,7 +30,6 @@ from .types import (
 __all__ = [
     "ActionRefused",
     "Attempt",
-    "Base",
     "Connector",
     "DigestResult",
     "DigestRun",
