@@ -1,14 +1,10 @@
-"""Building jobs and their requests in memory, refusing bad input before it is stored."""
+"""Building jobs in memory, refusing bad input before it is stored."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from .models import Job, Request
-from .payload import canonical, dump_json
-from .settings import default_settings
-from .states import JobState, RequestState
-from .types import check_text, validate_type_code
+from .models import Job
+from .states import JobState
+from .types import check_text
 
 MAX_RELATION_ID_LENGTH = 255
 MAX_SOURCE_ID_LENGTH = 100
@@ -75,46 +71,3 @@ class JobBuilder:
             source_id=self._source_id,
             state=JobState.PENDING,
         )
-
-
-class RequestBuilder:
-    """Adds one request to a job: ``job.request_builder().set_type_code(..).set_payload(..)
-    .create()``. A request equal to one already in the job (same type and payload) is
-    dropped, and the existing one returned."""
-
-    def __init__(self, job: Job) -> None:
-        self._job = job
-        self._type_code: str | None = None
-        self._payload: str | None = None
-
-    def set_type_code(self, type_code: str) -> RequestBuilder:
-        self._type_code = validate_type_code(type_code)
-        return self
-
-    def set_payload(self, payload: Any) -> RequestBuilder:
-        self._payload = dump_json(payload)
-        return self
-
-    def create(self) -> Request:
-        if self._type_code is None:
-            raise ValueError("a request needs a type code: call set_type_code() first")
-        if self._payload is None:
-            raise ValueError("a request needs a payload: call set_payload() first")
-        if self._job.id is not None:
-            raise ValueError(f"job {self._job.id} is already saved; build a new job instead")
-        requests = self._job.requests
-        if requests:  # the first request has nothing to be a duplicate of
-            key = canonical(self._payload)
-            for existing in requests:
-                if existing.type_code == self._type_code and canonical(existing.payload) == key:
-                    return existing
-        request = Request(
-            type_code=self._type_code,
-            payload=self._payload,
-            payload_search=default_settings().masker.searchable(self._payload),
-            position=len(requests),
-            state=RequestState.PENDING,
-            attempts=0,
-        )
-        requests.append(request)
-        return request

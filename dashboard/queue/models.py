@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import TABLE_ARGS, Base, LongText, UTCDateTime
+from .request_builder import RequestBuilder
 from .states import JobState, RequestState
 
 
@@ -68,11 +69,9 @@ class Job(Base):
         TABLE_ARGS,
     )
 
-    def request_builder(self):  # noqa: ANN201 - builder imported lazily to avoid a cycle
+    def request_builder(self) -> RequestBuilder:
         """Start a new request of this job (the seed's ``getRequestBuilder()``)."""
-        from .builder import RequestBuilder
-
-        return RequestBuilder(self)
+        return RequestBuilder(self, Request)
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.state} relation={self.relation_id!r}>"
