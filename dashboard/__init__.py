@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from . import alerts, api, auth, cli, config, health, jobs_cli, logs, metrics, queue, web
-from .extensions import csrf, db, migrate
+from . import config, queue
 from .queue.database import engine_options, prepare_engine
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The app factory: defaults, then the environment, then ``test_config``."""
+    # Imported here, as flaskr does, so that importing the queue core (which loads this
+    # package first) loads neither Flask nor the pages.
+    from flask import Flask
+
+    from . import alerts, api, auth, cli, health, jobs_cli, logs, metrics, web
+    from .extensions import csrf, db, migrate
+
     app = Flask(
         __name__,
         instance_relative_config=True,
