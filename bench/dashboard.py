@@ -28,10 +28,10 @@ from dashboard import create_app  # noqa: E402
 from dashboard.auth import sessions  # noqa: E402
 from dashboard.auth.models import User, new_user  # noqa: E402
 from dashboard.bulk import apply_bulk  # noqa: E402
+from dashboard.db import utcnow  # noqa: E402
 from dashboard.extensions import db  # noqa: E402
 from dashboard.queries.filters import parse_filter  # noqa: E402
 from dashboard.queries.jobs import list_query  # noqa: E402
-from dashboard.queue.models import utcnow  # noqa: E402
 
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TYPES = ["crm_customer_sync", "crm_address_sync", "loyalty_points", "loyalty_tier",

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from flask import Flask
 
 from dashboard import create_app
+from dashboard.db import Base
 from dashboard.extensions import db
 from dashboard.queue import Attempt, DigestRun, Job, JobBuilder, JobRepository, JobState
-from dashboard.queue.models import Base
 
 from .noop import TYPE_CODE
 

@@ -3,34 +3,39 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from . import (
-    alerts,
-    api,
-    auth,
-    cli,
-    config,
-    files,
-    health,
-    input_checks,
-    jobs_cli,
-    logs,
-    metrics,
-    queue,
-    web,
-)
-from .extensions import csrf, db, migrate
+from . import config, queue
 from .queue.database import engine_options, prepare_engine
-from .transactions import init_app as init_transactions
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The app factory: defaults, then the environment, then ``test_config``."""
+    # Imported here, as flaskr does, so that importing the queue core (which loads this
+    # package first) loads neither Flask nor the pages.
+    from flask import Flask
+
+    from . import (
+        alerts,
+        api,
+        auth,
+        cli,
+        files,
+        health,
+        input_checks,
+        jobs_cli,
+        logs,
+        metrics,
+        transactions,
+        web,
+    )
+    from .extensions import csrf, db, migrate
+
     app = Flask(
         __name__,
         instance_relative_config=True,
@@ -54,7 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     with app.app_context():
         prepare_engine(db.engine)
-    init_transactions(app)
+    transactions.init_app(app)
     alerts.init_app(app)
     queue.configure(session=lambda: db.session, settings=queue_settings(
         app.config, run_listeners=(alerts.after_digest_run(app),)))

@@ -7,8 +7,8 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
+from .db import Base
 from .mail import Mail
-from .queue.models import Base
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()

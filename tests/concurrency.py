@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from dashboard.queue import Base, Job, JobRepository, JobState, Request
-from dashboard.queue.models import utcnow
+from dashboard.db import Base, utcnow
+from dashboard.queue import Job, JobRepository, JobState, Request
 from tests.concurrency_types import TYPE_CODE, executions
 from tests.factories import make_job
 from tests.processes import DigestProcess, wait_until

@@ -10,8 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from dashboard import create_app
+from dashboard.db import Base
 from dashboard.extensions import db
-from dashboard.queue.models import Base
 from tests import databases
 from tests.smtp import SMTPServer
 

@@ -7,9 +7,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..cli import database_errors
+from ..db import utcnow
 from ..extensions import db, mail
 from ..mail import Message, describe
-from ..queue.models import utcnow
 from ..terminal import printable
 from . import failures, messages
 

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..queue.models import TABLE_ARGS, Base, UTCDateTime
+from ..db import TABLE_ARGS, Base, UTCDateTime
 
 
 class AlertChannel(Base):

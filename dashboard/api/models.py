@@ -8,8 +8,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..db import TABLE_ARGS, Base, UTCDateTime, utcnow
 from ..queue.builder import MAX_SOURCE_ID_LENGTH
-from ..queue.models import TABLE_ARGS, Base, UTCDateTime, utcnow
 
 #: "token:" + the name is the audit log's actor, at most 80 characters.
 MAX_TOKEN_NAME_LENGTH = 64

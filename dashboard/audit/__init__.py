@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..queue.models import utcnow
+from ..db import utcnow
 from .models import AuditEntry, AuditJob
 
 __all__ = [

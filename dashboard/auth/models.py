@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..queue.models import TABLE_ARGS, Base, UTCDateTime, utcnow
+from ..db import TABLE_ARGS, Base, UTCDateTime, utcnow
 
 MAX_NAME_LENGTH = 80
 MIN_PASSWORD_LENGTH = 8

@@ -16,8 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from ..db import TABLE_ARGS, Base, UTCDateTime
 from ..queue.database import begin_for_write
-from ..queue.models import TABLE_ARGS, Attempt, Base, Request, UTCDateTime
+from ..queue.models import Attempt, Request
 from ..queue.states import Outcome
 
 HOUR = timedelta(hours=1)

@@ -7,11 +7,12 @@ dashboard and user code call it alike.
 from __future__ import annotations
 
 from .actions import ActionRefused
-from .builder import JobBuilder, RequestBuilder
+from .builder import JobBuilder
 from .claims import NotRunnable
 from .digest import DigestResult, JobDigest
-from .models import Attempt, Base, DigestRun, FailureAlert, Job, Request
+from .models import Attempt, DigestRun, FailureAlert, Job, Request
 from .repository import JobRepository
+from .request_builder import RequestBuilder
 from .retry import RetryStrategy
 from .settings import QueueSettings, configure
 from .states import JobState, RequestState
@@ -30,7 +31,6 @@ from .types import (
 __all__ = [
     "ActionRefused",
     "Attempt",
-    "Base",
     "Connector",
     "DigestResult",
     "DigestRun",

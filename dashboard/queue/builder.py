@@ -1,14 +1,10 @@
-"""Building jobs and their requests in memory, refusing bad input before it is stored."""
+"""Building jobs in memory, refusing bad input before it is stored."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from .models import Job, Request
-from .payload import canonical, dump_json
-from .settings import default_settings
-from .states import JobState, RequestState
-from .types import check_text, validate_type_code
+from .models import Job
+from .states import JobState
+from .types import check_text
 
 MAX_RELATION_ID_LENGTH = 255
 MAX_SOURCE_ID_LENGTH = 100
@@ -75,61 +71,3 @@ class JobBuilder:
             source_id=self._source_id,
             state=JobState.PENDING,
         )
-
-
-class RequestBuilder:
-    """Adds one request to a job: ``job.request_builder().set_type_code(..).set_payload(..)
-    .create()``. A request equal to one already in the job (same type and payload) is
-    dropped, and the existing one returned."""
-
-    def __init__(self, job: Job) -> None:
-        self._job = job
-        self._type_code: str | None = None
-        self._payload: str | None = None
-
-    def set_type_code(self, type_code: str) -> RequestBuilder:
-        self._type_code = validate_type_code(type_code)
-        return self
-
-    def set_payload(self, payload: Any) -> RequestBuilder:
-        self._payload = dump_json(payload)
-        return self
-
-    def create(self) -> Request:
-        if self._type_code is None:
-            raise ValueError("a request needs a type code: call set_type_code() first")
-        if self._payload is None:
-            raise ValueError("a request needs a payload: call set_payload() first")
-        if self._job.id is not None:
-            raise ValueError(f"job {self._job.id} is already saved; build a new job instead")
-        requests = self._job.requests
-        known = _known_requests(self._job)
-        key = (self._type_code, canonical(self._payload))
-        if key in known:
-            return known[key]
-        request = Request(
-            type_code=self._type_code,
-            payload=self._payload,
-            payload_search=default_settings().masker.searchable(self._payload),
-            position=len(requests),
-            state=RequestState.PENDING,
-            attempts=0,
-        )
-        requests.append(request)
-        known[key] = request
-        self._job._known_requests = (len(requests), known)
-        return request
-
-
-def _known_requests(job: Job) -> dict[tuple[str, str], Request]:
-    """The job's requests by (type code, canonical payload), to find a duplicate in one
-    look-up: comparing with every earlier request cost a 1,000-request job 500,000
-    canonical() calls. Kept on the job; requests appended to ``job.requests`` some other
-    way are indexed on the next call."""
-    count, known = getattr(job, "_known_requests", (0, {}))
-    requests = job.requests
-    if count > len(requests):  # some were taken out: start again
-        count, known = 0, {}
-    for existing in requests[count:]:
-        known.setdefault((existing.type_code, canonical(existing.payload)), existing)
-    return known

@@ -1,58 +1,15 @@
-"""Tables of the queue: jobs, their ordered requests, every attempt, and digest runs.
-
-Times are stored as naive UTC (the three databases disagree on time zones) and handed
-back as aware UTC datetimes.
-"""
+"""Tables of the queue: jobs, their ordered requests, every attempt, and digest runs."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..db import TABLE_ARGS, Base, LongText, UTCDateTime
+from .request_builder import RequestBuilder
 from .states import JobState, RequestState
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-#: MariaDB's TEXT holds 64 KiB; payloads and tracebacks may be longer.
-LongText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
-
-
-class UTCDateTime(sa.TypeDecorator[datetime]):
-    """A timestamp with microseconds, stored as naive UTC, returned as aware UTC."""
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[datetime]:
-        if dialect.name in ("mysql", "mariadb"):
-            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
-        return dialect.type_descriptor(sa.DateTime())
-
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given; pass an aware UTC datetime")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
-class Base(DeclarativeBase):
-    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-
-
-TABLE_ARGS = {"mysql_charset": "utf8mb4", "mysql_engine": "InnoDB"}
 
 
 def _state_enum(enum_cls: type) -> sa.Enum:
@@ -112,11 +69,9 @@ class Job(Base):
         TABLE_ARGS,
     )
 
-    def request_builder(self):  # noqa: ANN201 - builder imported lazily to avoid a cycle
+    def request_builder(self) -> RequestBuilder:
         """Start a new request of this job (the seed's ``getRequestBuilder()``)."""
-        from .builder import RequestBuilder
-
-        return RequestBuilder(self)
+        return RequestBuilder(self, Request)
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.state} relation={self.relation_id!r}>"
@@ -271,10 +226,6 @@ class ConnectorCall(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (sa.Index("ix_connector_calls_connector", "connector", "id"), TABLE_ARGS)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 #: Indexes the migrations create on one database only, outside the models: PostgreSQL's

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session, selectinload
 
+from ..db import UTCDateTime
 from .database import begin_for_write
-from .models import Attempt, Job, Request, UTCDateTime
+from .models import Attempt, Job, Request
 from .settings import default_clock, default_session
 
 JOBS = Job.__table__

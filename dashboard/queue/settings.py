@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ..db import utcnow
 from ..masking import DEFAULT_WORDS, Masker
-from .models import utcnow
 from .retry import RetryStrategy
 
 

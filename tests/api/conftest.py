@@ -6,7 +6,7 @@ import pytest
 
 from dashboard import queue
 from dashboard.api import tokens
-from dashboard.queue.models import utcnow
+from dashboard.db import utcnow
 from tests.api.helpers import ApiClient
 
 

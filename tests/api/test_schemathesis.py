@@ -33,9 +33,9 @@ from schemathesis.specs.openapi.checks import (
 
 from dashboard.api.models import ApiToken
 from dashboard.api.openapi import description
+from dashboard.db import Base
 from dashboard.extensions import db
 from dashboard.queue import pool
-from dashboard.queue.models import Base
 from tests.factories import save_job
 from tests.web.helpers import run_digest
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from dashboard.db import utcnow
 from dashboard.extensions import db
 from dashboard.queue import Job, JobState
 from dashboard.queue.claims import Lease, claim_due
-from dashboard.queue.models import utcnow
 from tests.concurrency import forget_statistics
 
 jobs = Job.__table__

@@ -16,10 +16,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from dashboard.db import UTCDateTime
 from dashboard.extensions import db
 from dashboard.queue import Job, JobState, Request, RequestState, claims, digest
 from dashboard.queue.claims import Lease, claim_due, claim_parameters
-from dashboard.queue.models import UTCDateTime
 from tests import plans
 from tests.concurrency import forget_statistics
 from tests.conftest import T0, reset_schema

@@ -9,9 +9,9 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from dashboard.db import Base
 from dashboard.queue import JobState, RequestState
 from dashboard.queue.digest import INTERRUPTED
-from dashboard.queue.models import Base
 from tests import databases
 from tests.concurrency import (
     LEASE,

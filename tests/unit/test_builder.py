@@ -1,6 +1,6 @@
 import pytest
 
-from dashboard.queue import JobBuilder, builder
+from dashboard.queue import JobBuilder, request_builder
 from dashboard.queue.models import Request
 from dashboard.queue.payload import canonical
 from dashboard.queue.states import RequestState
@@ -85,7 +85,7 @@ def test_the_duplicate_check_canonicalises_each_payload_once(monkeypatch):
     # Comparing each new request with every earlier one cost 500,500 canonical() calls
     # for 1,000 requests: enqueueing grew with the square of a job's size.
     calls = []
-    monkeypatch.setattr(builder, "canonical", lambda text: calls.append(text)
+    monkeypatch.setattr(request_builder, "canonical", lambda text: calls.append(text)
                         or canonical(text))
     job = build(*[("a", {"n": n % 999}) for n in range(1000)])
     assert len(job.requests) == 999  # the 1,000th repeats the first

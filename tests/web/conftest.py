@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 
 from dashboard import queue
 from dashboard.auth.models import Role, User
-from dashboard.queue.models import utcnow
+from dashboard.db import utcnow
 from tests.web.helpers import add_user, log_in
 
 

@@ -1,0 +1,73 @@
+"""The queue core loads without the web: the CLI, a worker and user code import it alone."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import dashboard.queue
+
+#: What importing the core must not pull in (nor any of their submodules).
+WEB_MODULES = ("flask", "flask_sqlalchemy", "dashboard.web", "dashboard.api")
+
+
+def modules_loaded_by(code: str) -> set[str]:
+    # A fresh interpreter: this test process imported Flask long ago.
+    script = f"import json, sys\n{code}\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=True)
+    return set(json.loads(done.stdout))
+
+
+def web_modules(loaded: set[str]) -> set[str]:
+    return {name for name in loaded
+            if name in WEB_MODULES or name.startswith(tuple(m + "." for m in WEB_MODULES))}
+
+
+def test_importing_the_queue_core_does_not_load_the_web():
+    loaded = modules_loaded_by("import dashboard.queue")
+    assert "dashboard.queue.digest" in loaded
+    assert web_modules(loaded) == set()
+
+
+def test_importing_the_tables_base_does_not_load_the_web():
+    loaded = modules_loaded_by("import dashboard.db")
+    assert "dashboard.db" in loaded
+    assert web_modules(loaded) == set()
+
+
+def test_a_job_builds_its_requests_without_the_web():
+    loaded = modules_loaded_by(
+        "from dashboard.queue import JobBuilder\n"
+        "job = JobBuilder().set_relation_id(7).create()\n"
+        "job.request_builder().set_type_code('a').set_payload({'x': 1}).create()\n"
+        "assert [r.type_code for r in job.requests] == ['a']")
+    assert web_modules(loaded) == set()
+
+
+def queue_imports(path: Path) -> set[str]:
+    """The queue modules ``path`` imports, inside functions too, leaving out type-only imports."""
+    tree = ast.parse(path.read_text())
+    type_only = {id(node) for guard in ast.walk(tree)
+                 if isinstance(guard, ast.If) and "TYPE_CHECKING" in ast.unparse(guard.test)
+                 for node in ast.walk(guard)}
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and id(node) not in type_only:
+            found.update([node.module] if node.module else [a.name for a in node.names])
+    return found
+
+
+def test_the_queue_modules_import_one_another_without_a_cycle():
+    folder = Path(dashboard.queue.__file__).parent
+    graph = {path.stem: queue_imports(path) for path in folder.glob("*.py")
+             if path.stem != "__init__"}
+    assert "models" in graph["builder"]
+    try:
+        tuple(TopologicalSorter(graph).static_order())
+    except CycleError as error:
+        raise AssertionError(f"import cycle: {' -> '.join(error.args[1])}") from None
