@@ -47,9 +47,9 @@ threads = _whole_number("GUNICORN_THREADS", 16, 1)
 try:
     read_timeout()  # the worker reads it; a wrong value stops gunicorn here, in one line
 except ValueError as error:
-    raise SystemExit(f"gunicorn.conf.py: {error}") from None
+    _stop(str(error))
 # A threaded worker is restarted after this long only if its main loop stops (a request
-# that runs long is not killed: "Run now" bounds itself, see QUEUE_RUN_NOW_SECONDS).
+# that runs long is not killed: "Run now" bounds itself, see DASHBOARD_RUN_SECONDS).
 timeout = _whole_number("GUNICORN_TIMEOUT", 60, 1)
 # On SIGTERM, requests in progress get this long to finish before workers are killed.
 graceful_timeout = _whole_number("GRACEFUL_TIMEOUT", 30, 1)
