@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from dashboard.db import Base
 from dashboard.queue import (
-    Base,
     Job,
     JobDigest,
     JobRepository,
