@@ -58,15 +58,19 @@ def in_parallel(calls: list[Callable[[], int]]) -> Counter:
         return Counter(pool.map(lambda call: call(), calls))
 
 
-def post_login(client: requests.Session, url: str, name: str, password: str) -> int:
+def post_login(client: requests.Session, url: str, name: str, password: str,
+               address: str | None = None) -> int:
+    """A login; ``address``: the client's, as the trusted proxy (127.0.0.1) forwards it."""
+    headers = {"X-Forwarded-For": address} if address else {}
     token = TOKEN.search(client.get(f"{url}/login", timeout=60).text).group(1)
     return client.post(f"{url}/login", data={"name": name, "password": password,
                                              "csrf_token": token},
-                       allow_redirects=False, timeout=60).status_code
+                       headers=headers, allow_redirects=False, timeout=60).status_code
 
 
-def login_call(url: str, name: str, password: str) -> Callable[[], int]:
-    return lambda: post_login(requests.Session(), url, name, password)
+def login_call(url: str, name: str, password: str,
+               address: str | None = None) -> Callable[[], int]:
+    return lambda: post_login(requests.Session(), url, name, password, address)
 
 
 def action_call(url: str, operator: requests.Session, token: str, job_id: int,
@@ -85,16 +89,23 @@ def enqueue_call(url: str, secret: str, n: int) -> Callable[[], int]:
 def test_writes_wait_for_the_digest_instead_of_failing(db_url, session, clock, tmp_path,
                                                        digests, secret):
     add_user(session, "operator", Role.OPERATOR)
-    wrong_names = [f"nobody-{n}" for n in range(20)]  # one failure each: no throttle
+    # The good logins spread over accounts: a login counts as a failure until its password
+    # checks out, so many at once on one account would hold each other back.
+    users = [f"user-{n}" for n in range(60)]
+    for name in users:
+        add_user(session, name, Role.VIEWER)
+    # One failure per name and per address: neither throttle holds any of them back.
+    wrong_names = [f"nobody-{n}" for n in range(20)]
     jobs = [save_job(session, clock, ("test_echo", {"seed": n})).id for n in range(50)]
     digests.start("--loop", "--interval", "0.1")
-    server = serve(db_url, tmp_path, API_RATE_LIMIT="off")
+    server = serve(db_url, tmp_path, API_RATE_LIMIT="off", DASHBOARD_PROXIES="127.0.0.1")
     try:
         operator = requests.Session()
         assert post_login(operator, server.url, "operator", PASSWORD) == 302
         token = TOKEN.search(operator.get(f"{server.url}/jobs", timeout=60).text).group(1)
-        calls = [login_call(server.url, "operator", PASSWORD) for _ in range(180)]
-        calls += [login_call(server.url, name, "wrong") for name in wrong_names]
+        calls = [login_call(server.url, users[n % 60], PASSWORD) for n in range(180)]
+        calls += [login_call(server.url, name, "wrong", f"10.0.4.{n}")
+                  for n, name in enumerate(wrong_names)]
         calls += [action_call(server.url, operator, token, jobs[n % 50],
                               "pause" if n % 2 == 0 else "resume") for n in range(200)]
         calls += [enqueue_call(server.url, secret, n) for n in range(1000)]
