@@ -78,6 +78,14 @@ def _single(name: str) -> str | None:
     return values[0] if values else None
 
 
+def _refuse_empty_parameters() -> None:
+    """A filter is given or left out: an empty value is refused, as the description says.
+    (The pages take one as no filter: their forms send every field, filled or not.)"""
+    for name, value in request.args.items(multi=True):
+        if not value.strip():
+            raise BadFilter(name, value, "is empty; leave the parameter out or give it a value")
+
+
 def _limit() -> int:
     raw = _single("limit")
     if raw is None or not raw.strip():
@@ -112,6 +120,7 @@ def enqueue() -> Response | tuple[Response, int, dict[str, str]]:
 @guard.needs("read")
 def index() -> Response:
     """Jobs matching the filters, newest first, a page at a time (``before``: the cursor)."""
+    _refuse_empty_parameters()
     found = parse_filter(request.args.to_dict(flat=False), extra=("before", "limit"))
     refused = guard.out_of_scope(found.source_id, "source") if found.source_id else None
     if refused is not None:
