@@ -83,7 +83,10 @@ def test_two_digests_share_one_rate_limit(session, digests):
 def test_five_digests_never_have_more_calls_in_flight_than_the_limit(session, digests):
     count = 30
     save(session, jobs_of("slot_limited", count, sleep=0.2))
-    workers = [digests.start("--loop", "--interval", "0.1", **TYPES) for _ in range(5)]
+    # One job at a time each: what is shown is that processes share the slots (threads of
+    # one digest share them too: test_connector_limits.py).
+    workers = [digests.start("--loop", "--interval", "0.1", "--concurrency", "1", **TYPES)
+               for _ in range(5)]
     stop_when_all_completed(session, workers, count)
 
     rows = executed(session)
@@ -116,7 +119,10 @@ def test_the_slot_of_a_killed_digest_comes_back_when_its_lease_runs_out(session,
     runs = [(r.job_id, r.finished is not None) for r in executed(session)]
     assert (waiting.id, True) in runs
 
-    finishing = digests.run(**TYPES, **LEASE)  # the killed call's retry, after the lease
+    # The killed call gets its "interrupted" attempt; its retry is due at the next run.
+    recovering = digests.run(**TYPES, **LEASE)
+    assert_clean_exit(recovering, expected=("lease expired",))
+    finishing = digests.run(**TYPES, **LEASE)
     assert_clean_exit(finishing, expected=("lease expired",))
     assert job_states(session) == {JobState.COMPLETED: 2}
     assert connector_state(session, "test_one_slot_recorded") == (0, 0)
