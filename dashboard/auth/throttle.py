@@ -101,7 +101,7 @@ def forget_old(session: Session, now: datetime) -> None:
         in_write_transaction(session, lambda s: s.execute(
             sa.delete(LoginFailure).where(LoginFailure.failed_at <= now - WINDOW)))
     except sa.exc.OperationalError:
-        pass  # rolled back; the next failure cleans up
+        return  # rolled back (in_write_transaction); the next failure cleans up
 
 
 def forget_failures(session: Session, name: str) -> None:
