@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import actions, audit, bulk, errors, jobs, overview, security, templating
+from . import actions, assets, audit, bulk, errors, jobs, overview, security, templating
 
 
 def init_app(app: Flask) -> None:
     security.init_app(app)
+    assets.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     for blueprint in (overview.bp, jobs.bp, bulk.bp, actions.bp, audit.bp):
