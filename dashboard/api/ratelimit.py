@@ -21,7 +21,7 @@ from flask import Flask, current_app, g
 from flask_limiter import Limiter
 from limits.storage import Storage
 
-from ..config import RATE_LIMIT_OFF
+from ..app.config import RATE_LIMIT_OFF
 
 SCHEME = "sqlitefile"
 

@@ -34,7 +34,7 @@ from sqlalchemy.ext.compiler import compiles
 from .claims import Lease
 from .models import ConnectorCall, ConnectorRow, Job, Request
 from .states import JobState, RequestState
-from .types import DEFAULT_CONNECTOR, Connector, pool
+from .types import DEFAULT_CONNECTOR, Connector, registry
 
 log = logging.getLogger("dashboard.digest")
 
@@ -136,12 +136,12 @@ class Turn:
 
 def connector_of(type_code: str) -> Connector:
     """The connector of a type; an unknown type fails on its own, with no limit to take."""
-    return pool.get(type_code).connector if type_code in pool else DEFAULT_CONNECTOR
+    return registry.get(type_code).connector if type_code in registry else DEFAULT_CONNECTOR
 
 
 def declared_connectors() -> list[Connector]:
     """The limited connectors of the request types loaded in this process."""
-    found = {pool.get(code).connector for code in pool.codes()}
+    found = {registry.get(code).connector for code in registry.codes()}
     return sorted((c for c in found if c.limited), key=lambda c: c.name)
 
 

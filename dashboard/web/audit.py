@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from .. import audit
-from ..extensions import db
+from ..app.extensions import db
 from ..queries.filters import BadFilter, parse_id
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")

@@ -8,7 +8,7 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from ..api.errors import from_http_error, is_api_request
+from ..app.http_errors import from_http_error, is_api_request
 from ..queries.filters import BadFilter
 
 log = logging.getLogger("dashboard.web")

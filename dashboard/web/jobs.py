@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
 
-from ..extensions import db
+from ..app.extensions import db
 from ..queries.detail import job_detail
 from ..queries.filters import PARAMETERS, parse_filter, parse_id
 from ..queries.jobs import check_filter, list_jobs
 from ..queue.actions import APPLIES_TO
 from ..queue.states import DUE_STATES, JobState
-from ..queue.types import pool
+from ..queue.types import registry
 from .templating import is_htmx
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
@@ -27,7 +27,7 @@ def index():  # noqa: ANN201
     return render_template(template, page=page, found=found, params=found.to_params(),
                            before=before, states=list(JobState), parameters=PARAMETERS,
                            bulk_limit=current_app.config["DASHBOARD_BULK_LIMIT"],
-                           type_codes=pool.codes())
+                           type_codes=registry.codes())
 
 
 @bp.get("/<int:job_id>")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from ..extensions import db
+from ..app.extensions import db
 from ..queries import hourly, overview
 from .chart import stacked_bars
 from .templating import is_htmx, now

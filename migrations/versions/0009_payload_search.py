@@ -17,7 +17,7 @@ from alembic import op
 from flask import current_app
 from sqlalchemy.dialects import mysql
 
-from dashboard.masking import Masker
+from dashboard.queue.masking import Masker
 from dashboard.queue import search_copy
 
 # revision identifiers, used by Alembic.

@@ -10,15 +10,15 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from dashboard.extensions import db
+from dashboard.app.extensions import db
 from dashboard.queue import Connector, JobDigest, JobRepository, JobState, QueueSettings
 from dashboard.queue.claims import Lease
 from dashboard.queue.database import IMMEDIATE
 from dashboard.queue.limits import ConnectorBusy, ConnectorLimits, db_epoch
 from dashboard.queue.models import ConnectorCall, ConnectorRow, Job, Request
 from dashboard.queue.states import RequestState
-from tests.factories import save_job
-from tests.limited_types import ONE_SLOT, TEN_PER_SECOND
+from tests.support.factories import save_job
+from tests.support.limited_types import ONE_SLOT, TEN_PER_SECOND
 
 ALIVE, KILLED = Lease("host:1:alive", 300), Lease("host:2:killed", 300)
 

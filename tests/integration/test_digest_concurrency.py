@@ -23,7 +23,7 @@ from dashboard.queue import (
     RequestState,
     RequestType,
 )
-from tests.factories import make_job, save_job
+from tests.support.factories import make_job, save_job
 
 
 class Overlap(RequestType):

@@ -1,6 +1,6 @@
 import pytest
 
-from dashboard.config import ConfigError, database_url, from_environment
+from dashboard.app.config import ConfigError, database_url, from_environment
 from dashboard.queue.database import engine_options
 
 

@@ -10,8 +10,8 @@ from dashboard.api import tokens
 from dashboard.audit import AuditEntry
 from dashboard.queue import Job, JobState
 from dashboard.queue.models import Request
-from tests.factories import save_job
-from tests.web.helpers import post, run_digest, text
+from tests.support.factories import save_job
+from tests.support.web import post, run_digest, text
 
 
 def audit_details(session) -> list[tuple[str, str]]:
