@@ -12,5 +12,5 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
-.venv/bin/ruff check dashboard tests
+.venv/bin/ruff check dashboard tests migrations
 exec .venv/bin/python -m pytest "$@"

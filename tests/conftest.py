@@ -40,7 +40,7 @@ class IsolatedClient(FlaskClient):
     earlier requests. An empty ``contextvars`` context makes Flask push a fresh one.
     """
 
-    def open(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def open(self, *args, **kwargs):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 

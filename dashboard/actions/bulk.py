@@ -71,7 +71,7 @@ def ids_for_action(session: Session, found: JobFilter, action: str, *, upto: int
 
 
 def apply_bulk(session: Session, action: str, job_ids: list[int], *, actor: str, now: datetime,
-               filter: Mapping[str, str] | None = None,  # noqa: A002 - the operator's word
+               filter: Mapping[str, str] | None = None,
                ) -> tuple[list[int], dict[int, str]]:
     """Apply ``action`` to each job and write one audit entry, all in one transaction.
 

@@ -26,7 +26,7 @@ class Invalid(Exception):
 
 
 def _invalid(error: Invalid) -> Response:
-    field, text = error.problems[0]
+    field = error.problems[0][0]
     return problem(error.status, str(error), field=field, problems=error.problems)
 
 

@@ -91,7 +91,7 @@ class _StandardError(logging.StreamHandler):
         logging.Handler.__init__(self)
 
     @property
-    def stream(self):  # noqa: ANN201 - the stream StreamHandler.emit writes to
+    def stream(self):
         return sys.stderr
 
 

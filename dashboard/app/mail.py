@@ -52,7 +52,7 @@ class SMTP(_Deadline, smtplib.SMTP):
         super().__init__(host, port, timeout=timeout)
 
 
-class SMTP_SSL(_Deadline, smtplib.SMTP_SSL):  # noqa: N801 - smtplib's name
+class SMTP_SSL(_Deadline, smtplib.SMTP_SSL):
     def __init__(self, host: str, port: int, timeout: float, context: ssl.SSLContext) -> None:
         self.deadline = time.monotonic() + timeout
         super().__init__(host, port, timeout=timeout, context=context)

@@ -45,7 +45,7 @@ def create_command(name: str, role: str, replace: bool, sources: tuple[str, ...]
         if existing is not None:
             db.session.delete(existing)
             db.session.flush()
-        token, secret = tokens.create(db.session, name, role, now=now, sources=sources)
+        _, secret = tokens.create(db.session, name, role, now=now, sources=sources)
         audit.record(db.session, actor(), "token-create", [], at=now,
                      detail=f"{'replaced' if existing else 'created'} token {name} ({role}, "
                             f"{_scope(sources)})")
@@ -92,5 +92,5 @@ def _scope(sources: tuple[str, ...] | None) -> str:
     return f"sources {','.join(sources)}" if sources else "every source"
 
 
-def _time(moment) -> str:  # noqa: ANN001
+def _time(moment) -> str:
     return "never" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"

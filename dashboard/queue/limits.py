@@ -62,7 +62,7 @@ class ConnectorBusy(Exception):
         self.retry_in = retry_in
 
 
-class db_epoch(sa.sql.expression.FunctionElement):  # noqa: N801 - an SQL function's name
+class db_epoch(sa.sql.expression.FunctionElement):
     """Now, in seconds since the epoch, by the database server's clock."""
 
     type = sa.Double()

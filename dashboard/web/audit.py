@@ -14,7 +14,7 @@ KNOWN = ("before", "actor", "job")
 
 
 @bp.get("")
-def index():  # noqa: ANN201
+def index():
     """Who did what to which jobs, newest first; filter by actor or job."""
     for name in request.args:
         if name not in KNOWN:

@@ -29,7 +29,7 @@ DONE = {"retry": "retried", "pause": "paused", "resume": "resumed", "cancel": "c
 
 @bp.post("/bulk")
 @require(Role.OPERATOR)
-def act():  # noqa: ANN201
+def act():
     """Confirm, then apply, an action to the selected jobs or to all matching the filter."""
     form = request.form
     action = form.get("action", "")

@@ -19,7 +19,7 @@ bp = Blueprint("actions", __name__, url_prefix="/jobs")
 
 @bp.post("/<int:job_id>/<action>")
 @require(Role.OPERATOR)
-def act(job_id: int, action: str):  # noqa: ANN201
+def act(job_id: int, action: str):
     """Apply an action to one job; an action that does not apply changes nothing."""
     if action not in one_job.OPERATIONS:
         abort(404, f"There is no action {action!r}: use retry, pause, resume, cancel or run.")

@@ -17,7 +17,7 @@ bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
 
 @bp.get("")
-def index():  # noqa: ANN201
+def index():
     """Jobs matching the filters in the URL, newest first, a page at a time."""
     found = parse_filter(request.args.to_dict(flat=False), extra=("before",))
     before = parse_id("before", request.args.get("before"))
@@ -31,12 +31,12 @@ def index():  # noqa: ANN201
 
 
 @bp.get("/<int:job_id>")
-def detail(job_id: int):  # noqa: ANN201
+def detail(job_id: int):
     """One job: its fields, requests, payloads, attempt history and operator actions."""
     return render_job(job_id)
 
 
-def render_job(job_id: int, *, confirm: str | None = None, status: int = 200):  # noqa: ANN201
+def render_job(job_id: int, *, confirm: str | None = None, status: int = 200):
     """The job's page, or only its fragment for htmx (after an action, or while polling)."""
     found = job_detail(db.session, job_id)
     if found is None:

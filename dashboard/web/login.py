@@ -35,7 +35,7 @@ def safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # noqa: ANN201
+def login():
     """Show the login form; check the name and password."""
     if request.method == "GET":
         return render_template("auth/login.html")
@@ -79,7 +79,7 @@ def _seconds(refusal: throttle.Refusal) -> int:
 
 
 @bp.route("/logout", methods=["POST"])
-def logout():  # noqa: ANN201
+def logout():
     """End the session, on the server: a copy of the cookie no longer works either."""
     key = session.get(COOKIE_KEY)
     if isinstance(key, str):

@@ -13,7 +13,7 @@ bp = Blueprint("overview", __name__)
 
 
 @bp.get("/")
-def index():  # noqa: ANN201
+def index():
     """Jobs per state, the oldest due job, attempts per hour, failing types, the last run,
     the connectors' limits."""
     moment = now()

@@ -16,7 +16,7 @@ bp = Blueprint("users", __name__, url_prefix="/users")
 
 @bp.get("")
 @require(Role.ADMIN)
-def index():  # noqa: ANN201
+def index():
     """Every user and their role, with the forms to manage them."""
     users = db.session.scalars(sa.select(User).order_by(User.name)).all()
     return render_template("users/index.html", users=users, roles=list(Role))
@@ -24,7 +24,7 @@ def index():  # noqa: ANN201
 
 @bp.post("")
 @require(Role.ADMIN)
-def create():  # noqa: ANN201
+def create():
     """Create a user."""
     form = request.form
     try:
@@ -42,7 +42,7 @@ def create():  # noqa: ANN201
 
 @bp.post("/<int:user_id>/role")
 @require(Role.ADMIN)
-def change_role(user_id: int):  # noqa: ANN201
+def change_role(user_id: int):
     """Give a user another role."""
     user = db.get_or_404(User, user_id)
     try:
@@ -59,7 +59,7 @@ def change_role(user_id: int):  # noqa: ANN201
 
 @bp.post("/<int:user_id>/delete")
 @require(Role.ADMIN)
-def delete(user_id: int):  # noqa: ANN201
+def delete(user_id: int):
     """Remove a user; their sessions end with it."""
     user = db.get_or_404(User, user_id)
     if user.id == current_user.id:
@@ -70,7 +70,7 @@ def delete(user_id: int):  # noqa: ANN201
     return _back(f"Removed {name}.", "success")
 
 
-def _back(message: str, category: str):  # noqa: ANN202
+def _back(message: str, category: str):
     """Say how it went, on the users page."""
     flash(message, category)
     return redirect(url_for(".index"))

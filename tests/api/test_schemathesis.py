@@ -53,7 +53,7 @@ class WsgiApp:
 
     app: Flask | None = None
 
-    def __call__(self, environ, start_response):  # noqa: ANN001, ANN204
+    def __call__(self, environ, start_response):
         return contextvars.Context().run(self.app, environ, start_response)
 
 
@@ -124,10 +124,10 @@ def test_sequences_of_calls_follow_the_links(app, jobs, token_secrets, session, 
             # Hypothesis replays sequences: the database must not remember earlier ones.
             reseed(session, clock)
 
-        def before_call(self, case):  # noqa: ANN001, ANN202
+        def before_call(self, case):
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {secret}"}
 
-        def validate_response(self, response, case, additional_checks=None, **kwargs):  # noqa: ANN001, ANN202
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
             case.validate_response(response, checks=checks, transport_kwargs=kwargs)
 
     Workflow.run(settings=hypothesis.settings(

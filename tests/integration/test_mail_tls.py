@@ -70,7 +70,7 @@ class TLSServer(SMTPServer):
         self.context, self.implicit = context, implicit
         self.logins: list[tuple[bytes, bytes]] = []
 
-    def authenticate(self, server, session, envelope, mechanism, data) -> AuthResult:  # noqa: ANN001
+    def authenticate(self, server, session, envelope, mechanism, data) -> AuthResult:
         self.logins.append((data.login, data.password))
         return AuthResult(success=True)
 

@@ -68,7 +68,7 @@ def explain_locking_read(connection: sa.Connection, *, due_by: datetime, now: da
     with psycopg.ClientCursor(raw) as cursor:
         cursor.execute(f"PREPARE locking_read (timestamp, timestamp, integer) AS {body}")
         try:
-            for setting in settings + ["plan_cache_mode=force_generic_plan"]:
+            for setting in [*settings, "plan_cache_mode=force_generic_plan"]:
                 name, value = setting.split("=", 1)
                 cursor.execute("SELECT set_config(%s, %s, true)", (name, value))
             cursor.execute(
@@ -134,7 +134,7 @@ def sent_statement(run: Callable[[sa.Connection], object], marker: str) -> tuple
     parameters, caught on its way to the server."""
     caught: list[tuple[str, dict]] = []
 
-    def catch(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    def catch(conn, cursor, statement, parameters, context, executemany) -> None:
         if marker in statement:
             caught.append((statement, parameters))
 

@@ -24,7 +24,7 @@ def free_port() -> int:
 class Received:
     """What the server was given: the envelope and the raw message."""
 
-    def __init__(self, envelope) -> None:  # noqa: ANN001
+    def __init__(self, envelope) -> None:
         self.mail_from = envelope.mail_from
         self.recipients = list(envelope.rcpt_tos)
         self.raw: bytes = envelope.original_content
@@ -50,7 +50,7 @@ class SMTPServer:
         self._lock = threading.Lock()
         self._controller: Controller | None = None
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802
+    async def handle_DATA(self, server, session, envelope) -> str:
         if self.delay:
             time.sleep(self.delay)  # holds up this client, as a slow server does
         with self._lock:

@@ -89,7 +89,7 @@ def test_job_list_filters(viewer, failed_job, session, clock, query, expected):
             "none": set()}[expected]
     assert ids == want
     if not want:
-        assert "No " in page and "match" in page or "No pending" in page
+        assert ("No " in page and "match" in page) or "No pending" in page
 
 
 def test_filters_stay_in_the_form_and_the_links(viewer, failed_job):
