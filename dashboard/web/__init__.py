@@ -1,10 +1,22 @@
-"""The dashboard's pages: overview, jobs, actions, audit log."""
+"""The dashboard's pages: login, overview, jobs, actions, audit log, users."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from . import actions, assets, audit, bulk, errors, jobs, overview, security, templating
+from . import (
+    assets,
+    audit,
+    bulk_actions,
+    errors,
+    job_actions,
+    jobs,
+    login,
+    overview,
+    security,
+    templating,
+    users,
+)
 
 
 def init_app(app: Flask) -> None:
@@ -12,5 +24,6 @@ def init_app(app: Flask) -> None:
     assets.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
-    for blueprint in (overview.bp, jobs.bp, bulk.bp, actions.bp, audit.bp):
+    for blueprint in (login.bp, users.bp, overview.bp, jobs.bp, bulk_actions.bp, job_actions.bp,
+                      audit.bp):
         app.register_blueprint(blueprint)

@@ -55,7 +55,7 @@ def init_app(app: Flask) -> None:
         if endpoint == "static" and values.get("filename") in names:
             values["filename"] = names[values["filename"]]
 
-    def static(filename: str):  # noqa: ANN202
+    def static(filename: str):
         """A static file: for a year under its fingerprinted name, revalidated under its own."""
         if filename in current:
             response = send_from_directory(folder, current[filename],

@@ -35,7 +35,7 @@ def test_pages_link_fingerprinted_files_cached_for_a_year(app):
     urls = static_urls(client.get("/login").get_data(as_text=True))
     assert len(urls) >= 3
     for url in urls:
-        name, digest, suffix = re.fullmatch(r"/static/(.+)\.([0-9a-f]{12})(\.\w+)", url).groups()
+        name, _digest, suffix = re.fullmatch(r"/static/(.+)\.([0-9a-f]{12})(\.\w+)", url).groups()
         response = client.get(url, buffered=True)
         assert response.status_code == 200
         assert max_age(response) >= YEAR == FINGERPRINTED_MAX_AGE
@@ -84,8 +84,14 @@ def test_html_and_json_are_compressed_when_asked(viewer, asked, encoding, decode
         assert packed.headers["Content-Encoding"] == encoding
         assert "Accept-Encoding" in packed.headers["Vary"]
         assert packed.mimetype == kind
-        assert len(packed.get_data()) < len(plain.get_data())
-        assert decode(packed.get_data()) == plain.get_data()
+        unpacked = decode(packed.get_data())
+        assert len(packed.get_data()) < len(unpacked) / 2
+        if kind == "application/json":
+            assert unpacked == plain.get_data()
+        else:  # a page's CSRF token and relative times differ from one render to the next
+            assert unpacked.startswith(b"<!doctype html>")
+            assert unpacked.rstrip().endswith(b"</html>")
+            assert abs(len(unpacked) - len(plain.get_data())) < 100
 
 
 def test_what_the_client_cannot_read_is_not_compressed(app):
