@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from flask import Flask, abort, send_from_directory
+from flask import Flask, Response, abort, send_from_directory
 from flask_compress import Compress
 
 #: A year: the longest lifetime RFC 9111 caches are asked to honour.
@@ -55,17 +55,23 @@ def init_app(app: Flask) -> None:
         if endpoint == "static" and values.get("filename") in names:
             values["filename"] = names[values["filename"]]
 
-    def static(filename: str):
+    def static(filename: str) -> Response:
         """A static file: for a year under its fingerprinted name, revalidated under its own."""
         if filename in current:
             response = send_from_directory(folder, current[filename],
                                            max_age=FINGERPRINTED_MAX_AGE)
             response.headers["Cache-Control"] = (
                 f"public, max-age={FINGERPRINTED_MAX_AGE}, immutable")
-            return response
-        if filename in names:
-            return send_from_directory(folder, filename, max_age=0)
-        abort(404)  # unknown, or the fingerprint of another release
+        elif filename in names:
+            response = send_from_directory(folder, filename, max_age=0)
+        else:
+            abort(404)  # unknown, or the fingerprint of another release
+        # Read whole (the files are small), so Flask-Compress may gzip them as well as
+        # brotli them: it compresses a streamed file with brotli only, and Chrome asks for
+        # brotli over HTTPS only.
+        response.direct_passthrough = False
+        response.make_sequence()
+        return response
 
     app.url_defaults(fingerprint)
     app.view_functions["static"] = static

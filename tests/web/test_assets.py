@@ -94,6 +94,18 @@ def test_html_and_json_are_compressed_when_asked(viewer, asked, encoding, decode
             assert abs(len(unpacked) - len(plain.get_data())) < 100
 
 
+@pytest.mark.parametrize(("asked", "encoding", "decode"), [
+    ("gzip", "gzip", gzip.decompress), ("br", "br", brotli.decompress)])
+def test_static_files_are_compressed_when_asked(app, asked, encoding, decode):
+    client = app.test_client()
+    for url in static_urls(client.get("/login").get_data(as_text=True)):
+        packed = client.get(url, headers={"Accept-Encoding": asked}, buffered=True)
+        assert packed.headers["Content-Encoding"] == encoding, url
+        name = re.sub(r"\.[0-9a-f]{12}(\.\w+)$", r"\1", url.removeprefix("/static/"))
+        assert decode(packed.get_data()) == (ROOT / "static" / name).read_bytes()
+        assert int(packed.headers["Content-Length"]) == len(packed.get_data())
+
+
 def test_what_the_client_cannot_read_is_not_compressed(app):
     client = app.test_client()
     for asked in ("identity", "compress", "zstd"):
