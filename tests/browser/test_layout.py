@@ -88,6 +88,10 @@ def test_long_unbroken_strings_stay_in_their_box(tab_for, server):
     tab.goto(f"{server.url}/jobs?relation={seed.LONG_TOKEN}")
     assert sideways(tab) <= 0
     assert tab.locator("tr[data-job]").count() == 1
+    for cell in (tab.locator("td.relation"), tab.locator("td.source")):
+        assert cell.evaluate("e => e.scrollWidth <= e.clientWidth")  # wrapped, not cut
+        assert cell.bounding_box()["width"] < 300
+    assert seed.LONG_TOKEN in tab.inner_text("td.relation")
 
 
 def luminance(colour: str) -> float:
