@@ -145,6 +145,15 @@ def test_focus_follows_an_htmx_action_and_escape_closes_the_confirmation(page, s
     assert "flash" in focused(page, "is resumed")
 
 
+def test_paging_the_list_keeps_the_focus_on_the_list(page, server):
+    page.goto(f"{server.url}/jobs")
+    page.focus("a[rel=next]")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/jobs\?before=\d+"))
+    assert focused(page, "#") != "BODY"
+    assert page.evaluate("document.getElementById('job-list').contains(document.activeElement)")
+
+
 def test_escape_leaves_a_bulk_confirmation(page, server):
     page.goto(f"{server.url}/jobs?state=failed")
     page.click(".bulk-filter button:has-text('Retry all')")
