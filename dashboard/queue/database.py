@@ -118,7 +118,8 @@ def execute_alone(conn: sa.Connection, statement: sa.Executable,
     data-modifying CTEs included, is atomic. No transaction may be open on ``conn``.
     """
     # psycopg's own switch, not SQLAlchemy's isolation_level option: the same effect for
-    # a twentieth of the CPU, and it is back off before SQLAlchemy sends anything else.
+    # far less CPU (docs/benchmarks.md), and it is back off before SQLAlchemy sends
+    # anything else.
     driver: Any = conn.connection.driver_connection  # a psycopg connection
     driver.autocommit = True
     try:
@@ -136,8 +137,9 @@ def execute_alone(conn: sa.Connection, statement: sa.Executable,
 def _prepare_postgresql(engine: sa.Engine) -> None:
     @event.listens_for(engine, "checkout")
     def on_checkout(dbapi_connection, record, proxy):
-        # Instead of pool_pre_ping's round trip at each checkout (a fifth of a one-job
-        # save): the pool then opens a new connection in place of this one.
+        # Instead of pool_pre_ping's round trip at each checkout (one of a one-job save's
+        # five, see docs/benchmarks.md): the pool then opens a new connection in place of
+        # this one.
         if closed_by_server(dbapi_connection):
             raise sa.exc.DisconnectionError("the server closed this pooled connection")
 
