@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import axe, seed
-from tests.browser.conftest import log_in
+from tests.support.browser import log_in
 
 
 def visit(tab, server) -> dict[str, list[dict]]:

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.browser import seed
-from tests.browser.conftest import log_in, screenshot
+from tests.support.browser import log_in, screenshot
 
 PHONE = {"width": 390, "height": 844}
 
