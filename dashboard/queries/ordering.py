@@ -98,19 +98,21 @@ def ordered(query: sa.Select, sort: Sort, cursor: Cursor | None) -> sa.Select:
         return query.order_by(ident.desc() if sort.descending else ident)
     key = sort.key
     if cursor is not None:
-        # Spelt out rather than a row comparison: MariaDB walks an index only for this form.
+        # A plain range on the key, which every database walks in index order, and the
+        # tie on the key broken by id as a filter (an OR of two ranges becomes a bitmap
+        # scan and a sort on PostgreSQL; row comparisons are no range on MariaDB).
         if sort.descending:
-            query = query.where(sa.or_(key < cursor.at, sa.and_(key == cursor.at,
-                                                                 ident < cursor.id)))
+            query = query.where(key <= cursor.at,
+                                sa.or_(key < cursor.at, ident < cursor.id))
         else:
-            query = query.where(sa.or_(key > cursor.at, sa.and_(key == cursor.at,
-                                                                 ident > cursor.id)))
+            query = query.where(key >= cursor.at,
+                                sa.or_(key > cursor.at, ident > cursor.id))
     if sort.descending:
         return query.order_by(key.desc(), ident.desc())
     return query.order_by(key, ident)
 
 
-def capped_count(session: Session, where: list[sa.ColumnElement[bool]],
+def capped_count(session: Session | sa.Connection, where: list[sa.ColumnElement[bool]],
                  cap: int = COUNT_CAP) -> int:
     """How many jobs match, counted up to ``cap + 1`` (then "cap+")."""
     matching = sa.select(jobs.c.id).where(*where).limit(cap + 1).subquery()

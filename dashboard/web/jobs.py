@@ -65,10 +65,11 @@ def _listing(args: MultiDict[str, str]) -> dict[str, object]:
         if seen is None:
             seen = _newest_id()
         else:
-            newer = capped_count(db.session, [*where, jobs.c.id > seen])
+            newer = capped_count(db.session, [*where, jobs.c.id > seen], COUNT_CAP)
     return dict(page=page, found=found, params=found.to_params(), sort=sort, before=before,
                 cursor=cursor, seen=seen if first else None, newer=newer,
-                matching=capped_count(db.session, [*where, *sort.scope]), count_cap=COUNT_CAP)
+                matching=capped_count(db.session, [*where, *sort.scope], COUNT_CAP),
+                count_cap=COUNT_CAP)
 
 
 def _newest_id() -> int:
