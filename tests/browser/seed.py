@@ -46,6 +46,13 @@ def seed(env: dict[str, str], now: datetime) -> dict[str, int]:
         jobs["retry"] = _failing(repository, "cust-1002", {"customer_id": 1002})
         bulk = [_failing(repository, f"cust-20{n}", {"n": n}, source="bulk-src")
                 for n in range(4)]
+        # Fails for good at once, every time it is retried.
+        jobs["refail"] = repository.save(make_job(("test_not_applicable", {"customer_id": 7}),
+                                                  relation_id="cust-refail")).id
+        # 999 requests that succeed, then one that fails: the big job.
+        jobs["big"] = repository.save(make_job(
+            *[("test_flaky", {"fail_times": 0, "line": n}) for n in range(999)],
+            ("test_not_applicable", {"line": 999}), relation_id="cust-big")).id
         for minutes in (0, 2, 4):
             clock.now = now - timedelta(minutes=20 - minutes)
             _digest(session, clock)
