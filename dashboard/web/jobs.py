@@ -6,14 +6,14 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from ..extensions import db
+from ..app.extensions import db
 from ..queries.detail import job_detail, request_part
 from ..queries.filters import MAX_ID, PARAMETERS, BadFilter, parse_filter, parse_id, whole_number
 from ..queries.jobs import check_filter, conditions, jobs, list_jobs
 from ..queries.ordering import COUNT_CAP, SORTS, capped_count, parse_cursor, parse_sort
 from ..queue.actions import APPLIES_TO
 from ..queue.states import DUE_STATES, JobState
-from ..queue.types import pool
+from ..queue.types import registry
 from .templating import is_htmx
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
@@ -26,12 +26,12 @@ LIST_PARAMETERS = ("sort", "before", "cursor", "seen")
 
 
 @bp.get("")
-def index():  # noqa: ANN201
+def index():
     """Jobs matching the filters in the URL, in the chosen order, a page at a time; a bad
     filter is shown next to its field, with the form as typed."""
     shared = dict(states=list(JobState), parameters=PARAMETERS, sorts=SORTS,
                   bulk_limit=current_app.config["DASHBOARD_BULK_LIMIT"],
-                  type_codes=pool.codes())
+                  type_codes=registry.codes())
     try:
         listing = _listing(request.args)
     except BadFilter as problem:
@@ -78,12 +78,12 @@ def _newest_id() -> int:
 
 
 @bp.get("/<int:job_id>")
-def detail(job_id: int):  # noqa: ANN201
+def detail(job_id: int):
     """One job: its fields, requests, payloads, attempt history and operator actions."""
     return render_job(job_id)
 
 
-def render_job(job_id: int, *, confirm: str | None = None, status: int = 200):  # noqa: ANN201
+def render_job(job_id: int, *, confirm: str | None = None, status: int = 200):
     """The job's page, or only its fragment for htmx (after an action, or while polling)."""
     found = job_detail(db.session, job_id)
     if found is None:

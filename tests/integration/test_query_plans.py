@@ -16,14 +16,14 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from dashboard.extensions import db
+from dashboard.app.extensions import db
 from dashboard.queries.filters import JobFilter, parse_filter
 from dashboard.queries.jobs import conditions, list_query
 from dashboard.queries.ordering import COUNT_CAP, SORTS, capped_count, parse_cursor
 from dashboard.queue import claims, digest
-from tests import plans
 from tests.conftest import T0
-from tests.plans import sent_statement
+from tests.support import plans
+from tests.support.plans import sent_statement
 
 pytestmark = pytest.mark.slow
 

@@ -148,6 +148,6 @@ def test_a_job_of_many_requests_is_summed_up_and_shown_a_part_at_a_time(viewer, 
     assert f'href="/jobs/{job.id}?requests=3#request-{last}">#45</a>' in summary
     third = text(viewer.get(f"/jobs/{job.id}?requests=3"))
     assert third.count('<li class="request"') == 5 and f'id="request-{last}"' in third
-    assert "Requests 41–45 of 45" in third
+    assert "Requests 41 to 45 of 45" in third
     assert text(viewer.get(f"/jobs/{job.id}?requests=99")).count('<li class="request"') == 5
     assert viewer.get(f"/jobs/{job.id}?requests=x").status_code == 400
