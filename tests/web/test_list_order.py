@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from dashboard.queue import JobRepository, JobState
 from dashboard.queue.models import Job
-from tests.factories import make_job, save_job
-from tests.web.helpers import text
+from tests.support.factories import make_job, save_job
+from tests.support.web import text
 
 ROW = re.compile(r'<tr data-job="(\d+)"')
 
