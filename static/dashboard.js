@@ -21,7 +21,8 @@
   // A poll merges the new page into the old one: what the operator is doing stays as it
   // is (ticked rows, typed text, open tracebacks, focus, selection, scroll).
   if (window.Idiomorph) {
-    window.Idiomorph.defaults.ignoreActiveValue = true;
+    // (Not ignoreActiveValue: it also leaves the focused element's children as they were,
+    // so a clicked "Pause" button would keep its text after the job was paused.)
     window.Idiomorph.defaults.callbacks.beforeAttributeUpdated = function (name, element) {
       if (name === "open" && element.tagName === "DETAILS") { return false; }
       if (name === "checked" && element.type === "checkbox") { return false; }
