@@ -222,3 +222,18 @@ def test_a_big_job_stays_light_and_leads_to_its_failure(page, server):
     assert failed.count() == 1 and failed.is_visible()
     assert "customer is outside the synced groups" in failed.inner_text()
     assert page.evaluate(COUNT_NODES) < 3_000
+
+
+def test_an_open_confirmation_survives_the_job_pages_polls(page, server):
+    sql(server, "INSERT INTO jobs (source_id, state, next_attempt_at, created_at, updated_at) "
+                "VALUES ('confirm-test', 'pending', datetime('now', '+1 day'), datetime('now'), "
+                "datetime('now'))")
+    job = sql(server, "SELECT max(id) FROM jobs")[0][0]
+    page.goto(f"{server.url}/jobs/{job}")
+    assert page.get_attribute("#job", "data-poll") is not None     # a due job's page polls
+    page.click("#job-actions button:has-text('Cancel')")
+    page.wait_for_selector("#job .confirm")
+    page.wait_for_timeout(2500)                                     # two and a half polls
+    assert page.locator("#job .confirm").is_visible()
+    page.click("#job .confirm button:has-text('Yes, cancel job')")
+    page.wait_for_selector("#job h1 .state.cancelled")
