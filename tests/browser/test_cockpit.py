@@ -173,7 +173,7 @@ def test_count_sort_and_the_marked_navigation_link(page, server):
     assert shown == [row[0] for row in failed[:50]]
     assert page.get_attribute("nav a:has-text('Failed')", "aria-current") == "page"
     assert page.get_attribute("nav a:has-text('Jobs')", "aria-current") is None
-    screenshot(page, "failed-list.png")
+    screenshot(page, "jobs-sorted-by-failure.png")
 
 
 def test_times_read_in_the_operators_zone(browser, server):
