@@ -51,6 +51,11 @@ def _template() -> str:
 def _listing(args: MultiDict[str, str]) -> dict[str, object]:
     found = parse_filter(args.to_dict(flat=False), extra=LIST_PARAMETERS)
     sort = parse_sort(args.get("sort"))
+    # Each order has its own page cursor: an id, or a sort key and an id.
+    given, other = ("before", "cursor") if sort.key is None else ("cursor", "before")
+    if args.get(other):
+        raise BadFilter(other, args[other], f"is no page cursor of sort={sort.name} "
+                                            f"(it pages with '{given}')")
     before = parse_id("before", args.get("before")) if sort.key is None else None
     cursor = parse_cursor(sort, args.get("cursor")) if sort.key is not None else None
     first = before is None and cursor is None and sort.key is None

@@ -151,3 +151,17 @@ def test_a_job_of_many_requests_is_summed_up_and_shown_a_part_at_a_time(viewer, 
     assert "Requests 41 to 45 of 45" in third
     assert text(viewer.get(f"/jobs/{job.id}?requests=99")).count('<li class="request"') == 5
     assert viewer.get(f"/jobs/{job.id}?requests=x").status_code == 400
+
+
+@pytest.mark.parametrize("query", [
+    "sort=next&cursor=yesterday~12",     # not a time
+    "sort=failed&cursor=2026-01-05T09:00:00~x",
+    "cursor=abc",                        # the newest-first order pages with "before"
+    "sort=next&before=12",
+    "seen=-1",
+])
+def test_a_bad_page_cursor_gets_400_naming_it(viewer, query):
+    response = viewer.get(f"/jobs?{query}")
+    assert response.status_code == 400
+    name = query.rsplit("&", 1)[-1].split("=")[0]
+    assert f"Bad filter: {name}=" in text(response)
