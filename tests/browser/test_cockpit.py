@@ -104,6 +104,7 @@ def test_new_jobs_are_announced_not_pushed_in(page, server):
     page.wait_for_selector("#new-jobs", timeout=10_000)
     assert page.inner_text("#new-jobs") == "2 new jobs, show them"
     assert page.locator("tr[data-job]").first.get_attribute("data-job") == top
+    screenshot(page, "new-jobs.png")
     page.click("#new-jobs")
     first_row = page.locator("tr[data-job]").first
     wait_until(page, lambda: first_row.get_attribute("data-job") == str(new[-1]),
