@@ -79,6 +79,23 @@
   });
   document.addEventListener("htmx:afterSwap", function () { say(""); });
 
+  // A poll sent before the operator's own request (a page link, "show them", an action)
+  // must not land after it and merge the older page back.
+  var lastOwnSwap = 0;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var xhr = event.detail.xhr;
+    xhr.aqSentAt = performance.now();
+    xhr.aqPoll = event.detail.elt.hasAttribute("data-poll");
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.aqPoll && xhr.aqSentAt < lastOwnSwap) { event.detail.shouldSwap = false; }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr && !xhr.aqPoll) { lastOwnSwap = performance.now(); }
+  });
+
   // A bad filter comes back (400) as the form with the problem next to its field.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var detail = event.detail;
