@@ -21,8 +21,8 @@ from dashboard.queries.filters import JobFilter, parse_filter
 from dashboard.queries.jobs import conditions, list_query
 from dashboard.queries.ordering import COUNT_CAP, SORTS, capped_count, parse_cursor
 from dashboard.queue import claims, digest
-from tests.conftest import T0
 from tests.support import plans
+from tests.support.clock import T0
 from tests.support.plans import sent_statement
 
 pytestmark = pytest.mark.slow
