@@ -13,7 +13,7 @@ from dashboard import create_app
 from dashboard.app.extensions import db
 from dashboard.queue import JobDigest, JobRepository
 from tests.browser import seed
-from tests.browser.conftest import log_in, screenshot
+from tests.support.browser import log_in, screenshot
 
 #: Every node of the document: elements, text, comments.
 COUNT_NODES = """() => {
