@@ -18,7 +18,7 @@ from .settings import default_clock, default_session
 JOBS = Job.__table__
 REQUESTS = Request.__table__
 #: The columns a save takes from the objects; the times are the save's own.
-_JOB_FIELDS = ("relation_id", "source_id", "store_id", "state")
+_JOB_FIELDS = ("relation_id", "source_id", "store_id", "state", "schedule_name", "schedule_slot")
 _REQUEST_FIELDS = ("position", "type_code", "payload", "payload_search", "state", "attempts")
 _TIMES = {"job": ("next_attempt_at", "created_at", "updated_at"),
           "request": ("created_at", "updated_at")}
