@@ -141,3 +141,4 @@ def test_two_digest_processes_racing_for_a_slot_make_one_job(digests, tmp_path):
     jobs = scheduled_jobs(db.session)
     assert len(jobs) == 1, [(j.id, j.schedule_slot) for j in jobs]
     assert now - timedelta(minutes=1) <= jobs[0].schedule_slot <= datetime.now(UTC)
+
