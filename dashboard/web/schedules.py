@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from ..extensions import db
+from ..app.extensions import db
 from ..queue import schedule
 from ..queue.settings import default_settings
 from .templating import now
@@ -13,7 +13,7 @@ bp = Blueprint("schedules", __name__, url_prefix="/schedules")
 
 
 @bp.get("")
-def index():  # noqa: ANN201
+def index():
     """QUEUE_SCHEDULE's entries with their last slot's job and their next slot."""
     entries = default_settings().schedule
     shown = schedule.status(db.session, entries, now())

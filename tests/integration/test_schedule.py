@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from dashboard.extensions import db
+from dashboard.app.extensions import db
 from dashboard.queue import Job, JobDigest, JobState, QueueSettings
 from dashboard.queue.models import ScheduleState
 from dashboard.queue.schedule import enqueue_due, parse, status
@@ -91,7 +91,7 @@ def test_eight_digests_racing_for_a_slot_make_one_job(app, session):
             try:
                 start.wait()
                 made.extend(job.id for job in enqueue_due(db.session, schedule, at(12, 1)))
-            except BaseException as error:  # noqa: BLE001 - reported below
+            except BaseException as error:
                 errors.append(error)
             finally:
                 db.session.remove()

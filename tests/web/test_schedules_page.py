@@ -7,7 +7,7 @@ from dashboard.auth.models import Role
 from dashboard.queue import QueueSettings
 from dashboard.queue.schedule import enqueue_due
 from tests.integration.test_schedule import at, entries
-from tests.web.helpers import add_user, log_in
+from tests.support.web import add_user, log_in
 
 
 def test_the_schedules_page_lists_entries_and_links_to_their_jobs(app, session, clock):
