@@ -142,3 +142,13 @@ def test_two_digest_processes_racing_for_a_slot_make_one_job(digests, tmp_path):
     assert len(jobs) == 1, [(j.id, j.schedule_slot) for j in jobs]
     assert now - timedelta(minutes=1) <= jobs[0].schedule_slot <= datetime.now(UTC)
 
+
+
+def test_an_entry_of_many_requests_is_saved_with_its_slot(session):
+    """Past ten requests a job travels as JSON on PostgreSQL: the slot too."""
+    requests = [{"type_code": "test_echo", "payload": {"n": n}} for n in range(12)]
+    schedule = entries(requests=requests)
+    enqueue_due(session, schedule, at(9, 30))
+    enqueue_due(session, schedule, at(10, 0))
+    job, = scheduled_jobs(session)
+    assert (job.schedule_slot, len(job.requests)) == (at(10), 12)

@@ -20,6 +20,8 @@ def test_the_schedules_page_lists_entries_and_links_to_their_jobs(app, session, 
         page = client.get("/schedules").get_data(as_text=True)
         assert "hourly-sync" in page and "<code>0 * * * *</code>" in page
         assert f'href="/jobs/{job.id}"' in page and 'href="/jobs?schedule=hourly-sync"' in page
+        shown = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+        assert 'href="/jobs?schedule=hourly-sync">hourly-sync</a>, the slot of' in shown
         listed = client.get("/jobs?schedule=hourly-sync").get_data(as_text=True)
         assert f'href="/jobs/{job.id}"' in listed
         assert client.get("/jobs?schedule=" + "x" * 101).status_code == 400
