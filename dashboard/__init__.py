@@ -52,7 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     alerts.init_app(app)
     config.import_types(app.config["QUEUE_TYPES"])
     queue.load_types()  # and the installed packages' entry points
-    queue.configure(session=lambda: db.session, settings=queue_settings(
+    queue.configure(session=db.session, settings=queue_settings(
         app.config, run_listeners=(alerts.after_digest_run(app),)))
     input_checks.init_app(app)
     cli.init_app(app)
