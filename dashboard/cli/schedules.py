@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 from flask.cli import AppGroup
 
@@ -14,7 +16,7 @@ from .common import database_errors
 schedule_cli = AppGroup("schedule", help="The recurring schedule (QUEUE_SCHEDULE).")
 
 
-def _when(moment: object) -> str:
+def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "never"
 
 
@@ -26,7 +28,7 @@ def list_command() -> None:
         click.echo("no recurring schedule: QUEUE_SCHEDULE is not set")
         return
     with database_errors():
-        shown = schedule.status(db.session, entries, default_clock()())
+        shown = schedule.status(db.session(), entries, default_clock()())
         db.session.commit()
     for s in shown:
         zone = "" if s.entry.timezone == "UTC" else f" ({s.entry.timezone})"

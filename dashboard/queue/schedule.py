@@ -98,7 +98,7 @@ class Entry:
         if not self.catch_up:
             latest = self.latest(now)
             return [latest] if latest > last else []
-        slots = []
+        slots: list[datetime] = []
         for slot in self.following(last):
             if slot > now or len(slots) == MAX_CATCH_UP:
                 break
