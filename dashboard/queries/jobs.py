@@ -62,6 +62,8 @@ def conditions(found: JobFilter) -> list[sa.ColumnElement[bool]]:
         where.append(jobs.c.store_id == found.store_id)
     if found.source_id is not None:
         where.append(jobs.c.source_id == found.source_id)
+    if found.schedule_name is not None:
+        where.append(jobs.c.schedule_name == found.schedule_name)
     if found.sources is not None:
         where.append(jobs.c.source_id.in_(found.sources))
     if found.created_from is not None:

@@ -13,6 +13,7 @@ from . import (
     jobs,
     login,
     overview,
+    schedules,
     security,
     templating,
     users,
@@ -25,5 +26,5 @@ def init_app(app: Flask) -> None:
     templating.init_app(app)
     errors.init_app(app)
     for blueprint in (login.bp, users.bp, overview.bp, jobs.bp, bulk_actions.bp, job_actions.bp,
-                      audit.bp):
+                      audit.bp, schedules.bp):
         app.register_blueprint(blueprint)
