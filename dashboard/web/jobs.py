@@ -62,18 +62,18 @@ def _listing(args: MultiDict[str, str]) -> dict[str, object]:
     # The first page of the newest-first list stays put: jobs newer than those the reader
     # was shown are counted ("3 new jobs, show them"), not pushed in above them.
     seen = whole_number("seen", args["seen"], 0, MAX_ID) if first and args.get("seen") else None
-    check_filter(db.session, found)
-    page = list_jobs(db.session, found, sort=sort, before=before, cursor=cursor, seen=seen)
+    check_filter(db.session(), found)
+    page = list_jobs(db.session(), found, sort=sort, before=before, cursor=cursor, seen=seen)
     where = conditions(found)
     newer = None
     if first:
         if seen is None:
             seen = _newest_id()
         else:
-            newer = capped_count(db.session, [*where, jobs.c.id > seen], COUNT_CAP)
+            newer = capped_count(db.session(), [*where, jobs.c.id > seen], COUNT_CAP)
     return dict(page=page, found=found, params=found.to_params(), sort=sort, before=before,
                 cursor=cursor, seen=seen if first else None, newer=newer,
-                matching=capped_count(db.session, [*where, *sort.scope], COUNT_CAP),
+                matching=capped_count(db.session(), [*where, *sort.scope], COUNT_CAP),
                 count_cap=COUNT_CAP)
 
 
