@@ -84,6 +84,7 @@ class Job(Base):
         sa.Index("ix_jobs_relation", "relation_id", "source_id", "id"),
         sa.Index("ix_jobs_store_id", "store_id", "id"),
         sa.Index("ix_jobs_source_id", "source_id", "id"),
+        sa.Index("ix_jobs_priority", "priority", "id"),
         # The dashboard: the oldest due job, and lists filtered by creation time.
         sa.Index("ix_jobs_state_next_attempt", "state", "next_attempt_at"),
         sa.Index("ix_jobs_created_at", "created_at", "id"),

@@ -7,7 +7,8 @@ completed or cancelled): a partial unique index on PostgreSQL and SQLite; on Mar
 which has no partial index, a unique index on a generated column that holds the key while
 the job is active and NULL afterwards (NULLs never collide). MariaDB's claim reads its
 pending jobs through ix_jobs_due_by_state (state, priority DESC, created_at, id), as it
-read them through ix_jobs_state_id before. A scheduled job (run at, delay) needs no
+read them through ix_jobs_state_id before. The job list's priority filter reads
+ix_jobs_priority. A scheduled job (run at, delay) needs no
 column: its next_attempt_at is the time it may run.
 
 Revision ID: 0010_scheduling
@@ -50,6 +51,7 @@ def upgrade():
     op.drop_index('ix_jobs_due', table_name='jobs')
     op.create_index('ix_jobs_due', 'jobs', [sa.text('priority DESC'), 'created_at', 'id'],
                     postgresql_where=DUE, sqlite_where=DUE)
+    op.create_index('ix_jobs_priority', 'jobs', ['priority', 'id'])
     if dialect in ('mysql', 'mariadb'):
         op.execute("ALTER TABLE jobs ADD COLUMN active_unique_key VARCHAR(255) AS "
                    "(CASE WHEN state IN ('completed', 'cancelled') THEN NULL "
@@ -74,6 +76,7 @@ def downgrade():
         op.execute('ALTER TABLE jobs DROP COLUMN active_unique_key')
     else:
         op.drop_index('ux_jobs_unique_key', table_name='jobs')
+    op.drop_index('ix_jobs_priority', table_name='jobs')
     op.drop_index('ix_jobs_due', table_name='jobs')
     # Before ix_jobs_due comes back: SQLite copies the table to drop a column.
     with op.batch_alter_table('jobs', schema=None) as batch_op:
