@@ -25,6 +25,19 @@ def validate_run_at(value: object) -> datetime:
     return value
 
 
+def parse_run_at(text: str) -> datetime:
+    """An RFC 3339 time with its offset (``2026-03-01T09:30:00+01:00``, ``...Z``)."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not an RFC 3339 time "
+                         "(e.g. 2026-03-01T09:30:00+01:00 or 2026-03-01T08:30:00Z)") from None
+    if value.tzinfo is None or "T" not in text.upper():
+        raise ValueError(f"{text!r} needs a date, a time and an offset "
+                         "(e.g. 2026-03-01T09:30:00+01:00 or 2026-03-01T08:30:00Z)")
+    return validate_run_at(value)
+
+
 def validate_delay(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ValueError("delay must be a number of seconds")
