@@ -67,3 +67,15 @@ def test_bad_scheduling_options_exit_2_naming_the_option(runner, session, option
     assert message in result.output
     assert "Traceback" not in result.output
     assert jobs(session) == []
+
+
+def test_jobs_list_shows_scheduled_jobs_and_filters_by_priority(runner, session):
+    runner.invoke(args=[*ENQUEUE, "--delay", "60", "--priority", "3"])
+    runner.invoke(args=[*ENQUEUE])
+    scheduled, due = jobs(session)
+    listed = runner.invoke(args=["jobs", "list", "--priority", "3"])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.startswith(f"#{scheduled.id}\tscheduled\t")
+    assert f"#{due.id}\t" not in listed.output
+    bad = runner.invoke(args=["jobs", "list", "--priority", "200"])
+    assert bad.exit_code == 2 and "--priority" in bad.output
