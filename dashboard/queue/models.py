@@ -272,7 +272,7 @@ PARTIAL_ONLY_INDEXES = frozenset({"ux_jobs_unique_key"})
 DESCENDING_INDEXES = frozenset({"ix_jobs_due"})
 
 
-def include_in_schema_comparison(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+def include_in_schema_comparison(obj, name, type_, reflected, compare_to) -> bool:
     """Alembic's ``include_object``: leave the migration-only indexes and columns out of
     comparisons."""
     return not ((type_ == "index" and name in MIGRATION_ONLY_INDEXES)
@@ -282,7 +282,7 @@ def include_in_schema_comparison(obj, name, type_, reflected, compare_to) -> boo
 def schema_comparison_filter(dialect: str) -> Callable[..., bool]:
     """``include_in_schema_comparison`` for one database: on MariaDB, also without the
     partial indexes it has no use for."""
-    def include(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+    def include(obj, name, type_, reflected, compare_to) -> bool:
         if type_ == "index" and name in DESCENDING_INDEXES and dialect != "postgresql":
             return False  # alembic compares a DESC column on PostgreSQL only
         if type_ == "index" and name in PARTIAL_ONLY_INDEXES:

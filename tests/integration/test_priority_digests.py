@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from dashboard.queue import JobState
-from tests.concurrency import assert_clean_exit, executed, job_states, recorded_job, save
+from tests.support.concurrency import assert_clean_exit, executed, job_states, recorded_job, save
 
 HIGH, LOW = 50, -50
 PAIRS = 60

@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from dashboard.extensions import db
+from dashboard.app.extensions import db
 from dashboard.queue import Job, JobBuilder, JobDigest, JobRepository, JobState, Request, actions
 from dashboard.queue.digest import QueueSettings
-from tests.factories import make_job
+from tests.support.factories import make_job
 
 
 def build(*, relation_id=None, run_at=None, delay=None, unique_key=None, priority=None,
@@ -164,7 +164,7 @@ def test_eight_threads_saving_one_key_at_once_make_one_job(app, clock):
                 barrier.wait(timeout=30)
                 JobRepository(session, clock).save(job)
                 saved.append((job.id, job.duplicate))
-            except BaseException as error:  # noqa: BLE001 - reported below
+            except BaseException as error:  # reported below
                 errors.append(error)
 
     threads = [threading.Thread(target=save) for _ in range(THREADS)]

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from dashboard.queue import JobBuilder, JobRepository
-from tests.web.helpers import text
+from tests.support.web import text
 
 
 def save(session, clock, **options):
