@@ -183,6 +183,7 @@ def test_the_expired_lease_query_uses_an_index(backlog) -> None:
 @pytest.mark.parametrize("params", [
     {}, {"state": "failed"}, {"state": "pending"}, {"type": "webhook"},
     {"relation": "cust-42"}, {"store": "2"}, {"source": "default"}, {"priority": "10"},
+    {"state": "scheduled"},
     {"from": "2026-03-01"}, {"q": "c4242@example.com"}, {"q": "HTTP 503"},
 ], ids=lambda params: "&".join(f"{k}={v}" for k, v in params.items()) or "unfiltered")
 @pytest.mark.parametrize("before", [None, 1_000], ids=["first page", "deep page"])
