@@ -8,7 +8,15 @@ from werkzeug.datastructures import MultiDict
 
 from ..app.extensions import db
 from ..queries.detail import job_detail, request_part
-from ..queries.filters import MAX_ID, PARAMETERS, BadFilter, parse_filter, parse_id, whole_number
+from ..queries.filters import (
+    FILTER_STATES,
+    MAX_ID,
+    PARAMETERS,
+    BadFilter,
+    parse_filter,
+    parse_id,
+    whole_number,
+)
 from ..queries.jobs import check_filter, conditions, jobs, list_jobs
 from ..queries.ordering import COUNT_CAP, SORTS, capped_count, parse_cursor, parse_sort
 from ..queue.actions import APPLIES_TO
@@ -29,7 +37,7 @@ LIST_PARAMETERS = ("sort", "before", "cursor", "seen")
 def index():
     """Jobs matching the filters in the URL, in the chosen order, a page at a time; a bad
     filter is shown next to its field, with the form as typed."""
-    shared = dict(states=list(JobState), parameters=PARAMETERS, sorts=SORTS,
+    shared = dict(states=FILTER_STATES, parameters=PARAMETERS, sorts=SORTS,
                   bulk_limit=current_app.config["DASHBOARD_BULK_LIMIT"],
                   type_codes=registry.codes())
     try:
