@@ -23,7 +23,7 @@ def save(session, clock, **options):
 
 def listed(page: str) -> dict[int, str]:
     """Job id -> its row's text, of the job list."""
-    rows = re.findall(r'<tr data-job="(\d+)">(.*?)</tr>', page, re.S)
+    rows = re.findall(r'<tr data-job="(\d+)"[^>]*>(.*?)</tr>', page, re.S)
     return {int(job_id): " " + " ".join(re.sub(r"<[^>]+>", " ", row).split()) + " "
             for job_id, row in rows}
 
