@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..queue.database import in_write_transaction
+from ..queue.database import writing
 from ..queue.settings import default_clock
 from . import sessions, throttle
 from .models import User
@@ -48,13 +48,15 @@ def login():  # noqa: ANN201
         db.session.rollback()
         return render_template("auth/login.html", error=refusal.message(name, address),
                                name=name), 429, {"Retry-After": str(_seconds(refusal))}
-    in_write_transaction(db.session, lambda s: throttle.record_failure(s, name, address, now))
+    with writing(db.session):
+        throttle.record_failure(db.session, name, address, now)
     throttle.forget_old(db.session, now)
     user = _checked(name, password)
     if user is None:
         return render_template("auth/login.html", error="Wrong name or password.",
                                name=name), 401
-    key = in_write_transaction(db.session, lambda s: _start(s, user, name, now))
+    with writing(db.session):
+        key = _start(db.session, user, name, now)
     sign_in(key)
     return redirect(safe_next(request.args.get("next")))
 
@@ -83,7 +85,8 @@ def logout():  # noqa: ANN201
     """End the session, on the server: a copy of the cookie no longer works either."""
     key = session.get(COOKIE_KEY)
     if isinstance(key, str):
-        in_write_transaction(db.session, lambda s: sessions.end(s, key))
+        with writing(db.session):
+            sessions.end(db.session, key)
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import select
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-T = TypeVar("T")
 IMMEDIATE = "sqlite_begin_immediate"
 #: Connections a concurrent digest uses besides one per thread: its own (claims, the
 #: run's record), the heartbeat's, and the caller's session.
@@ -67,39 +65,31 @@ def begin_for_write(session: Session) -> None:
     session.connection(execution_options={IMMEDIATE: True})
 
 
-def in_write_transaction(session: Session, work: Callable[[Session], T]) -> T:
-    """Run ``work`` in a transaction of its own that takes SQLite's write lock up front,
-    and commit it.
-
-    Whatever the session was reading ends first: on SQLite a transaction that read before
-    another writer (a digest) committed can't write at all, while one that starts as a
-    write waits its turn. Other databases lock rows instead.
-    """
-    session.rollback()
-    begin_for_write(session)
-    try:
-        result = work(session)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    return result
-def set_writing(writing: bool) -> None:
-    """Say whether the transactions begun from now on in this context will write.
-
-    For a caller whose every transaction may write (an HTTP request that is not a GET, a
-    CLI command that changes something): on SQLite each then takes the write lock when it
-    begins, however many it commits, and whichever code reads first. Reset it afterwards.
-    """
-    _WRITING.set(writing)
-
-
 @contextmanager
-def writing() -> Iterator[None]:
-    """Within: every transaction begun takes SQLite's write lock up front (see set_writing)."""
+def writing(session: Session | None = None) -> Iterator[None]:
+    """Within: every transaction begun in this context (thread) takes SQLite's write lock
+    up front (``BEGIN IMMEDIATE``), however many it commits and whichever code reads first.
+    Other databases lock rows instead, and ignore this.
+
+    For a caller whose transactions may write (an HTTP request that is not a GET, a CLI
+    command that changes something), and, given a ``session``, for one write of its own:
+    whatever the session was reading ends first (on SQLite a transaction that read before
+    another writer, a digest, committed can't write at all, while one that starts as a
+    write waits its turn), and the block's changes are committed at its end, or rolled
+    back if it raises.
+    """
     token = _WRITING.set(True)
     try:
-        yield
+        if session is None:
+            yield
+            return
+        session.rollback()
+        try:
+            yield
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
     finally:
         _WRITING.reset(token)
 
