@@ -61,8 +61,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         prepare_engine(db.engine)
     transactions.init_app(app)
     alerts.init_app(app)
-    queue.configure(session=lambda: db.session, settings=queue_settings(
+    app.extensions["queue"] = queue.QueueSetup(session=lambda: db.session, settings=queue_settings(
         app.config, run_listeners=(alerts.after_digest_run(app),)))
+    queue.settings.add_finder(app_queue_setup)
     config.import_types(app.config["QUEUE_TYPES"])
     queue.load_types()  # and the installed packages' entry points
     input_checks.init_app(app)
@@ -75,6 +76,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     metrics.init_app(app)
     api.init_app(app)
     return app
+
+
+def app_queue_setup() -> queue.QueueSetup | None:
+    """The queue setup of the Flask app whose context this runs in, if any (for the core:
+    see queue.settings.current)."""
+    from flask import current_app, has_app_context
+
+    return current_app.extensions.get("queue") if has_app_context() else None
 
 
 def queue_settings(cfg: dict[str, Any], run_listeners: tuple = ()) -> queue.QueueSettings:

@@ -19,7 +19,7 @@ from .extensions import db
 from .queries.filters import MAX_ID
 from .queue import Job, JobBuilder, JobDigest, JobRepository, JobState, NotRunnable, retention
 from .queue.database import UnsupportedDatabase, writing
-from .queue.settings import default_clock
+from .queue.settings import clock
 
 T = TypeVar("T")
 #: A job id on the command line: a larger one would fail in the database, not here.
@@ -185,7 +185,7 @@ def _parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Paramet
 @with_appcontext
 def prune_command(older_than: timedelta, states: tuple[JobState, ...], dry_run: bool) -> None:
     """Delete finished jobs (with their requests and attempts) older than --older-than."""
-    now = default_clock()()
+    now = clock()
     with database_errors():
         result = retention.prune(db.session, older_than=older_than, now=now, states=states,
                                  dry_run=dry_run)

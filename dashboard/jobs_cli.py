@@ -23,7 +23,7 @@ from .queries.detail import job_detail
 from .queries.filters import BadFilter, parse_filter
 from .queries.jobs import PAGE_SIZE, check_filter, list_jobs
 from .queue import search_copy
-from .queue.settings import default_clock
+from .queue.settings import clock
 from .terminal import printable, printable_json
 
 jobs_cli = AppGroup("jobs", help="List, show and act on jobs, as the dashboard does.")
@@ -144,7 +144,7 @@ def _act(action: str, job_ids: tuple[int, ...], as_json: bool) -> None:
         for job_id in dict.fromkeys(job_ids):
             try:
                 outcome = operations.perform(db.session, action, job_id, actor=actor(),
-                                             now=default_clock()())
+                                             now=clock())
             except (operations.NoSuchJob, operations.Refused) as refusal:
                 refused.append({"id": job_id, "reason": str(refusal)})
                 click.echo(printable(f"job {job_id}: nothing changed: {refusal}"), err=True)

@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 from .. import audit
 from ..cli import actor, database_errors
 from ..extensions import db
-from ..queue.settings import default_clock
+from ..queue.settings import clock
 from . import tokens
 from .models import ApiToken, TokenRole
 
@@ -28,7 +28,7 @@ tokens_cli = AppGroup("tokens", help="Manage the HTTP API's bearer tokens.")
                    "enqueues, sees and acts on those only. Default: every source.")
 def create_command(name: str, role: str, replace: bool, sources: tuple[str, ...]) -> None:
     """Create a token and print it, alone on standard output: it is shown only once."""
-    now = default_clock()()
+    now = clock()
     try:
         name = tokens.check_name(name)
     except ValueError as error:
@@ -75,7 +75,7 @@ def list_command() -> None:
 @click.argument("name")
 def revoke_command(name: str) -> None:
     """Refuse the token from now on (its name stays taken)."""
-    now = default_clock()()
+    now = clock()
     with database_errors(writes=True):
         token = tokens.named(db.session, name)
         if token is None:

@@ -14,7 +14,7 @@ from ..queries.detail import job_detail
 from ..queries.filters import BadFilter, parse_filter, parse_id, whole_number
 from ..queries.jobs import PAGE_SIZE, check_filter, list_jobs
 from ..queue import Job, JobRepository, pool
-from ..queue.settings import default_clock
+from ..queue.settings import clock
 from . import documents, errors, guard
 from .enqueue import job_from_body, read_json
 from .openapi import description
@@ -155,7 +155,7 @@ def act(job_id: int, action: str) -> Response:
     _check_visible(job_id)
     try:
         done = operations.perform(db.session, action, job_id, actor=guard.current_token().actor,
-                                  now=default_clock()(),
+                                  now=clock(),
                                   run_seconds=current_app.config["DASHBOARD_RUN_SECONDS"])
     except operations.NoSuchJob as missing:
         abort(404, str(missing))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..queue.database import writing
-from ..queue.settings import default_clock
+from ..queue.settings import clock
 from . import sessions
 from .models import User
 
@@ -34,7 +34,7 @@ def sign_in(key: str) -> None:
 
 def load_user(key: str) -> User | None:
     """Flask-Login's user loader: the user of the live session with this key, or None."""
-    now = default_clock()()
+    now = clock()
     found = sessions.find(db.session, key, now=now, lifetime=lifetime())
     if found is None:
         return None

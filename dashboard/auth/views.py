@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..queue.database import writing
-from ..queue.settings import default_clock
+from ..queue.settings import clock
 from . import sessions, throttle
 from .models import User
 from .signin import COOKIE_KEY, lifetime, sign_in
@@ -42,7 +42,7 @@ def login():  # noqa: ANN201
     name = request.form.get("name", "").strip()
     password = request.form.get("password", "")
     address = request.remote_addr or "unknown"
-    now = default_clock()()
+    now = clock()
     refusal = throttle.wait_needed(db.session, name, address, now)
     if refusal is not None:
         db.session.rollback()

@@ -14,7 +14,7 @@ from .models import Attempt, DigestRun, FailureAlert, Job, Request
 from .repository import JobRepository
 from .request_builder import RequestBuilder
 from .retry import RetryStrategy
-from .settings import QueueSettings, configure
+from .settings import PLAIN, QueueSettings, QueueSetup, clock, current
 from .states import JobState, RequestState
 from .types import (
     Connector,
@@ -41,8 +41,10 @@ __all__ = [
     "JobRepository",
     "JobState",
     "NotRunnable",
+    "PLAIN",
     "PermanentFailure",
     "QueueSettings",
+    "QueueSetup",
     "Request",
     "RequestBuilder",
     "RequestContext",
@@ -51,7 +53,8 @@ __all__ = [
     "RequestTypePool",
     "RetryStrategy",
     "UnknownRequestType",
-    "configure",
+    "clock",
+    "current",
     "execute_direct",
     "load_types",
     "pool",

@@ -35,7 +35,7 @@ from .models import Attempt, DigestRun, Job, Request
 from .payload import dump_json, load_json, load_shown
 from .repository import JobRepository
 from .retry import RetryStrategy
-from .settings import QueueSettings, default_clock, default_session, default_settings
+from .settings import QueueSettings, current
 from .states import JobState, RequestState
 from .types import JobInfo, PermanentFailure, RequestContext, RequestInfo, UnknownRequestType, pool
 from .writes import LOST, Executed, Pending, Writer
@@ -155,9 +155,10 @@ class JobDigest:
         worker: str | None = None,
         concurrency: int | None = None,
     ) -> None:
-        self.session = session if session is not None else default_session()
-        self.settings = settings or default_settings()
-        self.clock = clock or default_clock()
+        setup = current()
+        self.session = session if session is not None else setup.new_session()
+        self.settings = settings or setup.settings
+        self.clock = clock or setup.clock
         self.concurrency = self.settings.concurrency if concurrency is None else concurrency
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session, 
 from ..db import UTCDateTime
 from .database import begin_for_write
 from .models import Attempt, Job, Request
-from .settings import default_clock, default_session
+from .settings import current
 
 JOBS = Job.__table__
 REQUESTS = Request.__table__
@@ -116,8 +116,9 @@ class JobRepository:
     def __init__(
         self, session: Session | None = None, clock: Callable[[], datetime] | None = None
     ) -> None:
-        self.session = session if session is not None else default_session()
-        self.clock = clock or default_clock()
+        setup = current()
+        self.session = session if session is not None else setup.new_session()
+        self.clock = clock or setup.clock
 
     def save(self, job: Job) -> Job:
         """Store a new job and its requests in one transaction; assigns ``job.id``."""
