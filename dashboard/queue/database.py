@@ -31,7 +31,7 @@ def prepare_engine(engine: sa.Engine) -> None:
         _prepare_sqlite(engine)
     elif engine.dialect.name in ("mysql", "mariadb"):
         _prepare_mysql(engine)
-    elif engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+    elif is_postgresql(engine) and engine.dialect.driver == "psycopg":
         _prepare_postgresql(engine)
 
 
@@ -94,31 +94,40 @@ def writing(session: Session | None = None) -> Iterator[None]:
         _WRITING.reset(token)
 
 
-def executes_alone(conn: sa.Connection) -> bool:
-    """Whether ``execute_alone`` works on this connection: PostgreSQL through psycopg."""
-    return conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
+def is_postgresql(bind: sa.Connection | sa.Engine) -> bool:
+    """Whether ``bind`` is PostgreSQL: the one test of it (see dialect.py)."""
+    return bind.dialect.name == "postgresql"
 
 
-def execute_alone(conn: sa.Connection, statement: sa.Executable, parameters: dict) -> list:
-    """Run one statement as a transaction of its own, and return its rows.
-
-    In autocommit: the server commits the statement itself, which saves the BEGIN and
-    COMMIT round trips. Only for PostgreSQL through psycopg, where a statement,
-    data-modifying CTEs included, is atomic. No transaction may be open on ``conn``.
+@contextmanager
+def autocommit(conn: sa.Connection) -> Iterator[None]:
+    """Within: each statement on ``conn`` is a transaction of its own, committed by the
+    server, which saves the BEGIN and COMMIT round trips (PostgreSQL, where a statement,
+    data-modifying CTEs included, is atomic). Nothing may have run yet in the connection's
+    transaction; its commit afterwards sends nothing.
     """
-    # psycopg's own switch, not SQLAlchemy's isolation_level option: the same effect for
-    # a twentieth of the CPU, and it is back off before SQLAlchemy sends anything else.
+    # The driver's own switch, not SQLAlchemy's isolation_level option: the same effect
+    # for a twentieth of the CPU, and it is back off before SQLAlchemy sends anything else.
     driver = conn.connection.driver_connection
     driver.autocommit = True
     try:
-        rows = conn.execute(statement, parameters).all()
-        conn.commit()  # ends SQLAlchemy's transaction; psycopg has nothing to send
+        yield
+    finally:
+        # A lost connection is thrown away.
+        if not (driver.closed or getattr(driver, "broken", False)):
+            driver.autocommit = False
+
+
+def execute_alone(conn: sa.Connection, statement: sa.Executable, parameters: dict) -> list:
+    """Run one statement as a transaction of its own (see autocommit), and return its
+    rows. No transaction may be open on ``conn``."""
+    try:
+        with autocommit(conn):
+            rows = conn.execute(statement, parameters).all()
+        conn.commit()  # ends SQLAlchemy's transaction; the driver has nothing to send
     except BaseException:
         conn.rollback()
         raise
-    finally:
-        if not (driver.closed or driver.broken):  # a lost connection is thrown away
-            driver.autocommit = False
     return rows
 
 

@@ -6,7 +6,7 @@ outcome of the request before it and marks it running. So no transaction stays o
 while a request type's ``execute`` runs, and each outcome is durable before the next
 request starts. Every write to a job is guarded by the digest's lease (``locked_by``).
 On PostgreSQL each of these transactions is a single statement, one round trip (see
-``claims.CLAIMED`` and ``writes.Writer.combined``).
+dialect.py).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 from ..masking import HidingLogger, hide
 from . import claims, limits
 from .claims import Lease
-from .database import IMMEDIATE, execute_alone, executes_alone
+from .database import IMMEDIATE
+from .dialect import General, for_connection
 from .heartbeat import Heartbeat
 from .inflight import Holdings, InFlight, check_pool, in_memory
 from .limits import ConnectorBusy, ConnectorLimits
@@ -94,52 +95,6 @@ class _Work:
     previous: Any  # the result of the request before the first one to run
 
 
-_last_number = (
-    sa.select(sa.func.max(attempts.c.number))
-    .where(attempts.c.request_id == requests.c.id)
-    .scalar_subquery()
-    .label("last_number")
-)
-
-
-#: What the digest reads of a request.
-_REQUEST = (requests.c.job_id, requests.c.id, requests.c.position, requests.c.type_code,
-            requests.c.payload, requests.c.state, requests.c.attempts, requests.c.result,
-            requests.c.updated_at, _last_number)
-
-
-def _requests_of(held: sa.TableClause) -> sa.Select:
-    """The requests of the jobs in ``held`` (the jobs table, or the claim's CTE), with their
-    last attempt's number and what the digest needs of their job."""
-    return (
-        sa.select(*_REQUEST, held.c.relation_id, held.c.source_id, held.c.store_id)
-        .join(held, held.c.id == requests.c.job_id)
-    )
-
-
-def _claim_and_load() -> sa.Select:
-    """PostgreSQL: the claim and the claimed jobs' requests in one statement. The requests
-    are read job by job (LATERAL), by key: joined as one set, on tables not analyzed since
-    a burst the planner guessed hundreds of requests per job and read all of requests.
-    OFFSET 0 keeps PostgreSQL from folding the LATERAL back into such a join."""
-    held = claims.CLAIMED
-    own = sa.select(*_REQUEST).where(requests.c.job_id == held.c.id).offset(0).lateral("own")
-    return (
-        sa.select(*own.c, held.c.relation_id, held.c.source_id, held.c.store_id)
-        .select_from(held.join(own, sa.true()))
-        .order_by(held.c.created_at, held.c.id, own.c.position)
-    )
-
-
-_LOAD = (
-    _requests_of(jobs)
-    .where(requests.c.job_id.in_(sa.bindparam("ids", expanding=True)))
-    .order_by(requests.c.job_id, requests.c.position)
-)
-#: PostgreSQL: the claim and the claimed jobs' requests in one statement.
-_CLAIM_AND_LOAD = _claim_and_load()
-
-
 class JobDigest:
     """``JobDigest().execute()`` processes due jobs; ``.set_job(job).execute()`` runs one now.
 
@@ -188,6 +143,10 @@ class JobDigest:
     def _writer(self) -> Writer | None:
         return getattr(self._local, "writer", None)
 
+    @property
+    def _dialect(self) -> General | None:
+        return getattr(self._local, "dialect", None)
+
     # -- public API -----------------------------------------------------------------
 
     def set_job(self, job: Job) -> JobDigest:
@@ -224,10 +183,11 @@ class JobDigest:
         IMMEDIATE."""
         with self._engine.connect().execution_options(**{IMMEDIATE: True}) as conn:
             self._local.conn, self._local.writer = conn, Writer(conn, self.lease)
+            self._local.dialect = for_connection(conn)
             try:
                 yield conn
             finally:
-                self._local.conn = self._local.writer = None
+                self._local.conn = self._local.writer = self._local.dialect = None
 
     @contextmanager
     def _connected(self) -> Iterator[sa.Connection]:
@@ -344,17 +304,11 @@ class JobDigest:
             raise
 
     def _claim(self, *, due_by: datetime, limit: int) -> list[_Work]:
-        """Claim a batch of due jobs and read their requests: on PostgreSQL in one statement,
-        elsewhere in one transaction."""
-        now = self.clock()
-        if executes_alone(self._conn):
-            rows = execute_alone(self._conn, _CLAIM_AND_LOAD, claims.claim_parameters(
-                self.lease, due_by=due_by, now=now, limit=limit))
-            self._held.add(row.job_id for row in rows)
-            return self._group(rows)
-        with self._transaction():
-            return self._load(claims.claim_due(self._conn, self.lease, due_by=due_by, now=now,
-                                               limit=limit))
+        """Claim a batch of due jobs and read their requests (see dialect.py)."""
+        claimed = self._dialect.claim(self._conn, self.lease, due_by=due_by, now=self.clock(),
+                                      limit=limit)
+        self._held.add(claimed.ids)
+        return self._group(claimed.rows, claimed.ids)
 
     def _load(self, ids: list[int]) -> list[_Work]:
         """The claimed jobs' requests, read in the claim's transaction: under the lease only
@@ -362,7 +316,7 @@ class JobDigest:
         self._held.add(ids)
         if not ids:
             return []
-        return self._group(self._conn.execute(_LOAD, {"ids": ids}).all(), ids)
+        return self._group(self._conn.execute(claims.LOAD, {"ids": ids}).all(), ids)
 
     def _group(self, rows: list[sa.Row], ids: list[int] | None = None) -> list[_Work]:
         """The work of each job, in the order of ``ids`` (else of ``rows``)."""
@@ -434,7 +388,8 @@ class JobDigest:
                 if not claims.take_expired(self._conn, self.lease, job_id, now=now):
                     continue
                 running = self._conn.execute(
-                    _LOAD.where(requests.c.state == RequestState.RUNNING), {"ids": [job_id]}
+                    claims.LOAD.where(requests.c.state == RequestState.RUNNING),
+                    {"ids": [job_id]}
                 ).all()
                 log.warning("job %s: its digest's lease expired; taking it over", job_id)
                 if not running:
@@ -494,10 +449,11 @@ class JobDigest:
         if pending is None and start is None and not release:
             return None
         now = self.clock()
-        combined = None if release else self._writer.combined(pending, start, now)
-        if combined is not None and combined[0]:
+        combined = None if release else self._dialect.write_step(
+            self._conn, self.lease, pending, start, now)
+        if combined is not None and combined.outcome:
             written = refused = None
-            if start is not None and not combined[1]:
+            if start is not None and not combined.start:
                 with self._transaction():  # the job was let go meanwhile: say why
                     refused = self._writer.start(*start, now)
         else:
