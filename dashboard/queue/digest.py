@@ -25,17 +25,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..masking import HidingLogger, hide
-from . import claims, limits
+from . import claims, digest_runs, limits, retry
 from .claims import Lease
 from .database import IMMEDIATE
 from .dialect import General, for_connection
 from .heartbeat import Heartbeat
 from .inflight import Holdings, InFlight, check_pool, in_memory
 from .limits import ConnectorBusy, ConnectorLimits
-from .models import Attempt, DigestRun, Job, Request
+from .models import Attempt, Job, Request
 from .payload import dump_json, load_json, load_shown
 from .repository import JobRepository
-from .retry import RetryStrategy
 from .settings import QueueSettings, current
 from .states import JobState, RequestState
 from .types import JobInfo, PermanentFailure, RequestContext, RequestInfo, UnknownRequestType, pool
@@ -46,10 +45,8 @@ log = logging.getLogger("dashboard.digest")
 jobs = Job.__table__
 requests = Request.__table__
 attempts = Attempt.__table__
-runs = DigestRun.__table__
 
 INTERRUPTED = "interrupted: lease expired"
-RUNS_KEPT_DAYS = 7
 
 
 @dataclass
@@ -84,6 +81,17 @@ class DigestResult:
             f"{self.jobs} jobs run, {self.succeeded} requests succeeded, {self.failed} failed, "
             f"{self.retrying} retrying{deferred}, in {self.seconds:.2f}s"
         )
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a step wrote. Each reason is LOST (another digest holds the job) or the state
+    an operator put the job in (paused, cancelled...)."""
+
+    #: Why the outcome's job was let go; None when the outcome was written as it is.
+    let_go: str | None = None
+    #: Why the start was refused; None when the request may run.
+    refused: str | None = None
 
 
 @dataclass
@@ -353,26 +361,12 @@ class JobDigest:
 
     def _record_run_start(self, started_at: datetime) -> int | None:
         with self._transaction():
-            return self._conn.execute(
-                sa.insert(runs).values(worker=self.lease.worker, started_at=started_at,
-                                       jobs=0, succeeded=0, failed=0, retrying=0)
-            ).inserted_primary_key[0]
+            return digest_runs.record_start(self._conn, self.lease.worker, started_at)
 
     def _record_run_end(self, run_id: int | None, result: DigestResult, error: str | None) -> None:
         try:
             with self._transaction():
-                self._conn.execute(sa.update(runs).where(runs.c.id == run_id).values(
-                    finished_at=self.clock(), jobs=result.jobs, succeeded=result.succeeded,
-                    failed=result.failed, retrying=result.retrying, error=error))
-                # Keep a week of runs: enough for the overview, bounded for a --loop worker.
-                # Found by a plain read, deleted by key: a DELETE walking the index would
-                # lock the rows other digests are ending, and MariaDB's digests ending
-                # runs at once deadlocked on them.
-                old = self._conn.scalars(sa.select(runs.c.id).where(
-                    runs.c.started_at < self.clock() - timedelta(days=RUNS_KEPT_DAYS)
-                ).limit(1000)).all()
-                if old:
-                    self._conn.execute(sa.delete(runs).where(runs.c.id.in_(old)))
+                digest_runs.record_end(self._conn, run_id, result, error, now=self.clock())
         except Exception:
             if error is None:
                 raise
@@ -426,9 +420,9 @@ class JobDigest:
         result.jobs += 1
         previous = work.previous
         for index, row in enumerate(work.todo):
-            why = self._step(pending, (job_id, row.id), result)
-            if why is not None:
-                self._note_let_go(job_id, why, result)
+            refused = self._step(pending, (job_id, row.id), result).refused
+            if refused is not None:
+                self._note_let_go(job_id, refused, result)
                 return None
             try:
                 executed = self._invoke(work.job, row, previous)
@@ -443,33 +437,38 @@ class JobDigest:
         return pending
 
     def _step(self, pending: Pending | None, start: tuple[int, int] | None,
-              result: DigestResult, release: list[int] | None = None) -> str | None:
+              result: DigestResult, release: list[int] | None = None) -> Step:
         """One transaction: write ``pending``'s outcome, then mark ``start``'s request running
-        (or give back ``release``). Returns why the start was refused, or None."""
+        (or give back ``release``)."""
         if pending is None and start is None and not release:
-            return None
+            return Step()
         now = self.clock()
-        combined = None if release else self._dialect.write_step(
+        fast = None if release else self._dialect.write_step(
             self._conn, self.lease, pending, start, now)
-        if combined is not None and combined.outcome:
-            written = refused = None
-            if start is not None and not combined.start:
+        if fast is not None and fast.outcome:
+            step = Step()
+            if start is not None and not fast.start:
                 with self._transaction():  # the job was let go meanwhile: say why
-                    refused = self._writer.start(*start, now)
-        else:
-            with self._transaction():
-                written = self._writer.outcome(pending) if pending is not None else None
-                if start is not None and written is not None and start[0] == pending.job_id:
-                    refused = written  # the job was let go: its next request can't start
-                elif start is not None:
-                    refused = self._writer.start(*start, now)
-                else:
-                    refused = None
-                if release:
-                    claims.release(self._conn, self.lease, release, now=now)
+                    step = Step(refused=self._writer.start(*start, now))
+        else:  # the general way; also when the fast one wrote nothing, to say why
+            step = self._step_in_transaction(pending, start, release, now)
         if pending is not None:
-            self._account(pending, written, result)
-        return refused
+            self._account(pending, step.let_go, result)
+        return step
+
+    def _step_in_transaction(self, pending: Pending | None, start: tuple[int, int] | None,
+                             release: list[int] | None, now: datetime) -> Step:
+        with self._transaction():
+            let_go = self._writer.outcome(pending) if pending is not None else None
+            if start is None:
+                refused = None
+            elif let_go is not None and start[0] == pending.job_id:
+                refused = let_go  # its job was let go: its next request can't start
+            else:
+                refused = self._writer.start(*start, now)
+            if release:
+                claims.release(self._conn, self.lease, release, now=now)
+        return Step(let_go, refused)
 
     def _account(self, pending: Pending, why: str | None, result: DigestResult) -> None:
         job_id = pending.job_id
@@ -503,8 +502,9 @@ class JobDigest:
         if executed.ok:
             job_state = JobState.COMPLETED if last else JobState.RUNNING
             return Pending(job_id, row, executed, RequestState.SUCCEEDED, job_state)
-        retry_at = None if executed.permanent else self._strategy(row.type_code).next_attempt_at(
-            row.attempts + 1, executed.finished_at)
+        retry_at = None if executed.permanent else retry.for_type(
+            row.type_code, self.settings.retry).next_attempt_at(row.attempts + 1,
+                                                               executed.finished_at)
         if retry_at is None:
             return Pending(job_id, row, executed, RequestState.FAILED, JobState.FAILED)
         # Never within this run: a run claims what was due when it started.
@@ -523,16 +523,10 @@ class JobDigest:
 
     def _defer(self, job_id: int, row: sa.Row, busy: ConnectorBusy,
                result: DigestResult) -> None:
-        """Give back a job whose connector is at its limit, due when it may have a turn:
-        not a failure, so no attempt is counted."""
-        now = self.clock()
-        # Never within this run, as a retry: a run claims what was due when it started.
-        retry_at = max(now + timedelta(seconds=busy.retry_in),
-                       self._run_started + timedelta(microseconds=1))
+        """Give back a job whose connector is at its limit (see limits.defer)."""
         with self._transaction():
-            limits.give_back(self._conn, self.lease, job_id, row, retry_at, now)
-        log.info("job %s request %s: %s; given back until %s", job_id, row.id, busy,
-                 retry_at.isoformat(timespec="milliseconds"))
+            limits.defer(self._conn, self.lease, job_id, row, busy, now=self.clock(),
+                         not_before=self._run_started + timedelta(microseconds=1))
         result.deferred += 1
         result.outcomes[job_id] = "deferred"
 
@@ -565,18 +559,6 @@ class JobDigest:
                 permanent=isinstance(exc, PermanentFailure),
             )
         return Executed(ok=True, started_at=started, finished_at=self.clock(), result=text)
-
-    def _strategy(self, type_code: str) -> RetryStrategy:
-        default = self.settings.retry
-        if type_code not in pool:
-            return default
-        type_cls = pool.get(type_code)
-        if type_cls.max_attempts is None and type_cls.retry_delay is None:
-            return default
-        return RetryStrategy(
-            max_attempts=type_cls.max_attempts or default.max_attempts,
-            delay=default.delay if type_cls.retry_delay is None else type_cls.retry_delay,
-        )
 
 
 def _log_outcome(job_id: int, row: sa.Row, executed: Executed, state: RequestState) -> None:
