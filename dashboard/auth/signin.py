@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from flask import current_app, session
 from sqlalchemy.orm import Session
 
-from ..extensions import db
+from ..app.extensions import db
 from ..queue.database import writing
 from ..queue.settings import clock
 from . import sessions

@@ -24,7 +24,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..masking import HidingLogger, hide
 from . import claims, digest_runs, limits, retry
 from .claims import Lease
 from .database import IMMEDIATE
@@ -32,12 +31,20 @@ from .dialect import General, for_connection
 from .heartbeat import Heartbeat
 from .inflight import Holdings, InFlight, check_pool, in_memory
 from .limits import ConnectorBusy, ConnectorLimits
+from .masking import HidingLogger, hide
 from .models import Attempt, Job, Request
 from .payload import dump_json, load_json, load_shown
 from .repository import JobRepository
 from .settings import QueueSettings, current
 from .states import JobState, RequestState
-from .types import JobInfo, PermanentFailure, RequestContext, RequestInfo, UnknownRequestType, pool
+from .types import (
+    JobInfo,
+    PermanentFailure,
+    RequestContext,
+    RequestInfo,
+    UnknownRequestType,
+    registry,
+)
 from .writes import LOST, Executed, Pending, Writer
 
 log = logging.getLogger("dashboard.digest")
@@ -537,7 +544,7 @@ class JobDigest:
         # before either is stored, searched, e-mailed or written to a log.
         secrets = masker.secrets_of_json(row.payload) | masker.secrets(previous)
         try:
-            type_cls = pool.get(row.type_code)
+            type_cls = registry.get(row.type_code)
             context = RequestContext(
                 job=job,
                 request=RequestInfo(row.id, row.position, row.type_code, row.attempts + 1),

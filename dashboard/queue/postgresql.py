@@ -102,7 +102,7 @@ def _claim_and_load() -> sa.Select:
 
 
 #: The claim and the claimed jobs' requests in one statement (parameters: see
-#: ``claims.claim_parameters``).
+#: ``claim_parameters``).
 CLAIM_AND_LOAD = _claim_and_load()
 
 

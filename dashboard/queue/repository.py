@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session, 
 
 from . import dialect
 from .database import begin_for_write
-from .models import Attempt, Job, Request
+from .models import Job, Request
 from .settings import current
 
 #: What a save leaves to load from the database on first use: the columns but the ids,
@@ -98,10 +98,3 @@ class JobRepository:
             .where(Job.id == job_id)
             .options(selectinload(Job.requests).selectinload(Request.history))
         ).one_or_none()
-
-    def attempts(self, request_id: int) -> list[Attempt]:
-        return list(
-            self.session.scalars(
-                sa.select(Attempt).where(Attempt.request_id == request_id).order_by(Attempt.number)
-            )
-        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .types import pool
+from .types import registry
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,9 @@ class RetryStrategy:
 def for_type(type_code: str, default: RetryStrategy) -> RetryStrategy:
     """The schedule of a request type: its own ``max_attempts`` and ``retry_delay`` where it
     sets them, the settings' ``default`` for the rest (and for a type no longer known)."""
-    if type_code not in pool:
+    if type_code not in registry:
         return default
-    type_cls = pool.get(type_code)
+    type_cls = registry.get(type_code)
     if type_cls.max_attempts is None and type_cls.retry_delay is None:
         return default
     return RetryStrategy(

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from dashboard.api import tokens
-from tests.api.helpers import ApiClient
+from tests.support.api import ApiClient
 
 
 @pytest.fixture(autouse=True)

@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from dashboard.app.extensions import db
 from dashboard.db import utcnow
-from dashboard.extensions import db
 from dashboard.queue import Job, JobState, dialect
 from dashboard.queue.claims import Lease
 from dashboard.queue.models import Request
-from tests.concurrency import forget_statistics
+from tests.support.concurrency import forget_statistics
 
 jobs = Job.__table__
 requests = Request.__table__

@@ -16,13 +16,13 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
+from dashboard.app.extensions import db
 from dashboard.auth.models import Role
-from dashboard.extensions import db
 from dashboard.queue import claims, dialect
-from tests import plans
 from tests.conftest import T0
-from tests.plans import sent_statement
-from tests.web.helpers import add_user, log_in
+from tests.support import plans
+from tests.support.plans import sent_statement
+from tests.support.web import add_user, log_in
 
 pytestmark = pytest.mark.slow
 
@@ -195,11 +195,11 @@ def test_the_job_list_queries_use_indexes(backlog, app, params, before) -> None:
         assert_indexed(explain(connection, statement, parameters), f"list {params}")
 
 
-def sent_by_page(client, url: str, query: dict, marker: str) -> tuple[str, dict]:  # noqa: ANN001
+def sent_by_page(client, url: str, query: dict, marker: str) -> tuple[str, dict]:
     """The one statement containing ``marker`` that the page at ``url`` sends."""
     caught: list[tuple[str, dict]] = []
 
-    def catch(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    def catch(conn, cursor, statement, parameters, context, executemany) -> None:
         if marker in statement:
             caught.append((statement, parameters))
 

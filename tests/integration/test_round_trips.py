@@ -14,9 +14,9 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from dashboard.extensions import db
+from dashboard.app.extensions import db
 from dashboard.queue import JobDigest, JobRepository, QueueSettings
-from tests.factories import make_job, save_job
+from tests.support.factories import make_job, save_job
 
 #: Statements per database kind: a save of one job of two requests. (SQLite can't keep
 #: the order of a multi-row INSERT's RETURNING: SQLAlchemy sends a row at a time.)
@@ -32,7 +32,7 @@ def counted() -> Iterator[Callable[[], list[str]]]:
     """Within: the statements sent through the app's engine, on any connection."""
     sent: list[str] = []
 
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
         sent.append(statement)
 
     sa.event.listen(db.engine, "before_cursor_execute", count)

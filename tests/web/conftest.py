@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from dashboard.auth.models import Role, User
-from tests.web.helpers import add_user, log_in
+from tests.support.web import add_user, log_in
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dashboard import create_app
-from dashboard.extensions import db
+from dashboard.app.extensions import db
 from dashboard.queue import PLAIN, JobDigest, JobRepository, clock, current
 from tests.conftest import Clock
 
