@@ -14,36 +14,30 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import claims, digest_runs, limits, retry
+from . import claims, digest_runs, execution, limits, retry
 from .claims import Lease
 from .database import IMMEDIATE
 from .dialect import General, for_connection
-from .heartbeat import Heartbeat
-from .inflight import Holdings, InFlight, check_pool, in_memory
+from .digest_runs import DigestResult
+from .heartbeat import Heartbeat, Holdings
+from .inflight import InFlight, check_pool, in_memory
 from .limits import ConnectorBusy, ConnectorLimits
-from .masking import HidingLogger, hide
 from .models import Attempt, Job, Request
-from .payload import dump_json, load_json, load_shown
+from .payload import load_json, load_shown
 from .repository import JobRepository
 from .settings import QueueSettings, current
 from .states import JobState, RequestState
 from .types import (
     JobInfo,
-    PermanentFailure,
-    RequestContext,
-    RequestInfo,
-    UnknownRequestType,
-    registry,
 )
 from .writes import LOST, Executed, Pending, Writer
 
@@ -54,40 +48,6 @@ requests = Request.__table__
 attempts = Attempt.__table__
 
 INTERRUPTED = "interrupted: lease expired"
-
-
-@dataclass
-class DigestResult:
-    """What one digest run did."""
-
-    jobs: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    retrying: int = 0
-    #: Jobs this digest had to let go of (its lease was lost, or an operator paused them).
-    released: int = 0
-    #: Jobs given back because a request's connector was at its limit (not a failure).
-    deferred: int = 0
-    seconds: float = 0.0
-    #: Outcome of each job run, by id: a JobState value, "released" or "deferred".
-    outcomes: dict[int, str] = field(default_factory=dict)
-
-    def add(self, other: DigestResult) -> None:
-        """Count in what ``other`` (one job's run, in a thread of its own) did."""
-        self.jobs += other.jobs
-        self.succeeded += other.succeeded
-        self.failed += other.failed
-        self.retrying += other.retrying
-        self.released += other.released
-        self.deferred += other.deferred
-        self.outcomes.update(other.outcomes)
-
-    def summary(self) -> str:
-        deferred = f", {self.deferred} deferred (connector limits)" if self.deferred else ""
-        return (
-            f"{self.jobs} jobs run, {self.succeeded} requests succeeded, {self.failed} failed, "
-            f"{self.retrying} retrying{deferred}, in {self.seconds:.2f}s"
-        )
 
 
 @dataclass(frozen=True)
@@ -492,7 +452,7 @@ class JobDigest:
             result.retrying += 1
         if pending.job_state != JobState.RUNNING:
             result.outcomes[job_id] = str(pending.job_state)
-        _log_outcome(job_id, pending.row, pending.executed, pending.request_state)
+        execution.log_outcome(job_id, pending.row, pending.executed, pending.request_state)
         if why is not None:
             self._note_let_go(job_id, why, result)
 
@@ -526,7 +486,8 @@ class JobDigest:
         if self._deadline is not None:
             wait = max(0.0, min(wait, self._deadline - time.monotonic()))
         with self.limits.turn(self._conn, connector, job.id, self.clock, max_wait=wait):
-            return self._execute(job, row, previous)
+            return execution.execute(job, row, previous, clock=self.clock,
+                                     masker=self.settings.masker)
 
     def _defer(self, job_id: int, row: sa.Row, busy: ConnectorBusy,
                result: DigestResult) -> None:
@@ -536,47 +497,3 @@ class JobDigest:
                          not_before=self._run_started + timedelta(microseconds=1))
         result.deferred += 1
         result.outcomes[job_id] = "deferred"
-
-    def _execute(self, job: JobInfo, row: sa.Row, previous: Any) -> Executed:
-        started = self.clock()
-        masker = self.settings.masker
-        # The secrets this request was handed: hidden in what it logs and in its error,
-        # before either is stored, searched, e-mailed or written to a log.
-        secrets = masker.secrets_of_json(row.payload) | masker.secrets(previous)
-        try:
-            type_cls = registry.get(row.type_code)
-            context = RequestContext(
-                job=job,
-                request=RequestInfo(row.id, row.position, row.type_code, row.attempts + 1),
-                previous_result=previous,
-                connector=type_cls.connector,
-                logger=HidingLogger(type_cls.connector.logger, secrets),
-            )
-            value = type_cls().execute(load_json(row.payload), context)
-            text = dump_json(value, what="result")
-        except Exception as exc:  # a type's failure of any kind fails the attempt
-            own = isinstance(exc, PermanentFailure | UnknownRequestType)
-            trace = None if isinstance(exc, UnknownRequestType) else traceback.format_exc()
-            return Executed(
-                ok=False,
-                started_at=started,
-                finished_at=self.clock(),
-                error=hide(str(exc) if own else f"{type(exc).__name__}: {exc}", secrets),
-                traceback=None if trace is None else hide(trace, secrets),
-                permanent=isinstance(exc, PermanentFailure),
-            )
-        return Executed(ok=True, started_at=started, finished_at=self.clock(), result=text)
-
-
-def _log_outcome(job_id: int, row: sa.Row, executed: Executed, state: RequestState) -> None:
-    """One line per request outcome, with its fields for log shippers (LOG_FORMAT=json)."""
-    duration = (executed.finished_at - executed.started_at).total_seconds()
-    reason = "" if executed.ok else f": {executed.error}"
-    log.log(
-        logging.WARNING if state == RequestState.FAILED else logging.INFO,
-        "job %s request %s (%s) %s in %.3fs%s", job_id, row.id, row.type_code, state,
-        duration, reason,
-        extra={"job_id": job_id, "request_id": row.id, "type_code": row.type_code,
-               "outcome": "succeeded" if executed.ok else "failed", "state": str(state),
-               "duration": duration},
-    )
