@@ -50,7 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         prepare_engine(db.engine)
     transactions.init_app(app)
     alerts.init_app(app)
-    app.extensions["queue"] = queue.QueueSetup(session=lambda: db.session, settings=queue_settings(
+    app.extensions["queue"] = queue.QueueSetup(session=db.session, settings=queue_settings(
         app.config, run_listeners=(alerts.after_digest_run(app),)))
     queue.settings.add_finder(app_queue_setup)
     config.import_types(app.config["QUEUE_TYPES"])

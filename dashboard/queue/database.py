@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import select
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -107,8 +108,9 @@ def autocommit(conn: sa.Connection) -> Iterator[None]:
     transaction; its commit afterwards sends nothing.
     """
     # The driver's own switch, not SQLAlchemy's isolation_level option: the same effect
-    # for a twentieth of the CPU, and it is back off before SQLAlchemy sends anything else.
-    driver = conn.connection.driver_connection
+    # for far less CPU (docs/benchmarks.md), and it is back off before SQLAlchemy sends
+    # anything else.
+    driver: Any = conn.connection.driver_connection  # a psycopg connection
     driver.autocommit = True
     try:
         yield
@@ -118,7 +120,8 @@ def autocommit(conn: sa.Connection) -> Iterator[None]:
             driver.autocommit = False
 
 
-def execute_alone(conn: sa.Connection, statement: sa.Executable, parameters: dict) -> list:
+def execute_alone(conn: sa.Connection, statement: sa.Executable,
+                  parameters: dict) -> Sequence[Any]:
     """Run one statement as a transaction of its own (see autocommit), and return its
     rows. No transaction may be open on ``conn``."""
     try:
@@ -134,8 +137,9 @@ def execute_alone(conn: sa.Connection, statement: sa.Executable, parameters: dic
 def _prepare_postgresql(engine: sa.Engine) -> None:
     @event.listens_for(engine, "checkout")
     def on_checkout(dbapi_connection, record, proxy):
-        # Instead of pool_pre_ping's round trip at each checkout (a fifth of a one-job
-        # save): the pool then opens a new connection in place of this one.
+        # Instead of pool_pre_ping's round trip at each checkout (one of a one-job save's
+        # five, see docs/benchmarks.md): the pool then opens a new connection in place of
+        # this one.
         if closed_by_server(dbapi_connection):
             raise sa.exc.DisconnectionError("the server closed this pooled connection")
 
@@ -188,13 +192,13 @@ def engine_options(url: str, *, concurrency: int = 1) -> dict:
     ``concurrency`` threads, and a few more (see inflight.py); a pool opens them only
     when they are used at once.
     """
-    url = sa.make_url(url)
-    name = url.get_backend_name()
-    pool = {} if url.database in (None, "", ":memory:") else {
+    parsed = sa.make_url(url)
+    name = parsed.get_backend_name()
+    pool = {} if parsed.database in (None, "", ":memory:") else {
         "pool_size": max(5, concurrency + EXTRA_CONNECTIONS)}
     if name in ("mysql", "mariadb"):
         return {"isolation_level": "READ COMMITTED", "pool_pre_ping": True,
                 "pool_recycle": 3600, **pool}
-    if name == "postgresql" and url.get_driver_name() != "psycopg":
+    if name == "postgresql" and parsed.get_driver_name() != "psycopg":
         return {"pool_pre_ping": True, **pool}
     return pool

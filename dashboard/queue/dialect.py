@@ -8,6 +8,7 @@ repository call the object and never ask which database they are on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,7 +38,7 @@ class Claimed:
     """What a claim took: the jobs' ids, oldest first, and the rows of their requests."""
 
     ids: list[int]
-    rows: list[sa.Row]
+    rows: Sequence[sa.Row]
 
 
 @dataclass(frozen=True)
@@ -149,9 +150,8 @@ class PostgreSQL(General):
             }
             statement = postgresql.INSERT_MANY
         with autocommit(conn):
-            rows = conn.execute(statement, {"now": now, **params}).all()
-        # Sorted by request id, the rows come in the requests' order (see the statements).
-        rows.sort()
+            # Sorted by request id, the rows come in the requests' order (see the statements).
+            rows = sorted(conn.execute(statement, {"now": now, **params}).all())
         first_rows = [0]
         for job in jobs[:-1]:
             first_rows.append(first_rows[-1] + len(job.requests))

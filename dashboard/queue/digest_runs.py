@@ -53,10 +53,12 @@ class DigestResult:
 
 def record_start(conn: sa.Connection, worker: str, started_at: datetime) -> int:
     """A run begins: its row, whose id ``record_end`` completes."""
-    return conn.execute(
+    inserted = conn.execute(
         sa.insert(runs).values(worker=worker, started_at=started_at, jobs=0, succeeded=0,
                                failed=0, retrying=0)
-    ).inserted_primary_key[0]
+    ).inserted_primary_key
+    assert inserted is not None  # an INSERT of one row has its key
+    return inserted[0]
 
 
 def record_end(conn: sa.Connection, run_id: int | None, result: DigestResult, error: str | None,

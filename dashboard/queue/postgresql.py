@@ -137,7 +137,7 @@ def _combined(prev: Succeeded | None, start: Next | None) -> sa.Select:
     outcome), ``start`` the request marked running after it (None: none). Selects whether
     each part applied. Its parameters are named apart from the columns: an UPDATE
     would take a parameter named like a column as a value for that column."""
-    worker = sa.bindparam("worker")
+    worker: sa.BindParameter[str] = sa.bindparam("worker")
     ctes = []
     prev_job = next_job = None
     if prev is not None:
@@ -245,7 +245,7 @@ def _insert_many() -> sa.Insert:
 @functools.cache
 def insert_one_job(requests: int) -> sa.Insert:
     """PostgreSQL: one job and its ``requests`` requests in one statement, plain VALUES
-    (for a single job a third cheaper on the server than unpacking JSON)."""
+    (for a single job cheaper on the server than unpacking JSON: docs/benchmarks.md)."""
     new_job = (
         sa.insert(JOBS)
         .values({**{f: sa.bindparam(f"job_{f}", type_=JOBS.c[f].type) for f in JOB_FIELDS},

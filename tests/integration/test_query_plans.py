@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from dashboard.app.extensions import db
 from dashboard.auth.models import Role
 from dashboard.queue import claims, dialect
-from tests.conftest import T0
 from tests.support import plans
+from tests.support.clock import T0
 from tests.support.plans import sent_statement
 from tests.support.web import add_user, log_in
 

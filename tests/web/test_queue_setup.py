@@ -12,7 +12,7 @@ import pytest
 from dashboard import create_app
 from dashboard.app.extensions import db
 from dashboard.queue import PLAIN, JobDigest, JobRepository, clock, current
-from tests.conftest import Clock
+from tests.support.clock import Clock
 
 
 @pytest.fixture
