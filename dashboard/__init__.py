@@ -52,8 +52,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     alerts.init_app(app)
     config.import_types(app.config["QUEUE_TYPES"])
     queue.load_types()  # and the installed packages' entry points
-    queue.configure(session=db.session, settings=queue_settings(
+    # After the types: the schedule (QUEUE_SCHEDULE) names them.
+    app.extensions["queue"] = queue.QueueSetup(session=db.session, settings=queue_settings(
         app.config, run_listeners=(alerts.after_digest_run(app),)))
+    queue.settings.add_finder(app_queue_setup)
     input_checks.init_app(app)
     cli.init_app(app)
     csrf.init_app(app)
@@ -63,6 +65,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     metrics.init_app(app)
     api.init_app(app)
     return app
+
+
+def app_queue_setup() -> queue.QueueSetup | None:
+    """The queue setup of the Flask app whose context this runs in, if any (for the core:
+    see queue.settings.current)."""
+    from flask import current_app, has_app_context
+
+    return current_app.extensions.get("queue") if has_app_context() else None
 
 
 def queue_settings(cfg: dict[str, Any], run_listeners: tuple = ()) -> queue.QueueSettings:

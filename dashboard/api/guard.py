@@ -12,7 +12,7 @@ from flask import Response, current_app, g, request
 from ..app.extensions import db
 from ..app.http_errors import problem
 from ..queries.filters import JobFilter
-from ..queue.settings import default_clock
+from ..queue.settings import clock
 from . import tokens
 from .models import PERMISSIONS, ApiToken
 
@@ -38,7 +38,7 @@ def authenticate() -> Response | None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return _unauthorized("send the token as Authorization: Bearer <token>")
-    token = tokens.authenticate(db.session(), secret.strip(), now=default_clock()())
+    token = tokens.authenticate(db.session(), secret.strip(), now=clock())
     if token is None:
         return _unauthorized("the token is unknown or revoked", invalid=True)
     g.api_token = token

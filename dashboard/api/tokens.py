@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..queue.builder import validate_source_id
-from ..queue.database import in_write_transaction
+from ..queue.database import writing
 from .models import MAX_TOKEN_NAME_LENGTH, ApiToken, ApiTokenSource, TokenRole
 
 PREFIX = "aqd_"
@@ -82,8 +82,9 @@ def authenticate(session: Session, secret: str, *, now: datetime) -> ApiToken | 
         return None
     if token.last_used_at is None or now - token.last_used_at >= USE_RESOLUTION:
         token_id = token.id
-        in_write_transaction(session, lambda s: s.execute(
-            sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)))
+        with writing(session):
+            session.execute(
+                sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
     return token
 
 

@@ -15,7 +15,7 @@ from ..queries.filters import BadFilter, parse_filter, parse_id, whole_number
 from ..queries.jobs import PAGE_SIZE, check_filter, list_jobs
 from ..queue import Job, JobRepository, registry
 from ..queue.masking import Masker
-from ..queue.settings import default_clock
+from ..queue.settings import clock
 from . import documents, errors, guard
 from .enqueue import job_from_body, read_json
 from .openapi import description
@@ -156,7 +156,7 @@ def act(job_id: int, action: str) -> Response:
     _check_visible(job_id)
     try:
         done = one_job.perform(db.session(), action, job_id, actor=guard.current_token().actor,
-                                  now=default_clock()(),
+                                  now=clock(),
                                   run_seconds=current_app.config["DASHBOARD_RUN_SECONDS"])
     except one_job.NoSuchJob as missing:
         abort(404, str(missing))

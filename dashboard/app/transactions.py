@@ -10,11 +10,12 @@ its code is arranged. Readers are never blocked (WAL), and other databases ignor
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Any
 
-from flask import Flask, request, request_started
+from flask import Flask, g, request, request_started
 
-from ..queue.database import set_writing
+from ..queue.database import writing
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -27,9 +28,13 @@ def init_app(app: Flask) -> None:
 
 
 def _on_request_started(sender: Flask, **extra: Any) -> None:
-    set_writing(request.method not in READS)
+    if request.method not in READS:
+        g.writing = ExitStack()
+        g.writing.enter_context(writing())
 
 
 def _on_teardown(error: BaseException | None) -> None:
     # gthread workers reuse their threads: the next request starts from "reads".
-    set_writing(False)
+    held = g.pop("writing", None)
+    if held is not None:
+        held.close()

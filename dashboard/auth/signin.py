@@ -9,8 +9,8 @@ from flask import current_app, session
 from sqlalchemy.orm import Session
 
 from ..app.extensions import db
-from ..queue.database import in_write_transaction
-from ..queue.settings import default_clock
+from ..queue.database import writing
+from ..queue.settings import clock
 from . import sessions
 from .models import User
 
@@ -34,7 +34,7 @@ def sign_in(key: str) -> None:
 
 def load_user(key: str) -> User | None:
     """Flask-Login's user loader: the user of the live session with this key, or None."""
-    now = default_clock()()
+    now = clock()
     found = sessions.find(db.session(), key, now=now, lifetime=lifetime())
     if found is None:
         return None
@@ -48,5 +48,6 @@ def _touch(session: Session, session_id: int, now: datetime) -> None:
     """Push the idle expiry back, in a short write transaction of its own."""
     if session.new or session.dirty or session.deleted:
         return  # the request's own changes come first; the next request touches it
-    in_write_transaction(session, lambda s: sessions.touch(s, session_id, now=now))
+    with writing(session):
+        sessions.touch(session, session_id, now=now)
 

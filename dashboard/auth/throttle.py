@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..queue.database import in_write_transaction
+from ..queue.database import writing
 from .models import MAX_NAME_LENGTH, LoginFailure
 
 #: Failures older than this no longer count (and are deleted).
@@ -98,10 +98,10 @@ def forget_old(session: Session, now: datetime) -> None:
     two failed logins at once deadlocked on MariaDB (each delete waits for the row the
     other inserted)."""
     try:
-        in_write_transaction(session, lambda s: s.execute(
-            sa.delete(LoginFailure).where(LoginFailure.failed_at <= now - WINDOW)))
+        with writing(session):
+            session.execute(sa.delete(LoginFailure).where(LoginFailure.failed_at <= now - WINDOW))
     except sa.exc.OperationalError:
-        return  # rolled back (in_write_transaction); the next failure cleans up
+        return  # rolled back (writing); the next failure cleans up
 
 
 def forget_failures(session: Session, name: str) -> None:

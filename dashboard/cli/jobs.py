@@ -22,7 +22,7 @@ from ..queries.filters import BadFilter, parse_filter
 from ..queries.jobs import PAGE_SIZE, check_filter, list_jobs
 from ..queue import search_copy
 from ..queue.masking import Masker
-from ..queue.settings import default_clock
+from ..queue.settings import clock
 from ..queue.terminal import printable, printable_json
 from .common import JOB_ID, actor, database_errors
 
@@ -141,7 +141,7 @@ def _act(action: str, job_ids: tuple[int, ...], as_json: bool) -> None:
         for job_id in dict.fromkeys(job_ids):
             try:
                 outcome = one_job.perform(db.session(), action, job_id, actor=actor(),
-                                             now=default_clock()())
+                                             now=clock())
             except (one_job.NoSuchJob, one_job.Refused) as refusal:
                 refused.append({"id": job_id, "reason": str(refusal)})
                 click.echo(printable(f"job {job_id}: nothing changed: {refusal}"), err=True)

@@ -23,7 +23,7 @@ from ..queue import (
     retention,
     scheduling,
 )
-from ..queue.settings import default_clock
+from ..queue.settings import clock
 from .common import JOB_ID, database_errors
 
 T = TypeVar("T")
@@ -183,7 +183,7 @@ def _parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Paramet
 @with_appcontext
 def prune_command(older_than: timedelta, states: tuple[JobState, ...], dry_run: bool) -> None:
     """Delete finished jobs (with their requests and attempts) older than --older-than."""
-    now = default_clock()()
+    now = clock()
     with database_errors():
         result = retention.prune(db.session(), older_than=older_than, now=now, states=states,
                                  dry_run=dry_run)

@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from ..app.extensions import db
 from ..queue import schedule
-from ..queue.settings import default_clock, default_settings
+from ..queue.settings import clock, current
 from ..queue.terminal import printable
 from .common import database_errors
 
@@ -23,12 +23,12 @@ def _when(moment: datetime | None) -> str:
 @schedule_cli.command("list")
 def list_command() -> None:
     """Each entry with its cron, its last run (slot, job, state) and its next run."""
-    entries = default_settings().schedule
+    entries = current().settings.schedule
     if not entries:
         click.echo("no recurring schedule: QUEUE_SCHEDULE is not set")
         return
     with database_errors():
-        shown = schedule.status(db.session(), entries, default_clock()())
+        shown = schedule.status(db.session(), entries, clock())
         db.session.commit()
     for s in shown:
         zone = "" if s.entry.timezone == "UTC" else f" ({s.entry.timezone})"

@@ -10,7 +10,7 @@ from .. import audit
 from ..api import tokens
 from ..api.models import ApiToken, TokenRole
 from ..app.extensions import db
-from ..queue.settings import default_clock
+from ..queue.settings import clock
 from .common import actor, database_errors
 
 tokens_cli = AppGroup("tokens", help="Manage the HTTP API's bearer tokens.")
@@ -28,7 +28,7 @@ tokens_cli = AppGroup("tokens", help="Manage the HTTP API's bearer tokens.")
                    "enqueues, sees and acts on those only. Default: every source.")
 def create_command(name: str, role: str, replace: bool, sources: tuple[str, ...]) -> None:
     """Create a token and print it, alone on standard output: it is shown only once."""
-    now = default_clock()()
+    now = clock()
     try:
         name = tokens.check_name(name)
     except ValueError as error:
@@ -85,7 +85,7 @@ def revoke_command(name: str, yes: bool) -> None:
         db.session.rollback()
         if not click.confirm(question, err=True):
             raise click.ClickException(f"token {name} is not revoked")
-    now = default_clock()()
+    now = clock()
     with database_errors(writes=True):
         token = _live_token(name)
         tokens.revoke(db.session(), token, now=now)

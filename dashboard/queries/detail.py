@@ -11,7 +11,7 @@ from ..audit import AuditEntry, entries_for_job
 from ..queue import claims
 from ..queue.models import Job, Request
 from ..queue.repository import JobRepository
-from ..queue.settings import default_settings
+from ..queue.settings import current
 from ..queue.states import DUE_STATES, JobState, RequestState
 from .filters import ShownState
 from .jobs import shown_state
@@ -40,7 +40,7 @@ def job_detail(session: Session, job_id: int) -> JobDetail | None:
     waiting = job.state in (*DUE_STATES, JobState.PAUSED)
     blocked_by = (claims.blocking_job(session, job_id)
                   if waiting and job.relation_id is not None else None)
-    secrets = default_settings().masker.secrets_of_json(
+    secrets = current().settings.masker.secrets_of_json(
         *(text for r in job.requests for text in (r.payload, r.result)))
     return JobDetail(job, blocked_by, entries_for_job(session, job_id), secrets)
 

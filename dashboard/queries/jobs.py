@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..queue.models import Attempt, Job, Request
-from ..queue.settings import default_clock
+from ..queue.settings import clock
 from ..queue.states import JobState, RequestState
 from ..queue.types import registry
 from .filters import BadFilter, JobFilter, ShownState
@@ -52,7 +52,7 @@ def shown_state(state: JobState, next_attempt_at: datetime | None,
                 now: datetime | None = None) -> JobState | ShownState:
     """The state the dashboard shows: "scheduled" for a pending job whose time is ahead."""
     if state == JobState.PENDING and next_attempt_at is not None \
-            and next_attempt_at > (now or default_clock()()):
+            and next_attempt_at > (now or clock()):
         return ShownState.SCHEDULED
     return state
 
@@ -70,7 +70,7 @@ def conditions(found: JobFilter) -> list[sa.ColumnElement[bool]]:
     """The WHERE clauses of a filter, on the ``jobs`` table."""
     where: list[sa.ColumnElement[bool]] = []
     if found.state == ShownState.SCHEDULED:
-        where += [jobs.c.state == JobState.PENDING, jobs.c.next_attempt_at > default_clock()()]
+        where += [jobs.c.state == JobState.PENDING, jobs.c.next_attempt_at > clock()]
     elif found.state is not None:
         where.append(jobs.c.state == found.state)
     if found.priority is not None:

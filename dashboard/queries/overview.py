@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..queue.database import is_postgresql
 from ..queue.limits import declared_connectors, live_call
 from ..queue.models import ConnectorCall, ConnectorRow, DigestRun, Job
 from ..queue.states import DUE_STATES, JobState
@@ -58,7 +59,7 @@ def state_counts(session: Session, cap: int = COUNT_CAP) -> list[StateCount]:
 
 def _postgres_estimates(session: Session) -> dict[str, int]:
     """Jobs per state as PostgreSQL's planner statistics see them (ANALYZE keeps them)."""
-    if session.get_bind().dialect.name != "postgresql":
+    if not is_postgresql(session.get_bind()):
         return {}
     row = session.execute(sa.text(
         "SELECT c.reltuples, s.most_common_vals::text AS vals, s.most_common_freqs AS freqs "

@@ -14,7 +14,7 @@ from .models import Attempt, DigestRun, FailureAlert, Job, Request
 from .repository import JobRepository
 from .request_builder import RequestBuilder
 from .retry import RetryStrategy
-from .settings import QueueSettings, configure
+from .settings import PLAIN, QueueSettings, QueueSetup, clock, current
 from .states import JobState, RequestState
 from .types import (
     Connector,
@@ -29,6 +29,7 @@ from .types import (
 )
 
 __all__ = [
+    "PLAIN",
     "ActionRefused",
     "Attempt",
     "Connector",
@@ -43,6 +44,7 @@ __all__ = [
     "NotRunnable",
     "PermanentFailure",
     "QueueSettings",
+    "QueueSetup",
     "Request",
     "RequestBuilder",
     "RequestContext",
@@ -51,7 +53,8 @@ __all__ = [
     "RequestTypeRegistry",
     "RetryStrategy",
     "UnknownRequestType",
-    "configure",
+    "clock",
+    "current",
     "execute_direct",
     "load_types",
     "registry",

@@ -20,11 +20,12 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from .models import Job, Request
+from .models import Attempt, Job, Request
 from .states import DUE_STATES, UNFINISHED_STATES, JobState, RequestState
 
 jobs = Job.__table__
 requests = Request.__table__
+attempts = Attempt.__table__
 
 
 def new_worker_id() -> str:
@@ -78,18 +79,13 @@ def claim_due(
     (``claim_order``); returns their ids.
 
     ``due_by`` is the start of the digest run, so that a request that failed during
-    this run is not retried before the next one. The caller commits. On PostgreSQL the
-    claim is one statement (see ``CLAIMED``). On SQLite, where
-    there are no row locks, the connection must begin IMMEDIATE (see database.py): the
-    claim then holds the database's write lock from its read to its update.
+    this run is not retried before the next one. The caller commits. SQLite and
+    MariaDB (PostgreSQL claims in one statement: see ``postgresql.CLAIM_AND_LOAD``). On
+    SQLite, where there are no row locks, the connection must begin IMMEDIATE (see
+    database.py): the claim then holds the database's write lock from its read to its
+    update.
     """
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        rows = conn.execute(
-            sa.select(CLAIMED.c.id).order_by(*claim_order(CLAIMED)),
-            claim_parameters(lease, due_by=due_by, now=now, limit=limit))
-        return list(rows.scalars())
-    if dialect in ("mysql", "mariadb"):
+    if conn.dialect.name in ("mysql", "mariadb"):
         ids = _lock_due_by_key(conn, due_by=due_by, now=now, limit=limit)
     else:
         ids = list(conn.scalars(_SQLITE_DUE, {"due_by": due_by, "now": now, "limit": limit}))
@@ -103,46 +99,6 @@ def claim_due(
         if result.rowcount != len(ids):
             raise RuntimeError("claimed jobs changed under their lock")
     return ids
-
-
-def _claimed() -> sa.CTE:
-    """PostgreSQL: the claim in one statement, as a CTE to select from. It locks the due,
-    unblocked jobs it can (``SKIP LOCKED``: those other digests are claiming are passed
-    over), in ``claim_order``, and leases them; it returns their ids and what the digest needs
-    of them. Parameters: see ``claim_parameters``."""
-    # The locking read is the function lock_due_jobs (migration 0008): there it walks
-    # ix_jobs_due and stops at the batch even on a table not analyzed since a burst, where
-    # the planner, left to itself, read and sorted every due job. Materialized: the read
-    # runs once. Folded into the UPDATE as a subquery, it could be run again for the
-    # UPDATE's rows and hand out more than ``limit`` jobs.
-    locked = sa.func.lock_due_jobs(
-        sa.bindparam("due_by", type_=jobs.c.next_attempt_at.type),
-        sa.bindparam("now", type_=jobs.c.locked_until.type),
-        sa.cast(sa.bindparam("limit", type_=sa.Integer), sa.Integer),
-    )
-    due = (
-        sa.select(locked.label("id"))
-        .cte("due")
-        .prefix_with("MATERIALIZED", dialect="postgresql")
-    )
-    return (
-        sa.update(jobs)
-        .where(jobs.c.id.in_(sa.select(due.c.id)))
-        .values(locked_by=sa.bindparam("worker", type_=jobs.c.locked_by.type),
-                locked_until=sa.bindparam("until", type_=jobs.c.locked_until.type))
-        .returning(jobs.c.id, jobs.c.priority, jobs.c.created_at, jobs.c.relation_id,
-                   jobs.c.source_id, jobs.c.store_id)
-        .cte("claimed")
-    )
-
-
-CLAIMED = _claimed()
-
-
-def claim_parameters(lease: Lease, *, due_by: datetime, now: datetime, limit: int) -> dict:
-    """The parameters of a statement that selects from ``CLAIMED``."""
-    return {"worker": lease.worker, "until": lease.until(now), "due_by": due_by, "now": now,
-            "limit": limit}
 
 
 def _quoted(states: tuple[JobState, ...]) -> str:
@@ -356,3 +312,34 @@ def release(conn: sa.Connection, lease: Lease, job_ids: list[int], *, now: datet
             ),
         )
     )
+
+
+LAST_NUMBER = (
+    sa.select(sa.func.max(attempts.c.number))
+    .where(attempts.c.request_id == requests.c.id)
+    .scalar_subquery()
+    .label("last_number")
+)
+
+
+#: What the digest reads of a request.
+REQUEST_COLUMNS = (requests.c.job_id, requests.c.id, requests.c.position, requests.c.type_code,
+            requests.c.payload, requests.c.state, requests.c.attempts, requests.c.result,
+            requests.c.updated_at, LAST_NUMBER)
+
+
+def requests_of(held: sa.TableClause) -> sa.Select:
+    """The requests of the jobs in ``held`` (the jobs table, or the claim's CTE), with their
+    last attempt's number and what the digest needs of their job."""
+    return (
+        sa.select(*REQUEST_COLUMNS, held.c.relation_id, held.c.source_id, held.c.store_id)
+        .join(held, held.c.id == requests.c.job_id)
+    )
+
+
+#: The requests of claimed jobs (by their ids), in order.
+LOAD = (
+    requests_of(jobs)
+    .where(requests.c.job_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(requests.c.job_id, requests.c.position)
+)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import select
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-T = TypeVar("T")
 IMMEDIATE = "sqlite_begin_immediate"
 #: Connections a concurrent digest uses besides one per thread: its own (claims, the
 #: run's record), the heartbeat's, and the caller's session.
@@ -33,7 +32,7 @@ def prepare_engine(engine: sa.Engine) -> None:
         _prepare_sqlite(engine)
     elif engine.dialect.name in ("mysql", "mariadb"):
         _prepare_mysql(engine)
-    elif engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+    elif is_postgresql(engine) and engine.dialect.driver == "psycopg":
         _prepare_postgresql(engine)
 
 
@@ -67,70 +66,71 @@ def begin_for_write(session: Session) -> None:
     session.connection(execution_options={IMMEDIATE: True})
 
 
-def in_write_transaction(session: Session, work: Callable[[Session], T]) -> T:
-    """Run ``work`` in a transaction of its own that takes SQLite's write lock up front,
-    and commit it.
-
-    Whatever the session was reading ends first: on SQLite a transaction that read before
-    another writer (a digest) committed can't write at all, while one that starts as a
-    write waits its turn. Other databases lock rows instead.
-    """
-    session.rollback()
-    begin_for_write(session)
-    try:
-        result = work(session)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    return result
-def set_writing(writing: bool) -> None:
-    """Say whether the transactions begun from now on in this context will write.
-
-    For a caller whose every transaction may write (an HTTP request that is not a GET, a
-    CLI command that changes something): on SQLite each then takes the write lock when it
-    begins, however many it commits, and whichever code reads first. Reset it afterwards.
-    """
-    _WRITING.set(writing)
-
-
 @contextmanager
-def writing() -> Iterator[None]:
-    """Within: every transaction begun takes SQLite's write lock up front (see set_writing)."""
+def writing(session: Session | None = None) -> Iterator[None]:
+    """Within: every transaction begun in this context (thread) takes SQLite's write lock
+    up front (``BEGIN IMMEDIATE``), however many it commits and whichever code reads first.
+    Other databases lock rows instead, and ignore this.
+
+    For a caller whose transactions may write (an HTTP request that is not a GET, a CLI
+    command that changes something), and, given a ``session``, for one write of its own:
+    whatever the session was reading ends first (on SQLite a transaction that read before
+    another writer, a digest, committed can't write at all, while one that starts as a
+    write waits its turn), and the block's changes are committed at its end, or rolled
+    back if it raises.
+    """
     token = _WRITING.set(True)
     try:
-        yield
+        if session is None:
+            yield
+            return
+        session.rollback()
+        try:
+            yield
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
     finally:
         _WRITING.reset(token)
 
 
-def executes_alone(conn: sa.Connection) -> bool:
-    """Whether ``execute_alone`` works on this connection: PostgreSQL through psycopg."""
-    return conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
+def is_postgresql(bind: sa.Connection | sa.Engine) -> bool:
+    """Whether ``bind`` is PostgreSQL: the one test of it (see dialect.py)."""
+    return bind.dialect.name == "postgresql"
 
 
-def execute_alone(conn: sa.Connection, statement: sa.Executable,
-                  parameters: dict) -> Sequence[Any]:
-    """Run one statement as a transaction of its own, and return its rows.
-
-    In autocommit: the server commits the statement itself, which saves the BEGIN and
-    COMMIT round trips. Only for PostgreSQL through psycopg, where a statement,
-    data-modifying CTEs included, is atomic. No transaction may be open on ``conn``.
+@contextmanager
+def autocommit(conn: sa.Connection) -> Iterator[None]:
+    """Within: each statement on ``conn`` is a transaction of its own, committed by the
+    server, which saves the BEGIN and COMMIT round trips (PostgreSQL, where a statement,
+    data-modifying CTEs included, is atomic). Nothing may have run yet in the connection's
+    transaction; its commit afterwards sends nothing.
     """
-    # psycopg's own switch, not SQLAlchemy's isolation_level option: the same effect for
-    # far less CPU (docs/benchmarks.md), and it is back off before SQLAlchemy sends
+    # The driver's own switch, not SQLAlchemy's isolation_level option: the same effect
+    # for far less CPU (docs/benchmarks.md), and it is back off before SQLAlchemy sends
     # anything else.
     driver: Any = conn.connection.driver_connection  # a psycopg connection
     driver.autocommit = True
     try:
-        rows = conn.execute(statement, parameters).all()
-        conn.commit()  # ends SQLAlchemy's transaction; psycopg has nothing to send
+        yield
+    finally:
+        # A lost connection is thrown away.
+        if not (driver.closed or getattr(driver, "broken", False)):
+            driver.autocommit = False
+
+
+def execute_alone(conn: sa.Connection, statement: sa.Executable,
+                  parameters: dict) -> Sequence[Any]:
+    """Run one statement as a transaction of its own (see autocommit), and return its
+    rows. No transaction may be open on ``conn``."""
+    try:
+        with autocommit(conn):
+            rows = conn.execute(statement, parameters).all()
+        conn.commit()  # ends SQLAlchemy's transaction; the driver has nothing to send
     except BaseException:
         conn.rollback()
         raise
-    finally:
-        if not (driver.closed or driver.broken):  # a lost connection is thrown away
-            driver.autocommit = False
     return rows
 
 

@@ -6,7 +6,7 @@ outcome of the request before it and marks it running. So no transaction stays o
 while a request type's ``execute`` runs, and each outcome is durable before the next
 request starts. Every write to a job is guarded by the digest's lease (``locked_by``).
 On PostgreSQL each of these transactions is a single statement, one round trip (see
-``claims.CLAIMED`` and ``writes.Writer.combined``).
+dialect.py).
 """
 
 from __future__ import annotations
@@ -14,36 +14,30 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import claims, limits, schedule
+from . import claims, digest_runs, execution, limits, retry, schedule
 from .claims import Lease
-from .database import IMMEDIATE, execute_alone, executes_alone
-from .heartbeat import Heartbeat
-from .inflight import Holdings, InFlight, check_pool, in_memory
+from .database import IMMEDIATE
+from .dialect import General, for_connection
+from .digest_runs import DigestResult
+from .heartbeat import Heartbeat, Holdings
+from .inflight import InFlight, check_pool, in_memory
 from .limits import ConnectorBusy, ConnectorLimits
-from .masking import HidingLogger, hide
-from .models import Attempt, DigestRun, Job, Request
-from .payload import dump_json, load_json, load_shown
+from .models import Attempt, Job, Request
+from .payload import load_json, load_shown
 from .repository import JobRepository
-from .retry import RetryStrategy
-from .settings import QueueSettings, default_clock, default_session, default_settings
+from .settings import QueueSettings, current
 from .states import JobState, RequestState
 from .types import (
     JobInfo,
-    PermanentFailure,
-    RequestContext,
-    RequestInfo,
-    UnknownRequestType,
-    registry,
 )
 from .writes import LOST, Executed, Pending, Writer
 
@@ -52,44 +46,19 @@ log = logging.getLogger("dashboard.digest")
 jobs = Job.__table__
 requests = Request.__table__
 attempts = Attempt.__table__
-runs = DigestRun.__table__
 
 INTERRUPTED = "interrupted: lease expired"
-RUNS_KEPT_DAYS = 7
 
 
-@dataclass
-class DigestResult:
-    """What one digest run did."""
+@dataclass(frozen=True)
+class Step:
+    """What a step wrote. Each reason is LOST (another digest holds the job) or the state
+    an operator put the job in (paused, cancelled...)."""
 
-    jobs: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    retrying: int = 0
-    #: Jobs this digest had to let go of (its lease was lost, or an operator paused them).
-    released: int = 0
-    #: Jobs given back because a request's connector was at its limit (not a failure).
-    deferred: int = 0
-    seconds: float = 0.0
-    #: Outcome of each job run, by id: a JobState value, "released" or "deferred".
-    outcomes: dict[int, str] = field(default_factory=dict)
-
-    def add(self, other: DigestResult) -> None:
-        """Count in what ``other`` (one job's run, in a thread of its own) did."""
-        self.jobs += other.jobs
-        self.succeeded += other.succeeded
-        self.failed += other.failed
-        self.retrying += other.retrying
-        self.released += other.released
-        self.deferred += other.deferred
-        self.outcomes.update(other.outcomes)
-
-    def summary(self) -> str:
-        deferred = f", {self.deferred} deferred (connector limits)" if self.deferred else ""
-        return (
-            f"{self.jobs} jobs run, {self.succeeded} requests succeeded, {self.failed} failed, "
-            f"{self.retrying} retrying{deferred}, in {self.seconds:.2f}s"
-        )
+    #: Why the outcome's job was let go; None when the outcome was written as it is.
+    let_go: str | None = None
+    #: Why the start was refused; None when the request may run.
+    refused: str | None = None
 
 
 @dataclass
@@ -100,52 +69,6 @@ class _Work:
     job: JobInfo
     todo: list[sa.Row]
     previous: Any  # the result of the request before the first one to run
-
-
-_last_number = (
-    sa.select(sa.func.max(attempts.c.number))
-    .where(attempts.c.request_id == requests.c.id)
-    .scalar_subquery()
-    .label("last_number")
-)
-
-
-#: What the digest reads of a request.
-_REQUEST = (requests.c.job_id, requests.c.id, requests.c.position, requests.c.type_code,
-            requests.c.payload, requests.c.state, requests.c.attempts, requests.c.result,
-            requests.c.updated_at, _last_number)
-
-
-def _requests_of(held: sa.TableClause) -> sa.Select:
-    """The requests of the jobs in ``held`` (the jobs table, or the claim's CTE), with their
-    last attempt's number and what the digest needs of their job."""
-    return (
-        sa.select(*_REQUEST, held.c.relation_id, held.c.source_id, held.c.store_id)
-        .join(held, held.c.id == requests.c.job_id)
-    )
-
-
-def _claim_and_load() -> sa.Select:
-    """PostgreSQL: the claim and the claimed jobs' requests in one statement. The requests
-    are read job by job (LATERAL), by key: joined as one set, on tables not analyzed since
-    a burst the planner guessed hundreds of requests per job and read all of requests.
-    OFFSET 0 keeps PostgreSQL from folding the LATERAL back into such a join."""
-    held = claims.CLAIMED
-    own = sa.select(*_REQUEST).where(requests.c.job_id == held.c.id).offset(0).lateral("own")
-    return (
-        sa.select(*own.c, held.c.relation_id, held.c.source_id, held.c.store_id)
-        .select_from(held.join(own, sa.true()))
-        .order_by(*claims.claim_order(held), own.c.position)
-    )
-
-
-_LOAD = (
-    _requests_of(jobs)
-    .where(requests.c.job_id.in_(sa.bindparam("ids", expanding=True)))
-    .order_by(requests.c.job_id, requests.c.position)
-)
-#: PostgreSQL: the claim and the claimed jobs' requests in one statement.
-_CLAIM_AND_LOAD = _claim_and_load()
 
 
 class JobDigest:
@@ -163,9 +86,10 @@ class JobDigest:
         worker: str | None = None,
         concurrency: int | None = None,
     ) -> None:
-        self.session = session if session is not None else default_session()
-        self.settings = settings or default_settings()
-        self.clock = clock or default_clock()
+        setup = current()
+        self.session = session if session is not None else setup.new_session()
+        self.settings = settings or setup.settings
+        self.clock = clock or setup.clock
         self.concurrency = self.settings.concurrency if concurrency is None else concurrency
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -197,6 +121,11 @@ class JobDigest:
     def _writer(self) -> Writer:
         """This thread's writer, on its connection."""
         return self._local.writer
+
+    @property
+    def _dialect(self) -> General:
+        """This thread's database's round trips (see dialect.py)."""
+        return self._local.dialect
 
     # -- public API -----------------------------------------------------------------
 
@@ -234,10 +163,11 @@ class JobDigest:
         IMMEDIATE."""
         with self._engine.connect().execution_options(**{IMMEDIATE: True}) as conn:
             self._local.conn, self._local.writer = conn, Writer(conn, self.lease)
+            self._local.dialect = for_connection(conn)
             try:
                 yield conn
             finally:
-                self._local.conn = self._local.writer = None
+                self._local.conn = self._local.writer = self._local.dialect = None
 
     @contextmanager
     def _connected(self) -> Iterator[sa.Connection]:
@@ -356,17 +286,11 @@ class JobDigest:
             raise
 
     def _claim(self, *, due_by: datetime, limit: int) -> list[_Work]:
-        """Claim a batch of due jobs and read their requests: on PostgreSQL in one statement,
-        elsewhere in one transaction."""
-        now = self.clock()
-        if executes_alone(self._conn):
-            rows = execute_alone(self._conn, _CLAIM_AND_LOAD, claims.claim_parameters(
-                self.lease, due_by=due_by, now=now, limit=limit))
-            self._held.add(row.job_id for row in rows)
-            return self._group(rows)
-        with self._transaction():
-            return self._load(claims.claim_due(self._conn, self.lease, due_by=due_by, now=now,
-                                               limit=limit))
+        """Claim a batch of due jobs and read their requests (see dialect.py)."""
+        claimed = self._dialect.claim(self._conn, self.lease, due_by=due_by, now=self.clock(),
+                                      limit=limit)
+        self._held.add(claimed.ids)
+        return self._group(claimed.rows, claimed.ids)
 
     def _load(self, ids: list[int]) -> list[_Work]:
         """The claimed jobs' requests, read in the claim's transaction: under the lease only
@@ -374,7 +298,7 @@ class JobDigest:
         self._held.add(ids)
         if not ids:
             return []
-        return self._group(self._conn.execute(_LOAD, {"ids": ids}).all(), ids)
+        return self._group(self._conn.execute(claims.LOAD, {"ids": ids}).all(), ids)
 
     def _group(self, rows: Sequence[sa.Row], ids: list[int] | None = None) -> list[_Work]:
         """The work of each job, in the order of ``ids`` (else of ``rows``)."""
@@ -411,28 +335,12 @@ class JobDigest:
 
     def _record_run_start(self, started_at: datetime) -> int | None:
         with self._transaction():
-            inserted = self._conn.execute(
-                sa.insert(runs).values(worker=self.lease.worker, started_at=started_at,
-                                       jobs=0, succeeded=0, failed=0, retrying=0)
-            ).inserted_primary_key
-        assert inserted is not None  # an INSERT of one row has its key
-        return inserted[0]
+            return digest_runs.record_start(self._conn, self.lease.worker, started_at)
 
     def _record_run_end(self, run_id: int | None, result: DigestResult, error: str | None) -> None:
         try:
             with self._transaction():
-                self._conn.execute(sa.update(runs).where(runs.c.id == run_id).values(
-                    finished_at=self.clock(), jobs=result.jobs, succeeded=result.succeeded,
-                    failed=result.failed, retrying=result.retrying, error=error))
-                # Keep a week of runs: enough for the overview, bounded for a --loop worker.
-                # Found by a plain read, deleted by key: a DELETE walking the index would
-                # lock the rows other digests are ending, and MariaDB's digests ending
-                # runs at once deadlocked on them.
-                old = self._conn.scalars(sa.select(runs.c.id).where(
-                    runs.c.started_at < self.clock() - timedelta(days=RUNS_KEPT_DAYS)
-                ).limit(1000)).all()
-                if old:
-                    self._conn.execute(sa.delete(runs).where(runs.c.id.in_(old)))
+                digest_runs.record_end(self._conn, run_id, result, error, now=self.clock())
         except Exception:
             if error is None:
                 raise
@@ -448,7 +356,8 @@ class JobDigest:
                 if not claims.take_expired(self._conn, self.lease, job_id, now=now):
                     continue
                 running = self._conn.execute(
-                    _LOAD.where(requests.c.state == RequestState.RUNNING), {"ids": [job_id]}
+                    claims.LOAD.where(requests.c.state == RequestState.RUNNING),
+                    {"ids": [job_id]}
                 ).all()
                 log.warning("job %s: its digest's lease expired; taking it over", job_id)
                 if not running:
@@ -485,9 +394,9 @@ class JobDigest:
         result.jobs += 1
         previous = work.previous
         for index, row in enumerate(work.todo):
-            why = self._step(pending, (job_id, row.id), result)
-            if why is not None:
-                self._note_let_go(job_id, why, result)
+            refused = self._step(pending, (job_id, row.id), result).refused
+            if refused is not None:
+                self._note_let_go(job_id, refused, result)
                 return None
             try:
                 executed = self._invoke(work, row, previous)
@@ -502,33 +411,38 @@ class JobDigest:
         return pending
 
     def _step(self, pending: Pending | None, start: tuple[int, int] | None,
-              result: DigestResult, release: list[int] | None = None) -> str | None:
+              result: DigestResult, release: list[int] | None = None) -> Step:
         """One transaction: write ``pending``'s outcome, then mark ``start``'s request running
-        (or give back ``release``). Returns why the start was refused, or None."""
+        (or give back ``release``)."""
         if pending is None and start is None and not release:
-            return None
+            return Step()
         now = self.clock()
-        combined = None if release else self._writer.combined(pending, start, now)
-        if combined is not None and combined[0]:
-            written = refused = None
-            if start is not None and not combined[1]:
+        fast = None if release else self._dialect.write_step(
+            self._conn, self.lease, pending, start, now)
+        if fast is not None and fast.outcome:
+            step = Step()
+            if start is not None and not fast.start:
                 with self._transaction():  # the job was let go meanwhile: say why
-                    refused = self._writer.start(*start, now)
-        else:
-            with self._transaction():
-                written = self._writer.outcome(pending) if pending is not None else None
-                if (start is not None and pending is not None and written is not None
-                        and start[0] == pending.job_id):
-                    refused = written  # the job was let go: its next request can't start
-                elif start is not None:
-                    refused = self._writer.start(*start, now)
-                else:
-                    refused = None
-                if release:
-                    claims.release(self._conn, self.lease, release, now=now)
+                    step = Step(refused=self._writer.start(*start, now))
+        else:  # the general way; also when the fast one wrote nothing, to say why
+            step = self._step_in_transaction(pending, start, release, now)
         if pending is not None:
-            self._account(pending, written, result)
-        return refused
+            self._account(pending, step.let_go, result)
+        return step
+
+    def _step_in_transaction(self, pending: Pending | None, start: tuple[int, int] | None,
+                             release: list[int] | None, now: datetime) -> Step:
+        with self._transaction():
+            let_go = self._writer.outcome(pending) if pending is not None else None
+            if start is None:
+                refused = None
+            elif let_go is not None and pending is not None and start[0] == pending.job_id:
+                refused = let_go  # its job was let go: its next request can't start
+            else:
+                refused = self._writer.start(*start, now)
+            if release:
+                claims.release(self._conn, self.lease, release, now=now)
+        return Step(let_go, refused)
 
     def _account(self, pending: Pending, why: str | None, result: DigestResult) -> None:
         job_id = pending.job_id
@@ -545,7 +459,7 @@ class JobDigest:
             result.retrying += 1
         if pending.job_state != JobState.RUNNING:
             result.outcomes[job_id] = str(pending.job_state)
-        _log_outcome(job_id, pending.row, pending.executed, pending.request_state)
+        execution.log_outcome(job_id, pending.row, pending.executed, pending.request_state)
         if why is not None:
             self._note_let_go(job_id, why, result)
 
@@ -562,8 +476,9 @@ class JobDigest:
         if executed.ok:
             job_state = JobState.COMPLETED if last else JobState.RUNNING
             return Pending(job_id, row, executed, RequestState.SUCCEEDED, job_state)
-        retry_at = None if executed.permanent else self._strategy(row.type_code).next_attempt_at(
-            row.attempts + 1, executed.finished_at)
+        retry_at = None if executed.permanent else retry.for_type(
+            row.type_code, self.settings.retry).next_attempt_at(row.attempts + 1,
+                                                               executed.finished_at)
         if retry_at is None:
             return Pending(job_id, row, executed, RequestState.FAILED, JobState.FAILED)
         # Never within this run: a run claims what was due when it started.
@@ -578,75 +493,14 @@ class JobDigest:
         if self._deadline is not None:
             wait = max(0.0, min(wait, self._deadline - time.monotonic()))
         with self.limits.turn(self._conn, connector, work.job_id, self.clock, max_wait=wait):
-            return self._execute(work.job, row, previous)
+            return execution.execute(work.job, row, previous, clock=self.clock,
+                                     masker=self.settings.masker)
 
     def _defer(self, job_id: int, row: sa.Row, busy: ConnectorBusy,
                result: DigestResult) -> None:
-        """Give back a job whose connector is at its limit, due when it may have a turn:
-        not a failure, so no attempt is counted."""
-        now = self.clock()
-        # Never within this run, as a retry: a run claims what was due when it started.
-        retry_at = max(now + timedelta(seconds=busy.retry_in),
-                       self._run_started + timedelta(microseconds=1))
+        """Give back a job whose connector is at its limit (see limits.defer)."""
         with self._transaction():
-            limits.give_back(self._conn, self.lease, job_id, row, retry_at, now)
-        log.info("job %s request %s: %s; given back until %s", job_id, row.id, busy,
-                 retry_at.isoformat(timespec="milliseconds"))
+            limits.defer(self._conn, self.lease, job_id, row, busy, now=self.clock(),
+                         not_before=self._run_started + timedelta(microseconds=1))
         result.deferred += 1
         result.outcomes[job_id] = "deferred"
-
-    def _execute(self, job: JobInfo, row: sa.Row, previous: Any) -> Executed:
-        started = self.clock()
-        masker = self.settings.masker
-        # The secrets this request was handed: hidden in what it logs and in its error,
-        # before either is stored, searched, e-mailed or written to a log.
-        secrets = masker.secrets_of_json(row.payload) | masker.secrets(previous)
-        try:
-            type_cls = registry.get(row.type_code)
-            context = RequestContext(
-                job=job,
-                request=RequestInfo(row.id, row.position, row.type_code, row.attempts + 1),
-                previous_result=previous,
-                connector=type_cls.connector,
-                logger=HidingLogger(type_cls.connector.logger, secrets),
-            )
-            value = type_cls().execute(load_json(row.payload), context)
-            text = dump_json(value, what="result")
-        except Exception as exc:  # a type's failure of any kind fails the attempt
-            own = isinstance(exc, PermanentFailure | UnknownRequestType)
-            trace = None if isinstance(exc, UnknownRequestType) else traceback.format_exc()
-            return Executed(
-                ok=False,
-                started_at=started,
-                finished_at=self.clock(),
-                error=hide(str(exc) if own else f"{type(exc).__name__}: {exc}", secrets),
-                traceback=None if trace is None else hide(trace, secrets),
-                permanent=isinstance(exc, PermanentFailure),
-            )
-        return Executed(ok=True, started_at=started, finished_at=self.clock(), result=text)
-
-    def _strategy(self, type_code: str) -> RetryStrategy:
-        default = self.settings.retry
-        if type_code not in registry:
-            return default
-        type_cls = registry.get(type_code)
-        if type_cls.max_attempts is None and type_cls.retry_delay is None:
-            return default
-        return RetryStrategy(
-            max_attempts=type_cls.max_attempts or default.max_attempts,
-            delay=default.delay if type_cls.retry_delay is None else type_cls.retry_delay,
-        )
-
-
-def _log_outcome(job_id: int, row: sa.Row, executed: Executed, state: RequestState) -> None:
-    """One line per request outcome, with its fields for log shippers (LOG_FORMAT=json)."""
-    duration = (executed.finished_at - executed.started_at).total_seconds()
-    reason = "" if executed.ok else f": {executed.error}"
-    log.log(
-        logging.WARNING if state == RequestState.FAILED else logging.INFO,
-        "job %s request %s (%s) %s in %.3fs%s", job_id, row.id, row.type_code, state,
-        duration, reason,
-        extra={"job_id": job_id, "request_id": row.id, "type_code": row.type_code,
-               "outcome": "succeeded" if executed.ok else "failed", "state": str(state),
-               "duration": duration},
-    )

@@ -1,10 +1,11 @@
-"""The lease heartbeat: keeps the jobs a digest holds while a long request runs."""
+"""The lease heartbeat: keeps the jobs a digest holds (its Holdings) while a long request
+runs."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -13,6 +14,33 @@ from . import claims
 from .claims import Lease
 
 log = logging.getLogger("dashboard.digest")
+
+
+class Holdings:
+    """The ids of the jobs a digest holds, shared by its threads and its heartbeat."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: dict[int, None] = {}  # a set that keeps the claim's order
+
+    def add(self, ids: Iterable[int]) -> None:
+        with self._lock:
+            self._ids.update(dict.fromkeys(ids))
+
+    def discard(self, ids: Iterable[int]) -> None:
+        with self._lock:
+            for job_id in ids:
+                self._ids.pop(job_id, None)
+
+    def snapshot(self) -> list[int]:
+        with self._lock:
+            return list(self._ids)
+
+    def take(self) -> list[int]:
+        """All of them, no longer held."""
+        with self._lock:
+            ids, self._ids = list(self._ids), {}
+            return ids
 
 
 class Heartbeat:

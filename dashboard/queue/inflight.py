@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -20,33 +20,6 @@ from .database import EXTRA_CONNECTIONS
 log = logging.getLogger("dashboard.digest")
 
 _CLOSE = object()
-
-
-class Holdings:
-    """The ids of the jobs a digest holds, shared by its threads and its heartbeat."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._ids: dict[int, None] = {}  # a set that keeps the claim's order
-
-    def add(self, ids: Iterable[int]) -> None:
-        with self._lock:
-            self._ids.update(dict.fromkeys(ids))
-
-    def discard(self, ids: Iterable[int]) -> None:
-        with self._lock:
-            for job_id in ids:
-                self._ids.pop(job_id, None)
-
-    def snapshot(self) -> list[int]:
-        with self._lock:
-            return list(self._ids)
-
-    def take(self) -> list[int]:
-        """All of them, no longer held."""
-        with self._lock:
-            ids, self._ids = list(self._ids), {}
-            return ids
 
 
 def in_memory(engine: Any) -> bool:

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -315,3 +315,16 @@ def give_back(conn: sa.Connection, lease: Lease, job_id: int, request: sa.Row,
                               else_=JobState.PENDING.value)),
             else_=jobs.c.state)),
     ))
+
+
+def defer(conn: sa.Connection, lease: Lease, job_id: int, request: sa.Row,
+          busy: ConnectorBusy, *, now: datetime, not_before: datetime) -> datetime:
+    """Give back a job whose request's connector is at its limit, due when the connector
+    may have a turn: not a failure, so no attempt is counted. Never before ``not_before``
+    (the run's start: a run claims what was due when it started). Returns when it is due
+    again. The caller commits."""
+    retry_at = max(now + timedelta(seconds=busy.retry_in), not_before)
+    give_back(conn, lease, job_id, request, retry_at, now)
+    log.info("job %s request %s: %s; given back until %s", job_id, request.id, busy,
+             retry_at.isoformat(timespec="milliseconds"))
+    return retry_at

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .payload import canonical, dump_json
-from .settings import default_settings
+from .settings import current
 from .states import RequestState
 from .types import validate_type_code
 
@@ -51,7 +51,7 @@ class RequestBuilder:
         request = self._request_class(
             type_code=self._type_code,
             payload=self._payload,
-            payload_search=default_settings().masker.searchable(self._payload),
+            payload_search=current().settings.masker.searchable(self._payload),
             position=len(requests),
             state=RequestState.PENDING,
             attempts=0,

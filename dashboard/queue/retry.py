@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from .types import registry
+
 
 @dataclass(frozen=True)
 class RetryStrategy:
@@ -28,3 +30,17 @@ class RetryStrategy:
         if failed_attempts >= self.max_attempts:
             return None
         return failed_at + timedelta(seconds=(failed_attempts - 1) * self.delay)
+
+
+def for_type(type_code: str, default: RetryStrategy) -> RetryStrategy:
+    """The schedule of a request type: its own ``max_attempts`` and ``retry_delay`` where it
+    sets them, the settings' ``default`` for the rest (and for a type no longer known)."""
+    if type_code not in registry:
+        return default
+    type_cls = registry.get(type_code)
+    if type_cls.max_attempts is None and type_cls.retry_delay is None:
+        return default
+    return RetryStrategy(
+        max_attempts=type_cls.max_attempts or default.max_attempts,
+        delay=default.delay if type_cls.retry_delay is None else type_cls.retry_delay,
+    )

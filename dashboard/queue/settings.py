@@ -1,7 +1,7 @@
-"""What the queue core needs from its host application: a session and its settings.
+"""What the queue core needs from its host application: a session, settings and a clock.
 
-The Flask app (or any other caller) plugs these in once with :func:`configure`; every
-public class of the core also accepts them as arguments.
+Every public class of the core takes them as arguments; what a caller leaves out comes
+from the setup of the application it runs in (:func:`current`), else from defaults.
 """
 
 from __future__ import annotations
@@ -60,38 +60,52 @@ class QueueSettings:
         return Masker(self.masked_keys)
 
 
-_session_factory: Callable[[], Session] | None = None
-_settings = QueueSettings()
-_clock: Callable[[], datetime] = utcnow
+@dataclass(frozen=True)
+class QueueSetup:
+    """What the core takes from its host application when a caller does not pass it: where
+    sessions come from, the settings, the clock.
+
+    Each Flask app keeps its own on ``app.extensions["queue"]`` (``create_app`` binds it),
+    so two apps in one process don't share settings or run listeners. Outside any app the
+    core uses ``PLAIN``: the default settings, the real clock, and no session (pass one).
+    """
+
+    session: Callable[[], Session] | None = None
+    settings: QueueSettings = field(default_factory=QueueSettings)
+    clock: Callable[[], datetime] = utcnow
+
+    def new_session(self) -> Session:
+        if self.session is None:
+            raise RuntimeError(
+                "no database session: pass session=... (create_app() provides one to the "
+                "code that runs in its app context)")
+        return self.session()
 
 
-def configure(
-    *,
-    session: Callable[[], Session] | None = None,
-    settings: QueueSettings | None = None,
-    clock: Callable[[], datetime] | None = None,
-) -> None:
-    global _session_factory, _settings, _clock
-    if session is not None:
-        _session_factory = session
-    if settings is not None:
-        _settings = settings
-    if clock is not None:
-        _clock = clock
+#: The setup outside any application: defaults, and no session.
+PLAIN = QueueSetup()
+
+#: How to find the setup of the application the calling code runs in (a Flask app's, in
+#: its app context), or None outside one. The host adds its finder once; the setups live
+#: on the applications, not here.
+_finders: list[Callable[[], QueueSetup | None]] = []
 
 
-def default_session() -> Session:
-    if _session_factory is None:
-        raise RuntimeError(
-            "no database session: pass session=... or call dashboard.queue.configure(session=...) "
-            "(create_app() does this)"
-        )
-    return _session_factory()
+def add_finder(find: Callable[[], QueueSetup | None]) -> None:
+    """Let the core find the host application's setup through ``find`` (once per finder)."""
+    if find not in _finders:
+        _finders.append(find)
 
 
-def default_settings() -> QueueSettings:
-    return _settings
+def current() -> QueueSetup:
+    """The setup of the application this code runs in, or ``PLAIN``."""
+    for find in _finders:
+        found = find()
+        if found is not None:
+            return found
+    return PLAIN
 
 
-def default_clock() -> Callable[[], datetime]:
-    return _clock
+def clock() -> datetime:
+    """The current time by the clock of the application this code runs in (UTC)."""
+    return current().clock()

@@ -1,13 +1,13 @@
 """What a digest writes about the jobs it holds, every write guarded by its lease.
 
 The statements are built once, with bound parameters, so the digest's hot path does not
-rebuild and re-key them for every request. Nothing here commits, except ``combined``: the
-digest groups these writes into its transactions (see digest.py).
+rebuild and re-key them for every request. Nothing here commits: the digest groups these
+writes into its transactions (see digest.py).
 
-On PostgreSQL the common step (a request succeeded, the next one starts) is one statement
-of data-modifying CTEs instead of five statements and a commit: one round trip, atomic
-on its own. Its parts apply only together, so when the guard of the finished job fails
-nothing changes and the digest writes that step the general way, which says why.
+This is the general way. On PostgreSQL the common step (a request succeeded, the next one
+starts) is one statement instead of five and a commit (``dialect.PostgreSQL.write_step``).
+Its parts apply only together, so when the guard of the finished job fails nothing
+changes and the digest writes that step this way, which says why.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from .claims import Lease
-from .database import execute_alone, executes_alone
 from .models import Attempt, FailureAlert, Job, Request
 from .states import JobState, Outcome, RequestState
 
@@ -68,72 +67,6 @@ INSERT_ALERT = sa.insert(failure_alerts)
 
 
 
-def _sql(value: str) -> sa.ColumnElement:
-    """A constant written into the statement (bound constants of DML inside a CTE are lost)."""
-    return sa.literal_column(f"'{value}'", sa.String)
-
-
-def _combined(prev: str | None, start: str | None) -> sa.Select:
-    """One statement: ``prev`` (None, "end": the job completes, "renew": it goes on) is the
-    outcome of a request that succeeded, ``start`` (None, "other": another job's request,
-    "same": the next request of prev's job) the request marked running after it. Selects
-    whether each part applied. Its parameters are named apart from the columns: an UPDATE
-    would take a parameter named like a column as a value for that column."""
-    worker: sa.BindParameter[str] = sa.bindparam("worker")
-    ctes = []
-    prev_job = next_job = None
-    if prev is not None:
-        held = sa.and_(jobs.c.id == sa.bindparam("prev_job_id"), jobs.c.locked_by == worker,
-                       jobs.c.state == _sql(JobState.RUNNING))
-        done = _param("done", jobs.c.updated_at)
-        if prev == "end":
-            values = dict(state=_sql(JobState.COMPLETED), finished_at=done,
-                          next_attempt_at=sa.null(), locked_by=sa.null(), locked_until=sa.null(),
-                          updated_at=done)
-        else:
-            values = dict(locked_until=_UNTIL, updated_at=_NOW)
-        prev_job = sa.update(jobs).where(held).values(**values).returning(jobs.c.id).cte(
-            "prev_job")
-        prev_request = sa.update(requests).where(
-            requests.c.id == sa.bindparam("prev_request_id"), sa.exists(prev_job.select())
-        ).values(state=_sql(RequestState.SUCCEEDED), attempts=sa.bindparam("request_attempts"),
-                 result=sa.bindparam("request_result"),
-                 updated_at=_param("done", requests.c.updated_at)
-                 ).returning(requests.c.id).cte("prev_request")
-        ctes.append(sa.insert(attempts).from_select(
-            ["request_id", "number", "started_at", "finished_at", "outcome"],
-            sa.select(prev_request.c.id, sa.bindparam("attempt_number", type_=sa.Integer),
-                      _param("attempt_started", attempts.c.started_at),
-                      _param("done", attempts.c.finished_at),
-                      _sql(Outcome.SUCCEEDED)),
-        ).returning(attempts.c.id).cte("prev_attempt"))
-    if start == "same":
-        next_job = prev_job
-    elif start == "other":
-        guard = [jobs.c.id == sa.bindparam("next_job_id"), jobs.c.locked_by == worker,
-                 jobs.c.state.in_([_sql(s) for s in (JobState.PENDING, JobState.RETRYING,
-                                                     JobState.RUNNING)])]
-        if prev_job is not None:
-            guard.append(sa.exists(prev_job.select()))
-        next_job = sa.update(jobs).where(*guard).values(
-            state=_sql(JobState.RUNNING), locked_until=_UNTIL, updated_at=_NOW
-        ).returning(jobs.c.id).cte("next_job")
-    if next_job is not None:
-        ctes.append(sa.update(requests).where(
-            requests.c.id == sa.bindparam("next_request_id"), sa.exists(next_job.select())
-        ).values(state=_sql(RequestState.RUNNING), updated_at=_REQUEST_NOW).returning(
-            requests.c.id).cte("next_request"))
-    return sa.select(
-        sa.exists(prev_job.select()) if prev_job is not None else sa.true(),
-        sa.exists(next_job.select()) if next_job is not None else sa.true(),
-    ).add_cte(*ctes)
-
-
-_COMBINED = {(prev, start): _combined(prev, start)
-             for prev, start in ((None, "other"), ("end", None), ("end", "other"),
-                                 ("renew", "same"))}
-
-
 @dataclass
 class Executed:
     """A request's execution: how it went."""
@@ -166,38 +99,6 @@ class Writer:
     def __init__(self, conn: sa.Connection, lease: Lease) -> None:
         self.conn = conn
         self.lease = lease
-        self._one_statement = executes_alone(conn)
-
-    def combined(self, pending: Pending | None, start: tuple[int, int] | None,
-                 now: datetime) -> tuple[bool, bool] | None:
-        """PostgreSQL: write ``pending``'s outcome and mark ``start``'s request running in one
-        statement, committed. Returns whether the outcome was written and whether the start
-        was; when the outcome was not, nothing was. None: this step takes the general way
-        (another database, a transaction already open, or a request that failed)."""
-        if not self._one_statement or self.conn.in_transaction():
-            return None
-        params: dict[str, Any] = {"worker": self.lease.worker, "until": self.lease.until(now),
-                                  "now": now}
-        prev = None
-        if pending is not None:
-            if not pending.executed.ok:
-                return None
-            prev = "end" if pending.job_state == JobState.COMPLETED else "renew"
-            row, executed = pending.row, pending.executed
-            params.update(prev_job_id=pending.job_id, prev_request_id=row.id,
-                          request_attempts=row.attempts + 1, request_result=executed.result,
-                          attempt_number=(row.last_number or 0) + 1,
-                          attempt_started=executed.started_at,
-                          done=executed.finished_at)
-        kind = None
-        if start is not None:
-            kind = "same" if pending is not None and start[0] == pending.job_id else "other"
-            params.update(next_job_id=start[0], next_request_id=start[1])
-        statement = _COMBINED.get((prev, kind))
-        if statement is None:
-            return None
-        [(written, started)] = execute_alone(self.conn, statement, params)
-        return bool(written), bool(started)
 
     def _guarded(self, statement: sa.Update, job_id: int, **params: Any) -> str | None:
         """Apply ``statement`` to a job this digest holds. None when it did; else why not."""

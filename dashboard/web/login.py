@@ -15,8 +15,8 @@ from ..app.extensions import db
 from ..auth import sessions, throttle
 from ..auth.models import User
 from ..auth.signin import COOKIE_KEY, lifetime, sign_in
-from ..queue.database import in_write_transaction
-from ..queue.settings import default_clock
+from ..queue.database import writing
+from ..queue.settings import clock
 
 bp = Blueprint("auth", __name__)
 
@@ -42,19 +42,21 @@ def login():
     name = request.form.get("name", "").strip()
     password = request.form.get("password", "")
     address = request.remote_addr or "unknown"
-    now = default_clock()()
+    now = clock()
     refusal = throttle.wait_needed(db.session, name, address, now)
     if refusal is not None:
         db.session.rollback()
         return render_template("auth/login.html", error=refusal.message(name, address),
                                name=name), 429, {"Retry-After": str(_seconds(refusal))}
-    in_write_transaction(db.session, lambda s: throttle.record_failure(s, name, address, now))
+    with writing(db.session):
+        throttle.record_failure(db.session, name, address, now)
     throttle.forget_old(db.session, now)
     user = _checked(name, password)
     if user is None:
         return render_template("auth/login.html", error="Wrong name or password.",
                                name=name), 401
-    key = in_write_transaction(db.session, lambda s: _start(s, user, name, now))
+    with writing(db.session):
+        key = _start(db.session, user, name, now)
     sign_in(key)
     return redirect(safe_next(request.args.get("next")))
 
@@ -83,7 +85,8 @@ def logout():
     """End the session, on the server: a copy of the cookie no longer works either."""
     key = session.get(COOKIE_KEY)
     if isinstance(key, str):
-        in_write_transaction(db.session, lambda s: sessions.end(s, key))
+        with writing(db.session):
+            sessions.end(db.session, key)
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

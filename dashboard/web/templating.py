@@ -9,7 +9,7 @@ from markupsafe import Markup, escape
 
 from ..auth.models import Role
 from ..queue.masking import Masker, hide
-from ..queue.settings import default_clock
+from ..queue.settings import clock
 
 #: htmx without eval or inline styles (the CSP allows neither); 409 (an action that did
 #: not apply) is swapped like a success so that its message shows.
@@ -29,7 +29,7 @@ HTMX_CONFIG = {
 
 def now() -> datetime:
     """The queue's clock (the tests set it; otherwise the time now, in UTC)."""
-    return default_clock()()
+    return clock()
 
 
 def utc(moment: datetime | None) -> str:

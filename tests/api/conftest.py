@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from dashboard import queue
 from dashboard.api import tokens
-from dashboard.db import utcnow
 from tests.support.api import ApiClient
 
 
 @pytest.fixture(autouse=True)
-def queue_clock(clock):
-    """The API, the digest it runs and the token's last use read the test's clock."""
-    queue.configure(clock=clock)
-    yield clock
-    queue.configure(clock=utcnow)
+def queue_clock(request, clock):
+    """The API, the digest it runs and the token's last use read the test's clock (a test
+    without an app has none to set)."""
+    if "app" in request.fixturenames:
+        app = request.getfixturevalue("app")
+        app.extensions["queue"] = replace(app.extensions["queue"], clock=clock)
+    return clock
 
 
 @pytest.fixture

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+from dataclasses import replace
 
-from dashboard import queue
-from dashboard.db import utcnow
+import pytest
 
 
 @pytest.fixture(autouse=True)
-def queue_clock(clock):
-    """The commands, and the digest they run, read the test's clock."""
-    queue.configure(clock=clock)
-    yield clock
-    queue.configure(clock=utcnow)
+def queue_clock(request, clock):
+    """The commands, and the digest they run, read the test's clock (a test without an
+    app has none to set)."""
+    if "app" in request.fixturenames:
+        app = request.getfixturevalue("app")
+        app.extensions["queue"] = replace(app.extensions["queue"], clock=clock)
+    return clock

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from dashboard import queue
+from dataclasses import replace
+
 from dashboard.queue import QueueSettings
 from dashboard.queue.schedule import enqueue_due
 from tests.integration.test_schedule import at, entries
 
 
-def test_list_prints_each_entry_with_its_last_and_next_run(runner, session, clock):
+def test_list_prints_each_entry_with_its_last_and_next_run(app, runner, session, clock):
     schedule = entries() + entries(name="paris", cron="30 2 * * *", timezone="Europe/Paris",
                                    catch_up=True)
-    queue.configure(settings=QueueSettings(schedule=schedule))
+    app.extensions["queue"] = replace(app.extensions["queue"], settings=QueueSettings(schedule=schedule))
     try:
         enqueue_due(session, schedule, at(9, 30))
         job, = enqueue_due(session, schedule, at(10, 0))
         clock.now = at(10, 20)
         result = runner.invoke(args=["schedule", "list"])
     finally:
-        queue.configure(settings=QueueSettings())
+        app.extensions["queue"] = replace(app.extensions["queue"], settings=QueueSettings())
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         f"hourly-sync: 0 * * * * | last: 2026-01-05 10:00 UTC job {job.id} pending"

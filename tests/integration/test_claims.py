@@ -1,4 +1,5 @@
-"""A claim locks the jobs it takes and no others."""
+"""A claim locks the jobs it takes and no others: the claim the digest sends on each
+database (on PostgreSQL, one statement that also reads the jobs' requests)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import sqlalchemy as sa
 
 from dashboard.app.extensions import db
 from dashboard.db import utcnow
-from dashboard.queue import Job, JobState
-from dashboard.queue.claims import Lease, claim_due
+from dashboard.queue import Job, JobState, dialect
+from dashboard.queue.claims import Lease
+from dashboard.queue.models import Request
 from tests.support.concurrency import forget_statistics
 
 jobs = Job.__table__
+requests = Request.__table__
 #: Seconds a claim may wait for a lock before the test calls it stuck.
 PATIENCE = {"postgresql": {"options": "-c lock_timeout=2000"},
             "mariadb": {"init_command": "SET SESSION innodb_lock_wait_timeout = 2"}}
@@ -43,14 +46,15 @@ def test_a_claim_does_not_wait_for_a_job_another_digest_is_writing(app, db_url):
             sa.select(sa.func.min(jobs.c.id)).where(jobs.c.state == JobState.RUNNING))
         due = connection.scalars(
             sa.select(jobs.c.id).where(jobs.c.state == JobState.PENDING)).all()
+        add_requests(connection)
 
     impatient = sa.create_engine(db_url, connect_args=PATIENCE[kind])
     try:
         with db.engine.connect() as writer, impatient.connect() as claimer:
             # The other digest records an outcome: its job's row is locked until it commits.
             writer.execute(sa.update(jobs).where(jobs.c.id == other).values(updated_at=now))
-            claimed = claim_due(claimer, Lease("this digest", 300), due_by=now, now=now,
-                                limit=10)
+            claimed = dialect.for_connection(claimer).claim(
+                claimer, Lease("this digest", 300), due_by=now, now=now, limit=10).ids
             writer.rollback()
     finally:
         impatient.dispose()
@@ -70,15 +74,20 @@ def test_a_claim_takes_at_most_its_limit_whatever_the_plan(app, db_url, plan):
                    created_at=now, updated_at=now)
     with db.engine.begin() as connection:
         connection.execute(jobs.insert(), [pending] * 50)
+        add_requests(connection)
         connection.exec_driver_sql("ANALYZE jobs")
+    settings = ("enable_hashjoin", "enable_mergejoin", "enable_material", "enable_hashagg",
+                "enable_sort") if plan == "nested loops" else ()
     try:
         with db.engine.connect() as claimer:
-            if plan == "nested loops":
-                for setting in ("enable_hashjoin", "enable_mergejoin", "enable_material",
-                                "enable_hashagg", "enable_sort"):
-                    claimer.exec_driver_sql(f"SET LOCAL {setting} = off")
-            claimed = claim_due(claimer, Lease("this digest", 300), due_by=now, now=now,
-                                limit=3)
+            # For the connection (the claim runs outside a transaction), reset below.
+            for setting in settings:
+                claimer.exec_driver_sql(f"SET {setting} = off")
+            claimer.commit()
+            claimed = dialect.for_connection(claimer).claim(
+                claimer, Lease("this digest", 300), due_by=now, now=now, limit=3).ids
+            for setting in settings:
+                claimer.exec_driver_sql(f"RESET {setting}")
             claimer.commit()
         with db.engine.connect() as connection:
             leased = connection.scalar(sa.select(sa.func.count()).where(
@@ -87,3 +96,13 @@ def test_a_claim_takes_at_most_its_limit_whatever_the_plan(app, db_url, plan):
         with db.engine.begin() as connection:
             forget_statistics(connection)
     assert (len(claimed), leased) == (3, 3)
+
+
+def add_requests(connection: sa.Connection) -> None:
+    """A request for each job: the claim reads the claimed jobs' requests with them."""
+    connection.execute(requests.insert().from_select(
+        ["job_id", "position", "type_code", "payload", "payload_search", "state", "attempts",
+         "created_at", "updated_at"],
+        sa.select(jobs.c.id, sa.literal(0), sa.literal("test_echo"), sa.literal("{}"),
+                  sa.literal("{}"), sa.literal("pending"), sa.literal(0), jobs.c.created_at,
+                  jobs.c.created_at)))

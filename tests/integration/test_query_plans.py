@@ -1,10 +1,11 @@
 """The digest's due-job query and the dashboard's list queries keep to their indexes on a
 large backlog (PostgreSQL).
 
-The query is the one ``claim_due`` really sends, caught on its way to the server, so the
-test follows the core as it changes. Its plan is read twice: as planned for the values of
-one claim, and as the generic plan PostgreSQL switches to once psycopg has prepared the
-statement (after five runs on one connection, as in any digest run).
+Each query is the one the digest or the page really sends, caught on its way to the
+server, so the tests follow the code as it changes. The claim's plan is read twice: as
+planned for the values of one claim, and as the generic plan PostgreSQL switches to once
+psycopg has prepared the statement (after five runs on one connection, as in any digest
+run).
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.app.extensions import db
+from dashboard.auth.models import Role
 from dashboard.queries.filters import JobFilter, parse_filter
 from dashboard.queries.jobs import conditions, list_query
 from dashboard.queries.ordering import COUNT_CAP, SORTS, capped_count, parse_cursor
-from dashboard.queue import claims, digest
+from dashboard.queue import claims, dialect
 from tests.support import plans
 from tests.support.clock import T0
 from tests.support.plans import sent_statement
+from tests.support.web import add_user, log_in
 
 pytestmark = pytest.mark.slow
 
@@ -87,9 +90,9 @@ def backlog(db_url: str, request: pytest.FixtureRequest):
 
 
 def claim_statement() -> tuple[str, dict]:
-    """The claiming statement (the lease of what lock_due_jobs locks) that claim_due sends,
-    with its parameters: on PostgreSQL the digest's claim is that same CTE."""
-    return sent_statement(lambda connection: claims.claim_due(
+    """The digest's claim (the lease of what lock_due_jobs locks, and the claimed jobs'
+    requests), with its parameters."""
+    return sent_statement(lambda connection: dialect.POSTGRESQL.claim(
         connection, claims.Lease("plan-test", 300), due_by=T0, now=T0, limit=10),
         "lock_due_jobs")
 
@@ -189,24 +192,38 @@ def test_the_expired_lease_query_uses_an_index(backlog) -> None:
     {"from": "2026-03-01"}, {"q": "c4242@example.com"}, {"q": "HTTP 503"},
 ], ids=lambda params: "&".join(f"{k}={v}" for k, v in params.items()) or "unfiltered")
 @pytest.mark.parametrize("before", [None, 1_000], ids=["first page", "deep page"])
-def test_the_job_list_queries_use_indexes(backlog, params, before) -> None:
+def test_the_job_list_queries_use_indexes(backlog, app, params, before) -> None:
     """The page's main query (newest first, a page at a time, filtered by one column or
-    by text) reads jobs through an index, never the whole table."""
-    query = list_query(parse_filter({k: [v] for k, v in params.items()}), before=before)
-    statement, parameters = sent_statement(
-        lambda connection: connection.execute(query).all(), "ORDER BY jobs.id DESC")
+    by text), as the page sends it, reads jobs through an index, never the whole table."""
+    client = log_in(app.test_client(), add_user(db.session, "viewer", Role.VIEWER))
+    query = {**params, **({} if before is None else {"before": str(before)})}
+    statement, parameters = sent_by_page(client, "/jobs", query, "ORDER BY jobs.id DESC")
     with db.engine.connect() as connection:
         assert_indexed(explain(connection, statement, parameters), f"list {params}")
+
+
+def sent_by_page(client, url: str, query: dict, marker: str) -> tuple[str, dict]:
+    """The one statement containing ``marker`` that the page at ``url`` sends."""
+    caught: list[tuple[str, dict]] = []
+
+    def catch(conn, cursor, statement, parameters, context, executemany) -> None:
+        if marker in statement:
+            caught.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", catch)
+    try:
+        response = client.get(url, query_string=query)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", catch)
+    assert response.status_code == 200, response.get_data(as_text=True)[:2000]
+    assert len(caught) == 1, f"expected one statement with {marker!r}, caught {caught}"
+    return caught[0]
 
 
 def test_the_digests_claim_with_its_requests_uses_indexes(backlog) -> None:
     """The statement a digest sends on PostgreSQL: the claim, and the claimed jobs'
     requests with their last attempt numbers, by index on every table."""
-    parameters = claims.claim_parameters(claims.Lease("plan-test", 300), due_by=T0, now=T0,
-                                         limit=10)
-    statement, sent = sent_statement(
-        lambda connection: connection.execute(digest._CLAIM_AND_LOAD, parameters).all(),
-        "lock_due_jobs")
+    statement, sent = claim_statement()
     with db.engine.connect() as connection:
         plan = explain(connection, statement, sent)
     assert_indexed(plan, "claim and read")

@@ -12,7 +12,7 @@ from dashboard.app.extensions import db
 from dashboard.auth import sessions
 from dashboard.auth.models import Role, User
 from dashboard.queue import JobDigest, QueueSettings
-from dashboard.queue.settings import default_clock
+from dashboard.queue.settings import clock
 
 PASSWORD = "correct horse"
 #: A cheap hash: the tests log in often, and the real one (scrypt) is slow on purpose.
@@ -30,7 +30,7 @@ def add_user(session, name: str, role: Role) -> User:
 
 def log_in(client: FlaskClient, user: User) -> FlaskClient:
     """A client with a live session of ``user``, started now (on the test's clock)."""
-    key = sessions.start(db.session, user, now=default_clock()())
+    key = sessions.start(db.session, user, now=clock())
     db.session.commit()
     with client.session_transaction() as cookie:
         cookie["_user_id"] = key

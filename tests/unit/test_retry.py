@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from dashboard.queue import RetryStrategy
+from dashboard.queue import RetryStrategy, retry
 from tests.support.clock import T0
 
 HOUR = 3600
@@ -53,3 +53,15 @@ def test_configured_schedule(max_attempts, delay, failed_attempts, wait):
 def test_contradictory_settings_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         RetryStrategy(**kwargs)
+
+
+DEFAULT = RetryStrategy(max_attempts=9, delay=7200)
+
+
+@pytest.mark.parametrize(("type_code", "expected"), [
+    ("test_short_schedule", RetryStrategy(max_attempts=3, delay=60)),  # sets both
+    ("test_echo", DEFAULT),  # sets neither: the settings' schedule
+    ("no_such_type", DEFAULT),  # no longer known: the settings' schedule
+])
+def test_a_request_type_brings_its_own_retry_schedule(type_code, expected):
+    assert retry.for_type(type_code, DEFAULT) == expected

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from flask.testing import FlaskClient
 
-from dashboard import queue
 from dashboard.auth.models import Role, User
-from dashboard.db import utcnow
 from tests.support.web import add_user, log_in
 
 
@@ -40,8 +40,10 @@ def admin(as_role) -> FlaskClient:
 
 
 @pytest.fixture(autouse=True)
-def queue_clock(clock):
-    """The pages and the digest they run read the test's clock."""
-    queue.configure(clock=clock)
-    yield clock
-    queue.configure(clock=utcnow)
+def queue_clock(request, clock):
+    """The pages and the digest they run read the test's clock (a test without an app has
+    none to set)."""
+    if "app" in request.fixturenames:
+        app = request.getfixturevalue("app")
+        app.extensions["queue"] = replace(app.extensions["queue"], clock=clock)
+    return clock

@@ -1,5 +1,6 @@
 """GET /metrics: Prometheus' text format, off by default, behind a bearer token."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -7,7 +8,7 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 from dashboard import create_app
-from dashboard.queue import DigestRun, JobDigest, JobState, settings
+from dashboard.queue import DigestRun, JobDigest, JobState
 from tests.support.factories import save_job
 from tests.support.network import free_port
 
@@ -20,9 +21,9 @@ def config(config):
 
 
 @pytest.fixture
-def scrape(app, clock, monkeypatch):
+def scrape(app, clock):
     """Scrape as Prometheus does, at the test clock's time."""
-    monkeypatch.setattr(settings, "_clock", clock)
+    app.extensions["queue"] = replace(app.extensions["queue"], clock=clock)
     client = app.test_client()
 
     def scrape() -> dict:

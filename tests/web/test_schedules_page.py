@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dashboard import queue
+from dataclasses import replace
+
 from dashboard.auth.models import Role
 from dashboard.queue import QueueSettings
 from dashboard.queue.schedule import enqueue_due
@@ -12,7 +13,7 @@ from tests.support.web import add_user, log_in
 
 def test_the_schedules_page_lists_entries_and_links_to_their_jobs(app, session, clock):
     schedule = entries()
-    queue.configure(settings=QueueSettings(schedule=schedule))
+    app.extensions["queue"] = replace(app.extensions["queue"], settings=QueueSettings(schedule=schedule))
     try:
         enqueue_due(session, schedule, at(9, 30))
         job, = enqueue_due(session, schedule, at(10, 0))
@@ -26,4 +27,4 @@ def test_the_schedules_page_lists_entries_and_links_to_their_jobs(app, session, 
         assert f'href="/jobs/{job.id}"' in listed
         assert client.get("/jobs?schedule=" + "x" * 101).status_code == 400
     finally:
-        queue.configure(settings=QueueSettings())
+        app.extensions["queue"] = replace(app.extensions["queue"], settings=QueueSettings())

@@ -1,0 +1,196 @@
+"""The round trips that differ by database, behind one object chosen once per connection.
+
+``for_connection(conn)`` answers ``POSTGRESQL``, which does the digest's claim, its common
+step and a save each in one statement (postgresql.py), or ``GENERAL`` (SQLite, MariaDB,
+MySQL), which does them in a transaction of a few statements. The digest and the
+repository call the object and never ask which database they are on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import claims, postgresql
+from .claims import Lease
+from .database import autocommit, execute_alone, is_postgresql
+from .models import Job, Request
+from .postgresql import JOB_FIELDS, REQUEST_FIELDS, TIMES, Next, Succeeded
+from .states import JobState
+from .writes import Pending
+
+INSERT_JOBS = sa.insert(Job.__table__).returning(
+    Job.__table__.c.id, sort_by_parameter_order=True)
+INSERT_REQUESTS = sa.insert(Request.__table__).returning(
+    Request.__table__.c.id, sort_by_parameter_order=True)
+#: Up to this many requests, a job saved alone on PostgreSQL goes as plain VALUES (a
+#: statement per number of requests); more go as JSON, whose SQL text is the same for any
+#: number.
+ONE_JOB_MAX_REQUESTS = 10
+
+
+def job_row(job: Job, now: datetime, *, for_json: bool = False) -> dict[str, Any]:
+    """The job's columns as a save writes them: due at its run-at time, or its delay after
+    ``now``, or at once. (As JSON, a time is a naive UTC string, as PostgreSQL reads it.)"""
+    due = job.next_attempt_at
+    if due is None:
+        due = now if job.delay_seconds is None else now + timedelta(seconds=job.delay_seconds)
+    row = {f: getattr(job, f) for f in JOB_FIELDS}
+    row["next_attempt_at"] = due
+    if row["priority"] is None:
+        row["priority"] = 0
+    if for_json:
+        return {f: _json_value(value) for f, value in row.items()}
+    return row
+
+
+def _json_value(value: object) -> object:
+    """A time as naive UTC text, which a recordset's timestamp column reads back."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat()
+    return value
+
+
+def insert_requests(conn: sa.Connection, jobs: list[tuple[int, Job]],
+                    now: datetime) -> list[int]:
+    """The requests of the jobs (id, job) just inserted, in one multi-row INSERT whose
+    RETURNING keeps their order."""
+    if not jobs:
+        return []
+    request_times = dict.fromkeys(TIMES["request"], now)
+    return list(conn.scalars(
+        INSERT_REQUESTS,
+        [{"job_id": job_id, **{f: getattr(r, f) for f in REQUEST_FIELDS}, **request_times}
+         for job_id, job in jobs for r in job.requests],
+    ).all())
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What a claim took: the jobs' ids, oldest first, and the rows of their requests."""
+
+    ids: list[int]
+    rows: Sequence[sa.Row]
+
+
+@dataclass(frozen=True)
+class StepWritten:
+    """What a step written in one statement did. When the outcome was not written
+    (another digest holds the job, or an operator let it go), nothing was."""
+
+    outcome: bool
+    start: bool
+
+
+class General:
+    """SQLite, MariaDB and MySQL: each of these is a transaction of a few statements."""
+
+    def claim(self, conn: sa.Connection, lease: Lease, *, due_by: datetime, now: datetime,
+              limit: int) -> Claimed:
+        """Claim up to ``limit`` due jobs and read their requests; committed."""
+        try:
+            ids = claims.claim_due(conn, lease, due_by=due_by, now=now, limit=limit)
+            rows = conn.execute(claims.LOAD, {"ids": ids}).all() if ids else []
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        return Claimed(ids, rows)
+
+    def write_step(self, conn: sa.Connection, lease: Lease, pending: Pending | None,
+                   start: tuple[int, int] | None, now: datetime) -> StepWritten | None:
+        """None: the digest writes the step its general way (writes.Writer)."""
+        return None
+
+    def insert(self, conn: sa.Connection, jobs: list[Job], requests: list[Request],
+               now: datetime) -> tuple[list[int], list[int]]:
+        """New jobs and their requests, in the transaction ``conn`` began as a write (on
+        SQLite: BEGIN IMMEDIATE): two multi-row INSERTs whose RETURNING keeps the rows'
+        order. Returns the jobs' ids and the requests'."""
+        job_times = dict.fromkeys(TIMES["job"], now)
+        job_ids = conn.scalars(
+            INSERT_JOBS, [{**job_row(job, now), **job_times} for job in jobs]).all()
+        return list(job_ids), insert_requests(conn, list(zip(job_ids, jobs, strict=True)), now)
+
+
+class PostgreSQL(General):
+    """PostgreSQL: each in one statement, one round trip, outside a transaction."""
+
+    def claim(self, conn: sa.Connection, lease: Lease, *, due_by: datetime, now: datetime,
+              limit: int) -> Claimed:
+        rows = execute_alone(conn, postgresql.CLAIM_AND_LOAD, postgresql.claim_parameters(
+            lease, due_by=due_by, now=now, limit=limit))
+        return Claimed(list(dict.fromkeys(row.job_id for row in rows)), rows)
+
+    def write_step(self, conn: sa.Connection, lease: Lease, pending: Pending | None,
+                   start: tuple[int, int] | None, now: datetime) -> StepWritten | None:
+        """Write ``pending``'s outcome and mark ``start``'s request running in one
+        statement, committed. None: this step takes the general way (a transaction already
+        open, a request that failed, or a job given back)."""
+        if conn.in_transaction():
+            return None
+        params: dict[str, Any] = {"worker": lease.worker, "until": lease.until(now),
+                                  "now": now}
+        succeeded = None
+        if pending is not None:
+            if not pending.executed.ok:
+                return None
+            succeeded = (Succeeded.JOB_COMPLETES if pending.job_state == JobState.COMPLETED
+                         else Succeeded.JOB_GOES_ON)
+            row, executed = pending.row, pending.executed
+            params.update(prev_job_id=pending.job_id, prev_request_id=row.id,
+                          request_attempts=row.attempts + 1, request_result=executed.result,
+                          attempt_number=(row.last_number or 0) + 1,
+                          attempt_started=executed.started_at,
+                          done=executed.finished_at)
+        following = None
+        if start is not None:
+            following = (Next.SAME_JOB if pending is not None and start[0] == pending.job_id
+                         else Next.OTHER_JOB)
+            params.update(next_job_id=start[0], next_request_id=start[1])
+        statement = postgresql.STEPS.get((succeeded, following))
+        if statement is None:
+            return None
+        [(outcome, started)] = execute_alone(conn, statement, params)
+        return StepWritten(outcome=bool(outcome), start=bool(started))
+
+    def insert(self, conn: sa.Connection, jobs: list[Job], requests: list[Request],
+               now: datetime) -> tuple[list[int], list[int]]:
+        """One statement outside a transaction (atomic on its own, and durable once it
+        returns: no BEGIN, no COMMIT). Nothing may have run yet in ``conn``'s
+        transaction."""
+        if len(jobs) == 1 and len(requests) <= ONE_JOB_MAX_REQUESTS:
+            job, = jobs
+            params = {f"job_{f}": value for f, value in job_row(job, now).items()}
+            for k, request in enumerate(requests):
+                params.update({f"r{k}_{f}": getattr(request, f) for f in REQUEST_FIELDS})
+            statement = postgresql.insert_one_job(len(requests))
+        else:
+            params = {
+                "jobs": [{"n": n, **job_row(job, now, for_json=True)}
+                         for n, job in enumerate(jobs, 1)],
+                "requests": [{"k": k, "n": n, **{f: getattr(r, f) for f in REQUEST_FIELDS}}
+                             for k, (n, r) in enumerate(((n, r) for n, job in enumerate(jobs, 1)
+                                                         for r in job.requests), 1)],
+            }
+            statement = postgresql.INSERT_MANY
+        with autocommit(conn):
+            # Sorted by request id, the rows come in the requests' order (see the statements).
+            rows = sorted(conn.execute(statement, {"now": now, **params}).all())
+        first_rows = [0]
+        for job in jobs[:-1]:
+            first_rows.append(first_rows[-1] + len(job.requests))
+        return [rows[i][1] for i in first_rows], [request_id for request_id, _ in rows]
+
+
+GENERAL = General()
+POSTGRESQL = PostgreSQL()
+
+
+def for_connection(conn: sa.Connection | sa.Engine) -> General:
+    """The round trips of ``conn``'s database."""
+    return POSTGRESQL if is_postgresql(conn) else GENERAL

@@ -1,0 +1,76 @@
+"""What a digest run did (``DigestResult``), and its record (``digest_runs``): when it ran,
+what it did and how it ended, for the overview and /metrics. A week of them is kept.
+
+The functions take the digest's connection and leave the transaction to their caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from .models import DigestRun
+
+runs = DigestRun.__table__
+RUNS_KEPT_DAYS = 7
+
+
+@dataclass
+class DigestResult:
+    """What one digest run did."""
+
+    jobs: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    retrying: int = 0
+    #: Jobs this digest had to let go of (its lease was lost, or an operator paused them).
+    released: int = 0
+    #: Jobs given back because a request's connector was at its limit (not a failure).
+    deferred: int = 0
+    seconds: float = 0.0
+    #: Outcome of each job run, by id: a JobState value, "released" or "deferred".
+    outcomes: dict[int, str] = field(default_factory=dict)
+
+    def add(self, other: DigestResult) -> None:
+        """Count in what ``other`` (one job's run, in a thread of its own) did."""
+        self.jobs += other.jobs
+        self.succeeded += other.succeeded
+        self.failed += other.failed
+        self.retrying += other.retrying
+        self.released += other.released
+        self.deferred += other.deferred
+        self.outcomes.update(other.outcomes)
+
+    def summary(self) -> str:
+        deferred = f", {self.deferred} deferred (connector limits)" if self.deferred else ""
+        return (
+            f"{self.jobs} jobs run, {self.succeeded} requests succeeded, {self.failed} failed, "
+            f"{self.retrying} retrying{deferred}, in {self.seconds:.2f}s"
+        )
+
+
+def record_start(conn: sa.Connection, worker: str, started_at: datetime) -> int:
+    """A run begins: its row, whose id ``record_end`` completes."""
+    inserted = conn.execute(
+        sa.insert(runs).values(worker=worker, started_at=started_at, jobs=0, succeeded=0,
+                               failed=0, retrying=0)
+    ).inserted_primary_key
+    assert inserted is not None  # an INSERT of one row has its key
+    return inserted[0]
+
+
+def record_end(conn: sa.Connection, run_id: int | None, result: DigestResult, error: str | None,
+               now: datetime) -> None:
+    """A run ends: what it did, and its error if it failed; runs older than a week go."""
+    conn.execute(sa.update(runs).where(runs.c.id == run_id).values(
+        finished_at=now, jobs=result.jobs, succeeded=result.succeeded, failed=result.failed,
+        retrying=result.retrying, error=error))
+    # Enough for the overview, bounded for a --loop worker. Found by a plain read, deleted
+    # by key: a DELETE walking the index would lock the rows other digests are ending, and
+    # MariaDB's digests ending runs at once deadlocked on them.
+    old = conn.scalars(sa.select(runs.c.id).where(
+        runs.c.started_at < now - timedelta(days=RUNS_KEPT_DAYS)).limit(1000)).all()
+    if old:
+        conn.execute(sa.delete(runs).where(runs.c.id.in_(old)))

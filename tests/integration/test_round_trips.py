@@ -1,0 +1,77 @@
+"""The statements a digest step and a save send, counted on their way to the server.
+
+On PostgreSQL the fast path (dialect.PostgreSQL) does each in one statement: a claim with
+its jobs' requests, a step (a request's outcome and the next request's start) and a save
+of a job with its requests. Were it off, the general way's transactions of several
+statements would be sent instead, and these counts would change. SQLite and MariaDB keep
+counts of their own (BEGIN IMMEDIATE is one of SQLite's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from dashboard.app.extensions import db
+from dashboard.queue import JobDigest, JobRepository, QueueSettings
+from tests.support.factories import make_job, save_job
+
+#: Statements per database kind: a save of one job of two requests. (SQLite can't keep
+#: the order of a multi-row INSERT's RETURNING: SQLAlchemy sends a row at a time.)
+SAVE = {"postgresql": 1, "sqlite": 4, "mariadb": 2}
+#: A digest run of one job of one request, the run's own records included.
+ONE_JOB_RUN = {"postgresql": 8, "sqlite": 20, "mariadb": 16}
+#: Each further job of one request in that run (its claim in the same batch).
+EACH_FURTHER_JOB = {"postgresql": 1, "sqlite": 6, "mariadb": 5}
+
+
+@contextmanager
+def counted() -> Iterator[Callable[[], list[str]]]:
+    """Within: the statements sent through the app's engine, on any connection."""
+    sent: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        sent.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield lambda: list(sent)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+
+
+def kind() -> str:
+    name = db.engine.dialect.name
+    return "mariadb" if name == "mysql" else name
+
+
+def test_a_save_sends_its_count_of_statements(session, clock):
+    job = make_job(("test_echo", {"n": 1}), ("test_echo", {"n": 2}))
+    session.commit()
+    with counted() as sent:
+        JobRepository(session, clock).save(job)
+    assert len(sent()) == SAVE[kind()], sent()
+    assert [r.id is not None for r in job.requests] == [True, True]
+
+
+def digest_run(session, clock, jobs: int) -> list[str]:
+    for n in range(jobs):
+        save_job(session, clock, ("test_echo", {"n": n}))
+    # Concurrency 1: the steps go one after the other on one connection; a long lease:
+    # no heartbeat comes within the run.
+    digest = JobDigest(session, settings=QueueSettings(lease_seconds=3600), clock=clock,
+                       concurrency=1)
+    session.commit()
+    with counted() as sent:
+        result = digest.execute()
+    assert result.succeeded == jobs
+    return sent()
+
+
+def test_a_digest_step_sends_its_count_of_statements(session, clock):
+    one = digest_run(session, clock, 1)
+    assert len(one) == ONE_JOB_RUN[kind()], one
+    three = digest_run(session, clock, 3)
+    assert len(three) - len(one) == 2 * EACH_FURTHER_JOB[kind()], three
