@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .database import begin_for_write
 from .models import Job
 from .states import JobState
 
@@ -33,8 +32,8 @@ def insert_jobs(session: Session, jobs: list[Job], job_row: Callable[[Job, datet
     """The jobs' rows one at a time, in order (ids ascend as the jobs come), in the
     session's transaction, which the caller commits. Returns the ids (for a duplicate,
     its holder's) and {position of a duplicate: its holder's id}. A key taken by an
-    earlier job of the same call makes a duplicate of that job."""
-    begin_for_write(session)
+    earlier job of the same call makes a duplicate of that job. The caller began the
+    transaction as a write (``database.begin_for_write``)."""
     holders: dict[str, int] = {}
     job_ids: list[int] = []
     duplicates: dict[int, int] = {}

@@ -12,7 +12,8 @@ from tests.integration.test_schedule import at, entries
 def test_list_prints_each_entry_with_its_last_and_next_run(app, runner, session, clock):
     schedule = entries() + entries(name="paris", cron="30 2 * * *", timezone="Europe/Paris",
                                    catch_up=True)
-    app.extensions["queue"] = replace(app.extensions["queue"], settings=QueueSettings(schedule=schedule))
+    app.extensions["queue"] = replace(app.extensions["queue"],
+                                      settings=QueueSettings(schedule=schedule))
     try:
         enqueue_due(session, schedule, at(9, 30))
         job, = enqueue_due(session, schedule, at(10, 0))

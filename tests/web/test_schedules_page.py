@@ -13,7 +13,8 @@ from tests.support.web import add_user, log_in
 
 def test_the_schedules_page_lists_entries_and_links_to_their_jobs(app, session, clock):
     schedule = entries()
-    app.extensions["queue"] = replace(app.extensions["queue"], settings=QueueSettings(schedule=schedule))
+    app.extensions["queue"] = replace(app.extensions["queue"],
+                                      settings=QueueSettings(schedule=schedule))
     try:
         enqueue_due(session, schedule, at(9, 30))
         job, = enqueue_due(session, schedule, at(10, 0))
