@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, current_app, jsonify
 
 from .extensions import db
-from .queue import stats
+from .queries.overview import last_run
 
 bp = Blueprint("health", __name__)
 
@@ -23,7 +23,7 @@ def init_app(app: Flask) -> None:
 def healthz() -> tuple[Response, int]:
     """200 with the last digest run's end when the database answers, 503 otherwise."""
     try:
-        run = stats.last_digest_run(db.session)
+        run = last_run(db.session, finished=True)
     except Exception:  # whatever broke, the answer is the same: not healthy
         db.session.rollback()
         current_app.logger.warning("health check: the database did not answer", exc_info=True)

@@ -11,6 +11,7 @@ from flask import Response, current_app, g, request
 
 from ..extensions import db
 from ..queries.filters import JobFilter
+from ..queue.database import in_write_transaction
 from ..queue.settings import default_clock
 from . import tokens
 from .errors import problem
@@ -38,9 +39,15 @@ def authenticate() -> Response | None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return _unauthorized("send the token as Authorization: Bearer <token>")
-    token = tokens.authenticate(db.session, secret.strip(), now=default_clock()())
+    token = tokens.authenticate(db.session, secret.strip())
     if token is None:
         return _unauthorized("the token is unknown or revoked", invalid=True)
+    now = default_clock()()
+    if tokens.use_is_due(token, now):
+        # The request owns its transactions: this write is one of its own, committed now
+        # (on SQLite with the write lock taken up front), before the view's.
+        token_id = token.id
+        in_write_transaction(db.session, lambda s: tokens.mark_used(s, token_id, now))
     g.api_token = token
     return None
 

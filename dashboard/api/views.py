@@ -146,7 +146,7 @@ def show(job_id: int) -> Response:
     return jsonify(_document(job_id))
 
 
-@bp.post("/jobs/<int:job_id>/<any(retry, pause, resume, cancel, run):action>",
+@bp.post(f"/jobs/<int:job_id>/<any({', '.join(operations.OPERATIONS)}):action>",
          provide_automatic_options=False)
 @per_token
 @guard.needs("act")
@@ -157,6 +157,7 @@ def act(job_id: int, action: str) -> Response:
         done = operations.perform(db.session, action, job_id, actor=guard.current_token().actor,
                                   now=default_clock()(),
                                   run_seconds=current_app.config["DASHBOARD_RUN_SECONDS"])
+        db.session.commit()
     except operations.NoSuchJob as missing:
         abort(404, str(missing))
     except operations.Refused as refusal:

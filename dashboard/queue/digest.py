@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..masking import HidingLogger, hide
-from . import claims, limits
+from . import claims, limits, retention
 from .claims import Lease
 from .database import IMMEDIATE, execute_alone, executes_alone
 from .heartbeat import Heartbeat
@@ -48,7 +48,6 @@ attempts = Attempt.__table__
 runs = DigestRun.__table__
 
 INTERRUPTED = "interrupted: lease expired"
-RUNS_KEPT_DAYS = 7
 
 
 @dataclass
@@ -409,15 +408,8 @@ class JobDigest:
                 self._conn.execute(sa.update(runs).where(runs.c.id == run_id).values(
                     finished_at=self.clock(), jobs=result.jobs, succeeded=result.succeeded,
                     failed=result.failed, retrying=result.retrying, error=error))
-                # Keep a week of runs: enough for the overview, bounded for a --loop worker.
-                # Found by a plain read, deleted by key: a DELETE walking the index would
-                # lock the rows other digests are ending, and MariaDB's digests ending
-                # runs at once deadlocked on them.
-                old = self._conn.scalars(sa.select(runs.c.id).where(
-                    runs.c.started_at < self.clock() - timedelta(days=RUNS_KEPT_DAYS)
-                ).limit(1000)).all()
-                if old:
-                    self._conn.execute(sa.delete(runs).where(runs.c.id.in_(old)))
+                # Old runs, sent alerts and hourly counts: bounded for a --loop worker.
+                retention.prune_history(self._conn, now=self.clock())
         except Exception:
             if error is None:
                 raise

@@ -8,8 +8,8 @@ from ..extensions import db
 from ..queries.detail import job_detail
 from ..queries.filters import PARAMETERS, parse_filter, parse_id
 from ..queries.jobs import check_filter, list_jobs
-from ..queue.actions import APPLIES_TO
-from ..queue.states import DUE_STATES, JobState
+from ..queue.actions import ACTIONS, BULK, applicable
+from ..queue.states import JobState
 from ..queue.types import pool
 from .templating import is_htmx
 
@@ -27,6 +27,7 @@ def index():  # noqa: ANN201
     return render_template(template, page=page, found=found, params=found.to_params(),
                            before=before, states=list(JobState), parameters=PARAMETERS,
                            bulk_limit=current_app.config["DASHBOARD_BULK_LIMIT"],
+                           bulk_actions=[ACTIONS[code] for code in BULK],
                            type_codes=pool.codes())
 
 
@@ -43,11 +44,4 @@ def render_job(job_id: int, *, confirm: str | None = None, status: int = 200):  
         abort(404, f"Job #{job_id} does not exist (it may have been cleaned up).")
     template = "jobs/_job.html" if is_htmx() else "jobs/detail.html"
     return render_template(template, detail=found, job=found.job, confirm=confirm,
-                           applies=applicable(found.job.state),
-                           runnable=found.job.state in DUE_STATES), status
-
-
-def applicable(state: JobState) -> list[str]:
-    """The actions that apply to a job in this state, in the order the page shows them."""
-    return [action for action in ("retry", "pause", "resume", "cancel")
-            if state in APPLIES_TO[action]]
+                           applies=applicable(found.job.state)), status

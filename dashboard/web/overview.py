@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, render_template
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..queries import hourly, overview
+from ..queue import stats
+from ..queue.database import in_write_transaction
 from .chart import stacked_bars
 from .templating import is_htmx, now
 
@@ -18,6 +23,8 @@ def index():  # noqa: ANN201
     the connectors' limits."""
     moment = now()
     week = hourly.by_hour(db.session, moment, 24 * 7)
+    if week.to_keep:
+        _keep(week.to_keep)
     panels = dict(
         counts=overview.state_counts(db.session),
         oldest_due=overview.oldest_due(db.session, moment),
@@ -30,3 +37,13 @@ def index():  # noqa: ANN201
     )
     template = "overview/_panels.html" if is_htmx() else "overview/index.html"
     return render_template(template, **panels)
+
+
+def _keep(counted: dict[datetime, dict[str, tuple[int, int]]]) -> None:
+    """Keep the settled hours this view counted: the next view reads them instead. In a
+    transaction of its own that takes SQLite's write lock up front (this GET began a
+    plain one, whose first write would fail while a digest writes)."""
+    try:
+        in_write_transaction(db.session, lambda session: stats.keep_hours(session, counted))
+    except IntegrityError:
+        pass  # another worker kept the same hours at the same moment: theirs are as good
