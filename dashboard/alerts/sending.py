@@ -14,10 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..extensions import mail
 from ..mail import describe
+from ..queue.database import in_write_transaction
 from . import failures, messages, throttle
 
 log = logging.getLogger("dashboard.alerts")
@@ -30,44 +32,55 @@ CLAIM_SLACK = 60.0
 def send_failure_alerts(session: Session, *, clock: Callable[[], datetime],
                         worker: str) -> str:
     """Send the pending failure alerts if it is time; returns what happened, in a word:
-    "off", "none", "throttled", "sent" or "failed"."""
+    "off", "none", "throttled", "sent" or "failed".
+
+    Owns its transactions: each step (claim, give back, failed, sent) is one of its own,
+    committed by ``in_write_transaction``, and none is open while the mail server talks.
+    """
     config = current_app.config
     if not config["QUEUE_ALERT_TO"]:
         return "off"
     waiting = failures.waiting(session)
-    session.commit()
     if not waiting:
+        session.rollback()  # a read: end it
         return "none"
-    if not throttle.claim(session, throttle.FAILURES, worker, now=clock(),
-                          interval=config["QUEUE_ALERT_INTERVAL"],
-                          hold=config["MAIL_TIMEOUT"] + CLAIM_SLACK):
+    if not _claim(session, worker, clock(), config):
         return "throttled"
     try:
         listing = failures.pending(session)
-        session.commit()
+        session.rollback()  # a read: no transaction stays open while the mail server talks
         if not listing.total:  # another digest's email took them meanwhile
-            throttle.give_back(session, throttle.FAILURES, worker)
+            in_write_transaction(
+                session, lambda s: throttle.give_back(s, throttle.FAILURES, worker))
             return "none"
         mail.send(messages.failure_alert(listing))
     except Exception as error:
-        session.rollback()
         reason = describe(error)
         log.warning("failure alert email not sent: %s; a later digest run will try again "
                     "(%d failed %s waiting)", reason, waiting,
                     "job" if waiting == 1 else "jobs", exc_info=not isinstance(error, OSError))
-        throttle.failed(session, throttle.FAILURES, worker, now=clock(), error=reason)
+        in_write_transaction(session, lambda s: throttle.failed(
+            s, throttle.FAILURES, worker, now=clock(), error=reason))
         return "failed"
-    try:
-        now = clock()
-        failures.mark_sent(session, listing.last_id, now=now)
-        throttle.sent(session, throttle.FAILURES, worker, now=now)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    now = clock()
+    in_write_transaction(session, lambda s: (
+        failures.mark_sent(s, listing.last_id, now=now),
+        throttle.sent(s, throttle.FAILURES, worker, now=now)))
     log.info("failure alert email sent to %s: %d failed jobs",
              ", ".join(config["QUEUE_ALERT_TO"]), listing.total)
     return "sent"
+
+
+def _claim(session: Session, worker: str, now: datetime, config: Any) -> bool:
+    """Whether this digest may send now (see throttle.claim); the channel's row is made on
+    first use."""
+    try:
+        in_write_transaction(session, lambda s: throttle.ensure(s, throttle.FAILURES))
+    except IntegrityError:
+        pass  # another digest made the row at the same moment: it is there all the same
+    return in_write_transaction(session, lambda s: throttle.claim(
+        s, throttle.FAILURES, worker, now=now, interval=config["QUEUE_ALERT_INTERVAL"],
+        hold=config["MAIL_TIMEOUT"] + CLAIM_SLACK))
 
 
 def after_digest_run(app: Flask) -> Callable[[Any, Any], None]:
