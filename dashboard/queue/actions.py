@@ -149,26 +149,6 @@ BULK = tuple(ACTION_FUNCTIONS)
 
 
 def apply(session: Session, action: str, job_id: int, now: datetime) -> None:
-    """Apply one action to one job and commit; ActionRefused (nothing changed) otherwise."""
-    try:
-        ACTION_FUNCTIONS[action](session, job_id, now)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-
-
-def apply_many(
-    session: Session, action: str, job_ids: list[int], now: datetime
-) -> tuple[list[int], dict[int, str]]:
-    """Apply an action to each job on its own; returns (changed ids, {refused id: reason})."""
-    changed: list[int] = []
-    refused: dict[int, str] = {}
-    for job_id in job_ids:
-        try:
-            apply(session, action, job_id, now)
-        except ActionRefused as refusal:
-            refused[job_id] = str(refusal)
-        else:
-            changed.append(job_id)
-    return changed, refused
+    """Apply one compare-and-set action to one job, in the session's transaction (the
+    caller commits); ActionRefused, with nothing changed, when it does not apply."""
+    ACTION_FUNCTIONS[action](session, job_id, now)

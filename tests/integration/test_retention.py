@@ -30,6 +30,7 @@ def make(session, clock, state, n=0):
         job = save_job(session, clock, ("test_echo", {"n": n}), ("test_echo", {"n": n + 1}))
     if state == JobState.CANCELLED:
         actions.apply(session, "cancel", job.id, clock.now)
+        session.commit()
     elif state != JobState.PENDING:
         JobDigest(session, clock=clock).set_job(job).execute()
     session.expire_all()
