@@ -17,8 +17,8 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..extensions import mail
-from ..mail import describe
+from ..app.extensions import mail
+from ..app.mail import describe
 from ..queue.database import in_write_transaction
 from . import failures, messages, throttle
 

@@ -6,7 +6,8 @@ description and ``flask jobs`` read their label, help text and states from it.
 Each action but ``run`` is one compare-and-set update: it changes the job only from the
 states it applies to, so it can't undo a digest's concurrent write, and an action that
 does not apply is refused with a reason (``ActionRefused``), never ignored. ``run`` hands
-the job to the digest (``dashboard.operations``), which refuses it the same way.
+the job to the digest, which refuses it the same way. The pages, the API and the CLI call
+them through ``dashboard.actions``, which records each in the audit log.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import Blueprint, render_template
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
+from ..app.extensions import db
 from ..queries import hourly, overview
 from ..queue import stats
 from ..queue.database import in_write_transaction
@@ -18,7 +18,7 @@ bp = Blueprint("overview", __name__)
 
 
 @bp.get("/")
-def index():  # noqa: ANN201
+def index():
     """Jobs per state, the oldest due job, attempts per hour, failing types, the last run,
     the connectors' limits."""
     moment = now()

@@ -10,7 +10,7 @@ from dashboard import audit
 from dashboard.queries import hourly, overview
 from dashboard.queue import JobDigest, JobState, QueueSettings, stats
 from dashboard.queue.models import AttemptHour
-from tests.factories import save_job
+from tests.support.factories import save_job
 
 
 def run(session, clock):
@@ -74,8 +74,8 @@ def test_oldest_due_job(session, clock):
 
 def test_a_bulk_action_rolled_back_by_its_caller_leaves_no_change_and_no_entry(session,
                                                                               clock):
+    from dashboard.actions.bulk import apply_bulk
     from dashboard.audit import AuditEntry
-    from dashboard.bulk import apply_bulk
     from dashboard.queue import Job
 
     job = save_job(session, clock, ("test_echo", {}))
@@ -97,8 +97,8 @@ def test_audit_record_is_usable_outside_the_web(session, clock):
 
 
 def test_bulk_action_refuses_jobs_that_changed_and_audits_the_rest_at_once(session, clock):
+    from dashboard.actions.bulk import apply_bulk
     from dashboard.audit import AuditEntry, AuditJob
-    from dashboard.bulk import apply_bulk
     from dashboard.queue import Job
 
     jobs = [save_job(session, clock, ("test_echo", {"n": n})) for n in range(3)]
@@ -131,16 +131,16 @@ def test_an_audit_entry_belongs_to_its_callers_transaction(session, clock):
 
 
 def test_an_operation_and_its_entry_are_committed_by_the_caller_or_not_at_all(session, clock):
-    from dashboard import operations
+    from dashboard.actions import one_job
     from dashboard.queue import Job
 
     job = save_job(session, clock, ("test_echo", {}))
-    done = operations.perform(session, "pause", job.id, actor="cli:ops", now=clock.now)
+    done = one_job.perform(session, "pause", job.id, actor="cli:ops", now=clock.now)
     assert done.message == f"Job #{job.id} is paused."
     session.rollback()
     assert session.get(Job, job.id).state == JobState.PENDING
     assert audit.entries(session).entries == []
-    operations.perform(session, "pause", job.id, actor="cli:ops", now=clock.now)
+    one_job.perform(session, "pause", job.id, actor="cli:ops", now=clock.now)
     session.commit()
     session.rollback()
     assert session.get(Job, job.id).state == JobState.PAUSED

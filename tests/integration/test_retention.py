@@ -17,7 +17,7 @@ from dashboard.queue import (
     retention,
 )
 from dashboard.queue.models import AttemptHour
-from tests.factories import save_job
+from tests.support.factories import save_job
 
 DAYS_30 = timedelta(days=30)
 

@@ -10,8 +10,8 @@ import pytest
 from dashboard.api.openapi import SPEC
 from dashboard.queue import JobState
 from dashboard.queue.actions import ACTION_FUNCTIONS, ACTIONS, BULK, applicable
-from tests.factories import save_job
-from tests.web.helpers import post, run_digest, text
+from tests.support.factories import save_job
+from tests.support.web import post, run_digest, text
 
 RETRY_HELP = ("Make a retrying job due now; give a failed one a fresh round of attempts (its "
               "history is kept).")
