@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from ..db import changed_rows
 from ..queue.masking import DEFAULT_WORDS, Masker, hide
 from ..queue.models import FailureAlert, Job, Request
 from ..queue.payload import load_shown
@@ -86,11 +87,11 @@ def pending(session: Session, limit: int = SHOWN) -> Listing:
 def mark_sent(session: Session, last_id: int, *, now: datetime) -> int:
     """Every failure up to ``last_id`` was in the accepted email. In the caller's
     transaction (``queue.retention.prune_history`` forgets it after a while)."""
-    marked = session.execute(
+    marked = changed_rows(session.execute(
         sa.update(failure_alerts)
         .where(failure_alerts.c.sent_at.is_(None), failure_alerts.c.id <= last_id)
         .values(sent_at=now)
-    ).rowcount
+    ))
     return marked
 
 

@@ -62,10 +62,15 @@ def send_failure_alerts(session: Session, *, clock: Callable[[], datetime],
         in_write_transaction(session, lambda s: throttle.failed(
             s, throttle.FAILURES, worker, now=clock(), error=reason))
         return "failed"
+    last_id = listing.last_id
+    assert last_id is not None  # a listing with failures has the newest one's id
     now = clock()
-    in_write_transaction(session, lambda s: (
-        failures.mark_sent(s, listing.last_id, now=now),
-        throttle.sent(s, throttle.FAILURES, worker, now=now)))
+
+    def mark_sent(s: Session) -> None:
+        failures.mark_sent(s, last_id, now=now)
+        throttle.sent(s, throttle.FAILURES, worker, now=now)
+
+    in_write_transaction(session, mark_sent)
     log.info("failure alert email sent to %s: %d failed jobs",
              ", ".join(config["QUEUE_ALERT_TO"]), listing.total)
     return "sent"

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..db import changed_rows
 from .failures import waiting
 from .models import AlertChannel
 
@@ -52,7 +53,7 @@ def claim(session: Session, name: str, worker: str, *, now: datetime, interval: 
     """Take the right to send one email of ``name`` now; False if it is not this digest's
     turn (sent less than ``interval`` seconds ago, or another digest is sending). The
     channel's row must exist (``ensure``)."""
-    return session.execute(
+    return changed_rows(session.execute(
         sa.update(channels)
         .where(
             channels.c.name == name,
@@ -61,7 +62,7 @@ def claim(session: Session, name: str, worker: str, *, now: datetime, interval: 
             sa.or_(channels.c.claimed_until.is_(None), channels.c.claimed_until < now),
         )
         .values(claimed_by=worker, claimed_until=now + timedelta(seconds=hold))
-    ).rowcount == 1
+    )) == 1
 
 
 def sent(session: Session, name: str, worker: str, *, now: datetime) -> None:

@@ -39,7 +39,7 @@ def authenticate() -> Response | None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return _unauthorized("send the token as Authorization: Bearer <token>")
-    token = tokens.authenticate(db.session, secret.strip())
+    token = tokens.authenticate(db.session(), secret.strip())
     if token is None:
         return _unauthorized("the token is unknown or revoked", invalid=True)
     now = default_clock()()
@@ -47,7 +47,7 @@ def authenticate() -> Response | None:
         # The request owns its transactions: this write is one of its own, committed now
         # (on SQLite with the write lock taken up front), before the view's.
         token_id = token.id
-        in_write_transaction(db.session, lambda s: tokens.mark_used(s, token_id, now))
+        in_write_transaction(db.session(), lambda s: tokens.mark_used(s, token_id, now))
     g.api_token = token
     return None
 

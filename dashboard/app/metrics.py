@@ -39,7 +39,7 @@ def metrics() -> Response:
         return Response("a valid bearer token is required\n", 401, mimetype="text/plain",
                         headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(QueueCollector(db.session, now=default_clock()(),
+    registry.register(QueueCollector(db.session(), now=default_clock()(),
                                      window=current_app.config["METRICS_WINDOW"]))
     try:
         body = generate_latest(registry)
@@ -107,7 +107,7 @@ class QueueCollector:
             .total_seconds())
 
         run = overview.last_run(self.session, finished=True)
-        if run is not None:
+        if run is not None and run.finished_at is not None:
             yield GaugeMetricFamily(
                 "asyncqueue_digest_last_run_duration_seconds",
                 "How long the digest's last finished run took.",

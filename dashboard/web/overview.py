@@ -44,6 +44,6 @@ def _keep(counted: dict[datetime, dict[str, tuple[int, int]]]) -> None:
     transaction of its own that takes SQLite's write lock up front (this GET began a
     plain one, whose first write would fail while a digest writes)."""
     try:
-        in_write_transaction(db.session, lambda session: stats.keep_hours(session, counted))
+        in_write_transaction(db.session(), lambda session: stats.keep_hours(session, counted))
     except IntegrityError:
         pass  # another worker kept the same hours at the same moment: theirs are as good
