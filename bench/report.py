@@ -181,8 +181,8 @@ def machine(results: Results) -> list[str]:
 
 def concurrency_table(results: Results) -> list[str]:
     """Issue 11: the latency row beside its ceiling, no-op throughput by concurrency."""
-    lines = ["| one process, PostgreSQL | median jobs/s | runs | done/queued | peak RSS |",
-             "|---|---|---|---|---|"]
+    lines = ["| one process, PostgreSQL | median jobs/s | runs | done/queued | CPU ms per job "
+             "| server CPU ms per job | peak RSS |", "|---|---|---|---|---|---|---|"]
     rows = [(concurrency.LATENCY_KEY,
              f"ours: 50 ms requests, `--concurrency {concurrency.AT_ONCE}`")]
     rows += [(concurrency.latency_peer_key(p), f"{p.name}: 50 ms tasks")
@@ -196,6 +196,8 @@ def concurrency_table(results: Results) -> list[str]:
             measured = key != concurrency.CEILING_KEY  # the ceiling is computed
             lines.append(f"| {label} | **{fmt(results.median(key))}** | {runs(results, key)} | "
                          f"{done(results, key) if measured else '—'} | "
+                         f"{cpu(results, key) if measured else '—'} | "
+                         f"{server(results, key) if measured else '—'} | "
                          f"{rss(results, key) if measured else '—'} |")
     return lines
 

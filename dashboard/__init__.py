@@ -50,10 +50,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         prepare_engine(db.engine)
     transactions.init_app(app)
     alerts.init_app(app)
-    queue.configure(session=db.session, settings=queue_settings(
-        app.config, run_listeners=(alerts.after_digest_run(app),)))
     config.import_types(app.config["QUEUE_TYPES"])
     queue.load_types()  # and the installed packages' entry points
+    queue.configure(session=db.session, settings=queue_settings(
+        app.config, run_listeners=(alerts.after_digest_run(app),)))
     input_checks.init_app(app)
     cli.init_app(app)
     csrf.init_app(app)
@@ -76,4 +76,5 @@ def queue_settings(cfg: dict[str, Any], run_listeners: tuple = ()) -> queue.Queu
         concurrency=cfg["QUEUE_CONCURRENCY"],
         run_listeners=run_listeners,
         masked_keys=tuple(cfg["QUEUE_MASKED_KEYS"]),
+        schedule=config.schedule_entries(cfg["QUEUE_SCHEDULE"]),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..queries.filters import MAX_ID, MAX_SEARCH_LENGTH
+from ..queries.filters import MAX_ID, MAX_SCHEDULE_NAME_LENGTH, MAX_SEARCH_LENGTH
 from ..queries.jobs import PAGE_SIZE
 from ..queue.actions import ACTIONS, Action
 from ..queue.builder import (
@@ -58,6 +58,8 @@ FILTERS = [
     ("to", {"type": "string"}, "Created before (a date includes its whole day)."),
     ("q", {"type": "string", "maxLength": MAX_SEARCH_LENGTH},
      "Text searched in payloads and failure reasons."),
+    ("schedule", {"type": "string", "maxLength": MAX_SCHEDULE_NAME_LENGTH},
+     "Jobs of this recurring schedule entry (QUEUE_SCHEDULE)."),
     ("before", JOB_ID, "The cursor: jobs with a smaller id (``next_before`` of the previous "
                        "page)."),
     ("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": PAGE_SIZE},

@@ -152,7 +152,23 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
 
 def check_environment() -> None:
     """Read every setting of this process's environment; ConfigError names a wrong one."""
-    import_types(settings(str(Path.cwd() / "instance"))["QUEUE_TYPES"])
+    found = settings(str(Path.cwd() / "instance"))
+    import_types(found["QUEUE_TYPES"])
+    from ..queue import load_types
+    load_types()  # the installed packages' types too: the schedule may name them
+    schedule_entries(found["QUEUE_SCHEDULE"])
+
+
+def schedule_entries(path: str | None) -> tuple:
+    """QUEUE_SCHEDULE's entries, checked against the registered request types (so import
+    those first); ConfigError names the entry and the field that are wrong."""
+    if path is None:
+        return ()
+    from ..queue import registry, schedule
+    try:
+        return schedule.load(path, registry.__contains__)
+    except schedule.ScheduleError as error:
+        raise ConfigError(str(error)) from None
 
 
 def import_types(modules: list[str]) -> None:
@@ -180,6 +196,8 @@ def settings(instance_path: str, env: dict[str, str] | None = None) -> dict[str,
                                        minimum=1),
         "QUEUE_LIMIT_WAIT": _number(env, "QUEUE_LIMIT_WAIT", 10.0, kind=float),
         "QUEUE_CONCURRENCY": _number(env, "QUEUE_CONCURRENCY", 8, minimum=1),
+        # A TOML file of recurring schedule entries (see dashboard/queue/schedule.py).
+        "QUEUE_SCHEDULE": env.get("QUEUE_SCHEDULE", "").strip() or None,
         **mail_settings(env),
         **logs_and_metrics(env),
         **serving(env),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import alerts, jobs, queue, tokens, users
+from . import alerts, jobs, queue, schedules, tokens, users
 
 #: Each module's commands: ``digest``, ``enqueue``, ``demo-seed``, ``prune``, then the groups.
 COMMANDS = (
@@ -20,6 +20,7 @@ COMMANDS = (
     alerts.alerts_cli,
     users.users_cli,
     tokens.tokens_cli,
+    schedules.schedule_cli,
 )
 
 

@@ -13,6 +13,7 @@ from ..queue.builder import (
     MAX_STORE_ID,
     MIN_STORE_ID,
 )
+from ..queue.schedule import MAX_NAME_LENGTH as MAX_SCHEDULE_NAME_LENGTH
 from ..queue.states import JobState
 from ..queue.types import MAX_TYPE_CODE_LENGTH
 
@@ -28,6 +29,7 @@ MIN_YEAR, MAX_YEAR = 1970, 9999
 PARAMETERS = {
     "state": "state", "type": "type_code", "relation": "relation_id", "store": "store_id",
     "source": "source_id", "from": "created_from", "to": "created_to", "q": "search",
+    "schedule": "schedule_name",
 }
 
 
@@ -57,6 +59,8 @@ class JobFilter:
     created_to: datetime | None = None
     #: Free text searched in payloads and failure reasons.
     search: str | None = None
+    #: Only the jobs of this recurring schedule entry.
+    schedule_name: str | None = None
     #: Only jobs of these sources (an API token's scope); not a URL parameter.
     sources: tuple[str, ...] | None = None
 
@@ -175,6 +179,7 @@ _PARSERS = {
     "from": _time,
     "to": _time,
     "q": _text(MAX_SEARCH_LENGTH),
+    "schedule": _text(MAX_SCHEDULE_NAME_LENGTH),
 }
 
 

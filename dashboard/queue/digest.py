@@ -24,7 +24,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import claims, limits, retention
+from . import claims, limits, retention, schedule
 from .claims import Lease
 from .database import IMMEDIATE, execute_alone, executes_alone
 from .heartbeat import Heartbeat
@@ -266,6 +266,8 @@ class JobDigest:
         result = DigestResult()
         started = time.monotonic()
         deadline = self._deadline = None if max_seconds is None else started + max_seconds
+        if self.settings.schedule:  # first, so that this run takes their jobs
+            schedule.enqueue_due(self.session, self.settings.schedule, self.clock())
         run_started = self._run_started = self.clock()
         error: str | None = None
         self._failing.clear()

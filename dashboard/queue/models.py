@@ -40,6 +40,10 @@ class Job(Base):
     locked_by: Mapped[str | None] = mapped_column(sa.String(255))
     #: The lease ends here; afterwards any digest may claim the job again.
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: A job of a recurring schedule: the entry's name and the slot (the time its cron
+    #: expression names) it was enqueued for (see schedule.py).
+    schedule_name: Mapped[str | None] = mapped_column(sa.String(100))
+    schedule_slot: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     requests: Mapped[list[Request]] = relationship(
         back_populates="job",
@@ -65,6 +69,18 @@ class Job(Base):
         # The dashboard: the oldest due job, and lists filtered by creation time.
         sa.Index("ix_jobs_state_next_attempt", "state", "next_attempt_at"),
         sa.Index("ix_jobs_created_at", "created_at", "id"),
+        # The list sorted by next attempt (due jobs) and by failed-at (migration 0012).
+        sa.Index(
+            "ix_jobs_next_attempt",
+            "next_attempt_at",
+            "id",
+            postgresql_where=sa.text("state IN ('pending', 'retrying')"),
+            sqlite_where=sa.text("state IN ('pending', 'retrying')"),
+        ),
+        sa.Index("ix_jobs_failed_at", "state", "finished_at", "id"),
+        # One job a schedule's slot, for good (NULLs, the other jobs, never collide); and
+        # an entry's jobs, newest slot first.
+        sa.Index("ux_jobs_schedule_slot", "schedule_name", "schedule_slot", unique=True),
         # None on locked_by or locked_until: claims and heartbeats rewrite them, and
         # PostgreSQL then updates the row in place (migration 0005).
         TABLE_ARGS,
@@ -253,3 +269,16 @@ MIGRATION_ONLY_INDEXES = frozenset({"ix_requests_payload_search_trgm",
 def include_in_schema_comparison(obj, name, type_, reflected, compare_to) -> bool:
     """Alembic's ``include_object``: leave the migration-only indexes out of comparisons."""
     return not (type_ == "index" and name in MIGRATION_ONLY_INDEXES)
+
+
+class ScheduleState(Base):
+    """A recurring schedule's entry as the digests know it: since when, and its latest
+    slot enqueued (kept when its jobs are pruned)."""
+
+    __tablename__ = "schedules"
+
+    name: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_slot: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (TABLE_ARGS,)

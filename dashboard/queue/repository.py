@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -18,7 +18,7 @@ from .settings import default_clock, default_session
 jobs = Job.__table__
 requests = Request.__table__
 #: The columns a save takes from the objects; the times are the save's own.
-_JOB_FIELDS = ("relation_id", "source_id", "store_id", "state")
+_JOB_FIELDS = ("relation_id", "source_id", "store_id", "state", "schedule_name", "schedule_slot")
 _REQUEST_FIELDS = ("position", "type_code", "payload", "payload_search", "state", "attempts")
 _TIMES = {"job": ("next_attempt_at", "created_at", "updated_at"),
           "request": ("created_at", "updated_at")}
@@ -76,6 +76,14 @@ def _insert_many_in_one_statement() -> sa.Insert:
 #: Up to this many requests, a job saved alone goes as plain VALUES (a statement per
 #: number of requests); more go as JSON, whose SQL text is the same for any number.
 ONE_JOB_MAX_REQUESTS = 10
+
+
+def _json_value(value: object) -> object:
+    """A job's field as the JSON of the many-jobs statement carries it: a time as naive UTC
+    text, which the recordset's timestamp column reads back."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat()
+    return value
 
 
 @functools.cache
@@ -183,7 +191,7 @@ class JobRepository:
             statement = _insert_one_job_in_one_statement(len(requests))
         else:
             params = {
-                "jobs": [{"n": n, **{f: getattr(job, f) for f in _JOB_FIELDS}}
+                "jobs": [{"n": n, **{f: _json_value(getattr(job, f)) for f in _JOB_FIELDS}}
                          for n, job in enumerate(jobs, 1)],
                 "requests": [{"k": k, "n": n, **{f: getattr(r, f) for f in _REQUEST_FIELDS}}
                              for k, (n, r) in enumerate(((n, r) for n, job in enumerate(jobs, 1)

@@ -39,6 +39,9 @@ class QueueSettings:
     #: Seconds a request waits for a turn at its connector's limits; past that its job is
     #: given back, due when the connector may have room (see limits.py).
     limit_wait: float = 10.0
+    #: The recurring schedule's entries (QUEUE_SCHEDULE, see schedule.py): each run of due
+    #: jobs first enqueues their occurrences that have fallen due.
+    schedule: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
         if self.max_jobs_per_run < 1:

@@ -12,9 +12,15 @@ from tests.support.factories import make_job
 
 OPERATOR = "olga"
 VIEWER = "vic"
+ADMIN = "ada"
+#: The user the admin tests remove.
+DOOMED = "dora"
 PASSWORD = "browser-pass-1"
 XSS_SCRIPT = "<script>window.__xss = 1</script>"
 XSS_IMG = '"><img src=x onerror="window.__xss = 2; alert(2)">'
+#: Unbroken strings that must wrap or scroll inside their own box on a phone.
+LONG_TOKEN = "tok_" + "Q" * 240
+LONG_URL = "https://api.example.com/v1/customers/" + "a1b2c3d4" * 50
 
 
 class Clock:
@@ -34,7 +40,9 @@ def seed(env: dict[str, str], now: datetime) -> dict[str, int]:
         upgrade()
         session = db.session
         session.add_all([new_user(OPERATOR, "operator", PASSWORD),
-                         new_user(VIEWER, "viewer", PASSWORD)])
+                         new_user(VIEWER, "viewer", PASSWORD),
+                         new_user(ADMIN, "admin", PASSWORD),
+                         new_user(DOOMED, "viewer", PASSWORD)])
         session.commit()
         clock = Clock(now - timedelta(days=7))
         repository = JobRepository(session, clock)
@@ -46,11 +54,22 @@ def seed(env: dict[str, str], now: datetime) -> dict[str, int]:
         jobs["retry"] = _failing(repository, "cust-1002", {"customer_id": 1002})
         bulk = [_failing(repository, f"cust-20{n}", {"n": n}, source="bulk-src")
                 for n in range(4)]
+        jobs["long"] = repository.save(make_job(
+            ("test_echo", {"url": LONG_URL, "token": LONG_TOKEN}),
+            ("test_fails_with", {"reason": f"410 Gone: {LONG_URL}"}),
+            relation_id=LONG_TOKEN, source_id="src-" + "y" * 90)).id
+        # Fails for good at once, every time it is retried.
+        jobs["refail"] = repository.save(make_job(("test_not_applicable", {"customer_id": 7}),
+                                                  relation_id="cust-refail")).id
+        # 999 requests that succeed, then one that fails: the issue's big job.
+        jobs["big"] = repository.save(make_job(
+            *[("test_flaky", {"fail_times": 0, "line": n}) for n in range(999)],
+            ("test_not_applicable", {"line": 999}), relation_id="cust-big")).id
         for minutes in (0, 2, 4):
             clock.now = now - timedelta(minutes=20 - minutes)
             _digest(session, clock)
         clock.now = now - timedelta(minutes=5)
-        for name in ("pause", "run", "cancel"):
+        for name in ("pause", "run", "cancel", "a11y", "focus"):
             job = make_job(("test_echo", {"step": name}))
             jobs[name] = repository.save(job).id
         xss = make_job(("test_echo", {"note": XSS_SCRIPT, "html": XSS_IMG}),

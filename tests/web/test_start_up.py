@@ -21,6 +21,8 @@ BAD = [
     ({"QUEUE_TYPES": "no.such.module"}, "QUEUE_TYPES: can't import 'no.such.module'"),
     ({"DATABASE_URL": "nosuchdb://x/y"}, "DATABASE_URL is not a database URL"),
     ({"QUEUE_LEASE_SECONDS": "nan"}, "QUEUE_LEASE_SECONDS must be a finite number"),
+    ({"QUEUE_SCHEDULE": "/no/such/schedule.toml"},
+     "QUEUE_SCHEDULE /no/such/schedule.toml: can't read it"),
 ]
 
 
@@ -64,3 +66,21 @@ def test_good_settings_still_start(tmp_path):
                  DASHBOARD_HTTPS_ONLY="yes", SECRET_KEY="k" * 32)
     # No tables yet: the digest's own one-line error, exit 1 (not a setting's error).
     assert result.returncode == 1 and "db upgrade" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(("entry", "expected"), [
+    ('cron = "0 3 * *"\nrequests = [{type_code = "test_echo", payload = {}}]',
+     "schedule entry 1 ('nightly'): cron: '0 3 * *' is not a cron expression"),
+    ('cron = "0 3 * * *"\nrequests = [{type_code = "reconcile", payload = {}}]',
+     "schedule entry 1 ('nightly'): requests[0].type_code: unknown request type 'reconcile'"),
+])
+def test_a_bad_schedule_is_refused_at_start_naming_the_entry_and_field(tmp_path, entry,
+                                                                       expected):
+    path = tmp_path / "schedule.toml"
+    path.write_text(f'[[schedule]]\nname = "nightly"\n{entry}\n')
+    env = {"QUEUE_SCHEDULE": str(path), "QUEUE_TYPES": "tests.types"}
+    result = run([sys.executable, "-m", "flask", "--app", "dashboard", "digest"], tmp_path, **env)
+    assert_one_line(result, expected, "Error: ")
+    result = run([str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind",
+                  "127.0.0.1:0", "dashboard:create_app()"], tmp_path, **env)
+    assert_one_line(result, expected, "gunicorn.conf.py: ")

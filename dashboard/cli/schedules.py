@@ -1,0 +1,39 @@
+"""``flask --app dashboard schedule list``: the recurring schedule's entries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+from flask.cli import AppGroup
+
+from ..app.extensions import db
+from ..queue import schedule
+from ..queue.settings import default_clock, default_settings
+from ..queue.terminal import printable
+from .common import database_errors
+
+schedule_cli = AppGroup("schedule", help="The recurring schedule (QUEUE_SCHEDULE).")
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "never"
+
+
+@schedule_cli.command("list")
+def list_command() -> None:
+    """Each entry with its cron, its last run (slot, job, state) and its next run."""
+    entries = default_settings().schedule
+    if not entries:
+        click.echo("no recurring schedule: QUEUE_SCHEDULE is not set")
+        return
+    with database_errors():
+        shown = schedule.status(db.session(), entries, default_clock()())
+        db.session.commit()
+    for s in shown:
+        zone = "" if s.entry.timezone == "UTC" else f" ({s.entry.timezone})"
+        last = (f"{_when(s.last_slot)} job {s.last_job_id} {s.last_job_state}"
+                if s.last_job_id else "never")
+        click.echo(printable(
+            f"{s.entry.name}: {s.entry.cron}{zone}{', catch up' if s.entry.catch_up else ''}"
+            f" | last: {last} | next: {_when(s.next_slot)} | jobs: {s.jobs}", one_line=True))

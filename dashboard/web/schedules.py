@@ -1,0 +1,20 @@
+"""The Schedules page: each recurring schedule entry, its last and next run."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from ..app.extensions import db
+from ..queue import schedule
+from ..queue.settings import default_settings
+from .templating import now
+
+bp = Blueprint("schedules", __name__, url_prefix="/schedules")
+
+
+@bp.get("")
+def index():
+    """QUEUE_SCHEDULE's entries with their last slot's job and their next slot."""
+    entries = default_settings().schedule
+    shown = schedule.status(db.session, entries, now())
+    return render_template("schedules/index.html", entries=shown)
