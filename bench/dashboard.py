@@ -230,7 +230,9 @@ def bulk_timing(count: int) -> None:
         f"SELECT id FROM jobs WHERE state = 'pending' ORDER BY id DESC LIMIT {count}")))
     for action in ("pause", "resume"):
         started = time.perf_counter()
+        db.session.rollback()
         changed, refused = apply_bulk(db.session, action, ids, actor="bench", now=utcnow())
+        db.session.commit()
         print(f"bulk {action} of {len(ids):,} jobs: {len(changed):,} changed, "
               f"{len(refused)} refused, in {time.perf_counter() - started:.1f} s")
 

@@ -73,32 +73,26 @@ def ids_for_action(session: Session, found: JobFilter, action: str, *, upto: int
 def apply_bulk(session: Session, action: str, job_ids: list[int], *, actor: str, now: datetime,
                filter: Mapping[str, str] | None = None,
                ) -> tuple[list[int], dict[int, str]]:
-    """Apply ``action`` to each job and write one audit entry, all in one transaction.
+    """Apply ``action`` to each job and write one audit entry, all in one transaction,
+    which the caller commits. Call it with no transaction open: it begins one that takes
+    SQLite's write lock up front.
 
     Each job is still a compare-and-set update of the core, so a job that changed state
     meanwhile is refused (and left as it is) while the others go through. One transaction
-    instead of one per job: 10,000 jobs take seconds, not a
-    minute, and the audit entry can't miss a change. Returns (changed ids, {refused id:
-    reason}).
+    instead of one per job: 10,000 jobs take seconds, not a minute, and the audit entry
+    can't miss a change. Returns (changed ids, {refused id: reason}).
     """
     changed: list[int] = []
     refused: dict[int, str] = {}
-    session.commit()  # end the caller's read: the writes need a transaction of their own
-    try:
-        begin_for_write(session)
-        for job_id in job_ids:
-            try:
-                ACTION_FUNCTIONS[action](session, job_id, now)
-            except ActionRefused as refusal:  # its update matched no row: nothing to undo
-                refused[job_id] = str(refusal)
-            else:
-                changed.append(job_id)
-        if changed:
-            audit.record(session, actor, f"bulk-{action}", changed, filter=filter,
-                         detail=f"{len(changed)} changed, {len(refused)} refused", at=now,
-                         commit=False)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    begin_for_write(session)
+    for job_id in job_ids:
+        try:
+            ACTION_FUNCTIONS[action](session, job_id, now)
+        except ActionRefused as refusal:  # its update matched no row: nothing to undo
+            refused[job_id] = str(refusal)
+        else:
+            changed.append(job_id)
+    if changed:
+        audit.record(session, actor, f"bulk-{action}", changed, filter=filter,
+                     detail=f"{len(changed)} changed, {len(refused)} refused", at=now)
     return changed, refused

@@ -1,7 +1,8 @@
 """An operator's action on one job, with its audit entry: retry, pause, resume, cancel, run.
 
 The one code path behind the dashboard's buttons, the HTTP API and ``flask jobs ...``
-(no Flask here): each caller only says who acts and shows the outcome its own way.
+(no Flask here): each caller only says who acts, commits, and shows the outcome its own
+way.
 """
 
 from __future__ import annotations
@@ -18,11 +19,7 @@ from ..queue import JobDigest, NotRunnable, actions
 from ..queue.models import Job
 
 #: Every action on one job, in the order the pages show them.
-OPERATIONS = (*actions.ACTIONS, "run")
-
-#: What an applied action made of the job, in words.
-DONE = {"retry": "is due again", "pause": "is paused", "resume": "is resumed",
-        "cancel": "is cancelled"}
+OPERATIONS = tuple(actions.ACTIONS)
 
 
 class NoSuchJob(LookupError):
@@ -55,39 +52,42 @@ class Done:
 
 def perform(session: Session, action: str, job_id: int, *, actor: str, now: datetime,
             run_seconds: float | None = None) -> Done:
-    """Apply ``action`` to the job and record it under ``actor``, in one transaction.
+    """Apply ``action`` to the job and record it under ``actor``, in the session's
+    transaction: the caller commits both, or neither.
 
     ``run_seconds`` bounds ``run`` (see _run); None lets it go to the end of the job.
-    Raises NoSuchJob, or Refused when the action does not apply (nothing is recorded),
+    Raises NoSuchJob, or Refused when the action does not apply (nothing is written),
     or ValueError for an action that does not exist.
     """
     if action not in OPERATIONS:
         raise ValueError(f"there is no action {action!r}: use {', '.join(OPERATIONS)}")
     if session.scalar(sa.select(Job.id).where(Job.id == job_id)) is None:
-        session.rollback()
         raise NoSuchJob(job_id)
     if action == "run":
         return _run(session, job_id, actor=actor, now=now, seconds=run_seconds)
     try:
+        # A refused compare-and-set changed no row: nothing to undo.
         actions.ACTION_FUNCTIONS[action](session, job_id, now)
-        audit.record(session, actor, action, [job_id], at=now)
     except actions.ActionRefused as refusal:
-        session.rollback()
         raise Refused(action, job_id, str(refusal)) from None
-    return Done(job_id, action, f"Job #{job_id} {DONE[action]}.")
+    audit.record(session, actor, action, [job_id], at=now)
+    return Done(job_id, action, f"Job #{job_id} {actions.ACTIONS[action].result}.")
 
 
 def _run(session: Session, job_id: int, *, actor: str, now: datetime,
          seconds: float | None) -> Done:
     """Run the job through the digest here and now, and say how it went.
 
-    The audit entry is written, and committed, before the run starts: a run cut off (its
-    process killed) is still on record, as started. After ``seconds`` the run stops at
-    the end of its current request and gives the job back, due: the digest runs the rest.
+    The one action that commits: the digest writes each step in a transaction of its
+    own, on its own connection, so the audit entry is committed before the run starts (a
+    run cut off, its process killed, is still on record, as started) and its outcome
+    after. After ``seconds`` the run stops at the end of its current request and gives
+    the job back, due: the digest runs the rest.
     """
     job = session.get_one(Job, job_id)
     entry = audit.record(session, actor, "run", [job_id], detail="started, no outcome recorded",
                          at=now)
+    session.commit()
     digest = JobDigest(session)
     timer = threading.Timer(seconds, digest.stop) if seconds is not None else None
     try:
@@ -97,6 +97,7 @@ def _run(session: Session, job_id: int, *, actor: str, now: datetime,
     except NotRunnable as refusal:
         session.rollback()
         audit.forget(session, entry)  # nothing ran: nothing to keep on record
+        session.commit()
         raise Refused("run", job_id, str(refusal)) from None
     finally:
         if timer is not None:

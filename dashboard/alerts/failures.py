@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -19,7 +19,6 @@ from ..queue.states import JobState, RequestState
 #: Rows an email lists; the rest are counted ("and 70 more") and linked.
 SHOWN = 50
 PAYLOAD_SHOWN = 200
-SENT_KEPT_DAYS = 30
 
 failure_alerts = FailureAlert.__table__
 jobs = Job.__table__
@@ -86,15 +85,13 @@ def pending(session: Session, limit: int = SHOWN) -> Listing:
 
 
 def mark_sent(session: Session, last_id: int, *, now: datetime) -> int:
-    """Every failure up to ``last_id`` was in the accepted email. Forgets, after a month,
-    the alerts sent long ago. In the caller's transaction."""
+    """Every failure up to ``last_id`` was in the accepted email. In the caller's
+    transaction (``queue.retention.prune_history`` forgets it after a while)."""
     marked = changed_rows(session.execute(
         sa.update(failure_alerts)
         .where(failure_alerts.c.sent_at.is_(None), failure_alerts.c.id <= last_id)
         .values(sent_at=now)
     ))
-    session.execute(sa.delete(failure_alerts).where(
-        failure_alerts.c.sent_at < now - timedelta(days=SENT_KEPT_DAYS)))
     return marked
 
 

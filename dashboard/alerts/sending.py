@@ -14,10 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..app.extensions import mail
 from ..app.mail import describe
+from ..queue.database import writing
 from . import failures, messages, throttle
 
 log = logging.getLogger("dashboard.alerts")
@@ -30,46 +32,59 @@ CLAIM_SLACK = 60.0
 def send_failure_alerts(session: Session, *, clock: Callable[[], datetime],
                         worker: str) -> str:
     """Send the pending failure alerts if it is time; returns what happened, in a word:
-    "off", "none", "throttled", "sent" or "failed"."""
+    "off", "none", "throttled", "sent" or "failed".
+
+    Owns its transactions: each step (claim, give back, failed, sent) is one of its own,
+    committed in ``writing(session)``, and none is open while the mail server talks.
+    """
     config = current_app.config
     if not config["QUEUE_ALERT_TO"]:
         return "off"
     waiting = failures.waiting(session)
-    session.commit()
     if not waiting:
+        session.rollback()  # a read: end it
         return "none"
-    if not throttle.claim(session, throttle.FAILURES, worker, now=clock(),
-                          interval=config["QUEUE_ALERT_INTERVAL"],
-                          hold=config["MAIL_TIMEOUT"] + CLAIM_SLACK):
+    if not _claim(session, worker, clock(), config):
         return "throttled"
     try:
         listing = failures.pending(session)
-        session.commit()
+        session.rollback()  # a read: no transaction stays open while the mail server talks
         if not listing.total:  # another digest's email took them meanwhile
-            throttle.give_back(session, throttle.FAILURES, worker)
+            with writing(session):
+                throttle.give_back(session, throttle.FAILURES, worker)
             return "none"
         mail.send(messages.failure_alert(listing))
     except Exception as error:
-        session.rollback()
         reason = describe(error)
         log.warning("failure alert email not sent: %s; a later digest run will try again "
                     "(%d failed %s waiting)", reason, waiting,
                     "job" if waiting == 1 else "jobs", exc_info=not isinstance(error, OSError))
-        throttle.failed(session, throttle.FAILURES, worker, now=clock(), error=reason)
+        with writing(session):
+            throttle.failed(session, throttle.FAILURES, worker, now=clock(), error=reason)
         return "failed"
     last_id = listing.last_id
     assert last_id is not None  # a listing with failures has the newest one's id
-    try:
-        now = clock()
+    now = clock()
+    with writing(session):
         failures.mark_sent(session, last_id, now=now)
         throttle.sent(session, throttle.FAILURES, worker, now=now)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     log.info("failure alert email sent to %s: %d failed jobs",
              ", ".join(config["QUEUE_ALERT_TO"]), listing.total)
     return "sent"
+
+
+def _claim(session: Session, worker: str, now: datetime, config: Any) -> bool:
+    """Whether this digest may send now (see throttle.claim); the channel's row is made on
+    first use."""
+    try:
+        with writing(session):
+            throttle.ensure(session, throttle.FAILURES)
+    except IntegrityError:
+        pass  # another digest made the row at the same moment: it is there all the same
+    with writing(session):
+        return throttle.claim(session, throttle.FAILURES, worker, now=now,
+                              interval=config["QUEUE_ALERT_INTERVAL"],
+                              hold=config["MAIL_TIMEOUT"] + CLAIM_SLACK)
 
 
 def after_digest_run(app: Flask) -> Callable[[Any, Any], None]:

@@ -4,6 +4,9 @@ The throttle is a row per kind of email (``alert_channels``), shared by every di
 process and host. A digest may send only after it wins a compare-and-set on that row: the
 interval has passed and no other digest holds an unexpired claim. The claim is given back,
 with the outcome, once the mail server has answered.
+
+Each function writes in the caller's transaction; ``sending.send_failure_alerts`` owns
+them, one transaction (with SQLite's write lock taken up front) per step.
 """
 
 from __future__ import annotations
@@ -12,11 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db import changed_rows
-from ..queue.database import begin_for_write
 from .failures import waiting
 from .models import AlertChannel
 
@@ -50,25 +51,18 @@ def alert_status(session: Session) -> AlertStatus:
 def claim(session: Session, name: str, worker: str, *, now: datetime, interval: float,
           hold: float) -> bool:
     """Take the right to send one email of ``name`` now; False if it is not this digest's
-    turn (sent less than ``interval`` seconds ago, or another digest is sending)."""
-    _ensure(session, name)
-    try:
-        begin_for_write(session)
-        won = changed_rows(session.execute(
-            sa.update(channels)
-            .where(
-                channels.c.name == name,
-                sa.or_(channels.c.last_sent_at.is_(None),
-                       channels.c.last_sent_at <= now - timedelta(seconds=interval)),
-                sa.or_(channels.c.claimed_until.is_(None), channels.c.claimed_until < now),
-            )
-            .values(claimed_by=worker, claimed_until=now + timedelta(seconds=hold))
-        )) == 1
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    return won
+    turn (sent less than ``interval`` seconds ago, or another digest is sending). The
+    channel's row must exist (``ensure``)."""
+    return changed_rows(session.execute(
+        sa.update(channels)
+        .where(
+            channels.c.name == name,
+            sa.or_(channels.c.last_sent_at.is_(None),
+                   channels.c.last_sent_at <= now - timedelta(seconds=interval)),
+            sa.or_(channels.c.claimed_until.is_(None), channels.c.claimed_until < now),
+        )
+        .values(claimed_by=worker, claimed_until=now + timedelta(seconds=hold))
+    )) == 1
 
 
 def sent(session: Session, name: str, worker: str, *, now: datetime) -> None:
@@ -80,21 +74,12 @@ def sent(session: Session, name: str, worker: str, *, now: datetime) -> None:
 
 def failed(session: Session, name: str, worker: str, *, now: datetime, error: str) -> None:
     """The email did not go: say why, and let the next run try again."""
-    _commit(session, _release(name, worker).values(last_error=error, last_error_at=now))
+    session.execute(_release(name, worker).values(last_error=error, last_error_at=now))
 
 
 def give_back(session: Session, name: str, worker: str) -> None:
     """Nothing was sent after all: the next digest may send at once."""
-    _commit(session, _release(name, worker))
-
-
-def _commit(session: Session, statement: sa.Update) -> None:
-    try:
-        session.execute(statement)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    session.execute(_release(name, worker))
 
 
 def _release(name: str, worker: str) -> sa.Update:
@@ -103,16 +88,8 @@ def _release(name: str, worker: str) -> sa.Update:
             .values(claimed_by=None, claimed_until=None))
 
 
-def _ensure(session: Session, name: str) -> None:
-    """The channel's row exists (made on first use; two digests may race to make it)."""
-    try:
-        exists = session.scalar(sa.select(channels.c.name).where(channels.c.name == name))
-        session.commit()
-        if exists is None:
-            session.execute(sa.insert(channels).values(name=name))
-            session.commit()
-    except IntegrityError:
-        session.rollback()
-    except BaseException:
-        session.rollback()
-        raise
+def ensure(session: Session, name: str) -> None:
+    """Make the channel's row on first use. Two digests may race to make it: the loser's
+    commit fails with IntegrityError, and the row is there all the same."""
+    if session.scalar(sa.select(channels.c.name).where(channels.c.name == name)) is None:
+        session.execute(sa.insert(channels).values(name=name))

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..queries.filters import MAX_ID, MAX_SCHEDULE_NAME_LENGTH, MAX_SEARCH_LENGTH
 from ..queries.jobs import PAGE_SIZE
+from ..queue.actions import ACTIONS, Action
 from ..queue.builder import (
     MAX_RELATION_ID_LENGTH,
     MAX_SOURCE_ID_LENGTH,
@@ -20,17 +21,6 @@ from ..queue.builder import (
 from ..queue.states import JobState
 from ..queue.types import MAX_TYPE_CODE_LENGTH
 from .schemas import SCHEMAS, ref
-
-ACTIONS = {
-    "retry": "Make a retrying job due now; give a failed one a fresh round of attempts "
-             "(its history is kept).",
-    "pause": "Keep the digest away from the job; a running one stops after its current "
-             "request.",
-    "resume": "Let the digest take a paused job again, where it left off.",
-    "cancel": "Stop the job for good; later jobs of its relation are no longer held back.",
-    "run": "Run the job here and now through the digest (it must be pending or retrying, "
-           "not held by another digest nor blocked by an earlier job of its relation).",
-}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -82,11 +72,11 @@ def _links(job_id: str) -> dict[str, Any]:
             for operation in ("getJob", *(f"{name}Job" for name in ACTIONS))}
 
 
-def _action(name: str, description: str) -> dict[str, Any]:
+def _action(action: Action) -> dict[str, Any]:
     return {"post": {
-        "operationId": f"{name}Job",
-        "summary": f"{name.capitalize()} a job",
-        "description": description + " Recorded in the audit log as token:NAME. Needs an "
+        "operationId": f"{action.code}Job",
+        "summary": f"{action.code.capitalize()} a job",
+        "description": action.help + " Recorded in the audit log as token:NAME. Needs an "
                                      "operator token.",
         "parameters": [JOB_ID_PARAMETER],
         "responses": {
@@ -147,7 +137,7 @@ PATHS: dict[str, Any] = {
             },
         },
     },
-    **{f"/api/v1/jobs/{{job_id}}/{name}": _action(name, text) for name, text in ACTIONS.items()},
+    **{f"/api/v1/jobs/{{job_id}}/{code}": _action(action) for code, action in ACTIONS.items()},
     "/api/v1/openapi.json": {
         "get": {
             "operationId": "getOpenApi",

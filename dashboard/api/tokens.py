@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..queue.builder import validate_source_id
-from ..queue.database import writing
 from .models import MAX_TOKEN_NAME_LENGTH, ApiToken, ApiTokenSource, TokenRole
 
 PREFIX = "aqd_"
@@ -70,8 +69,10 @@ def create(session: Session, name: str, role: str, *, now: datetime,
     return token, secret
 
 
-def authenticate(session: Session, secret: str, *, now: datetime) -> ApiToken | None:
-    """The live token whose secret this is, or None (unknown, malformed or revoked)."""
+def authenticate(session: Session, secret: str) -> ApiToken | None:
+    """The live token whose secret this is, or None (unknown, malformed or revoked).
+
+    Only reads: the caller writes the token's use (``use_is_due``, ``mark_used``)."""
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
     wanted = digest(secret)
@@ -80,12 +81,18 @@ def authenticate(session: Session, secret: str, *, now: datetime) -> ApiToken | 
         return None
     if token.revoked_at is not None:
         return None
-    if token.last_used_at is None or now - token.last_used_at >= USE_RESOLUTION:
-        token_id = token.id
-        with writing(session):
-            session.execute(
-                sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
     return token
+
+
+def use_is_due(token: ApiToken, now: datetime) -> bool:
+    """Whether the token's ``last_used_at`` is older than USE_RESOLUTION (or unset)."""
+    return token.last_used_at is None or now - token.last_used_at >= USE_RESOLUTION
+
+
+def mark_used(session: Session, token_id: int, now: datetime) -> None:
+    """Write the token's use, in the session's transaction."""
+    session.execute(
+        sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
 
 
 def revoke(session: Session, token: ApiToken, *, now: datetime) -> None:

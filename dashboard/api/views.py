@@ -147,7 +147,7 @@ def show(job_id: int) -> Response:
     return jsonify(_document(job_id))
 
 
-@bp.post("/jobs/<int:job_id>/<any(retry, pause, resume, cancel, run):action>",
+@bp.post(f"/jobs/<int:job_id>/<any({', '.join(one_job.OPERATIONS)}):action>",
          provide_automatic_options=False)
 @per_token
 @guard.needs("act")
@@ -158,6 +158,7 @@ def act(job_id: int, action: str) -> Response:
         done = one_job.perform(db.session(), action, job_id, actor=guard.current_token().actor,
                                   now=clock(),
                                   run_seconds=current_app.config["DASHBOARD_RUN_SECONDS"])
+        db.session.commit()
     except one_job.NoSuchJob as missing:
         abort(404, str(missing))
     except one_job.Refused as refusal:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
 
-from ..queue import stats
+from ..queries.overview import last_run
 from .extensions import db
 
 bp = Blueprint("health", __name__)
@@ -23,13 +23,13 @@ def init_app(app: Flask) -> None:
 def healthz() -> tuple[Response, int]:
     """200 with the last digest run's end when the database answers, 503 otherwise."""
     try:
-        run = stats.last_digest_run(db.session())
+        run = last_run(db.session(), finished=True)
     except Exception:  # whatever broke, the answer is the same: not healthy
         db.session.rollback()
         current_app.logger.warning("health check: the database did not answer", exc_info=True)
         return _no_store(jsonify(database="unavailable")), 503
     db.session.rollback()  # a read: end the transaction now
-    last = run.finished_at.isoformat() if run else None
+    last = run.finished_at.isoformat() if run and run.finished_at else None
     return _no_store(jsonify(database="ok", last_digest_at=last)), 200
 
 

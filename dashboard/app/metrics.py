@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy.orm import Session
 
+from ..queries import overview
 from ..queue import stats
 from ..queue.settings import clock
 from .extensions import db
@@ -66,9 +67,13 @@ class QueueCollector:
         self.window = window
 
     def collect(self) -> Iterator[Metric]:
-        by_state = GaugeMetricFamily("asyncqueue_jobs", "Jobs in each state.", labels=["state"])
-        for state, count in stats.jobs_by_state(self.session).items():
-            by_state.add_metric([state.value], count)
+        # Counted as the overview counts them: exact up to overview.COUNT_CAP, so a
+        # scrape never reads millions of index entries.
+        by_state = GaugeMetricFamily(
+            "asyncqueue_jobs", f"Jobs in each state: exact up to {overview.COUNT_CAP}, "
+            "beyond that PostgreSQL's estimate (other databases: the cap).", labels=["state"])
+        for counted in overview.state_counts(self.session):
+            by_state.add_metric([counted.state.value], counted.count)
         yield by_state
 
         yield GaugeMetricFamily(
@@ -94,16 +99,19 @@ class QueueCollector:
         yield processed
         yield failed
 
+        due = overview.oldest_due(self.session, self.now)
         yield GaugeMetricFamily(
             "asyncqueue_oldest_due_job_age_seconds",
             "How long the job due the longest has waited (0 when none is due).",
-            value=stats.oldest_due_age(self.session, now=self.now).total_seconds())
+            value=0.0 if due is None else max(self.now - due.due_since, timedelta(0))
+            .total_seconds())
 
-        run = stats.last_digest_run(self.session)
-        if run is not None:
+        run = overview.last_run(self.session, finished=True)
+        if run is not None and run.finished_at is not None:
             yield GaugeMetricFamily(
                 "asyncqueue_digest_last_run_duration_seconds",
-                "How long the digest's last finished run took.", value=run.seconds)
+                "How long the digest's last finished run took.",
+                value=(run.finished_at - run.started_at).total_seconds())
             yield GaugeMetricFamily(
                 "asyncqueue_digest_last_run_timestamp_seconds",
                 "When the digest's last finished run ended (Unix time).",

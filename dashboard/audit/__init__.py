@@ -1,7 +1,8 @@
 """The audit log: who did what to which jobs, when, and with which filter.
 
 ``record()`` takes a plain session, so the web views, the HTTP API and the CLI all write
-the same entries.
+the same entries. It never commits: the entry belongs to the transaction of the change
+it records, which the caller (a view or a command) commits, or rolls back with it.
 """
 
 from __future__ import annotations
@@ -33,34 +34,27 @@ def record(
     detail: str | None = None,
     *,
     at: datetime | None = None,
-    commit: bool = True,
 ) -> AuditEntry:
-    """Write one entry for an action that changed ``job_ids`` (may be empty)."""
+    """Add one entry for an action that changed ``job_ids`` (may be empty) to the
+    session's transaction."""
     ids = sorted(set(job_ids))
     entry = AuditEntry(
         at=at or utcnow(), actor=actor, action=action, job_count=len(ids),
         filter=json.dumps(dict(filter), sort_keys=True) if filter else None, detail=detail,
     )
-    try:
-        session.add(entry)
-        session.flush()
-        if ids:
-            session.execute(sa.insert(AuditJob), [{"entry_id": entry.id, "job_id": i} for i in ids])
-        if commit:
-            session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    session.add(entry)
+    session.flush()
+    if ids:
+        session.execute(sa.insert(AuditJob), [{"entry_id": entry.id, "job_id": i} for i in ids])
     return entry
 
 
 def forget(session: Session, entry: AuditEntry) -> None:
-    """Take back, and commit, an entry written ahead of an action that did not happen after
-    all (a run refused when the digest tried to take the job)."""
+    """Take back an entry written ahead of an action that did not happen after all (a run
+    refused when the digest tried to take the job). In the session's transaction."""
     entry_id = entry.id
     session.execute(sa.delete(AuditJob).where(AuditJob.entry_id == entry_id))
     session.execute(sa.delete(AuditEntry).where(AuditEntry.id == entry_id))
-    session.commit()
 
 
 @dataclass(frozen=True)

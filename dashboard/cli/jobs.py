@@ -21,6 +21,7 @@ from ..queries.detail import job_detail
 from ..queries.filters import BadFilter, parse_filter
 from ..queries.jobs import PAGE_SIZE, check_filter, list_jobs
 from ..queue import search_copy
+from ..queue.actions import ACTIONS, Action
 from ..queue.masking import Masker
 from ..queue.settings import clock
 from ..queue.terminal import printable, printable_json
@@ -142,6 +143,7 @@ def _act(action: str, job_ids: tuple[int, ...], as_json: bool) -> None:
             try:
                 outcome = one_job.perform(db.session(), action, job_id, actor=actor(),
                                              now=clock())
+                db.session.commit()
             except (one_job.NoSuchJob, one_job.Refused) as refusal:
                 refused.append({"id": job_id, "reason": str(refusal)})
                 click.echo(printable(f"job {job_id}: nothing changed: {refusal}"), err=True)
@@ -155,22 +157,17 @@ def _act(action: str, job_ids: tuple[int, ...], as_json: bool) -> None:
         raise SystemExit(1)
 
 
-def _action_command(action: str, text: str) -> None:
-    @jobs_cli.command(action, help=text + " Each job is recorded in the audit log as cli:USER.")
+def _action_command(action: Action) -> None:
+    @jobs_cli.command(action.code, help=f"{action.label}: {action.help} Several ids: one job "
+                      "after the other. Each job is recorded in the audit log as cli:USER.")
     @click.argument("job_ids", nargs=-1, required=True, type=JOB_ID, metavar="ID...")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
     def command(job_ids: tuple[int, ...], as_json: bool) -> None:
-        _act(action, job_ids, as_json)
+        _act(action.code, job_ids, as_json)
 
 
-for _action, _text in {
-    "retry": "Make retrying jobs due now; give failed ones a fresh round of attempts.",
-    "pause": "Keep the digest away from the jobs.",
-    "resume": "Let the digest take paused jobs again.",
-    "cancel": "Stop the jobs for good.",
-    "run": "Run the jobs here and now through the digest, one after the other.",
-}.items():
-    _action_command(_action, _text)
+for _action in ACTIONS.values():
+    _action_command(_action)
 
 
 @jobs_cli.command("remask")

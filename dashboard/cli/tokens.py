@@ -49,6 +49,7 @@ def create_command(name: str, role: str, replace: bool, sources: tuple[str, ...]
         audit.record(db.session(), actor(), "token-create", [], at=now,
                      detail=f"{'replaced' if existing else 'created'} token {name} ({role}, "
                             f"{_scope(sources)})")
+        db.session.commit()
     click.echo(secret)
     click.echo(f"created token {name} ({role}, {_scope(sources)}); it is shown only once: "
                "keep it now", err=True)
@@ -91,6 +92,7 @@ def revoke_command(name: str, yes: bool) -> None:
         tokens.revoke(db.session(), token, now=now)
         audit.record(db.session(), actor(), "token-revoke", [], at=now,
                      detail=f"revoked token {name} ({token.role})")
+        db.session.commit()
     click.echo(f"revoked token {name}")
 
 

@@ -48,6 +48,7 @@ def create_command(name: str, role: str, password_stdin: bool) -> None:
         db.session.add(user)
         audit.record(db.session(), actor(), "user-create", [],
                      detail=f"created {user.name} ({user.role})")
+        db.session.commit()
     click.echo(f"created user {user.name} ({user.role})")
 
 
@@ -64,6 +65,7 @@ def set_password_command(name: str, password_stdin: bool) -> None:
         user.set_password(_password(password_stdin))
         sessions.end_all(db.session(), user.id)
         audit.record(db.session(), actor(), "user-password", [], detail=f"new password for {name}")
+        db.session.commit()
     click.echo(f"new password set for {name}")
 
 

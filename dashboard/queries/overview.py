@@ -37,8 +37,10 @@ class DueJob:
     due_since: datetime
 
 
-def state_counts(session: Session, cap: int = COUNT_CAP) -> list[StateCount]:
-    """Jobs per state: exact up to ``cap`` (an index range scan, never the whole table)."""
+def state_counts(session: Session, cap: int | None = None) -> list[StateCount]:
+    """Jobs per state: exact up to ``cap`` (default COUNT_CAP), an index range scan, never
+    the whole table. The overview and ``/metrics`` both count this way."""
+    cap = COUNT_CAP if cap is None else cap
     counts = []
     estimates: dict[str, int] | None = None
     for state in JobState:
@@ -87,9 +89,13 @@ def oldest_due(session: Session, now: datetime) -> DueJob | None:
     return min(candidates, key=lambda due: (due.due_since, due.id), default=None)
 
 
-def last_run(session: Session) -> DigestRun | None:
+def last_run(session: Session, *, finished: bool = False) -> DigestRun | None:
+    """The digest's latest run (with ``finished``: the latest that has ended), or None."""
+    query = sa.select(DigestRun)
+    if finished:
+        query = query.where(DigestRun.finished_at.is_not(None))
     return session.scalars(
-        sa.select(DigestRun).order_by(DigestRun.started_at.desc(), DigestRun.id.desc()).limit(1)
+        query.order_by(DigestRun.started_at.desc(), DigestRun.id.desc()).limit(1)
     ).one_or_none()
 
 

@@ -1,14 +1,19 @@
-"""What an operator can do to a job: retry, pause, resume, cancel.
+"""What an operator can do to a job: retry, pause, resume, cancel, run now.
 
-Each action is one compare-and-set update: it changes the job only from the states it
-applies to, so it can't undo a digest's concurrent write, and an action that does not
-apply is refused with a reason (``ActionRefused``), never ignored. The pages, the API and
-the CLI call them through ``dashboard.actions``, which records each in the audit log.
+``ACTIONS`` is the one table of them: the pages' buttons, the bulk form, the HTTP API's
+description and ``flask jobs`` read their label, help text and states from it.
+
+Each action but ``run`` is one compare-and-set update: it changes the job only from the
+states it applies to, so it can't undo a digest's concurrent write, and an action that
+does not apply is refused with a reason (``ActionRefused``), never ignored. ``run`` hands
+the job to the digest, which refuses it the same way. The pages, the API and the CLI call
+them through ``dashboard.actions``, which records each in the audit log.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -16,22 +21,58 @@ from sqlalchemy.orm import Session
 
 from ..db import changed_rows
 from .models import Job, Request
-from .states import JobState, RequestState
+from .states import DUE_STATES, JobState, RequestState
 
 jobs = Job.__table__
 requests = Request.__table__
 
-ACTIONS = ("retry", "pause", "resume", "cancel")
+
+@dataclass(frozen=True)
+class Action:
+    """One operator action, as every caller names and explains it."""
+
+    #: In URLs, forms, the API's paths, the CLI's subcommands and the audit log.
+    code: str
+    #: The job states it changes a job from.
+    applies_to: tuple[JobState, ...]
+    #: The button: "Retry", "Run now".
+    label: str
+    #: Past participle, for counts: "12 jobs retried", "can be retried".
+    past: str
+    #: What it does to one job, in one or two sentences.
+    help: str
+    #: What one job is afterwards, for the message "Job #12 is due again." (None for
+    #: ``run``, whose message tells how the run went).
+    result: str | None = None
+
+
+#: Every action, in the order the pages show them.
+ACTIONS: dict[str, Action] = {action.code: action for action in (
+    Action("retry", (JobState.RETRYING, JobState.FAILED), "Retry", "retried",
+           "Make a retrying job due now; give a failed one a fresh round of attempts (its "
+           "history is kept).", "is due again"),
+    Action("pause", (JobState.PENDING, JobState.RETRYING, JobState.RUNNING), "Pause", "paused",
+           "Keep the digest away from the job; a running one stops after its current "
+           "request.", "is paused"),
+    Action("resume", (JobState.PAUSED,), "Resume", "resumed",
+           "Let the digest take a paused job again, where it left off.", "is resumed"),
+    Action("cancel", (JobState.PENDING, JobState.RETRYING, JobState.RUNNING, JobState.PAUSED,
+                      JobState.FAILED), "Cancel", "cancelled",
+           "Stop the job for good; later jobs of its relation are no longer held back.",
+           "is cancelled"),
+    Action("run", DUE_STATES, "Run now", "run",
+           "Run the job here and now through the digest (it must be pending or retrying, "
+           "not held by another digest nor blocked by an earlier job of its relation)."),
+)}
 
 #: The states each action applies to.
 APPLIES_TO: dict[str, tuple[JobState, ...]] = {
-    "retry": (JobState.RETRYING, JobState.FAILED),
-    "pause": (JobState.PENDING, JobState.RETRYING, JobState.RUNNING),
-    "resume": (JobState.PAUSED,),
-    "cancel": (
-        JobState.PENDING, JobState.RETRYING, JobState.RUNNING, JobState.PAUSED, JobState.FAILED,
-    ),
-}
+    code: action.applies_to for code, action in ACTIONS.items()}
+
+
+def applicable(state: JobState) -> list[Action]:
+    """The actions that apply to a job in this state, in the order the pages show them."""
+    return [action for action in ACTIONS.values() if state in action.applies_to]
 
 
 class ActionRefused(ValueError):
@@ -57,7 +98,8 @@ def _update(session: Session, action: str, job_id: int, **values: object) -> Non
 
 
 def retry(session: Session, job_id: int, now: datetime) -> None:
-    """Make a retrying job due now; give a failed one a fresh set of attempts."""
+    """``retry`` (see ACTIONS): a failed job goes back to pending, its failed request to
+    a new round of attempts."""
     _update(session, "retry", job_id, state=sa.case(
         (jobs.c.state == JobState.FAILED, JobState.PENDING.value), else_=jobs.c.state,
     ), next_attempt_at=now, finished_at=None, updated_at=now)
@@ -70,12 +112,12 @@ def retry(session: Session, job_id: int, now: datetime) -> None:
 
 
 def pause(session: Session, job_id: int, now: datetime) -> None:
-    """Keep the digest away from the job; a running one stops after its current request."""
+    """``pause`` (see ACTIONS): the digest checks the state between requests."""
     _update(session, "pause", job_id, state=JobState.PAUSED, updated_at=now)
 
 
 def resume(session: Session, job_id: int, now: datetime) -> None:
-    """Let the digest take a paused job again, where it left off."""
+    """``resume`` (see ACTIONS): back to the state its requests and lease say it is in."""
     retrying = sa.exists().where(
         requests.c.job_id == jobs.c.id, requests.c.state == RequestState.RETRYING
     )
@@ -90,7 +132,7 @@ def resume(session: Session, job_id: int, now: datetime) -> None:
 
 
 def cancel(session: Session, job_id: int, now: datetime) -> None:
-    """Stop the job for good; later jobs of its relation are no longer held back."""
+    """``cancel`` (see ACTIONS): its requests that have not run are cancelled too."""
     _update(session, "cancel", job_id, state=JobState.CANCELLED, next_attempt_at=None,
             finished_at=now, updated_at=now)
     session.execute(
@@ -101,17 +143,14 @@ def cancel(session: Session, job_id: int, now: datetime) -> None:
     )
 
 
+#: The compare-and-set actions (every one but ``run``): also the bulk actions.
 ACTION_FUNCTIONS: dict[str, Callable[[Session, int, datetime], None]] = {
     "retry": retry, "pause": pause, "resume": resume, "cancel": cancel,
 }
+BULK = tuple(ACTION_FUNCTIONS)
 
 
 def apply(session: Session, action: str, job_id: int, now: datetime) -> None:
-    """Apply one action to one job and commit; ActionRefused (nothing changed) otherwise."""
-    try:
-        ACTION_FUNCTIONS[action](session, job_id, now)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-
+    """Apply one compare-and-set action to one job, in the session's transaction (the
+    caller commits); ActionRefused, with nothing changed, when it does not apply."""
+    ACTION_FUNCTIONS[action](session, job_id, now)

@@ -23,7 +23,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import claims, digest_runs, execution, limits, retry, schedule
+from . import claims, digest_runs, execution, limits, retention, retry, schedule
 from .claims import Lease
 from .database import IMMEDIATE
 from .dialect import General, for_connection
@@ -341,6 +341,8 @@ class JobDigest:
         try:
             with self._transaction():
                 digest_runs.record_end(self._conn, run_id, result, error, now=self.clock())
+                # Old runs, sent alerts and hourly counts: bounded for a --loop worker.
+                retention.prune_history(self._conn, now=self.clock())
         except Exception:
             if error is None:
                 raise

@@ -7,14 +7,13 @@ The functions take the digest's connection and leave the transaction to their ca
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from .models import DigestRun
 
 runs = DigestRun.__table__
-RUNS_KEPT_DAYS = 7
 
 
 @dataclass
@@ -63,14 +62,8 @@ def record_start(conn: sa.Connection, worker: str, started_at: datetime) -> int:
 
 def record_end(conn: sa.Connection, run_id: int | None, result: DigestResult, error: str | None,
                now: datetime) -> None:
-    """A run ends: what it did, and its error if it failed; runs older than a week go."""
+    """A run ends: what it did, and its error if it failed (old runs are pruned beside the
+    rest of the history, retention.prune_history)."""
     conn.execute(sa.update(runs).where(runs.c.id == run_id).values(
         finished_at=now, jobs=result.jobs, succeeded=result.succeeded, failed=result.failed,
         retrying=result.retrying, error=error))
-    # Enough for the overview, bounded for a --loop worker. Found by a plain read, deleted
-    # by key: a DELETE walking the index would lock the rows other digests are ending, and
-    # MariaDB's digests ending runs at once deadlocked on them.
-    old = conn.scalars(sa.select(runs.c.id).where(
-        runs.c.started_at < now - timedelta(days=RUNS_KEPT_DAYS)).limit(1000)).all()
-    if old:
-        conn.execute(sa.delete(runs).where(runs.c.id.in_(old)))

@@ -1,4 +1,5 @@
-"""Tables of the queue: jobs, their ordered requests, every attempt, and digest runs."""
+"""Tables of the queue: jobs, their ordered requests, every attempt, digest runs, and the
+attempts counted per hour."""
 
 from __future__ import annotations
 
@@ -233,6 +234,21 @@ class FailureAlert(Base):
         sa.Index("ix_failure_alerts_job_id", "job_id"),
         TABLE_ARGS,
     )
+
+
+class AttemptHour(Base):
+    """Attempts of one settled hour and request type (``*``: every type, which also marks
+    the hour as counted). An ended hour does not change any more, so the overview counts
+    it once (``stats.keep_hours``) instead of reading its attempts on every view."""
+
+    __tablename__ = "attempt_hours"
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    type_code: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    succeeded: Mapped[int] = mapped_column(sa.Integer, default=0)
+    failed: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+    __table_args__ = (TABLE_ARGS,)
 
 
 class ConnectorRow(Base):

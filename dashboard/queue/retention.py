@@ -1,9 +1,13 @@
-"""Retention: deleting finished jobs, with their requests, attempts and failure alerts,
-once they are old.
+"""Retention: what is deleted once it is old.
 
-Deletes in batches, each its own short transaction, so the tables are never locked for
-long; the children are deleted explicitly (not left to ON DELETE CASCADE), so no orphan
-is left behind by a database or connection that does not enforce foreign keys.
+``prune`` deletes finished jobs, with their requests, attempts and failure alerts, when
+an operator says so (``flask prune``). ``prune_history`` forgets the bookkeeping nobody
+asks about after a while (digest runs, alerts already sent, hourly attempt counts): the
+digest calls it at the end of each run.
+
+``prune`` deletes in batches, each its own short transaction, so the tables are never
+locked for long; the children are deleted explicitly (not left to ON DELETE CASCADE), so
+no orphan is left behind by a database or connection that does not enforce foreign keys.
 """
 
 from __future__ import annotations
@@ -18,13 +22,25 @@ from sqlalchemy.orm import Session
 
 from ..db import changed_rows
 from .database import begin_for_write
-from .models import Attempt, FailureAlert, Job, Request
+from .models import Attempt, AttemptHour, DigestRun, FailureAlert, Job, Request
 from .states import JobState
 
 jobs = Job.__table__
 requests = Request.__table__
 attempts = Attempt.__table__
 failure_alerts = FailureAlert.__table__
+runs = DigestRun.__table__
+attempt_hours = AttemptHour.__table__
+
+#: How long the bookkeeping is kept: a week of runs is enough for the overview; a sent
+#: alert is only looked at while its email is recent; the overview's charts show a week
+#: of hours.
+RUNS_KEPT = timedelta(days=7)
+SENT_ALERTS_KEPT = timedelta(days=30)
+HOURS_KEPT = timedelta(days=8)
+#: The most rows of each kind one call deletes: a --loop digest calls it every run, so a
+#: backlog goes a batch per run without one long delete.
+HISTORY_BATCH = 1000
 
 #: The states a job can be pruned from: it will never run again unless an operator says so.
 PRUNABLE_STATES = (JobState.COMPLETED, JobState.CANCELLED, JobState.FAILED)
@@ -163,3 +179,38 @@ def _count(session: Session, old: sa.ColumnElement[bool]) -> PruneResult:
     finally:
         session.rollback()
     return result
+
+
+@dataclass(frozen=True)
+class HistoryPruned:
+    """How many rows of each kind ``prune_history`` deleted."""
+
+    runs: int
+    sent_alerts: int
+    hours: int
+
+
+def prune_history(conn: sa.Connection | Session, *, now: datetime,
+                  batch_size: int = HISTORY_BATCH) -> HistoryPruned:
+    """Delete digest runs older than RUNS_KEPT, alerts sent longer ago than
+    SENT_ALERTS_KEPT and hourly counts older than HOURS_KEPT, at most ``batch_size`` of
+    each, in the caller's transaction.
+
+    Each kind is found by a plain read, then deleted by key: a DELETE walking the index
+    would lock the rows other digests are writing, and MariaDB's digests ending runs at
+    once deadlocked on them.
+    """
+    old_runs = conn.scalars(sa.select(runs.c.id).where(
+        runs.c.started_at < now - RUNS_KEPT).limit(batch_size)).all()
+    if old_runs:
+        conn.execute(sa.delete(runs).where(runs.c.id.in_(old_runs)))
+    old_alerts = conn.scalars(sa.select(failure_alerts.c.id).where(
+        failure_alerts.c.sent_at < now - SENT_ALERTS_KEPT).limit(batch_size)).all()
+    if old_alerts:
+        conn.execute(sa.delete(failure_alerts).where(failure_alerts.c.id.in_(old_alerts)))
+    old_hours = conn.execute(sa.select(attempt_hours.c.hour, attempt_hours.c.type_code).where(
+        attempt_hours.c.hour < now - HOURS_KEPT).limit(batch_size)).all()
+    if old_hours:
+        conn.execute(sa.delete(attempt_hours).where(
+            sa.tuple_(attempt_hours.c.hour, attempt_hours.c.type_code).in_(old_hours)))
+    return HistoryPruned(len(old_runs), len(old_alerts), len(old_hours))

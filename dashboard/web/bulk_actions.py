@@ -23,9 +23,6 @@ from .templating import now
 
 bp = Blueprint("bulk", __name__, url_prefix="/jobs")
 
-VERBS = {"retry": "Retry", "pause": "Pause", "resume": "Resume", "cancel": "Cancel"}
-DONE = {"retry": "retried", "pause": "paused", "resume": "resumed", "cancel": "cancelled"}
-
 
 @bp.post("/bulk")
 @require(Role.OPERATOR)
@@ -33,8 +30,8 @@ def act():
     """Confirm, then apply, an action to the selected jobs or to all matching the filter."""
     form = request.form
     action = form.get("action", "")
-    if action not in actions.ACTIONS:
-        abort(400, f"Unknown bulk action {action!r}: use retry, pause, resume or cancel.")
+    if action not in actions.BULK:
+        abort(400, f"Unknown bulk action {action!r}: use {', '.join(actions.BULK)}.")
     found = parse_filter({k: form.getlist(k) for k in PARAMETERS if k in form})
     check_filter(db.session, found)
     back = url_for("jobs.index", **found.to_params())
@@ -58,16 +55,20 @@ def act():
         ids = None
     if form.get("confirm") != "yes":
         return render_template(
-            "jobs/confirm_bulk.html", action=action, verb=VERBS[action], done=DONE[action],
+            "jobs/confirm_bulk.html", action=action, verb=actions.ACTIONS[action].label,
+            done=actions.ACTIONS[action].past,
             scope=scope,
             count=min(count, cap), more=count > cap, cap=cap, upto=upto, found=found,
             params=found.to_params(), selected=ids or [], back=back,
             refused=len(selected) - count if scope == "selected" else 0)
     if ids is None:
         ids = bulk.ids_for_action(db.session, found, action, upto=upto, cap=cap)
+    actor = current_user.name  # read before the rollback, which expires the user
+    db.session.rollback()  # end the reads: the writes take a transaction of their own
     changed, refused = bulk.apply_bulk(
-        db.session, action, ids, actor=current_user.name, now=now(),
+        db.session, action, ids, actor=actor, now=now(),
         filter=None if scope == "selected" else found.to_params())
+    db.session.commit()
     _report(action, changed, refused)
     return redirect(back, code=303)
 
@@ -91,12 +92,12 @@ def _applicable(ids: list[int], action: str) -> list[int]:
 
 
 def _report(action: str, changed: list[int], refused: dict[int, str]) -> None:
-    done = DONE
+    done = actions.ACTIONS[action].past
     if changed:
-        flash(f"{len(changed):,} job(s) {done[action]}.", "success")
+        flash(f"{len(changed):,} job(s) {done}.", "success")
     if refused:
         first = next(iter(refused.values()))
         flash(f"{len(refused):,} job(s) left unchanged (they changed meanwhile), e.g.: {first}.",
               "warning")
     if not changed and not refused:
-        flash(f"No job could be {done[action]}: nothing changed.", "error")
+        flash(f"No job could be {done}: nothing changed.", "error")

@@ -22,7 +22,7 @@ bp = Blueprint("actions", __name__, url_prefix="/jobs")
 def act(job_id: int, action: str):
     """Apply an action to one job; an action that does not apply changes nothing."""
     if action not in one_job.OPERATIONS:
-        abort(404, f"There is no action {action!r}: use retry, pause, resume, cancel or run.")
+        abort(404, f"There is no action {action!r}: use {', '.join(one_job.OPERATIONS)}.")
     db.get_or_404(Job, job_id, description=f"Job #{job_id} does not exist.")
     if action == "cancel" and request.form.get("confirm") != "yes":
         return render_job(job_id, confirm="cancel")
@@ -39,6 +39,7 @@ def perform(job_id: int, action: str) -> bool:
         done = one_job.perform(db.session(), action, job_id, actor=current_user.name,
                                   now=now(),
                                   run_seconds=current_app.config["DASHBOARD_RUN_SECONDS"])
+        db.session.commit()
     except one_job.NoSuchJob:
         abort(404, f"Job #{job_id} does not exist (it may have been cleaned up).")
     except one_job.Refused as refusal:

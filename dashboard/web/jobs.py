@@ -19,7 +19,7 @@ from ..queries.filters import (
 )
 from ..queries.jobs import check_filter, conditions, jobs, list_jobs
 from ..queries.ordering import COUNT_CAP, SORTS, capped_count, parse_cursor, parse_sort
-from ..queue.actions import APPLIES_TO
+from ..queue.actions import ACTIONS, BULK, applicable
 from ..queue.states import DUE_STATES, JobState
 from ..queue.types import registry
 from .templating import is_htmx
@@ -39,6 +39,7 @@ def index():
     filter is shown next to its field, with the form as typed."""
     shared = dict(states=FILTER_STATES, parameters=PARAMETERS, sorts=SORTS,
                   bulk_limit=current_app.config["DASHBOARD_BULK_LIMIT"],
+                  bulk_actions=[ACTIONS[code] for code in BULK],
                   type_codes=registry.codes())
     try:
         listing = _listing(request.args)
@@ -107,11 +108,4 @@ def render_job(job_id: int, *, confirm: str | None = None, status: int = 200):
     return render_template(template, detail=found, job=found.job, confirm=confirm,
                            part=request_part(found.job.requests, number),
                            live=found.job.state in LIVE_STATES,
-                           applies=applicable(found.job.state),
-                           runnable=found.job.state in DUE_STATES), status
-
-
-def applicable(state: JobState) -> list[str]:
-    """The actions that apply to a job in this state, in the order the page shows them."""
-    return [action for action in ("retry", "pause", "resume", "cancel")
-            if state in APPLIES_TO[action]]
+                           applies=applicable(found.job.state)), status

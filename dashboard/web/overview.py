@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, render_template
+from sqlalchemy.exc import IntegrityError
 
 from ..app.extensions import db
 from ..queries import hourly, overview
+from ..queue import stats
+from ..queue.database import writing
 from .chart import stacked_bars
 from .templating import is_htmx, now
 
@@ -18,6 +23,8 @@ def index():
     the connectors' limits."""
     moment = now()
     week = hourly.by_hour(db.session, moment, 24 * 7)
+    if week.to_keep:
+        _keep(week.to_keep)
     panels = dict(
         counts=overview.state_counts(db.session),
         oldest_due=overview.oldest_due(db.session, moment),
@@ -30,3 +37,14 @@ def index():
     )
     template = "overview/_panels.html" if is_htmx() else "overview/index.html"
     return render_template(template, **panels)
+
+
+def _keep(counted: dict[datetime, dict[str, tuple[int, int]]]) -> None:
+    """Keep the settled hours this view counted: the next view reads them instead. In a
+    transaction of its own that takes SQLite's write lock up front (this GET began a
+    plain one, whose first write would fail while a digest writes)."""
+    try:
+        with writing(db.session()):
+            stats.keep_hours(db.session(), counted)
+    except IntegrityError:
+        pass  # another worker kept the same hours at the same moment: theirs are as good

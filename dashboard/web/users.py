@@ -37,6 +37,7 @@ def create():
     db.session.add(user)
     audit.record(db.session, current_user.name, "user-create", [],
                  detail=f"created {user.name} ({user.role})")
+    db.session.commit()
     return _back(f"Created {user.name} ({user.role}).", "success")
 
 
@@ -54,6 +55,7 @@ def change_role(user_id: int):
     before, user.role = user.role, role.value
     audit.record(db.session(), current_user.name, "user-role", [],
                  detail=f"{user.name}: {before} -> {role.value}")
+    db.session.commit()
     return _back(f"{user.name} is now {role.value}.", "success")
 
 
@@ -69,6 +71,7 @@ def delete(user_id: int):
     name = user.name
     db.session.delete(user)
     audit.record(db.session(), current_user.name, "user-delete", [], detail=f"removed {name}")
+    db.session.commit()
     return _back(f"Removed {name}.", "success")
 
 

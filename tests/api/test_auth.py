@@ -119,3 +119,15 @@ def test_last_use_is_written_at_most_once_a_minute(api, session, clock):
     client.get("/api/v1/jobs")
     session.rollback()
     assert tokens.named(session, "viewer").last_used_at == clock.now
+
+
+def test_finding_a_token_only_reads_its_use_is_written_by_the_caller(session, clock,
+                                                                     token_secrets):
+    found = tokens.authenticate(session, token_secrets["viewer"])
+    assert found.name == "viewer" and tokens.use_is_due(found, clock.now)
+    session.rollback()
+    assert tokens.named(session, "viewer").last_used_at is None   # nothing written
+    tokens.mark_used(session, found.id, clock.now)
+    session.commit()
+    assert tokens.named(session, "viewer").last_used_at == clock.now
+    assert not tokens.use_is_due(tokens.named(session, "viewer"), clock.advance(seconds=59))

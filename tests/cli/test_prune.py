@@ -20,6 +20,7 @@ def old_jobs(session):
     JobDigest(session, clock=clock).set_job(completed).execute()
     cancelled = save_job(session, clock, ("test_echo", {"n": 2}))
     actions.apply(session, "cancel", cancelled.id, clock.now)
+    session.commit()
     failed = save_job(session, clock, ("test_not_applicable", {}))
     JobDigest(session, clock=clock).set_job(failed).execute()
     pending = save_job(session, clock, ("test_echo", {"n": 3}))

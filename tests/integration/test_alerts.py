@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.alerts import alert_status, send_failure_alerts
-from dashboard.alerts.throttle import FAILURES, claim
+from dashboard.alerts.throttle import FAILURES, claim, ensure
 from dashboard.app.extensions import db
 from dashboard.queue import FailureAlert, JobDigest, JobRepository, QueueSettings, actions
 from dashboard.queue.masking import MASK
@@ -197,11 +197,17 @@ def test_two_digests_at_once_send_one_email(app, session, clock, smtp):
 
 
 def test_a_claim_left_by_a_dead_digest_lapses(session, clock):
-    assert claim(session, FAILURES, "dead", now=clock.now, interval=900, hold=70)
-    assert not claim(session, FAILURES, "alive", now=clock.advance(seconds=60),
-                     interval=900, hold=70)
-    assert claim(session, FAILURES, "alive", now=clock.advance(seconds=11),
-                 interval=900, hold=70)
+    ensure(session, FAILURES)
+    session.commit()
+
+    def claimed(worker: str, now) -> bool:
+        won = claim(session, FAILURES, worker, now=now, interval=900, hold=70)
+        session.commit()  # the caller's: claim writes in its transaction
+        return won
+
+    assert claimed("dead", clock.now)
+    assert not claimed("alive", clock.advance(seconds=60))
+    assert claimed("alive", clock.advance(seconds=11))
 
 
 def test_a_job_that_fails_again_after_an_operator_retry_is_reported_again(

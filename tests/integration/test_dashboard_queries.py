@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from dashboard import audit
 from dashboard.queries import hourly, overview
-from dashboard.queries.hourly import AttemptHour
-from dashboard.queue import JobDigest, JobState, QueueSettings
+from dashboard.queue import JobDigest, JobState, QueueSettings, stats
+from dashboard.queue.models import AttemptHour
 from tests.support.factories import save_job
 
 
@@ -24,11 +24,20 @@ def test_hours_are_counted_once_settled_and_live_until_then(session, clock):
     counts = hourly.by_hour(session, now, 24)
     assert counts.totals()[-1].succeeded == 1 and counts.totals()[-1].failed == 1
     assert len(counts.totals()) == 24
-    # The hour under way, and the one that ended under 5 minutes ago, are not stored;
-    # the 22 settled ones are (as zeros).
+    # The hour under way, and the one that ended under 5 minutes ago, are not to be kept;
+    # the 22 settled ones are (as zeros). Reading wrote nothing: the caller keeps them.
+    assert len(counts.to_keep) == 22
+    assert session.scalar(sa.select(sa.func.count()).select_from(AttemptHour)) == 0
+    stats.keep_hours(session, counts.to_keep)
+    session.commit()
     assert session.scalar(sa.select(sa.func.count()).select_from(AttemptHour)) == 22
+    assert hourly.by_hour(session, now, 24).to_keep == {}   # read back, not recounted
     later = now + timedelta(hours=2)
     counts = hourly.by_hour(session, later, 24)
+    assert sorted(counts.to_keep) == [hourly.floor_hour(now) - timedelta(hours=1),
+                                      hourly.floor_hour(now)]
+    stats.keep_hours(session, counts.to_keep)
+    session.commit()
     stored = session.scalars(sa.select(AttemptHour).where(
         AttemptHour.hour == hourly.floor_hour(now), AttemptHour.type_code == "*")).one()
     assert (stored.succeeded, stored.failed) == (1, 1)
@@ -63,6 +72,20 @@ def test_oldest_due_job(session, clock):
     assert (due.id, due.due_since) == (first.id, clock.now - timedelta(minutes=5))
 
 
+def test_a_bulk_action_rolled_back_by_its_caller_leaves_no_change_and_no_entry(session,
+                                                                              clock):
+    from dashboard.actions.bulk import apply_bulk
+    from dashboard.audit import AuditEntry
+    from dashboard.queue import Job
+
+    job = save_job(session, clock, ("test_echo", {}))
+    changed, _ = apply_bulk(session, "cancel", [job.id], actor="cli:ops", now=clock.now)
+    assert changed == [job.id]
+    session.rollback()
+    assert session.get(Job, job.id).state == JobState.PENDING
+    assert session.scalars(sa.select(AuditEntry)).all() == []
+
+
 def test_audit_record_is_usable_outside_the_web(session, clock):
     entry = audit.record(session, "cli:ops", "bulk-retry", [3, 1, 3], filter={"state": "failed"},
                          detail="from a script", at=clock.now)
@@ -81,9 +104,11 @@ def test_bulk_action_refuses_jobs_that_changed_and_audits_the_rest_at_once(sessi
     jobs = [save_job(session, clock, ("test_echo", {"n": n})) for n in range(3)]
     done = session.get(Job, jobs[1].id)
     done.state = JobState.COMPLETED
-    session.commit()
-    changed, refused = apply_bulk(session, "pause", [j.id for j in jobs], actor="cli:ops",
+    ids = [j.id for j in jobs]
+    session.commit()  # apply_bulk begins a transaction of its own: none may be open
+    changed, refused = apply_bulk(session, "pause", ids, actor="cli:ops",
                                   now=clock.now, filter={"source": "default"})
+    session.commit()  # the caller's: apply_bulk writes in its transaction, never commits
     assert changed == [jobs[0].id, jobs[2].id]
     assert list(refused) == [jobs[1].id] and "it is completed" in refused[jobs[1].id]
     session.expire_all()
@@ -93,3 +118,30 @@ def test_bulk_action_refuses_jobs_that_changed_and_audits_the_rest_at_once(sessi
     assert (entry.action, entry.job_count, entry.detail) == (
         "bulk-pause", 2, "2 changed, 1 refused")
     assert sorted(session.scalars(sa.select(AuditJob.job_id))) == changed
+
+
+def test_an_audit_entry_belongs_to_its_callers_transaction(session, clock):
+    audit.record(session, "cli:ops", "retry", [1], at=clock.now)
+    session.rollback()
+    assert audit.entries(session).entries == []
+    kept = audit.record(session, "cli:ops", "retry", [1], at=clock.now)
+    session.commit()
+    session.rollback()
+    assert [e.id for e in audit.entries(session).entries] == [kept.id]
+
+
+def test_an_operation_and_its_entry_are_committed_by_the_caller_or_not_at_all(session, clock):
+    from dashboard.actions import one_job
+    from dashboard.queue import Job
+
+    job = save_job(session, clock, ("test_echo", {}))
+    done = one_job.perform(session, "pause", job.id, actor="cli:ops", now=clock.now)
+    assert done.message == f"Job #{job.id} is paused."
+    session.rollback()
+    assert session.get(Job, job.id).state == JobState.PENDING
+    assert audit.entries(session).entries == []
+    one_job.perform(session, "pause", job.id, actor="cli:ops", now=clock.now)
+    session.commit()
+    session.rollback()
+    assert session.get(Job, job.id).state == JobState.PAUSED
+    assert [e.action for e in audit.entries(session).entries] == ["pause"]

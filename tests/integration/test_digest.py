@@ -132,8 +132,10 @@ def test_dead_jobs_never_take_a_slot(session, clock):
     assert {reload(session, j).state for j in dead} == {JobState.FAILED}
     paused = save_job(session, clock, ("test_echo", {"p": 1}))
     actions.apply(session, "pause", paused.id, clock.now)
+    session.commit()
     cancelled = save_job(session, clock, ("test_echo", {"c": 1}))
     actions.apply(session, "cancel", cancelled.id, clock.now)
+    session.commit()
     clock.advance(seconds=1)
     fresh = save_job(session, clock, ("test_echo", {"fresh": 1}))
     result = digest(session, clock, max_jobs_per_run=1).execute()
@@ -179,7 +181,9 @@ def test_finished_jobs_do_not_block_their_relation(session, clock, action, unblo
     assert reload(session, second).state == JobState.PENDING
     if action == "pause":
         actions.apply(session, "retry", first.id, clock.now)
+        session.commit()
     actions.apply(session, action, first.id, clock.now)
+    session.commit()
     clock.advance(seconds=1)
     digest(session, clock).execute()
     expected = JobState.COMPLETED if unblocks else JobState.PENDING
@@ -218,6 +222,7 @@ def test_run_now_is_refused_when_an_earlier_job_of_the_relation_is_unfinished(se
         JobDigest(session, clock=clock).set_job(second).execute()
     with pytest.raises(NotRunnable, match="only pending or retrying"):
         actions.apply(session, "cancel", first.id, clock.now)
+        session.commit()
         JobDigest(session, clock=clock).set_job(first).execute()
 
 
@@ -226,6 +231,7 @@ def test_cancel_marks_unfinished_requests_cancelled(session, clock):
                    ("test_echo", {"n": 3}))
     digest(session, clock).execute()
     actions.apply(session, "cancel", job.id, clock.now)
+    session.commit()
     stored = reload(session, job)
     assert stored.state == JobState.CANCELLED
     assert [r.state for r in stored.requests] == [
@@ -236,6 +242,7 @@ def test_retrying_a_failed_job_gives_fresh_attempts_and_keeps_history(session, c
     job = save_job(session, clock, ("test_not_applicable", {}))
     digest(session, clock).execute()
     actions.apply(session, "retry", job.id, clock.now)
+    session.commit()
     stored = reload(session, job)
     assert (stored.state, stored.requests[0].attempts) == (JobState.PENDING, 0)
     clock.advance(seconds=1)
@@ -247,10 +254,12 @@ def test_retrying_a_failed_job_gives_fresh_attempts_and_keeps_history(session, c
 def test_pause_and_resume(session, clock):
     job = save_job(session, clock, ("test_echo", {}))
     actions.apply(session, "pause", job.id, clock.now)
+    session.commit()
     assert digest(session, clock).execute().jobs == 0
     with pytest.raises(actions.ActionRefused, match="it is paused"):
         actions.apply(session, "pause", job.id, clock.now)
     actions.apply(session, "resume", job.id, clock.now)
+    session.commit()
     assert reload(session, job).state == JobState.PENDING
     assert digest(session, clock).execute().jobs == 1
 

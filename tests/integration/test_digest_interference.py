@@ -47,6 +47,7 @@ def test_a_job_paused_during_a_request_keeps_its_outcome_and_stops_there(
     assert result.outcomes == {job.id: "released"}
 
     actions.apply(session, "resume", job.id, clock.now)
+    session.commit()
     clock.advance(seconds=1)
     digest(session, clock).execute()
     stored = reload(session, job)

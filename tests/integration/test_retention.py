@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from dashboard.queue import (
     Attempt,
+    DigestRun,
     FailureAlert,
     Job,
     JobDigest,
@@ -15,6 +16,7 @@ from dashboard.queue import (
     actions,
     retention,
 )
+from dashboard.queue.models import AttemptHour
 from tests.support.factories import save_job
 
 DAYS_30 = timedelta(days=30)
@@ -28,6 +30,7 @@ def make(session, clock, state, n=0):
         job = save_job(session, clock, ("test_echo", {"n": n}), ("test_echo", {"n": n + 1}))
     if state == JobState.CANCELLED:
         actions.apply(session, "cancel", job.id, clock.now)
+        session.commit()
     elif state != JobState.PENDING:
         JobDigest(session, clock=clock).set_job(job).execute()
     session.expire_all()
@@ -147,3 +150,75 @@ def test_a_job_someone_holds_is_skipped_not_waited_for(session, clock):
     assert result.jobs == 1
     assert remaining(session) == {held}
     assert other not in remaining(session)
+
+
+def history(session) -> tuple[list[str], list[int], list[str]]:
+    """The digest runs (by worker), failure alerts (by attempts) and hourly rows (by type)
+    that are left."""
+    session.expire_all()
+    return (sorted(session.scalars(sa.select(DigestRun.worker))),
+            sorted(session.scalars(sa.select(FailureAlert.attempts))),
+            sorted(session.scalars(sa.select(AttemptHour.type_code))))
+
+
+def add_history(session, clock, job_id: int, *, age: timedelta, name: str) -> None:
+    """A finished digest run, a sent alert and an hourly row, all ``age`` old; and an
+    alert not sent yet (never pruned, however old)."""
+    at = clock.now - age
+    session.add_all([
+        DigestRun(worker=name, started_at=at, finished_at=at, jobs=0, succeeded=0, failed=0,
+                  retrying=0),
+        FailureAlert(job_id=job_id, request_id=0, attempts=age.days, failed_at=at, sent_at=at),
+        FailureAlert(job_id=job_id, request_id=0, attempts=1000 + age.days, failed_at=at),
+        AttemptHour(hour=at.replace(minute=0, second=0, microsecond=0), type_code=name,
+                    succeeded=1, failed=0),
+    ])
+    session.commit()
+
+
+@pytest.fixture
+def job_id(session, clock):
+    return save_job(session, clock, ("test_echo", {})).id
+
+
+def test_prune_history_forgets_old_runs_sent_alerts_and_hours(session, clock, job_id):
+    # Each kind has its own age: runs after 7 days, sent alerts after 30, hours after 8.
+    for days in (6, 7, 9, 29, 31):
+        add_history(session, clock, job_id, age=timedelta(days=days, minutes=1),
+                    name=f"d{days:02}")
+    pruned = retention.prune_history(session, now=clock.now)
+    session.commit()
+    assert pruned == retention.HistoryPruned(runs=4, sent_alerts=1, hours=3)
+    runs, alerts, hours = history(session)
+    assert runs == ["d06"]
+    assert alerts == [6, 7, 9, 29, 1006, 1007, 1009, 1029, 1031]   # unsent ones stay
+    assert hours == ["d06", "d07"]
+
+
+def test_prune_history_is_in_the_callers_transaction(session, clock, job_id):
+    add_history(session, clock, job_id, age=timedelta(days=40), name="old")
+    retention.prune_history(session, now=clock.now)
+    session.rollback()
+    assert history(session) == (["old"], [40, 1040], ["old"])
+
+
+def test_prune_history_deletes_a_batch_of_each_kind_per_call(session, clock, job_id):
+    for days in (40, 41, 42):
+        add_history(session, clock, job_id, age=timedelta(days=days), name=f"d{days}")
+    first = retention.prune_history(session, now=clock.now, batch_size=2)
+    session.commit()
+    assert first == retention.HistoryPruned(runs=2, sent_alerts=2, hours=2)
+    second = retention.prune_history(session, now=clock.now, batch_size=2)
+    session.commit()
+    assert second == retention.HistoryPruned(runs=1, sent_alerts=1, hours=1)
+    assert history(session) == ([], [1040, 1041, 1042], [])
+
+
+def test_each_digest_run_prunes_the_history(session, clock, job_id):
+    add_history(session, clock, job_id, age=timedelta(days=40), name="old")
+    add_history(session, clock, job_id, age=timedelta(days=1), name="new")
+    JobDigest(session, clock=clock).execute()
+    runs, alerts, hours = history(session)
+    assert "old" not in runs and "new" in runs
+    assert alerts == [1, 1001, 1040]
+    assert hours == ["new"]

@@ -112,6 +112,7 @@ class Interferes(RequestType):
                     session.commit()
                 else:
                     actions.apply(session, payload["do"], job_id, datetime.now(UTC))
+                    session.commit()
         finally:
             engine.dispose()
         if payload.get("fail"):

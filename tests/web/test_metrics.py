@@ -123,3 +123,19 @@ def test_database_down_is_503():
     response = app.test_client().get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 503
     assert response.data == b"database unavailable\n"
+
+
+def test_jobs_are_counted_as_the_overview_counts_them_capped(scrape, session, clock,
+                                                               monkeypatch):
+    from dashboard.queries import overview
+
+    monkeypatch.setattr(overview, "COUNT_CAP", 2)
+    for n in range(3):
+        save_job(session, clock, ("test_echo", {"n": n}))
+    metrics = scrape()
+    pending = metrics[("asyncqueue_jobs", (("state", "pending"),))]
+    shown = {c.state.value: c for c in overview.state_counts(session)}["pending"]
+    # Never past the cap into the table: the cap ("at least"), or PostgreSQL's estimate.
+    assert pending == shown.count
+    assert pending == 2 if shown.kind == "at least" else shown.kind == "estimate"
+    assert metrics[("asyncqueue_jobs", (("state", "failed"),))] == 0

@@ -151,7 +151,7 @@ def test_job_page_shows_requests_payloads_and_attempt_history(as_role, role, fai
     # A traceback names the server's files: operators and admins see it, viewers don't.
     assert ("<summary>Traceback</summary>" in page) == (role != "viewer")
     assert "customer is outside the synced groups" in page
-    assert ("<button>Retry</button>" in page) == (role != "viewer")
+    assert (">Retry</button>" in page) == (role != "viewer")
 
 
 def test_job_page_says_which_job_blocks_it(viewer, failed_job, session, clock):

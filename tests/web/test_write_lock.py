@@ -21,7 +21,7 @@ from dashboard.api import tokens
 from dashboard.audit import AuditEntry
 from dashboard.auth.models import LoginFailure, User
 from dashboard.queue import Job
-from dashboard.queue.models import Request
+from dashboard.queue.models import AttemptHour, Request
 from tests.support.factories import save_job
 from tests.support.web import PASSWORD, csrf_token
 
@@ -139,11 +139,13 @@ def test_an_api_read_notes_the_token_use(app, session, secret, digest_writes):
     assert tokens.named(session, "app").last_used_at is not None
 
 
-def test_the_overview_stores_its_hourly_counts(viewer, digest_writes):
+def test_the_overview_stores_its_hourly_counts(viewer, session, digest_writes):
     # Its first view computes the settled hours and keeps them.
     with digest_writes():
         response = viewer.get("/")
     assert response.status_code == 200
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(AttemptHour)) > 0
 
 
 @pytest.mark.parametrize("args", [
