@@ -1,0 +1,181 @@
+"""The bodies the API reads, as pydantic models: one source for checking them and for
+their schemas in the OpenAPI description (``schemas.py`` takes them from here).
+
+Every check calls the queue core's own validator, so a body is refused for what
+``JobBuilder`` would refuse, in the core's words; the declared types and bounds are what
+the description tells clients (and what schemathesis generates input from).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
+
+from ..queue import pool
+from ..queue.builder import (
+    MAX_RELATION_ID_LENGTH,
+    MAX_SOURCE_ID_LENGTH,
+    MAX_STORE_ID,
+    MIN_STORE_ID,
+    validate_relation_id,
+    validate_source_id,
+    validate_store_id,
+)
+from ..queue.payload import dump_json
+from ..queue.types import MAX_TYPE_CODE_LENGTH, validate_type_code
+
+MAX_REQUESTS = 1000
+#: Jobs in one ``POST /api/v1/jobs/batch``, at most.
+MAX_BATCH = 1000
+#: Deeper payloads are refused: nothing real nests this far, and every reader of the
+#: payload (masking, the pages, request types) walks it recursively.
+MAX_DEPTH = 64
+#: Characters a database can't store or a terminal would act on (``check_text``).
+NO_CONTROLS = "\\u0000-\\u001f\\u007f"
+
+
+def depth(value: Any) -> int:
+    """How deep lists and objects nest in ``value`` (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            level += 1
+            deepest = max(deepest, level)
+            if level > MAX_DEPTH:
+                break
+            stack.extend((child, level) for child in
+                         (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _whole(value: Any) -> Any:
+    """3.0 is the integer 3 in JSON (and in JSON Schema), not a float to refuse."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _type_code(value: object) -> str:
+    type_code = validate_type_code(value)
+    if type_code not in pool:
+        raise ValueError(f"no request type has the code {type_code!r}")
+    return type_code
+
+
+def _payload(value: Any) -> Any:
+    if depth(value) > MAX_DEPTH:
+        raise ValueError(f"nests deeper than {MAX_DEPTH} levels")
+    dump_json(value)  # refuses NaN and lone surrogates, which no database stores
+    return value
+
+
+def _requests(value: Any) -> Any:
+    if not isinstance(value, list) or not value:
+        raise ValueError("must be a list of at least one request")
+    if len(value) > MAX_REQUESTS:
+        raise ValueError(f"has {len(value)} requests; a job has at most {MAX_REQUESTS}")
+    return value
+
+
+def _jobs(value: Any) -> Any:
+    if not isinstance(value, list) or not value:
+        raise ValueError("must be a list of at least one job")
+    if len(value) > MAX_BATCH:
+        raise ValueError(f"has {len(value)} jobs; a batch has at most {MAX_BATCH}")
+    return value
+
+
+def _text(max_length: int, *, blank: bool) -> type[str]:
+    """A string of the core's bounds, as the description gives it."""
+    pattern = (f"^[^{NO_CONTROLS}]*\\S[^{NO_CONTROLS}]*$" if not blank
+               else f"^[^{NO_CONTROLS}]+$")
+    return Annotated[str, StringConstraints(min_length=1, max_length=max_length,  # type: ignore[return-value]
+                                            pattern=pattern)]
+
+
+class _Schema(GenerateJsonSchema):
+    """Schemas as the description writes them: no titles made up from field names."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+
+def json_schemas(*models: type[BaseModel]) -> dict[str, Any]:
+    """The models' JSON schemas by name, referring to each other as OpenAPI components."""
+    _, found = models_json_schema([(m, "validation") for m in models],
+                                  ref_template="#/components/schemas/{model}",
+                                  schema_generator=_Schema)
+    for schema in found["$defs"].values():
+        schema.pop("title", None)
+    return found["$defs"]
+
+
+class NewRequest(BaseModel):
+    """One request of a new job."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type_code: Annotated[
+        str,
+        BeforeValidator(_type_code),
+        Field(min_length=1, max_length=MAX_TYPE_CODE_LENGTH,
+              description="A code a request type of this installation has."),
+    ]
+    payload: Annotated[
+        Any,
+        AfterValidator(_payload),
+        Field(description=f"Any JSON value, nested at most {MAX_DEPTH} levels."),
+    ]
+
+
+class NewJob(BaseModel):
+    """The body of ``POST /api/v1/jobs``, and each job of a batch."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    relation_id: Annotated[
+        str | None,
+        BeforeValidator(lambda v: validate_relation_id(_whole(v)),
+                        json_schema_input_type=_text(MAX_RELATION_ID_LENGTH, blank=True)
+                        | int | None),
+        Field(description="The object the job acts on; jobs of one relation (and source) "
+                          "run in order."),
+    ] = None
+    store_id: Annotated[
+        Annotated[int, Field(ge=MIN_STORE_ID, le=MAX_STORE_ID)] | None,
+        BeforeValidator(lambda v: validate_store_id(_whole(v))),
+    ] = None
+    source_id: Annotated[
+        str,
+        BeforeValidator(validate_source_id,
+                        json_schema_input_type=_text(MAX_SOURCE_ID_LENGTH, blank=False)),
+    ] = "default"
+    requests: Annotated[
+        list[NewRequest],
+        BeforeValidator(_requests),
+        Field(min_length=1, max_length=MAX_REQUESTS,
+              description="Run in this order; an identical request (same type and payload) "
+                          "is dropped."),
+    ]
+
+
+class NewBatch(BaseModel):
+    """The body of ``POST /api/v1/jobs/batch``: saved all together or not at all."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    jobs: Annotated[
+        list[NewJob],
+        BeforeValidator(_jobs),
+        Field(min_length=1, max_length=MAX_BATCH,
+              description=f"Up to {MAX_BATCH:,} jobs, each as ``POST /api/v1/jobs`` takes "
+                          "it; their ids are answered in this order."),
+    ]
