@@ -21,6 +21,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from dashboard.api.bodies import MAX_BATCH
+
 from . import concurrency, memory, ours, peers, profile, report
 from .process import ROOT
 from .queue_db import QueueDatabase, database_url
@@ -124,6 +126,9 @@ def enqueue_rounds(args, results: Results, database: QueueDatabase) -> None:
             record(results, f"enqueue/{name}/bulk",
                    Measurement(peer.enqueue(args.jobs, args.batch)), "jobs/s")
         record(results, "enqueue/ours/http", ours.enqueue_over_http(database, args.single),
+               "jobs/s")
+        record(results, "enqueue/ours/http-batch",
+               ours.enqueue_batches_over_http(database, args.jobs, min(args.batch, MAX_BATCH)),
                "jobs/s")
 
 
