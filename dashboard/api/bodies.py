@@ -20,7 +20,7 @@ from pydantic import (
 )
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-from ..queue import pool
+from ..queue import registry
 from ..queue.builder import (
     MAX_RELATION_ID_LENGTH,
     MAX_SOURCE_ID_LENGTH,
@@ -65,7 +65,7 @@ def _whole(value: Any) -> Any:
 
 def _type_code(value: object) -> str:
     type_code = validate_type_code(value)
-    if type_code not in pool:
+    if type_code not in registry:
         raise ValueError(f"no request type has the code {type_code!r}")
     return type_code
 

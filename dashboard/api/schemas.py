@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..app.http_errors import ERRORS
 from ..queue.states import JobState, RequestState
 from .bodies import NewBatch, json_schemas
-from .errors import ERRORS
 
 TIME = {"type": "string", "format": "date-time"}
 MAYBE_TIME = {"type": ["string", "null"], "format": "date-time"}

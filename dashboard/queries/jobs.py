@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..queue.models import Attempt, Job, Request
 from ..queue.states import JobState, RequestState
-from ..queue.types import pool
+from ..queue.types import registry
 from .filters import BadFilter, JobFilter
 
 jobs = Job.__table__
@@ -82,7 +82,7 @@ def conditions(found: JobFilter) -> list[sa.ColumnElement[bool]]:
 def check_filter(session: Session, found: JobFilter) -> None:
     """Refuse a type code that no request type defines and no stored request has."""
     code = found.type_code
-    if code is None or code in pool:
+    if code is None or code in registry:
         return
     if session.scalar(sa.select(requests.c.id).where(requests.c.type_code == code).limit(1)):
         return

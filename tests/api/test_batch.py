@@ -7,10 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.queue import Job, JobState
-from tests.api.helpers import job_body
-from tests.api.test_enqueue import counts
-from tests.api.test_scopes import scoped_token
-from tests.web.busy import digest_running
+from tests.support.api import counts, job_body, scoped_token
+from tests.support.busy import digest_running
 
 
 def batch(count: int, **fields) -> dict:

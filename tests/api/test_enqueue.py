@@ -6,18 +6,10 @@ import io
 import json
 
 import pytest
-import sqlalchemy as sa
 
-from dashboard.masking import MASK
-from dashboard.queue import Job, JobState, Request
-from tests.api.helpers import job_body
-
-
-def counts(session) -> tuple[int, int]:
-    session.rollback()
-    return (session.scalar(sa.select(sa.func.count()).select_from(Job)),
-            session.scalar(sa.select(sa.func.count()).select_from(Request)))
-
+from dashboard.queue import Job, JobState
+from dashboard.queue.masking import MASK
+from tests.support.api import counts, job_body
 
 WHOLE = {"Prefer": "return=representation"}
 

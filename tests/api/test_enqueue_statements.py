@@ -9,16 +9,15 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from dashboard.extensions import db
-from tests.api.helpers import job_body
-from tests.api.test_scopes import scoped_token
+from dashboard.app.extensions import db
+from tests.support.api import job_body, scoped_token
 
 
 @contextmanager
 def statements() -> Iterator[list[str]]:
     sent: list[str] = []
 
-    def note(connection, cursor, statement, *args) -> None:  # noqa: ANN001
+    def note(connection, cursor, statement, *args) -> None:
         sent.append(" ".join(statement.split()[:3]).upper())
 
     sa.event.listen(db.engine, "before_cursor_execute", note)

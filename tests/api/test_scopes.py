@@ -8,18 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.audit import AuditEntry
-from tests.api.helpers import ApiClient, audit_rows, job_body
-from tests.factories import save_job
-from tests.web.busy import digest_running
-
-
-def scoped_token(app, runner, role: str, *sources: str) -> ApiClient:
-    args = ["tokens", "create", f"{role}-scoped", "--role", role]
-    for source in sources:
-        args += ["--source", source]
-    result = runner.invoke(args=args)
-    assert result.exit_code == 0, result.output
-    return ApiClient(app.test_client(), result.stdout.strip())
+from tests.support.api import ApiClient, audit_rows, job_body, scoped_token
+from tests.support.busy import digest_running
+from tests.support.factories import save_job
 
 
 @pytest.fixture
