@@ -4,7 +4,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-from dashboard.queue.models import include_in_schema_comparison
+from dashboard.queue.models import schema_comparison_filter
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -90,8 +90,9 @@ def run_migrations_online():
                 directives[:] = []
                 logger.info('No changes in schema detected.')
 
-    conf_args = current_app.extensions['migrate'].configure_args
-    conf_args.setdefault("include_object", include_in_schema_comparison)
+    # A copy: the Migrate object, and its arguments, may serve apps on other databases.
+    conf_args = dict(current_app.extensions['migrate'].configure_args)
+    conf_args.setdefault("include_object", schema_comparison_filter(get_engine().dialect.name))
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

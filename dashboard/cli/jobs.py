@@ -44,6 +44,7 @@ FILTER_OPTIONS = [
     ("from", "Created at or after: YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)."),
     ("to", "Created before (a date includes its whole day)."),
     ("q", "Text searched in payloads and failure reasons."),
+    ("priority", "Jobs of this priority (-100 to 100)."),
 ]
 
 
@@ -76,7 +77,7 @@ def list_command(before: int | None, limit: int, as_json: bool, **filters: str |
         # Each column one line of text: a tab or an escape sequence in an error can't
         # shift the columns or act on the terminal.
         click.echo("\t".join(printable(column, one_line=True) for column in [
-            f"#{row.id}", row.state.value, f"relation={row.relation_id or '-'}",
+            f"#{row.id}", row.shown_state.value, f"relation={row.relation_id or '-'}",
             f"store={'-' if row.store_id is None else row.store_id}", f"source={row.source_id}",
             f"created={row.created_at:%Y-%m-%d %H:%M:%S}", ",".join(row.type_codes),
             f"attempts={row.attempts}", row.last_error or "",

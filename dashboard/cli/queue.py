@@ -6,14 +6,23 @@ import json
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import click
 from flask.cli import with_appcontext
 
 from ..app.extensions import db
-from ..queue import Job, JobBuilder, JobDigest, JobRepository, JobState, NotRunnable, retention
+from ..queue import (
+    Job,
+    JobBuilder,
+    JobDigest,
+    JobRepository,
+    JobState,
+    NotRunnable,
+    retention,
+    scheduling,
+)
 from ..queue.settings import default_clock
 from .common import JOB_ID, database_errors
 
@@ -79,29 +88,65 @@ def digest_command(max_jobs: int | None, max_seconds: float | None, concurrency:
                         return
 
 
+def _checked(check: Callable[[object], T]) -> Callable[..., T | None]:
+    """A click callback around one of the core's checks, for an option that may be left
+    out: its ValueError is a usage error that names the option (exit code 2)."""
+    def callback(ctx: click.Context, param: click.Parameter, value: object) -> T | None:
+        if value is None:
+            return None
+        try:
+            return check(value)
+        except ValueError as error:
+            raise click.BadParameter(str(error)) from None
+    return callback
+
+
 @click.command("enqueue")
 @click.argument("type_code")
 @click.option("--payload", required=True, help="The request's payload, as JSON.")
 @click.option("--relation-id", help="The object the job acts on, e.g. a customer id.")
 @click.option("--store-id", type=int)
 @click.option("--source-id", default="default", show_default=True)
+@click.option("--run-at", callback=_checked(scheduling.parse_run_at),
+              help="Not before this time: RFC 3339 with an offset, e.g. 2026-03-01T09:30:00Z.")
+@click.option("--delay", type=float, callback=_checked(scheduling.validate_delay),
+              help="Not before this many seconds from now.")
+@click.option("--unique-key", callback=_checked(scheduling.validate_unique_key),
+              help="Enqueue nothing while an active job has this key.")
+@click.option("--priority", type=int, default=0, show_default=True,
+              callback=_checked(scheduling.validate_priority),
+              help="-100 to 100: due jobs run higher first.")
 @with_appcontext
 def enqueue_command(type_code: str, payload: str, relation_id: str | None,
-                    store_id: int | None, source_id: str) -> None:
+                    store_id: int | None, source_id: str, run_at: datetime | None,
+                    delay: float | None, unique_key: str | None, priority: int) -> None:
     """Enqueue a job of one request."""
     try:
         data = json.loads(payload)
     except ValueError as error:  # also a number past int()'s 4,300 digits
         raise click.BadParameter(f"not valid JSON: {error}", param_hint="--payload") from None
+    if run_at is not None and delay is not None:
+        raise click.UsageError("give --run-at or --delay, not both")
     try:
-        job = (JobBuilder().set_relation_id(relation_id).set_store_id(store_id)
-               .set_source_id(source_id).create())
+        builder = (JobBuilder().set_relation_id(relation_id).set_store_id(store_id)
+                   .set_source_id(source_id).set_priority(priority))
+        for setter, value in ((builder.set_run_at, run_at), (builder.set_delay, delay),
+                              (builder.set_unique_key, unique_key)):
+            if value is not None:
+                setter(value)
+        job = builder.create()
         job.request_builder().set_type_code(type_code).set_payload(data).create()
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     with database_errors():
         JobRepository(db.session).save(job)
-    click.echo(f"enqueued job {job.id}")
+        if job.duplicate:
+            click.echo(f"job {job.id} holds the unique key {unique_key!r}: nothing enqueued")
+        elif job.next_attempt_at > job.created_at:
+            click.echo(f"enqueued job {job.id}, to run at "
+                       f"{job.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC at the earliest")
+        else:
+            click.echo(f"enqueued job {job.id}")
 
 
 @click.command("demo-seed")

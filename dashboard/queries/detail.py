@@ -12,6 +12,8 @@ from ..queue.models import Job
 from ..queue.repository import JobRepository
 from ..queue.settings import default_settings
 from ..queue.states import DUE_STATES, JobState
+from .filters import ShownState
+from .jobs import shown_state
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,10 @@ class JobDetail:
     #: The values of the secret keys of the job's payloads and results: hidden wherever
     #: they turn up in its errors, tracebacks and results.
     secrets: frozenset[str] = frozenset()
+
+    @property
+    def shown_state(self) -> JobState | ShownState:
+        return shown_state(self.job.state, self.job.next_attempt_at)
 
 
 def job_detail(session: Session, job_id: int) -> JobDetail | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, timedelta
@@ -13,6 +14,7 @@ from ..queue.builder import (
     MAX_STORE_ID,
     MIN_STORE_ID,
 )
+from ..queue.scheduling import MAX_PRIORITY, MIN_PRIORITY
 from ..queue.states import JobState
 from ..queue.types import MAX_TYPE_CODE_LENGTH
 
@@ -28,7 +30,21 @@ MIN_YEAR, MAX_YEAR = 1970, 9999
 PARAMETERS = {
     "state": "state", "type": "type_code", "relation": "relation_id", "store": "store_id",
     "source": "source_id", "from": "created_from", "to": "created_to", "q": "search",
+    "priority": "priority",
 }
+
+
+class ShownState(enum.StrEnum):
+    """States the dashboard shows besides the stored ones."""
+
+    #: Pending, with a run-at time (or delay) still ahead.
+    SCHEDULED = "scheduled"
+
+
+#: What the state filter offers, in order: a scheduled job is a pending one whose time
+#: has not come, so the pending filter includes it.
+FILTER_STATES = (JobState.PENDING, ShownState.SCHEDULED,
+                 *(s for s in JobState if s != JobState.PENDING))
 
 
 class BadFilter(ValueError):
@@ -46,7 +62,7 @@ class BadFilter(ValueError):
 
 @dataclass(frozen=True)
 class JobFilter:
-    state: JobState | None = None
+    state: JobState | ShownState | None = None
     type_code: str | None = None
     relation_id: str | None = None
     store_id: int | None = None
@@ -57,6 +73,7 @@ class JobFilter:
     created_to: datetime | None = None
     #: Free text searched in payloads and failure reasons.
     search: str | None = None
+    priority: int | None = None
     #: Only jobs of these sources (an API token's scope); not a URL parameter.
     sources: tuple[str, ...] | None = None
 
@@ -125,12 +142,12 @@ def whole_number(parameter: str, raw: object, low: int, high: int,
     return int(text)
 
 
-def _state(parameter: str, text: str) -> JobState:
-    try:
-        return JobState(text.lower())
-    except ValueError:
-        known = ", ".join(s.value for s in JobState)
-        raise BadFilter(parameter, text, f"is not a job state (one of {known})") from None
+def _state(parameter: str, text: str) -> JobState | ShownState:
+    for state in FILTER_STATES:
+        if state.value == text.lower():
+            return state
+    known = ", ".join(s.value for s in FILTER_STATES)
+    raise BadFilter(parameter, text, f"is not a job state (one of {known})")
 
 
 def _text(limit: int):
@@ -141,6 +158,10 @@ def _text(limit: int):
             raise BadFilter(parameter, text, "contains a NUL character")
         return text
     return parse
+
+
+def _priority(parameter: str, text: str) -> int:
+    return whole_number(parameter, text, MIN_PRIORITY, MAX_PRIORITY, "a priority")
 
 
 def _store(parameter: str, text: str) -> int:
@@ -175,6 +196,7 @@ _PARSERS = {
     "from": _time,
     "to": _time,
     "q": _text(MAX_SEARCH_LENGTH),
+    "priority": _priority,
 }
 
 

@@ -14,9 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..queue.models import Attempt, Job, Request
+from ..queue.settings import default_clock
 from ..queue.states import JobState, RequestState
 from ..queue.types import registry
-from .filters import BadFilter, JobFilter
+from .filters import BadFilter, JobFilter, ShownState
 
 jobs = Job.__table__
 requests = Request.__table__
@@ -34,10 +35,24 @@ class JobRow:
     state: JobState
     created_at: datetime
     next_attempt_at: datetime | None
+    priority: int
     type_codes: list[str]
     attempts: int
     #: The first line of the latest failure of the job's failing request.
     last_error: str | None
+
+    @property
+    def shown_state(self) -> JobState | ShownState:
+        return shown_state(self.state, self.next_attempt_at)
+
+
+def shown_state(state: JobState, next_attempt_at: datetime | None,
+                now: datetime | None = None) -> JobState | ShownState:
+    """The state the dashboard shows: "scheduled" for a pending job whose time is ahead."""
+    if state == JobState.PENDING and next_attempt_at is not None \
+            and next_attempt_at > (now or default_clock()()):
+        return ShownState.SCHEDULED
+    return state
 
 
 @dataclass(frozen=True)
@@ -50,8 +65,12 @@ class JobPage:
 def conditions(found: JobFilter) -> list[sa.ColumnElement[bool]]:
     """The WHERE clauses of a filter, on the ``jobs`` table."""
     where: list[sa.ColumnElement[bool]] = []
-    if found.state is not None:
+    if found.state == ShownState.SCHEDULED:
+        where += [jobs.c.state == JobState.PENDING, jobs.c.next_attempt_at > default_clock()()]
+    elif found.state is not None:
         where.append(jobs.c.state == found.state)
+    if found.priority is not None:
+        where.append(jobs.c.priority == found.priority)
     if found.relation_id is not None:
         where.append(jobs.c.relation_id == found.relation_id)
     if found.store_id is not None:
@@ -93,7 +112,7 @@ def list_jobs(session: Session, found: JobFilter, *, before: int | None = None,
               limit: int = PAGE_SIZE) -> JobPage:
     query = (
         sa.select(jobs.c.id, jobs.c.relation_id, jobs.c.store_id, jobs.c.source_id,
-                  jobs.c.state, jobs.c.created_at, jobs.c.next_attempt_at)
+                  jobs.c.state, jobs.c.created_at, jobs.c.next_attempt_at, jobs.c.priority)
         .where(*conditions(found))
         .order_by(jobs.c.id.desc())
         .limit(limit + 1)

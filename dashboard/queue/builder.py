@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from .models import Job
+from .scheduling import validate_delay, validate_priority, validate_run_at, validate_unique_key
 from .states import JobState
 from .types import check_text
 
@@ -49,6 +52,10 @@ class JobBuilder:
         self._relation_id: str | None = None
         self._store_id: int | None = None
         self._source_id = "default"
+        self._run_at: datetime | None = None
+        self._delay: float | None = None
+        self._unique_key: str | None = None
+        self._priority = 0
 
     def set_relation_id(self, relation_id: str | int | None) -> JobBuilder:
         self._relation_id = validate_relation_id(relation_id)
@@ -62,12 +69,42 @@ class JobBuilder:
         self._source_id = validate_source_id(source_id)
         return self
 
+    def set_run_at(self, run_at: datetime) -> JobBuilder:
+        """The digest starts the job at this time at the earliest (timezone-aware)."""
+        if self._delay is not None:
+            raise ValueError("set_run_at and set_delay exclude each other")
+        self._run_at = validate_run_at(run_at)
+        return self
+
+    def set_delay(self, seconds: float) -> JobBuilder:
+        """The digest starts the job this many seconds after it is saved, at the earliest."""
+        if self._run_at is not None:
+            raise ValueError("set_run_at and set_delay exclude each other")
+        self._delay = validate_delay(seconds)
+        return self
+
+    def set_unique_key(self, unique_key: str) -> JobBuilder:
+        """While an active job has this key, saving this one creates nothing (see
+        ``JobRepository.save``)."""
+        self._unique_key = validate_unique_key(unique_key)
+        return self
+
+    def set_priority(self, priority: int) -> JobBuilder:
+        """-100..100, default 0: due jobs are claimed higher first, then oldest first."""
+        self._priority = validate_priority(priority)
+        return self
+
     def create(self) -> Job:
         # No ``requests=[]``: the ORM starts the empty list on first use, for a third of
         # the cost of replacing one.
-        return Job(
+        job = Job(
             relation_id=self._relation_id,
             store_id=self._store_id,
             source_id=self._source_id,
             state=JobState.PENDING,
+            next_attempt_at=self._run_at,
+            unique_key=self._unique_key,
+            priority=self._priority,
         )
+        job.delay_seconds = self._delay
+        return job

@@ -57,6 +57,11 @@ def _due(due_by: datetime, now: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(_DUE_STATE, jobs.c.next_attempt_at <= due_by, _free(now))
 
 
+def claim_order(job: sa.TableClause) -> tuple[sa.ColumnElement, ...]:
+    """The order claims take due jobs in: higher priority first, then oldest first."""
+    return (job.c.priority.desc(), job.c.created_at, job.c.id)
+
+
 @dataclass(frozen=True)
 class Lease:
     worker: str
@@ -69,7 +74,8 @@ class Lease:
 def claim_due(
     conn: sa.Connection, lease: Lease, *, due_by: datetime, now: datetime, limit: int
 ) -> list[int]:
-    """Claim up to ``limit`` due, unblocked jobs, oldest first; returns their ids.
+    """Claim up to ``limit`` due, unblocked jobs, higher priority first, then oldest first
+    (``claim_order``); returns their ids.
 
     ``due_by`` is the start of the digest run, so that a request that failed during
     this run is not retried before the next one. The caller commits. On PostgreSQL the
@@ -80,7 +86,7 @@ def claim_due(
     dialect = conn.dialect.name
     if dialect == "postgresql":
         rows = conn.execute(
-            sa.select(CLAIMED.c.id).order_by(CLAIMED.c.created_at, CLAIMED.c.id),
+            sa.select(CLAIMED.c.id).order_by(*claim_order(CLAIMED)),
             claim_parameters(lease, due_by=due_by, now=now, limit=limit))
         return list(rows.scalars())
     if dialect in ("mysql", "mariadb"):
@@ -102,7 +108,7 @@ def claim_due(
 def _claimed() -> sa.CTE:
     """PostgreSQL: the claim in one statement, as a CTE to select from. It locks the due,
     unblocked jobs it can (``SKIP LOCKED``: those other digests are claiming are passed
-    over), oldest first, and leases them; it returns their ids and what the digest needs
+    over), in ``claim_order``, and leases them; it returns their ids and what the digest needs
     of them. Parameters: see ``claim_parameters``."""
     # The locking read is the function lock_due_jobs (migration 0008): there it walks
     # ix_jobs_due and stops at the batch even on a table not analyzed since a burst, where
@@ -124,8 +130,8 @@ def _claimed() -> sa.CTE:
         .where(jobs.c.id.in_(sa.select(due.c.id)))
         .values(locked_by=sa.bindparam("worker", type_=jobs.c.locked_by.type),
                 locked_until=sa.bindparam("until", type_=jobs.c.locked_until.type))
-        .returning(jobs.c.id, jobs.c.created_at, jobs.c.relation_id, jobs.c.source_id,
-                   jobs.c.store_id)
+        .returning(jobs.c.id, jobs.c.priority, jobs.c.created_at, jobs.c.relation_id,
+                   jobs.c.source_id, jobs.c.store_id)
         .cte("claimed")
     )
 
@@ -143,8 +149,8 @@ def _quoted(states: tuple[JobState, ...]) -> str:
     return ", ".join(f"'{state.value}'" for state in states)
 
 
-#: SQLite's claim: due jobs without an earlier unfinished job of their relation, oldest
-#: first. Written out for ``INDEXED BY``, which SQLAlchemy has no way to say on SQLite: on
+#: SQLite's claim: due jobs without an earlier unfinished job of their relation, in
+#: ``claim_order``. Written out for ``INDEXED BY``, which SQLAlchemy has no way to say on SQLite: on
 #: a table without ANALYZE, SQLite read every due job through ix_jobs_state_next_attempt
 #: and sorted them all for the oldest few. Held to ix_jobs_due, it walks the due jobs in
 #: order and stops at the batch. Only a job in a relation is asked about an earlier one
@@ -158,7 +164,7 @@ _SQLITE_DUE = sa.text(f"""
             WHERE earlier.relation_id = jobs.relation_id
               AND earlier.source_id = jobs.source_id AND earlier.id < jobs.id
               AND earlier.state IN ({_quoted(UNFINISHED_STATES)})))
-    ORDER BY jobs.created_at, jobs.id
+    ORDER BY jobs.priority DESC, jobs.created_at, jobs.id
     LIMIT :limit
 """).bindparams(sa.bindparam("due_by", type_=jobs.c.next_attempt_at.type),
                 sa.bindparam("now", type_=jobs.c.locked_until.type),
@@ -173,23 +179,27 @@ def _lock_due_by_key(
     An InnoDB locking read locks every index record it walks, the blocker subquery's
     included, and SKIP LOCKED skips earlier jobs held by others as if they did not exist.
     Those locks on other digests' running jobs made the claim and their outcome writes
-    deadlock. So candidates come from a plain read, and only they are locked, by key
-    (forced: with few due jobs left the optimizer would rather walk another index).
+    deadlock. So candidates come from a plain read, in ``claim_order``, and only they are
+    locked, by key (forced: with few due jobs left the optimizer would rather walk another
+    index), a batch's worth at a time, so that the batch is the first ones free.
     A job unblocked stays unblocked (an earlier job never becomes unfinished again).
     """
     for _ in range(3):
         candidates = _mysql_candidates(conn, due_by=due_by, now=now, limit=limit * 4)
         if not candidates:
             return []
-        locked = set(conn.scalars(
-            sa.select(jobs.c.id)
-            .with_hint(jobs, "FORCE INDEX (PRIMARY)", "mysql")
-            .with_hint(jobs, "FORCE INDEX (PRIMARY)", "mariadb")
-            .where(jobs.c.id.in_(candidates), _due(due_by, now))
-            .order_by(jobs.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ))
+        locked: set[int] = set()
+        rest = candidates
+        while rest and len(locked) < limit:
+            chunk, rest = rest[:limit - len(locked)], rest[limit - len(locked):]
+            locked.update(conn.scalars(
+                sa.select(jobs.c.id)
+                .with_hint(jobs, "FORCE INDEX (PRIMARY)", "mysql")
+                .with_hint(jobs, "FORCE INDEX (PRIMARY)", "mariadb")
+                .where(jobs.c.id.in_(chunk), _due(due_by, now))
+                .order_by(jobs.c.id)
+                .with_for_update(skip_locked=True)
+            ))
         if locked:
             return [job_id for job_id in candidates if job_id in locked]
         # Every candidate was taken meanwhile: others are claiming; read again.
@@ -199,29 +209,30 @@ def _lock_due_by_key(
 def _mysql_candidates(
     conn: sa.Connection, *, due_by: datetime, now: datetime, limit: int
 ) -> list[int]:
-    """Due, unblocked jobs, oldest (lowest id) first, read plainly.
+    """Due, unblocked jobs in ``claim_order``, read plainly.
 
     InnoDB has no partial index like ``ix_jobs_due``: one query over both due states
     would sort every due job at each claim, and walk every finished job before them. So
-    each due state is read on its own, stopping at ``limit``: pending jobs (due once
-    saved) in ``ix_jobs_state_id`` order, retrying ones through their retry time. A job
-    without a relation is never blocked: the blocker's subquery is only asked about the
-    others.
+    each due state is read on its own, stopping at ``limit``: pending jobs in
+    ``ix_jobs_due_by_state`` order (state, priority DESC, created_at, id; migration 0010),
+    retrying ones through their retry time. A job without a relation is never blocked:
+    the blocker's subquery is only asked about the others.
     """
-    found: list[int] = []
+    found: list[sa.Row] = []
     for state in DUE_STATES:
         query = (
-            sa.select(jobs.c.id)
+            sa.select(jobs.c.id, jobs.c.priority, jobs.c.created_at)
             .where(jobs.c.state == state, jobs.c.next_attempt_at <= due_by, _free(now),
                    sa.or_(jobs.c.relation_id.is_(None), ~_blocker(jobs)))
-            .order_by(jobs.c.id)
+            .order_by(*claim_order(jobs))
             .limit(limit)
         )
         if state == JobState.PENDING:
             for dialect in ("mysql", "mariadb"):
-                query = query.with_hint(jobs, "FORCE INDEX (ix_jobs_state_id)", dialect)
-        found += conn.scalars(query)
-    return sorted(found)[:limit]
+                query = query.with_hint(jobs, "FORCE INDEX (ix_jobs_due_by_state)", dialect)
+        found += conn.execute(query)
+    found.sort(key=lambda row: (-row.priority, row.created_at, row.id))
+    return [row.id for row in found[:limit]]
 
 
 class NotRunnable(Exception):

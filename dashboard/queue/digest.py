@@ -134,7 +134,7 @@ def _claim_and_load() -> sa.Select:
     return (
         sa.select(*own.c, held.c.relation_id, held.c.source_id, held.c.store_id)
         .select_from(held.join(own, sa.true()))
-        .order_by(held.c.created_at, held.c.id, own.c.position)
+        .order_by(*claims.claim_order(held), own.c.position)
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -23,6 +24,13 @@ def _state_enum(enum_cls: type) -> sa.Enum:
     )
 
 
+#: The jobs whose unique key is taken: every state but completed and cancelled.
+ACTIVE_UNIQUE_KEY = "unique_key IS NOT NULL AND state NOT IN ('completed', 'cancelled')"
+
+
+PARTIAL_INDEX_DIALECTS = ("postgresql", "sqlite")
+
+
 class Job(Base):
     __tablename__ = "jobs"
 
@@ -39,6 +47,10 @@ class Job(Base):
     locked_by: Mapped[str | None] = mapped_column(sa.String(255))
     #: The lease ends here; afterwards any digest may claim the job again.
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: -100..100: due jobs are claimed higher first, then oldest first.
+    priority: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
+    #: While the job is active (neither completed nor cancelled) no other job has this key.
+    unique_key: Mapped[str | None] = mapped_column(sa.String(255))
 
     requests: Mapped[list[Request]] = relationship(
         back_populates="job",
@@ -48,19 +60,31 @@ class Job(Base):
     )
 
     __table_args__ = (
-        # The digest's "oldest due job first" walk.
+        # The digest's "highest priority, then oldest, due job first" walk. (MariaDB has
+        # no partial index: its claim walks ix_jobs_due_by_state, made by migration 0010.)
         sa.Index(
             "ix_jobs_due",
+            sa.desc("priority"),
             "created_at",
             "id",
             postgresql_where=sa.text("state IN ('pending', 'retrying')"),
             sqlite_where=sa.text("state IN ('pending', 'retrying')"),
         ),
+        # One active job per unique key. (MariaDB: a unique index on a generated column
+        # that is NULL once the job is finished, made by migration 0010.)
+        sa.Index(
+            "ux_jobs_unique_key",
+            "unique_key",
+            unique=True,
+            postgresql_where=sa.text(ACTIVE_UNIQUE_KEY),
+            sqlite_where=sa.text(ACTIVE_UNIQUE_KEY),
+        ).ddl_if(dialect=PARTIAL_INDEX_DIALECTS),
         # Lists, newest first, filtered by one column.
         sa.Index("ix_jobs_state_id", "state", "id"),
         sa.Index("ix_jobs_relation", "relation_id", "source_id", "id"),
         sa.Index("ix_jobs_store_id", "store_id", "id"),
         sa.Index("ix_jobs_source_id", "source_id", "id"),
+        sa.Index("ix_jobs_priority", "priority", "id"),
         # The dashboard: the oldest due job, and lists filtered by creation time.
         sa.Index("ix_jobs_state_next_attempt", "state", "next_attempt_at"),
         sa.Index("ix_jobs_created_at", "created_at", "id"),
@@ -68,6 +92,12 @@ class Job(Base):
         # PostgreSQL then updates the row in place (migration 0005).
         TABLE_ARGS,
     )
+
+    #: Set by JobBuilder.set_delay(): the save makes ``next_attempt_at`` its time plus this.
+    delay_seconds = None
+    #: Set by a save: True when an active job had the unique key already, and this object
+    #: now stands for that job (its id), False when the save created the job.
+    duplicate = False
 
     def request_builder(self) -> RequestBuilder:
         """Start a new request of this job (the seed's ``getRequestBuilder()``)."""
@@ -229,11 +259,33 @@ class ConnectorCall(Base):
 
 
 #: Indexes the migrations create on one database only, outside the models: PostgreSQL's
-#: trigram indexes for the job list's text search.
+#: trigram indexes for the job list's text search, MariaDB's claim walk and unique key.
 MIGRATION_ONLY_INDEXES = frozenset({"ix_requests_payload_search_trgm",
-                                    "ix_requests_last_error_trgm"})
+                                    "ix_requests_last_error_trgm",
+                                    "ix_jobs_due_by_state", "ux_jobs_active_unique_key"})
+#: Columns the migrations create on one database only: MariaDB's generated column behind
+#: its unique key over active jobs.
+MIGRATION_ONLY_COLUMNS = frozenset({"active_unique_key"})
+#: Model indexes that exist only on the databases with partial indexes.
+PARTIAL_ONLY_INDEXES = frozenset({"ux_jobs_unique_key"})
+#: Model indexes with a descending column.
+DESCENDING_INDEXES = frozenset({"ix_jobs_due"})
 
 
 def include_in_schema_comparison(obj, name, type_, reflected, compare_to) -> bool:
-    """Alembic's ``include_object``: leave the migration-only indexes out of comparisons."""
-    return not (type_ == "index" and name in MIGRATION_ONLY_INDEXES)
+    """Alembic's ``include_object``: leave the migration-only indexes and columns out of
+    comparisons."""
+    return not ((type_ == "index" and name in MIGRATION_ONLY_INDEXES)
+                or (type_ == "column" and name in MIGRATION_ONLY_COLUMNS))
+
+
+def schema_comparison_filter(dialect: str) -> Callable[..., bool]:
+    """``include_in_schema_comparison`` for one database: on MariaDB, also without the
+    partial indexes it has no use for."""
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        if type_ == "index" and name in DESCENDING_INDEXES and dialect != "postgresql":
+            return False  # alembic compares a DESC column on PostgreSQL only
+        if type_ == "index" and name in PARTIAL_ONLY_INDEXES:
+            return dialect in PARTIAL_INDEX_DIALECTS
+        return include_in_schema_comparison(obj, name, type_, reflected, compare_to)
+    return include

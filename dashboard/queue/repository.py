@@ -4,29 +4,46 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session, selectinload
 
 from ..db import UTCDateTime
+from . import unique_keys
 from .database import begin_for_write
 from .models import Job, Request
 from .settings import default_clock, default_session
 
 jobs = Job.__table__
 requests = Request.__table__
-#: The columns a save takes from the objects; the times are the save's own.
-_JOB_FIELDS = ("relation_id", "source_id", "store_id", "state")
+#: The columns a save takes from the objects (see ``_job_row``); the times are the save's own.
+_JOB_FIELDS = ("relation_id", "source_id", "store_id", "state", "priority", "unique_key",
+               "next_attempt_at")
 _REQUEST_FIELDS = ("position", "type_code", "payload", "payload_search", "state", "attempts")
-_TIMES = {"job": ("next_attempt_at", "created_at", "updated_at"),
+_TIMES = {"job": ("created_at", "updated_at"),
           "request": ("created_at", "updated_at")}
 #: What a save leaves to load from the database on first use: the columns but the ids,
 #: and the attempts. (The ids, and who belongs to whom, are known.)
 _JOB_EXPIRED = [c.key for c in Job.__mapper__.column_attrs if c.key != "id"]
 _REQUEST_EXPIRED = [c.key for c in Request.__mapper__.column_attrs if c.key != "id"] + ["history"]
 _NOW = sa.bindparam("now", type_=UTCDateTime())
+
+
+def _job_row(job: Job, now: datetime, *, for_json: bool = False) -> dict:
+    """The job's columns as a save writes them: due at its run-at time, or its delay after
+    ``now``, or at once. (As JSON, a time is a naive UTC string, as PostgreSQL reads it.)"""
+    due = job.next_attempt_at
+    if due is None:
+        due = now if job.delay_seconds is None else now + timedelta(seconds=job.delay_seconds)
+    row = {f: getattr(job, f) for f in _JOB_FIELDS}
+    row["next_attempt_at"] = due
+    if row["priority"] is None:
+        row["priority"] = 0
+    if for_json:
+        row["next_attempt_at"] = UTCDateTime().process_bind_param(due, None).isoformat()
+    return row
 
 
 def _insert_many_in_one_statement() -> sa.Insert:
@@ -53,7 +70,7 @@ def _insert_many_in_one_statement() -> sa.Insert:
     new_jobs = (
         sa.insert(jobs)
         .from_select([*_JOB_FIELDS, *_TIMES["job"]],
-                     sa.select(*(job_rows.c[f] for f in _JOB_FIELDS), _NOW, _NOW, _NOW)
+                     sa.select(*(job_rows.c[f] for f in _JOB_FIELDS), _NOW, _NOW)
                      .order_by(job_rows.c.n))
         .returning(jobs.c.id)
         .cte("new_jobs")
@@ -109,7 +126,6 @@ INSERT_MANY_IN_ONE_STATEMENT = _insert_many_in_one_statement()
 INSERT_JOBS = sa.insert(jobs).returning(jobs.c.id, sort_by_parameter_order=True)
 INSERT_REQUESTS = sa.insert(requests).returning(requests.c.id, sort_by_parameter_order=True)
 
-
 class JobRepository:
     """``JobRepository().save(job)`` stores a built job, whole or not at all."""
 
@@ -120,7 +136,11 @@ class JobRepository:
         self.clock = clock or default_clock()
 
     def save(self, job: Job) -> Job:
-        """Store a new job and its requests in one transaction; assigns ``job.id``."""
+        """Store a new job and its requests in one transaction; assigns ``job.id``.
+
+        When an active job (any state but completed or cancelled) has the job's unique key,
+        nothing is stored: ``job.id`` becomes that job's id and ``job.duplicate`` True.
+        """
         return self.save_many([job])[0]
 
     def save_many(self, jobs: Iterable[Job]) -> list[Job]:
@@ -128,6 +148,8 @@ class JobRepository:
 
         Afterwards the jobs and their requests belong to the session with their ids set;
         their other attributes load from the database on first use, as after any commit.
+        A job whose unique key an active job holds (or an earlier job of the same call) is
+        a duplicate, as in ``save``; it stands for that job, requests included.
         """
         jobs = list(jobs)
         for job in jobs:
@@ -146,12 +168,21 @@ class JobRepository:
             session.commit()
         if not jobs:
             return jobs
+        duplicates: dict[int, int] = {}
+        new = jobs
         try:
-            if session.get_bind().dialect.name == "postgresql":
+            if any(job.unique_key is not None for job in jobs):
+                job_ids, duplicates = unique_keys.insert_jobs(session, jobs, _job_row, now)
+                new = [job for n, job in enumerate(jobs) if n not in duplicates]
+                requests = [request for job in new for request in job.requests]
+                job_ids = [job_id for n, job_id in enumerate(job_ids) if n not in duplicates]
+                request_ids = self._insert_requests(session, list(zip(job_ids, new, strict=True)),
+                                                    now)
+            elif session.get_bind().dialect.name == "postgresql":
                 job_ids, request_ids = self._insert_in_one_statement(session, jobs, requests, now)
             else:
                 job_ids, request_ids = self._insert_in_two_statements(session, jobs, now)
-            self._attach(session, jobs, job_ids, requests, request_ids)
+            self._attach(session, new, job_ids, requests, request_ids)
             # Commit without expiring all the session holds (at every save, and it may hold
             # thousands of objects): only what this save wrote, below.
             session.expire_on_commit, expire_on_commit = False, session.expire_on_commit
@@ -162,10 +193,14 @@ class JobRepository:
         except BaseException:
             session.rollback()
             raise
-        for job in jobs:
+        for job in new:
+            job.duplicate = False
             session.expire(job, _JOB_EXPIRED)
         for request in requests:
             session.expire(request, _REQUEST_EXPIRED)
+        if duplicates:
+            unique_keys.stand_for_holders(session, {jobs[n]: holder
+                                                    for n, holder in duplicates.items()})
         return jobs
 
     @staticmethod
@@ -177,13 +212,13 @@ class JobRepository:
         conn = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         if len(jobs) == 1 and len(requests) <= ONE_JOB_MAX_REQUESTS:
             job, = jobs
-            params = {f"job_{f}": getattr(job, f) for f in _JOB_FIELDS}
+            params = {f"job_{f}": value for f, value in _job_row(job, now).items()}
             for k, request in enumerate(requests):
                 params.update({f"r{k}_{f}": getattr(request, f) for f in _REQUEST_FIELDS})
             statement = _insert_one_job_in_one_statement(len(requests))
         else:
             params = {
-                "jobs": [{"n": n, **{f: getattr(job, f) for f in _JOB_FIELDS}}
+                "jobs": [{"n": n, **_job_row(job, now, for_json=True)}
                          for n, job in enumerate(jobs, 1)],
                 "requests": [{"k": k, "n": n, **{f: getattr(r, f) for f in _REQUEST_FIELDS}}
                              for k, (n, r) in enumerate(((n, r) for n, job in enumerate(jobs, 1)
@@ -207,15 +242,22 @@ class JobRepository:
         conn = session.connection()
         job_times = dict.fromkeys(_TIMES["job"], now)
         job_ids = conn.scalars(
-            INSERT_JOBS, [{**{f: getattr(job, f) for f in _JOB_FIELDS}, **job_times}
-                          for job in jobs]).all()
+            INSERT_JOBS, [{**_job_row(job, now), **job_times} for job in jobs]).all()
+        return list(job_ids), JobRepository._insert_requests(
+            session, list(zip(job_ids, jobs, strict=True)), now)
+
+    @staticmethod
+    def _insert_requests(session: Session, jobs: list[tuple[int, Job]], now: datetime
+                         ) -> list[int]:
+        """The requests of the jobs (id, job) just inserted, in one multi-row INSERT."""
+        if not jobs:
+            return []
         request_times = dict.fromkeys(_TIMES["request"], now)
-        request_ids = conn.scalars(
+        return list(session.connection().scalars(
             INSERT_REQUESTS,
             [{"job_id": job_id, **{f: getattr(r, f) for f in _REQUEST_FIELDS}, **request_times}
-             for job_id, job in zip(job_ids, jobs, strict=True) for r in job.requests],
-        ).all()
-        return list(job_ids), list(request_ids)
+             for job_id, job in jobs for r in job.requests],
+        ).all())
 
     @staticmethod
     def _attach(session: Session, jobs: list[Job], job_ids: list[int],

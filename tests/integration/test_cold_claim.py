@@ -4,7 +4,8 @@ burst of jobs as on an analyzed one (issue 11, part 3).
 Each backlog is 100,000 jobs, 99,000 of them due, written in one INSERT ... SELECT. In
 the second, 20% of the jobs are in 200 relations whose first job another digest is
 running: every other job of those relations is held back, and the claim has to pass over
-them. What a claim reads
+them. In the third, one job in seven has a high priority and one in eleven a low one: the
+claim takes the oldest of the high ones, walking the index in priority order. What a claim reads
 is measured with each database's own counters (see tests/support/plans.py), once before the
 database has statistics of the jobs and once after it has taken them.
 """
@@ -38,7 +39,7 @@ MAX_HANDLER_READS = 40 * BATCH  # candidates: 4 times the batch, each checked (c
 MAX_VM_STEPS = 20 * BATCH  # hundreds of instructions
 
 
-def seed(connection: sa.Connection, *, relations: bool) -> None:
+def seed(connection: sa.Connection, *, relations: bool, priorities: bool = False) -> None:
     """100,000 jobs in one statement, the first 1,000 finished and the others due. With
     ``relations``, every fifth job is in one of 200 relations, whose first job (among the
     first 1,000) is running in another digest: the due jobs of those relations, one in
@@ -48,9 +49,11 @@ def seed(connection: sa.Connection, *, relations: bool) -> None:
     in_relation = sa.and_(sa.literal(relations), g.c.n % 5 == 0)
     first_of_relation = sa.and_(in_relation, g.c.n <= 1000)
     t0 = sa.literal(T0, UTCDateTime())
+    priority = sa.case((sa.and_(sa.literal(priorities), g.c.n % 7 == 0), 10),
+                       (sa.and_(sa.literal(priorities), g.c.n % 11 == 0), -10), else_=0)
     connection.execute(jobs.insert().from_select(
         ["relation_id", "source_id", "state", "next_attempt_at", "created_at", "updated_at",
-         "locked_by", "locked_until"],
+         "locked_by", "locked_until", "priority"],
         sa.select(
             sa.case((in_relation, sa.literal("r-") + sa.cast(g.c.n % 1000, sa.String))),
             sa.literal("default"),
@@ -59,6 +62,7 @@ def seed(connection: sa.Connection, *, relations: bool) -> None:
             t0, t0, t0,
             sa.case((first_of_relation, "other digest")),
             sa.case((first_of_relation, sa.literal(T0 + timedelta(hours=1), UTCDateTime()))),
+            priority,
         ),
     ))
 
@@ -73,7 +77,7 @@ def seed_requests(connection: sa.Connection) -> None:
                   jobs.c.created_at, jobs.c.created_at)))
 
 
-@pytest.fixture(params=["no relations", "20% in relations"])
+@pytest.fixture(params=["no relations", "20% in relations", "mixed priorities"])
 def backlog(request: pytest.FixtureRequest) -> str:
     return request.param
 
@@ -90,7 +94,8 @@ def burst(request: pytest.FixtureRequest, app, db_url: str, backlog: str) -> lis
             # InnoDB would recompute them in the background, as autoanalyze would later.
             connection.exec_driver_sql("ALTER TABLE jobs STATS_AUTO_RECALC = 0")
             connection.exec_driver_sql(f"SET SESSION max_recursive_iterations = {BACKLOG}")
-        seed(connection, relations=backlog != "no relations")
+        seed(connection, relations=backlog == "20% in relations",
+             priorities=backlog == "mixed priorities")
         if dialect == "postgresql":
             seed_requests(connection)
         if request.param == "analyzed":
@@ -98,7 +103,8 @@ def burst(request: pytest.FixtureRequest, app, db_url: str, backlog: str) -> lis
         expected = connection.execute(
             sa.select(jobs.c.id)
             .where(jobs.c.relation_id.is_(None), jobs.c.state == JobState.PENDING)
-            .order_by(jobs.c.created_at, jobs.c.id).limit(BATCH)).scalars().all()
+            .order_by(jobs.c.priority.desc(), jobs.c.created_at, jobs.c.id)
+            .limit(BATCH)).scalars().all()
     yield expected
     with db.engine.begin() as connection:
         if dialect in ("mysql", "mariadb"):
@@ -115,13 +121,17 @@ def claim(connection: sa.Connection) -> list[int]:
     return claim_due(connection, LEASE, due_by=T0, now=T0, limit=BATCH)
 
 
-def test_a_claim_takes_the_oldest_unblocked_jobs_of_a_burst(burst) -> None:
+def test_a_claim_takes_the_first_unblocked_jobs_of_a_burst(burst, backlog) -> None:
+    """By priority, then age."""
     with db.engine.connect() as connection:
         claimed = claim(connection)
         connection.commit()
         leased = connection.scalars(
             sa.select(jobs.c.id).where(jobs.c.locked_by == LEASE.worker)).all()
+        priorities = set(connection.scalars(
+            sa.select(jobs.c.priority).where(jobs.c.id.in_(claimed))))
     assert claimed == burst and sorted(leased) == sorted(burst)
+    assert priorities == ({10} if backlog == "mixed priorities" else {0})
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)

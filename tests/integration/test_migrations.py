@@ -6,13 +6,14 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from dashboard.app.extensions import db
-from dashboard.queue.models import include_in_schema_comparison
+from dashboard.queue.models import schema_comparison_filter
 
 
 def schema_differences():
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={
-            "compare_type": True, "include_object": include_in_schema_comparison})
+            "compare_type": True,
+            "include_object": schema_comparison_filter(connection.dialect.name)})
         return compare_metadata(context, db.metadata)
 
 

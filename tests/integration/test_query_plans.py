@@ -27,14 +27,16 @@ pytestmark = pytest.mark.slow
 
 BACKLOG = 50_000
 #: A live queue: most jobs done, some due, some waiting for a retry, a few failed or paused;
-#: ten jobs per relation, so that earlier unfinished jobs hold later ones back.
+#: ten jobs per relation, so that earlier unfinished jobs hold later ones back; one job in
+#: seven of high priority, one in eleven of low.
 SEED = """
 INSERT INTO jobs (relation_id, source_id, store_id, state, next_attempt_at, created_at,
-                  updated_at, finished_at)
+                  updated_at, finished_at, priority)
 SELECT 'cust-' || (g %% 5000), 'default', 1 + g %% 3, s.state,
        CASE s.state WHEN 'pending' THEN t
                     WHEN 'retrying' THEN t + interval '2 days' END,
-       t, t, CASE WHEN s.state IN ('completed', 'failed') THEN t END
+       t, t, CASE WHEN s.state IN ('completed', 'failed') THEN t END,
+       CASE WHEN g %% 7 = 0 THEN 10 WHEN g %% 11 = 0 THEN -10 ELSE 0 END
 FROM generate_series(1, %(count)s) AS g,
      LATERAL (SELECT %(t0)s - (%(count)s - g) * interval '1 second' AS t) AS ts,
      LATERAL (SELECT CASE WHEN g %% 100 < 80 THEN 'completed'
@@ -180,7 +182,7 @@ def test_the_expired_lease_query_uses_an_index(backlog) -> None:
 
 @pytest.mark.parametrize("params", [
     {}, {"state": "failed"}, {"state": "pending"}, {"type": "webhook"},
-    {"relation": "cust-42"}, {"store": "2"}, {"source": "default"},
+    {"relation": "cust-42"}, {"store": "2"}, {"source": "default"}, {"priority": "10"},
     {"from": "2026-03-01"}, {"q": "c4242@example.com"}, {"q": "HTTP 503"},
 ], ids=lambda params: "&".join(f"{k}={v}" for k, v in params.items()) or "unfiltered")
 @pytest.mark.parametrize("before", [None, 1_000], ids=["first page", "deep page"])
