@@ -8,6 +8,8 @@ the description tells clients (and what schemathesis generates input from).
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -17,6 +19,9 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
 )
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
@@ -31,6 +36,16 @@ from ..queue.builder import (
     validate_store_id,
 )
 from ..queue.payload import dump_json
+from ..queue.scheduling import (
+    MAX_DELAY,
+    MAX_PRIORITY,
+    MAX_UNIQUE_KEY_LENGTH,
+    MIN_PRIORITY,
+    parse_run_at,
+    validate_delay,
+    validate_priority,
+    validate_unique_key,
+)
 from ..queue.types import MAX_TYPE_CODE_LENGTH, validate_type_code
 
 MAX_REQUESTS = 1000
@@ -75,6 +90,18 @@ def _payload(value: Any) -> Any:
         raise ValueError(f"nests deeper than {MAX_DEPTH} levels")
     dump_json(value)  # refuses NaN and lone surrogates, which no database stores
     return value
+
+
+#: RFC 3339's date-time, offset required (``datetime.fromisoformat`` takes more).
+RFC_3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})",
+                      re.IGNORECASE | re.ASCII)
+
+
+def _run_at(value: Any) -> datetime:
+    if not isinstance(value, str) or not RFC_3339.fullmatch(value):
+        raise ValueError("run_at must be an RFC 3339 time with its offset, e.g. "
+                         "2026-03-01T09:30:00+01:00 or 2026-03-01T08:30:00Z")
+    return parse_run_at(value.upper())
 
 
 def _requests(value: Any) -> Any:
@@ -158,6 +185,31 @@ class NewJob(BaseModel):
         BeforeValidator(validate_source_id,
                         json_schema_input_type=_text(MAX_SOURCE_ID_LENGTH, blank=False)),
     ] = "default"
+    run_at: Annotated[
+        datetime | None,
+        BeforeValidator(lambda v: None if v is None else _run_at(v),
+                        json_schema_input_type=Annotated[
+                            str, WithJsonSchema({"type": "string", "format": "date-time"})]
+                        | None),
+        Field(description="The digest starts the job at this time at the earliest (RFC 3339, "
+                          "with its offset). Not with delay_seconds."),
+    ] = None
+    delay_seconds: Annotated[
+        Annotated[float, Field(ge=0, le=MAX_DELAY.total_seconds())] | None,
+        Field(description="The digest starts the job this many seconds after it is saved, "
+                          "at the earliest. Not with run_at."),
+    ] = None
+    unique_key: Annotated[
+        _text(MAX_UNIQUE_KEY_LENGTH, blank=True) | None,
+        BeforeValidator(lambda v: None if v is None else validate_unique_key(v)),
+        Field(description="While an active job (any state but completed or cancelled) has "
+                          "this key, nothing is enqueued and the answer is that job."),
+    ] = None
+    priority: Annotated[
+        Annotated[int, Field(ge=MIN_PRIORITY, le=MAX_PRIORITY)],
+        BeforeValidator(lambda v: validate_priority(_whole(v))),
+        Field(description="Higher first among due jobs; order within a relation still wins."),
+    ] = 0
     requests: Annotated[
         list[NewRequest],
         BeforeValidator(_requests),
@@ -165,6 +217,16 @@ class NewJob(BaseModel):
               description="Run in this order; an identical request (same type and payload) "
                           "is dropped."),
     ]
+
+
+    @field_validator("delay_seconds", mode="before")
+    @classmethod
+    def _delay(cls, value: Any, info: ValidationInfo) -> float | None:
+        if value is None:
+            return None
+        if info.data.get("run_at") is not None:
+            raise ValueError("give run_at or delay_seconds, not both")
+        return validate_delay(value)
 
 
 class NewBatch(BaseModel):

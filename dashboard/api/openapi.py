@@ -117,6 +117,12 @@ PATHS: dict[str, Any] = {
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": ref("NewJob")}}},
             "responses": {
+                "200": {**_json(ref("Job"), "Not enqueued: an active job (any state but "
+                                            "completed or cancelled) has the unique key; "
+                                            "the answer is that job."),
+                        "headers": {"Location": {"schema": {"type": "string"},
+                                                 "description": "That job's URL."}},
+                        "links": _links("$response.body#/id")},
                 "201": {**_json({"anyOf": [ref("JobCreated"), ref("Job")]}, "Enqueued."),
                         "headers": {"Location": {"schema": {"type": "string"},
                                                  "description": "The job's URL."}},

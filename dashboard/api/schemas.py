@@ -136,9 +136,14 @@ SCHEMAS: dict[str, Any] = {
     },
     "BatchResult": {
         "type": "object",
-        "required": ["ids"],
-        "properties": {"ids": {"type": "array", "items": {"type": "integer"},
-                               "description": "The jobs' ids, in the order they were sent."}},
+        "required": ["ids", "duplicates"],
+        "properties": {
+            "ids": {"type": "array", "items": {"type": "integer"},
+                    "description": "The jobs' ids, in the order they were sent; for a job "
+                                   "whose unique key an active job holds, that job's id."},
+            "duplicates": {"type": "array", "items": {"type": "integer", "minimum": 0},
+                           "description": "The positions in ``jobs`` of those duplicates."},
+        },
     },
     # What the API reads: from the models that check it (bodies.py).
     **json_schemas(NewBatch),

@@ -111,7 +111,8 @@ def openapi() -> Response:
 @guard.needs("enqueue")
 def enqueue() -> Response | tuple[Response, int, dict[str, str]]:
     """Enqueue a job of one or more requests; 201 with its id and URL (the whole job
-    for ``Prefer: return=representation``)."""
+    for ``Prefer: return=representation``); 200 with the whole job an active job of the
+    same unique key is."""
     # End the token's read first: on SQLite it holds the write lock (a POST's transactions
     # take it up front), which the digest should not wait for while a 1 MB body is parsed.
     db.session.rollback()
@@ -124,6 +125,8 @@ def enqueue() -> Response | tuple[Response, int, dict[str, str]]:
                "store_id": job.store_id, "source_id": job.source_id}
     JobRepository(db.session).save(job)
     url = job_url(job.id)
+    if job.duplicate:  # an active job holds the unique key: it is the answer
+        return jsonify(_document(job.id)), 200, {"Location": url}
     if wants_representation():
         return (jsonify(_document(job.id)), 201,
                 {"Location": url, "Preference-Applied": "return=representation"})
@@ -136,7 +139,8 @@ def enqueue() -> Response | tuple[Response, int, dict[str, str]]:
 @per_token
 @guard.needs("enqueue")
 def enqueue_batch() -> Response | tuple[Response, int]:
-    """Enqueue up to MAX_BATCH jobs, all or none; 201 with their ids in order."""
+    """Enqueue up to MAX_BATCH jobs, all or none; 201 with their ids in order (for a
+    duplicate of an active job's unique key, that job's id)."""
     db.session.rollback()  # as enqueue() does: no lock held while the body is read
     jobs = jobs_from_batch(read_json())
     for number, job in enumerate(jobs):
@@ -144,7 +148,8 @@ def enqueue_batch() -> Response | tuple[Response, int]:
         if refused is not None:
             return refused
     JobRepository(db.session).save_many(jobs)
-    return jsonify(ids=[job.id for job in jobs]), 201
+    return jsonify(ids=[job.id for job in jobs],
+                   duplicates=[n for n, job in enumerate(jobs) if job.duplicate]), 201
 
 
 @bp.get("/jobs", provide_automatic_options=False)

@@ -100,7 +100,7 @@ def nested(levels: int):
     ({"requests": []}, "requests", "at least one request"),
     ({"requests": {"type_code": "test_echo"}}, "requests", "must be a list"),
     ({"requests": ["test_echo"]}, "requests[0]", "must be an object"),
-    ({**job_body(("test_echo", {})), "priority": 1}, "priority", "unknown field"),
+    ({**job_body(("test_echo", {})), "deadline": 1}, "deadline", "unknown field"),
     ({"requests": [{"type_code": "test_echo", "payload": {}, "delay": 5}]},
      "requests[0].delay", "unknown field"),
     (job_body(("", {})), "requests[0].type_code", "non-empty string"),
