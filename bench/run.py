@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from dashboard.api.bodies import MAX_BATCH
 
 from . import concurrency, memory, ours, peers, profile, report
-from .process import ROOT
+from .process import DATABASE_PREFIX, ROOT
 from .queue_db import QueueDatabase, database_url
 from .results import Measurement, Results
 
@@ -205,10 +205,11 @@ def main(argv: list[str] | None = None) -> None:
         peer.helper("setup")
     workdir = Path(tempfile.mkdtemp(prefix="aq-bench-"))
     try:
-        databases = {kind: QueueDatabase(kind, database_url(kind, "aq_bench_digest", workdir))
+        databases = {kind: QueueDatabase(kind, database_url(kind, f"{DATABASE_PREFIX}_digest",
+                                                            workdir))
                      for kind in ("postgresql", "sqlite", "mariadb")}
         databases["memory"] = QueueDatabase(
-            "postgresql", database_url("postgresql", "aq_bench_memory", workdir))
+            "postgresql", database_url("postgresql", f"{DATABASE_PREFIX}_memory", workdir))
     except sa.exc.OperationalError as error:
         raise SystemExit(f"bench: a database server is not reachable: "
                          f"{str(error.orig).strip().splitlines()[0]}\n(PostgreSQL on "
