@@ -7,12 +7,12 @@ from dataclasses import replace
 from functools import wraps
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Response, current_app, g, request
 
 from ..app.extensions import db
 from ..app.http_errors import problem
 from ..queries.filters import JobFilter
+from ..queue.database import reading_alone
 from ..queue.settings import default_clock
 from . import tokens
 from .models import PERMISSIONS, ApiToken
@@ -39,21 +39,18 @@ def authenticate() -> Response | None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return _unauthorized("send the token as Authorization: Bearer <token>")
-    token = tokens.authenticate(db.session, secret.strip(), now=default_clock()())
+    with reading_alone(db.session):
+        token = tokens.find(db.session, secret.strip())
+        if token is not None:
+            # Out of the session as read (its scope with it): the request's own commits
+            # and rollbacks would expire it, and the next look at it would read it and
+            # its scope again.
+            db.session.expunge(token)
     if token is None:
         return _unauthorized("the token is unknown or revoked", invalid=True)
-    g.api_token = _kept(token)
+    tokens.note_use(db.session, token, now=default_clock()())
+    g.api_token = token
     return None
-
-
-def _kept(token: ApiToken) -> ApiToken:
-    """The token, out of the session as read (its scope with it): the view's own commits
-    and rollbacks would otherwise expire it, and the next look at it would read it and its
-    scope again, two statements more per call."""
-    if sa.inspect(token).expired_attributes:  # its last use was just written
-        db.session.refresh(token)
-    db.session.expunge(token)
-    return token
 
 
 def current_token() -> ApiToken:

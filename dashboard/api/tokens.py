@@ -71,7 +71,16 @@ def create(session: Session, name: str, role: str, *, now: datetime,
 
 
 def authenticate(session: Session, secret: str, *, now: datetime) -> ApiToken | None:
-    """The live token whose secret this is, or None (unknown, malformed or revoked)."""
+    """The live token whose secret this is, or None (unknown, malformed or revoked); its
+    use noted."""
+    token = find(session, secret)
+    if token is not None:
+        note_use(session, token, now=now)
+    return token
+
+
+def find(session: Session, secret: str) -> ApiToken | None:
+    """The live token whose secret this is, with its scope, or None; a read only."""
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
     wanted = digest(secret)
@@ -82,11 +91,15 @@ def authenticate(session: Session, secret: str, *, now: datetime) -> ApiToken | 
         return None
     if token.revoked_at is not None:
         return None
+    return token
+
+
+def note_use(session: Session, token: ApiToken, *, now: datetime) -> None:
+    """Write the token's last use, at most once a minute (USE_RESOLUTION)."""
     if token.last_used_at is None or now - token.last_used_at >= USE_RESOLUTION:
         token_id = token.id
         in_write_transaction(session, lambda s: s.execute(
             sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)))
-    return token
 
 
 def revoke(session: Session, token: ApiToken, *, now: datetime) -> None:

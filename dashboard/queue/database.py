@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 T = TypeVar("T")
 IMMEDIATE = "sqlite_begin_immediate"
@@ -130,6 +130,31 @@ def execute_alone(conn: sa.Connection, statement: sa.Executable, parameters: dic
         if not (driver.closed or driver.broken):  # a lost connection is thrown away
             driver.autocommit = False
     return rows
+
+
+@contextmanager
+def reading_alone(session: Session) -> Iterator[None]:
+    """The session's reads inside, each a transaction of its own on PostgreSQL through
+    psycopg: no BEGIN and no ROLLBACK go to the server, two round trips fewer. Elsewhere, or
+    with a transaction already open, as ever. For reads that need no snapshot across
+    statements and write nothing; the session's transaction ends with the block."""
+    if isinstance(session, scoped_session):
+        session = session()
+    if session.in_transaction():
+        yield
+        return
+    conn = session.connection()
+    driver = conn.connection.driver_connection if executes_alone(conn) else None
+    if driver is not None:
+        driver.autocommit = True
+    try:
+        yield
+    finally:
+        # Off again before the connection goes back to the pool, where another thread
+        # would take it.
+        if driver is not None and not (driver.closed or driver.broken):
+            driver.autocommit = False
+        session.rollback()
 
 
 def _prepare_postgresql(engine: sa.Engine) -> None:

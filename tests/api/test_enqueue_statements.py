@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 import sqlalchemy as sa
 
 from dashboard.app.extensions import db
@@ -63,3 +64,23 @@ def test_a_scoped_token_costs_no_statement_more(app, runner):
     # The refused call reads the token and stops there.
     kind = db.engine.dialect.name
     assert sent == [*_enqueue(kind), *_enqueue(kind)[:_enqueue(kind).index(TOKEN) + 1]]
+
+
+def test_on_postgresql_an_enqueue_opens_no_transaction(api, db_url):
+    # Each statement runs alone in autocommit: no BEGIN, COMMIT or ROLLBACK round trips.
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's fast path")
+    client = api("enqueue")
+    assert client.post("/api/v1/jobs", job_body(("test_echo", {}))).status_code == 201
+    seen: list[tuple[str, bool]] = []
+
+    def note(connection, cursor, statement, *args) -> None:
+        seen.append((" ".join(statement.split()[:3]).upper(),
+                     connection.connection.driver_connection.autocommit))
+
+    sa.event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        assert client.post("/api/v1/jobs", job_body(("test_echo", {"n": 1}))).status_code == 201
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", note)
+    assert seen == [(TOKEN, True), ("WITH NEW_JOB AS", True)]
