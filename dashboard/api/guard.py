@@ -39,8 +39,8 @@ def authenticate() -> Response | None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return _unauthorized("send the token as Authorization: Bearer <token>")
-    with reading_alone(db.session):
-        token = tokens.find(db.session, secret.strip())
+    with reading_alone(db.session()):
+        token = tokens.find(db.session(), secret.strip())
         if token is not None:
             # Out of the session as read (its scope with it): the request's own commits
             # and rollbacks would expire it, and the next look at it would read it and
@@ -48,7 +48,7 @@ def authenticate() -> Response | None:
             db.session.expunge(token)
     if token is None:
         return _unauthorized("the token is unknown or revoked", invalid=True)
-    tokens.note_use(db.session, token, now=default_clock()())
+    tokens.note_use(db.session(), token, now=default_clock()())
     g.api_token = token
     return None
 

@@ -7,7 +7,7 @@ import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 from flask.cli import with_appcontext
@@ -63,7 +63,7 @@ def digest_command(max_jobs: int | None, max_seconds: float | None, concurrency:
         raise click.UsageError("--job and --loop can't be used together")
     with database_errors():
         try:
-            digest = JobDigest(db.session, concurrency=concurrency)
+            digest = JobDigest(db.session(), concurrency=concurrency)
         except ValueError as error:
             raise click.UsageError(str(error)) from None
         with stop_on_signals(digest):
@@ -88,7 +88,7 @@ def digest_command(max_jobs: int | None, max_seconds: float | None, concurrency:
                         return
 
 
-def _checked(check: Callable[[object], T]) -> Callable[..., T | None]:
+def _checked(check: Callable[[Any], T]) -> Callable[..., T | None]:
     """A click callback around one of the core's checks, for an option that may be left
     out: its ValueError is a usage error that names the option (exit code 2)."""
     def callback(ctx: click.Context, param: click.Parameter, value: object) -> T | None:
@@ -130,19 +130,21 @@ def enqueue_command(type_code: str, payload: str, relation_id: str | None,
     try:
         builder = (JobBuilder().set_relation_id(relation_id).set_store_id(store_id)
                    .set_source_id(source_id).set_priority(priority))
-        for setter, value in ((builder.set_run_at, run_at), (builder.set_delay, delay),
-                              (builder.set_unique_key, unique_key)):
-            if value is not None:
-                setter(value)
+        if run_at is not None:
+            builder.set_run_at(run_at)
+        if delay is not None:
+            builder.set_delay(delay)
+        if unique_key is not None:
+            builder.set_unique_key(unique_key)
         job = builder.create()
         job.request_builder().set_type_code(type_code).set_payload(data).create()
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     with database_errors():
-        JobRepository(db.session).save(job)
+        JobRepository(db.session()).save(job)
         if job.duplicate:
             click.echo(f"job {job.id} holds the unique key {unique_key!r}: nothing enqueued")
-        elif job.next_attempt_at > job.created_at:
+        elif job.next_attempt_at is not None and job.next_attempt_at > job.created_at:
             click.echo(f"enqueued job {job.id}, to run at "
                        f"{job.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC at the earliest")
         else:
@@ -157,7 +159,7 @@ def demo_seed_command(count: int) -> None:
     from ..queue.demo import demo_jobs
 
     with database_errors():
-        JobRepository(db.session).save_many(demo_jobs(count))
+        JobRepository(db.session()).save_many(demo_jobs(count))
     click.echo(f"enqueued {count} demo jobs")
 
 
@@ -183,7 +185,7 @@ def prune_command(older_than: timedelta, states: tuple[JobState, ...], dry_run: 
     """Delete finished jobs (with their requests and attempts) older than --older-than."""
     now = default_clock()()
     with database_errors():
-        result = retention.prune(db.session, older_than=older_than, now=now, states=states,
+        result = retention.prune(db.session(), older_than=older_than, now=now, states=states,
                                  dry_run=dry_run)
     cutoff = (now - older_than).isoformat(timespec="seconds")
     what = (f"{result.jobs} {' or '.join(states)} jobs ({result.requests} requests, "

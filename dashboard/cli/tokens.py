@@ -38,15 +38,15 @@ def create_command(name: str, role: str, replace: bool, sources: tuple[str, ...]
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--source") from None
     with database_errors(writes=True):
-        existing = tokens.named(db.session, name)
+        existing = tokens.named(db.session(), name)
         if existing is not None and not replace:
             raise click.ClickException(
                 f"a token named {name} already exists (use --replace to replace it)")
         if existing is not None:
             db.session.delete(existing)
             db.session.flush()
-        _, secret = tokens.create(db.session, name, role, now=now, sources=sources)
-        audit.record(db.session, actor(), "token-create", [], at=now,
+        _, secret = tokens.create(db.session(), name, role, now=now, sources=sources)
+        audit.record(db.session(), actor(), "token-create", [], at=now,
                      detail=f"{'replaced' if existing else 'created'} token {name} ({role}, "
                             f"{_scope(sources)})")
     click.echo(secret)
@@ -77,13 +77,13 @@ def revoke_command(name: str) -> None:
     """Refuse the token from now on (its name stays taken)."""
     now = default_clock()()
     with database_errors(writes=True):
-        token = tokens.named(db.session, name)
+        token = tokens.named(db.session(), name)
         if token is None:
             raise click.ClickException(f"no token named {name}")
         if token.revoked_at is not None:
             raise click.ClickException(f"token {name} is already revoked")
-        tokens.revoke(db.session, token, now=now)
-        audit.record(db.session, actor(), "token-revoke", [], at=now,
+        tokens.revoke(db.session(), token, now=now)
+        audit.record(db.session(), actor(), "token-revoke", [], at=now,
                      detail=f"revoked token {name} ({token.role})")
     click.echo(f"revoked token {name}")
 

@@ -57,7 +57,7 @@ def _due(due_by: datetime, now: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(_DUE_STATE, jobs.c.next_attempt_at <= due_by, _free(now))
 
 
-def claim_order(job: sa.TableClause) -> tuple[sa.ColumnElement, ...]:
+def claim_order(job: sa.FromClause) -> tuple[sa.ColumnElement, ...]:
     """The order claims take due jobs in: higher priority first, then oldest first."""
     return (job.c.priority.desc(), job.c.created_at, job.c.id)
 

@@ -78,7 +78,7 @@ class Job(Base):
             unique=True,
             postgresql_where=sa.text(ACTIVE_UNIQUE_KEY),
             sqlite_where=sa.text(ACTIVE_UNIQUE_KEY),
-        ).ddl_if(dialect=PARTIAL_INDEX_DIALECTS),
+        ).ddl_if(dialect=PARTIAL_INDEX_DIALECTS),  # type: ignore[arg-type]  # a tuple works
         # Lists, newest first, filtered by one column.
         sa.Index("ix_jobs_state_id", "state", "id"),
         sa.Index("ix_jobs_relation", "relation_id", "source_id", "id"),
@@ -94,10 +94,10 @@ class Job(Base):
     )
 
     #: Set by JobBuilder.set_delay(): the save makes ``next_attempt_at`` its time plus this.
-    delay_seconds = None
+    delay_seconds = None  # type: float | None
     #: Set by a save: True when an active job had the unique key already, and this object
     #: now stands for that job (its id), False when the save created the job.
-    duplicate = False
+    duplicate = False  # type: bool
 
     def request_builder(self) -> RequestBuilder:
         """Start a new request of this job (the seed's ``getRequestBuilder()``)."""

@@ -20,8 +20,8 @@ from .database import begin_for_write
 from .models import Job
 from .states import JobState
 
-JOBS = Job.__table__
-INSERT_JOB = sa.insert(JOBS).returning(JOBS.c.id)
+jobs = Job.__table__
+INSERT_JOB = sa.insert(jobs).returning(jobs.c.id)
 #: The states in which a job no longer holds its unique key.
 KEY_RELEASED = (JobState.COMPLETED, JobState.CANCELLED)
 #: Up to this many tries to insert a job whose key's holder keeps finishing meanwhile.
@@ -64,8 +64,8 @@ def _insert_unless_held(session: Session, row: dict) -> tuple[int, bool]:
                 return session.connection().scalar(INSERT_JOB, row), False
         except sa.exc.IntegrityError:
             holder = session.connection().scalar(
-                sa.select(JOBS.c.id).where(JOBS.c.unique_key == row["unique_key"],
-                                           JOBS.c.state.not_in(KEY_RELEASED)))
+                sa.select(jobs.c.id).where(jobs.c.unique_key == row["unique_key"],
+                                           jobs.c.state.not_in(KEY_RELEASED)))
             if holder is not None:
                 return holder, True
             if not tries_left:

@@ -52,7 +52,7 @@ def change_role(user_id: int):
     if user.id == current_user.id and role != Role.ADMIN:
         return _back("You can't take away your own admin role.", "error")
     before, user.role = user.role, role.value
-    audit.record(db.session, current_user.name, "user-role", [],
+    audit.record(db.session(), current_user.name, "user-role", [],
                  detail=f"{user.name}: {before} -> {role.value}")
     return _back(f"{user.name} is now {role.value}.", "success")
 
@@ -66,7 +66,7 @@ def delete(user_id: int):
         return _back("You can't remove yourself.", "error")
     name = user.name
     db.session.delete(user)
-    audit.record(db.session, current_user.name, "user-delete", [], detail=f"removed {name}")
+    audit.record(db.session(), current_user.name, "user-delete", [], detail=f"removed {name}")
     return _back(f"Removed {name}.", "success")
 
 

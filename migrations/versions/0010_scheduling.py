@@ -35,8 +35,8 @@ NEW_ORDER = 'ORDER BY jobs.priority DESC, jobs.created_at, jobs.id'
 
 def _lock_due_jobs_0008() -> str:
     """The function as migration 0008 wrote it: this one changes its order only."""
-    spec = spec_from_file_location("cold_claim_0008",
-                                   Path(__file__).with_name("0008_cold_claim.py"))
+    path = Path(__file__).with_name('0008_cold_claim.py')
+    spec = spec_from_file_location('cold_claim_0008', path)
     module = module_from_spec(spec)
     spec.loader.exec_module(module)
     assert OLD_ORDER in module.LOCK_DUE_JOBS

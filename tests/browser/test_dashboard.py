@@ -6,7 +6,7 @@ import re
 import sqlite3
 
 from tests.browser import seed
-from tests.browser.conftest import log_in, screenshot
+from tests.support.browser import log_in, screenshot
 
 
 def state_badge(tab) -> str:

@@ -19,8 +19,8 @@ from dashboard.app.extensions import db
 from dashboard.queries.filters import parse_filter
 from dashboard.queries.jobs import list_query
 from dashboard.queue import claims, digest
-from tests.conftest import T0
 from tests.support import plans
+from tests.support.clock import T0
 from tests.support.plans import sent_statement
 
 pytestmark = pytest.mark.slow
@@ -183,6 +183,7 @@ def test_the_expired_lease_query_uses_an_index(backlog) -> None:
 @pytest.mark.parametrize("params", [
     {}, {"state": "failed"}, {"state": "pending"}, {"type": "webhook"},
     {"relation": "cust-42"}, {"store": "2"}, {"source": "default"}, {"priority": "10"},
+    {"state": "scheduled"},
     {"from": "2026-03-01"}, {"q": "c4242@example.com"}, {"q": "HTTP 503"},
 ], ids=lambda params: "&".join(f"{k}={v}" for k, v in params.items()) or "unfiltered")
 @pytest.mark.parametrize("before", [None, 1_000], ids=["first page", "deep page"])

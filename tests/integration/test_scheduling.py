@@ -164,7 +164,7 @@ def test_eight_threads_saving_one_key_at_once_make_one_job(app, clock):
                 barrier.wait(timeout=30)
                 JobRepository(session, clock).save(job)
                 saved.append((job.id, job.duplicate))
-            except BaseException as error:
+            except BaseException as error:  # reported below
                 errors.append(error)
 
     threads = [threading.Thread(target=save) for _ in range(THREADS)]
