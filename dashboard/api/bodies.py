@@ -120,12 +120,15 @@ def _jobs(value: Any) -> Any:
     return value
 
 
-def _text(max_length: int, *, blank: bool) -> type[str]:
-    """A string of the core's bounds, as the description gives it."""
-    pattern = (f"^[^{NO_CONTROLS}]*\\S[^{NO_CONTROLS}]*$" if not blank
-               else f"^[^{NO_CONTROLS}]+$")
-    return Annotated[str, StringConstraints(min_length=1, max_length=max_length,  # type: ignore[return-value]
-                                            pattern=pattern)]
+#: Text without control characters; and with something besides spaces (``source_id``).
+ANY_TEXT = f"^[^{NO_CONTROLS}]+$"
+NOT_BLANK = f"^[^{NO_CONTROLS}]*\\S[^{NO_CONTROLS}]*$"
+RelationText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_RELATION_ID_LENGTH,
+                                                pattern=ANY_TEXT)]
+SourceText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SOURCE_ID_LENGTH,
+                                              pattern=NOT_BLANK)]
+UniqueKeyText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_UNIQUE_KEY_LENGTH,
+                                                 pattern=ANY_TEXT)]
 
 
 class _Schema(GenerateJsonSchema):
@@ -171,7 +174,7 @@ class NewJob(BaseModel):
     relation_id: Annotated[
         str | None,
         BeforeValidator(lambda v: validate_relation_id(_whole(v)),
-                        json_schema_input_type=_text(MAX_RELATION_ID_LENGTH, blank=True)
+                        json_schema_input_type=RelationText
                         | int | None),
         Field(description="The object the job acts on; jobs of one relation (and source) "
                           "run in order."),
@@ -183,7 +186,7 @@ class NewJob(BaseModel):
     source_id: Annotated[
         str,
         BeforeValidator(validate_source_id,
-                        json_schema_input_type=_text(MAX_SOURCE_ID_LENGTH, blank=False)),
+                        json_schema_input_type=SourceText),
     ] = "default"
     run_at: Annotated[
         datetime | None,
@@ -200,7 +203,7 @@ class NewJob(BaseModel):
                           "at the earliest. Not with run_at."),
     ] = None
     unique_key: Annotated[
-        _text(MAX_UNIQUE_KEY_LENGTH, blank=True) | None,
+        UniqueKeyText | None,
         BeforeValidator(lambda v: None if v is None else validate_unique_key(v)),
         Field(description="While an active job (any state but completed or cancelled) has "
                           "this key, nothing is enqueued and the answer is that job."),
