@@ -98,6 +98,3 @@ def page(browser, server):
     yield tab
     context.close()
     assert problems == []
-
-
-

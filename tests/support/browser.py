@@ -18,6 +18,6 @@ def log_in(tab, url: str, name: str) -> None:
     tab.wait_for_url(f"{url}/")
 
 
-def screenshot(tab, name: str) -> None:
+def screenshot(tab, name: str, full_page: bool = True) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+    tab.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
