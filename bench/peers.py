@@ -12,7 +12,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from .process import ROOT, environment, run, server_cpu
+from .process import DATABASE_PREFIX, ROOT, environment, run, server_cpu
 from .results import Measurement
 
 VENV = ROOT / "bench" / ".venv-peers"
@@ -87,14 +87,14 @@ class Peer:
 
 
 PROCRASTINATE = Peer(
-    "procrastinate, concurrency 1", "bench.peer_procrastinate", "aq_bench_procrastinate",
+    "procrastinate, concurrency 1", "bench.peer_procrastinate", f"{DATABASE_PREFIX}_procrastinate",
     (str(BIN / "procrastinate"), "--app", "bench.peer_procrastinate.app", "--log-level",
      "warning", "worker", "--one-shot", "--concurrency", "1"))
 PGQUEUER = Peer(
-    "pgqueuer, batch of 10 (default)", "bench.peer_pgqueuer", "aq_bench_pgqueuer",
+    "pgqueuer, batch of 10 (default)", "bench.peer_pgqueuer", f"{DATABASE_PREFIX}_pgqueuer",
     (str(BIN / "pgq"), "run", "bench.peer_pgqueuer:main", "--mode", "drain",
      "--log-level", "warning"))
 PGQUEUER_BATCH_1 = Peer(
-    "pgqueuer, batch of 1", "bench.peer_pgqueuer", "aq_bench_pgqueuer",
+    "pgqueuer, batch of 1", "bench.peer_pgqueuer", f"{DATABASE_PREFIX}_pgqueuer",
     PGQUEUER.worker + ("--batch-size", "1"))
 WORKERS = (PROCRASTINATE, PGQUEUER, PGQUEUER_BATCH_1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -11,6 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The first part of every database the benchmark makes (``aq_bench_digest``, ...): two
+#: runs on one server at once need prefixes of their own, or each empties the other's.
+DATABASE_PREFIX = os.environ.get("BENCH_DATABASE_PREFIX", "aq_bench")
+if not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", DATABASE_PREFIX):
+    raise SystemExit("bench: BENCH_DATABASE_PREFIX must be lower-case letters, digits and _, "
+                     f"starting with a letter, got {DATABASE_PREFIX!r}")
 
 
 @dataclass

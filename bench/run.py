@@ -21,8 +21,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from dashboard.api.bodies import MAX_BATCH
+
 from . import concurrency, memory, ours, peers, profile, report
-from .process import ROOT
+from .process import DATABASE_PREFIX, ROOT
 from .queue_db import QueueDatabase, database_url
 from .results import Measurement, Results
 
@@ -125,6 +127,9 @@ def enqueue_rounds(args, results: Results, database: QueueDatabase) -> None:
                    Measurement(peer.enqueue(args.jobs, args.batch)), "jobs/s")
         record(results, "enqueue/ours/http", ours.enqueue_over_http(database, args.single),
                "jobs/s")
+        record(results, "enqueue/ours/http-batch",
+               ours.enqueue_batches_over_http(database, args.jobs, min(args.batch, MAX_BATCH)),
+               "jobs/s")
 
 
 def memory_section(args, results: Results, database: QueueDatabase) -> None:
@@ -200,10 +205,11 @@ def main(argv: list[str] | None = None) -> None:
         peer.helper("setup")
     workdir = Path(tempfile.mkdtemp(prefix="aq-bench-"))
     try:
-        databases = {kind: QueueDatabase(kind, database_url(kind, "aq_bench_digest", workdir))
+        databases = {kind: QueueDatabase(kind, database_url(kind, f"{DATABASE_PREFIX}_digest",
+                                                            workdir))
                      for kind in ("postgresql", "sqlite", "mariadb")}
         databases["memory"] = QueueDatabase(
-            "postgresql", database_url("postgresql", "aq_bench_memory", workdir))
+            "postgresql", database_url("postgresql", f"{DATABASE_PREFIX}_memory", workdir))
     except sa.exc.OperationalError as error:
         raise SystemExit(f"bench: a database server is not reachable: "
                          f"{str(error.orig).strip().splitlines()[0]}\n(PostgreSQL on "

@@ -1,26 +1,20 @@
-"""A job from an API client's JSON: every field checked, every problem named, before
+"""Jobs from an API client's JSON: every field checked, every problem named, before
 anything is stored (the job is then saved whole, in one transaction, or not at all)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, get_args
 
 from flask import request
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..queue import Job, JobBuilder, registry
-from ..queue.builder import validate_relation_id, validate_source_id, validate_store_id
-from ..queue.payload import dump_json
-from ..queue.types import validate_type_code
+from ..queue import Job, JobBuilder
+from .bodies import NewBatch, NewJob
 from .errors import Invalid
 
-JOB_FIELDS = ("relation_id", "store_id", "source_id", "requests")
-REQUEST_FIELDS = ("type_code", "payload")
-MAX_REQUESTS = 1000
-#: Deeper payloads are refused: nothing real nests this far, and every reader of the
-#: payload (masking, the pages, request types) walks it recursively.
-MAX_DEPTH = 64
 #: Digits of a JSON integer, at most: Python's int() refuses longer ones by default.
 MAX_DIGITS = 4300
 #: Problems listed in one answer, at most.
@@ -83,92 +77,82 @@ def _path_of(value: Any, wanted: object) -> str | None:
     return None
 
 
-def depth(value: Any) -> int:
-    """How deep lists and objects nest in ``value`` (a scalar is 0), without recursion."""
-    deepest, stack = 0, [(value, 0)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict | list):
-            level += 1
-            deepest = max(deepest, level)
-            if level > MAX_DEPTH:
-                break
-            stack.extend((child, level) for child in
-                         (item.values() if isinstance(item, dict) else item))
-    return deepest
+def _field(loc: tuple[int | str, ...]) -> str:
+    """``("jobs", 3, "requests", 0, "type_code")`` -> ``jobs[3].requests[0].type_code``."""
+    field = ""
+    for step in loc:
+        field += f"[{step}]" if isinstance(step, int) else f".{step}" if field else step
+    return field or "body"
 
 
-class _Problems(list):
-    def check(self, field: str, validate: Any, *args: Any) -> Any:
-        try:
-            return validate(*args)
-        except ValueError as error:
-            self.append((field, str(error)))
-            return None
-
-    def unknown(self, where: str, data: dict, known: tuple[str, ...]) -> None:
-        for key in data:
-            if key not in known:
-                self.append((f"{where}{key}", f"unknown field (known: {', '.join(known)})"))
+def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel]:
+    """The model of the object at ``loc`` inside a ``model``."""
+    for step in loc:
+        if isinstance(step, str):
+            annotation = model.model_fields[step].annotation
+            model = next(a for a in (*get_args(annotation), annotation)
+                         if isinstance(a, type) and issubclass(a, BaseModel))
+    return model
 
 
-def _whole(value: Any) -> Any:
-    """3.0 is the integer 3 in JSON (and in JSON Schema), not a float to refuse."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
+#: What a missing field is told, beyond "is required".
+REQUIRED = {
+    "requests": ': a list of {"type_code": ..., "payload": ...}, at least one',
+    "payload": " (any JSON value, e.g. {})",
+    "jobs": ': a list of jobs, each as POST /api/v1/jobs takes it',
+}
+
+
+def _message(model: type[BaseModel], error: ErrorDetails) -> str:
+    loc, kind = error["loc"], error["type"]
+    if kind == "value_error":
+        return str(error["ctx"]["error"])
+    if kind == "missing":
+        return "is required" + REQUIRED.get(str(loc[-1]), "")
+    if kind == "extra_forbidden":
+        return f"unknown field (known: {', '.join(_model_at(model, loc[:-1]).model_fields)})"
+    if kind == "model_type":
+        fields = " and ".join(f for f, info in _model_at(model, loc).model_fields.items()
+                              if info.is_required())
+        return (f"must be a JSON object with {fields}" if not loc
+                else f"must be an object with {fields}")
+    return error["msg"]
+
+
+def problems(model: type[BaseModel], error: ValidationError) -> list[tuple[str, str]]:
+    """Each of pydantic's findings as (field, the core's words), at most MAX_PROBLEMS."""
+    return [(_field(found["loc"]), _message(model, found))
+            for found in error.errors(include_url=False)[:MAX_PROBLEMS]]
+
+
+def _job(new: NewJob) -> Job:
+    builder = (JobBuilder().set_relation_id(new.relation_id).set_store_id(new.store_id)
+               .set_source_id(new.source_id).set_priority(new.priority))
+    if new.run_at is not None:
+        builder.set_run_at(new.run_at)
+    if new.delay_seconds is not None:
+        builder.set_delay(new.delay_seconds)
+    if new.unique_key is not None:
+        builder.set_unique_key(new.unique_key)
+    job = builder.create()
+    for item in new.requests:
+        # An identical request (same type and payload) is dropped, as the core does.
+        job.request_builder().set_type_code(item.type_code).set_payload(
+            item.payload).create()
+    return job
 
 
 def job_from_body(data: Any) -> Job:
     """A job built from the body, not yet saved; Invalid lists every problem found."""
-    if not isinstance(data, dict):
-        raise Invalid([("body", "must be a JSON object: {\"requests\": [{\"type_code\": ..., "
-                                "\"payload\": ...}], ...}")])
-    problems = _Problems()
-    problems.unknown("", data, JOB_FIELDS)
-    relation_id = problems.check("relation_id", validate_relation_id,
-                                 _whole(data.get("relation_id")))
-    store_id = problems.check("store_id", validate_store_id, _whole(data.get("store_id")))
-    source_id = problems.check("source_id", validate_source_id, data.get("source_id", "default"))
-    requests = _requests(data, problems)
-    if problems:
-        raise Invalid(problems[:MAX_PROBLEMS])
-    job = (JobBuilder().set_relation_id(relation_id).set_store_id(store_id)
-           .set_source_id(source_id).create())
-    for type_code, payload in requests:
-        # An identical request (same type and payload) is dropped, as the core does.
-        job.request_builder().set_type_code(type_code).set_payload(payload).create()
-    return job
+    try:
+        return _job(NewJob.model_validate(data))
+    except ValidationError as error:
+        raise Invalid(problems(NewJob, error)) from None
 
 
-def _requests(data: dict, problems: _Problems) -> list[tuple[str, Any]]:
-    found = data.get("requests")
-    if found is None:
-        problems.append(("requests", "is required: a list of {\"type_code\": ..., "
-                                     "\"payload\": ...}, at least one"))
-        return []
-    if not isinstance(found, list) or not found:
-        problems.append(("requests", "must be a list of at least one request"))
-        return []
-    if len(found) > MAX_REQUESTS:
-        problems.append(("requests", f"has {len(found)} requests; a job has at most "
-                                     f"{MAX_REQUESTS}"))
-        return []
-    requests = []
-    for number, item in enumerate(found):
-        where = f"requests[{number}]"
-        if not isinstance(item, dict):
-            problems.append((where, "must be an object with type_code and payload"))
-            continue
-        problems.unknown(f"{where}.", item, REQUEST_FIELDS)
-        type_code = problems.check(f"{where}.type_code", validate_type_code,
-                                   item.get("type_code"))
-        if type_code is not None and type_code not in registry:
-            problems.append((f"{where}.type_code",
-                             f"no request type has the code {type_code!r}"))
-        if "payload" not in item:
-            problems.append((f"{where}.payload", "is required (any JSON value, e.g. {})"))
-        elif depth(item["payload"]) > MAX_DEPTH:
-            problems.append((f"{where}.payload", f"nests deeper than {MAX_DEPTH} levels"))
-        else:
-            problems.check(f"{where}.payload", dump_json, item["payload"])
-        requests.append((type_code, item.get("payload")))
-    return requests
+def jobs_from_batch(data: Any) -> list[Job]:
+    """The jobs of a batch's body, not yet saved; Invalid lists every problem of any."""
+    try:
+        return [_job(new) for new in NewBatch.model_validate(data).jobs]
+    except ValidationError as error:
+        raise Invalid(problems(NewBatch, error)) from None

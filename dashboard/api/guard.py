@@ -12,7 +12,7 @@ from flask import Response, current_app, g, request
 from ..app.extensions import db
 from ..app.http_errors import problem
 from ..queries.filters import JobFilter
-from ..queue.database import writing
+from ..queue.database import reading_alone, writing
 from ..queue.settings import clock
 from . import tokens
 from .models import PERMISSIONS, ApiToken
@@ -39,16 +39,21 @@ def authenticate() -> Response | None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return _unauthorized("send the token as Authorization: Bearer <token>")
-    token = tokens.authenticate(db.session(), secret.strip())
+    with reading_alone(db.session()):
+        token = tokens.authenticate(db.session(), secret.strip())
+        if token is not None:
+            # Out of the session as read (its scope with it): the request's own commits
+            # and rollbacks would expire it, and the next look at it would read it and
+            # its scope again.
+            db.session.expunge(token)
     if token is None:
         return _unauthorized("the token is unknown or revoked", invalid=True)
     now = clock()
     if tokens.use_is_due(token, now):
         # The request owns its transactions: this write is one of its own, committed now
         # (on SQLite with the write lock taken up front), before the view's.
-        token_id = token.id
         with writing(db.session()):
-            tokens.mark_used(db.session(), token_id, now)
+            tokens.mark_used(db.session(), token.id, now)
     g.api_token = token
     return None
 

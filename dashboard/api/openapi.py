@@ -20,6 +20,7 @@ from ..queue.builder import (
 )
 from ..queue.states import JobState
 from ..queue.types import MAX_TYPE_CODE_LENGTH
+from .bodies import MAX_BATCH
 from .schemas import SCHEMAS, ref
 
 
@@ -42,6 +43,12 @@ UNAUTHORIZED = {
 FORBIDDEN = _error("The token's role does not allow this.")
 NOT_FOUND = _error("No such job.")
 UNAVAILABLE = _error("The database did not answer; try again later.")
+
+PREFER = {"name": "Prefer", "in": "header", "required": False, "schema": {"type": "string"},
+          "example": "return=representation",
+          "description": "``return=representation``: answer with the whole job (``Job``) "
+                         "rather than its id and URL (``JobCreated``). Other preferences "
+                         "are ignored (RFC 7240)."}
 
 FILTERS = [
     ("state", {"type": "string", "enum": [s.value for s in JobState]}, "Jobs in this state."),
@@ -95,11 +102,20 @@ PATHS: dict[str, Any] = {
         "post": {
             "operationId": "enqueueJob",
             "summary": "Enqueue a job",
-            "description": "Saved whole or not at all. Needs an enqueue or operator token.",
+            "description": "Saved whole or not at all. Answered with the job's id and URL; "
+                           "with ``Prefer: return=representation``, with the whole job as "
+                           "``GET`` its URL gives it. Needs an enqueue or operator token.",
+            "parameters": [PREFER],
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": ref("NewJob")}}},
             "responses": {
-                "201": {**_json(ref("Job"), "Enqueued."),
+                "200": {**_json(ref("Job"), "Not enqueued: an active job (any state but "
+                                            "completed or cancelled) has the unique key; "
+                                            "the answer is that job."),
+                        "headers": {"Location": {"schema": {"type": "string"},
+                                                 "description": "That job's URL."}},
+                        "links": _links("$response.body#/id")},
+                "201": {**_json({"anyOf": [ref("JobCreated"), ref("Job")]}, "Enqueued."),
                         "headers": {"Location": {"schema": {"type": "string"},
                                                  "description": "The job's URL."}},
                         "links": _links("$response.body#/id")},
@@ -122,6 +138,30 @@ PATHS: dict[str, Any] = {
                 "200": _json(ref("JobList"), "A page of jobs."),
                 "400": _error("A filter value is wrong or unknown; ``field`` names it."),
                 "401": UNAUTHORIZED, "403": FORBIDDEN, "503": UNAVAILABLE,
+            },
+        },
+    },
+    "/api/v1/jobs/batch": {
+        "post": {
+            "operationId": "enqueueJobs",
+            "summary": "Enqueue many jobs at once",
+            "description": f"Up to {MAX_BATCH:,} jobs, each as ``POST /api/v1/jobs`` takes "
+                           "it, saved all together or none at all. Counts as one call "
+                           "against the rate limit. Needs an enqueue or operator token.",
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": ref("NewBatch")}}},
+            "responses": {
+                "201": _json(ref("BatchResult"), "Enqueued, every one."),
+                "400": _error("The body is not JSON (or not UTF-8)."),
+                "401": UNAUTHORIZED,
+                "403": _error("The token's role does not allow this, or a job's source_id "
+                              "is outside the token's sources (``field`` names it, e.g. "
+                              "jobs[3].source_id)."),
+                "413": _error("The body is larger than API_MAX_BODY (default 1 MiB)."),
+                "415": _error("The body is not declared as application/json."),
+                "422": _error("A field of a job is missing or wrong (``field``: "
+                              "jobs[3].requests[0].type_code); nothing was saved."),
+                "503": UNAVAILABLE,
             },
         },
     },

@@ -1,7 +1,8 @@
 """The JSON shapes of the API's documents, as the OpenAPI description's components.
 
-``documents.py`` writes these shapes and ``enqueue.py`` reads ``NewJob``; schemathesis
-checks every answer against them.
+``documents.py`` writes these shapes; the bodies the API reads (``NewJob``, ``NewBatch``)
+come from the pydantic models that check them (``bodies.py``). Schemathesis checks every
+answer against them.
 """
 
 from __future__ import annotations
@@ -9,15 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..app.http_errors import ERRORS
-from ..queue.builder import (
-    MAX_RELATION_ID_LENGTH,
-    MAX_SOURCE_ID_LENGTH,
-    MAX_STORE_ID,
-    MIN_STORE_ID,
-)
 from ..queue.states import JobState, RequestState
-from ..queue.types import MAX_TYPE_CODE_LENGTH
-from .enqueue import MAX_DEPTH, MAX_REQUESTS
+from .bodies import NewBatch, json_schemas
 
 TIME = {"type": "string", "format": "date-time"}
 MAYBE_TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -125,44 +119,32 @@ SCHEMAS: dict[str, Any] = {
                      "description": "The next page's URL; null on the last."},
         },
     },
-    "NewJob": {
-        "type": "object",
-        "required": ["requests"],
-        "additionalProperties": False,
-        "properties": {
-            "relation_id": {
-                "description": "The object the job acts on; jobs of one relation (and source) "
-                               "run in order.",
-                "oneOf": [
-                    {"type": "string", "minLength": 1, "maxLength": MAX_RELATION_ID_LENGTH,
-                     "pattern": "^[^\\u0000-\\u001f\\u007f]+$"},
-                    {"type": "integer"}, {"type": "null"},
-                ],
-            },
-            "store_id": {"type": ["integer", "null"], "minimum": MIN_STORE_ID,
-                         "maximum": MAX_STORE_ID},
-            "source_id": {"type": "string", "minLength": 1, "maxLength": MAX_SOURCE_ID_LENGTH,
-                          "pattern": "^[^\\u0000-\\u001f\\u007f]*\\S[^\\u0000-\\u001f\\u007f]*$",
-                          "default": "default"},
-            "requests": {"type": "array", "minItems": 1, "maxItems": MAX_REQUESTS,
-                         "items": ref("NewRequest"),
-                         "description": "Run in this order; an identical request (same type "
-                                        "and payload) is dropped."},
-        },
-    },
-    "NewRequest": {
-        "type": "object",
-        "required": ["type_code", "payload"],
-        "additionalProperties": False,
-        "properties": {
-            "type_code": {"type": "string", "minLength": 1, "maxLength": MAX_TYPE_CODE_LENGTH,
-                          "description": "A code a request type of this installation has."},
-            "payload": {"description": f"Any JSON value, nested at most {MAX_DEPTH} levels."},
-        },
-    },
     "ActionResult": {
         "type": "object",
         "required": ["message", "job"],
         "properties": {"message": {"type": "string"}, "job": ref("Job")},
     },
+    "JobCreated": {
+        "type": "object",
+        "required": ["id", "url", "state", "relation_id", "store_id", "source_id"],
+        "properties": {
+            **{name: JOB_FIELDS[name] for name in ("id", "relation_id", "store_id",
+                                                   "source_id", "state")},
+            "url": {"type": "string", "format": "uri",
+                    "description": "The job's URL: GET it for the whole job."},
+        },
+    },
+    "BatchResult": {
+        "type": "object",
+        "required": ["ids", "duplicates"],
+        "properties": {
+            "ids": {"type": "array", "items": {"type": "integer"},
+                    "description": "The jobs' ids, in the order they were sent; for a job "
+                                   "whose unique key an active job holds, that job's id."},
+            "duplicates": {"type": "array", "items": {"type": "integer", "minimum": 0},
+                           "description": "The positions in ``jobs`` of those duplicates."},
+        },
+    },
+    # What the API reads: from the models that check it (bodies.py).
+    **json_schemas(NewBatch),
 }

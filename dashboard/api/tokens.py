@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..queue.builder import validate_source_id
 from .models import MAX_TOKEN_NAME_LENGTH, ApiToken, ApiTokenSource, TokenRole
@@ -76,7 +76,9 @@ def authenticate(session: Session, secret: str) -> ApiToken | None:
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
     wanted = digest(secret)
-    token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == wanted))
+    # The scope in the same statement (a join), not in a second one as elsewhere.
+    token = session.scalars(sa.select(ApiToken).where(ApiToken.token_hash == wanted)
+                            .options(joinedload(ApiToken.scope))).unique().one_or_none()
     if token is None or not hmac.compare_digest(token.token_hash, wanted):
         return None
     if token.revoked_at is not None:

@@ -17,7 +17,7 @@ from ..queue import Job, JobRepository, registry
 from ..queue.masking import Masker
 from ..queue.settings import clock
 from . import documents, errors, guard
-from .enqueue import job_from_body, read_json
+from .enqueue import job_from_body, jobs_from_batch, read_json
 from .openapi import description
 from .ratelimit import per_token
 
@@ -63,6 +63,12 @@ def _document(job_id: int) -> dict[str, Any]:
     return document
 
 
+def wants_representation() -> bool:
+    """``Prefer: return=representation`` (RFC 7240): the client asks for the whole job."""
+    return any(preference.split(";")[0].replace(" ", "").lower() == "return=representation"
+               for preference in request.headers.get("Prefer", "").split(","))
+
+
 def _check_visible(job_id: int) -> None:
     """404 unless the job exists and its source is within the token's scope."""
     # The path's id is in range (input_checks.IdConverter).
@@ -104,7 +110,9 @@ def openapi() -> Response:
 @per_token
 @guard.needs("enqueue")
 def enqueue() -> Response | tuple[Response, int, dict[str, str]]:
-    """Enqueue a job of one or more requests; 201 with the job and its URL."""
+    """Enqueue a job of one or more requests; 201 with its id and URL (the whole job
+    for ``Prefer: return=representation``); 200 with the whole job an active job of the
+    same unique key is."""
     # End the token's read first: on SQLite it holds the write lock (a POST's transactions
     # take it up front), which the digest should not wait for while a 1 MB body is parsed.
     db.session.rollback()
@@ -112,8 +120,36 @@ def enqueue() -> Response | tuple[Response, int, dict[str, str]]:
     refused = guard.out_of_scope(job.source_id, "source_id")
     if refused is not None:
         return refused
+    # Read before the save, which leaves the job's columns to load on first use.
+    created = {"state": job.state.value, "relation_id": job.relation_id,
+               "store_id": job.store_id, "source_id": job.source_id}
     JobRepository(db.session()).save(job)
-    return jsonify(_document(job.id)), 201, {"Location": job_url(job.id)}
+    url = job_url(job.id)
+    if job.duplicate:  # an active job holds the unique key: it is the answer
+        return jsonify(_document(job.id)), 200, {"Location": url}
+    if wants_representation():
+        return (jsonify(_document(job.id)), 201,
+                {"Location": url, "Preference-Applied": "return=representation"})
+    # The whole document costs more than the save (a load of the job, its requests and
+    # their masking): it is there for the asking, or at the URL.
+    return jsonify(id=job.id, url=url, **created), 201, {"Location": url}
+
+
+@bp.post("/jobs/batch", provide_automatic_options=False)
+@per_token
+@guard.needs("enqueue")
+def enqueue_batch() -> Response | tuple[Response, int]:
+    """Enqueue up to MAX_BATCH jobs, all or none; 201 with their ids in order (for a
+    duplicate of an active job's unique key, that job's id)."""
+    db.session.rollback()  # as enqueue() does: no lock held while the body is read
+    jobs = jobs_from_batch(read_json())
+    for number, job in enumerate(jobs):
+        refused = guard.out_of_scope(job.source_id, f"jobs[{number}].source_id")
+        if refused is not None:
+            return refused
+    JobRepository(db.session()).save_many(jobs)
+    return jsonify(ids=[job.id for job in jobs],
+                   duplicates=[n for n, job in enumerate(jobs) if job.duplicate]), 201
 
 
 @bp.get("/jobs", provide_automatic_options=False)

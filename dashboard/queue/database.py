@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 IMMEDIATE = "sqlite_begin_immediate"
 #: Connections a concurrent digest uses besides one per thread: its own (claims, the
@@ -132,6 +132,29 @@ def execute_alone(conn: sa.Connection, statement: sa.Executable,
         conn.rollback()
         raise
     return rows
+
+
+@contextmanager
+def reading_alone(session: Session) -> Iterator[None]:
+    """The session's reads inside, each a transaction of its own on PostgreSQL (see
+    autocommit): no BEGIN and no ROLLBACK go to the server, two round trips fewer.
+    Elsewhere, or with a transaction already open, as ever. For reads that need no
+    snapshot across statements and write nothing; the session's transaction ends with the
+    block."""
+    if isinstance(session, scoped_session):
+        session = session()
+    if session.in_transaction():
+        yield
+        return
+    conn = session.connection()
+    try:
+        if is_postgresql(conn):
+            with autocommit(conn):
+                yield
+        else:
+            yield
+    finally:
+        session.rollback()
 
 
 def _prepare_postgresql(engine: sa.Engine) -> None:

@@ -88,11 +88,29 @@ class Masker:
             return hide(text, secrets)
         return json.dumps(self.mask(value, secrets), indent=2, ensure_ascii=False)
 
-    def searchable(self, payload: str) -> str:
+    def searchable(self, payload: str, *, dumped: bool = False) -> str:
         """The copy of a stored payload that text search reads: secret keys' values masked,
-        and hidden wherever else they appear, so no search can match inside a secret."""
+        and hidden wherever else they appear, so no search can match inside a secret.
+
+        ``dumped``: the payload is ``dump_json``'s text, which is then its own copy when no
+        key in it is secret (one walk, instead of two walks and a dump).
+        """
         value = json.loads(payload)
+        if dumped and not self._has_secret_key(value):
+            return payload
         return json.dumps(self.mask(value, self.secrets(value)), ensure_ascii=False)
+
+    def _has_secret_key(self, value: Any) -> bool:
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                if any(self.is_secret(str(key)) for key in item):
+                    return True
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+        return False
 
 
 def hide(text: str, secrets: Iterable[str]) -> str:

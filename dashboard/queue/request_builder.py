@@ -44,21 +44,24 @@ class RequestBuilder:
         if self._job.id is not None:
             raise ValueError(f"job {self._job.id} is already saved; build a new job instead")
         requests = self._job.requests
-        known = _known_requests(self._job)
-        key = (self._type_code, canonical(self._payload))
-        if key in known:
+        # A job's first request has nothing to be a duplicate of: it is indexed (its payload
+        # made canonical) only when a second one comes.
+        known = _known_requests(self._job) if requests else None
+        key = (self._type_code, canonical(self._payload)) if known is not None else None
+        if known is not None and key in known:
             return known[key]
         request = self._request_class(
             type_code=self._type_code,
             payload=self._payload,
-            payload_search=current().settings.masker.searchable(self._payload),
+            payload_search=current().settings.masker.searchable(self._payload, dumped=True),
             position=len(requests),
             state=RequestState.PENDING,
             attempts=0,
         )
         requests.append(request)
-        known[key] = request
-        self._job._known_requests = (len(requests), known)
+        if known is not None:
+            known[key] = request
+            self._job._known_requests = (len(requests), known)
         return request
 
 

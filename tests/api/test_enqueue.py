@@ -6,25 +6,36 @@ import io
 import json
 
 import pytest
-import sqlalchemy as sa
 
-from dashboard.queue import Job, JobState, Request
+from dashboard.queue import Job, JobState
 from dashboard.queue.masking import MASK
-from tests.support.api import job_body
+from tests.support.api import counts, job_body
+
+WHOLE = {"Prefer": "return=representation"}
 
 
-def counts(session) -> tuple[int, int]:
-    session.rollback()
-    return (session.scalar(sa.select(sa.func.count()).select_from(Job)),
-            session.scalar(sa.select(sa.func.count()).select_from(Request)))
+def test_a_job_is_enqueued_and_answered_with_its_id_and_url(api, session):
+    response = api("enqueue").post("/api/v1/jobs", job_body(
+        ("test_echo", {"customer_id": 42}), relation_id="cust-42", store_id=3,
+        source_id="shop"))
+    assert response.status_code == 201
+    body = response.get_json()
+    url = f"http://localhost/api/v1/jobs/{body['id']}"
+    assert body == {"id": body["id"], "url": url, "state": "pending", "relation_id": "cust-42",
+                    "store_id": 3, "source_id": "shop"}
+    assert response.headers["Location"] == url
+    assert "Preference-Applied" not in response.headers
+    assert session.get(Job, body["id"]).relation_id == "cust-42"
 
 
-def test_a_job_is_enqueued_whole_and_answered_with_its_url(api, session):
+def test_the_whole_job_is_the_answer_when_preferred(api, session):
     response = api("enqueue").post("/api/v1/jobs", job_body(
         ("test_echo", {"customer_id": 42, "password": "hunter2"}),
         ("test_flaky", {"fail_times": 1}),
-        relation_id="cust-42", store_id=3, source_id="shop"))
+        relation_id="cust-42", store_id=3, source_id="shop"),
+        headers={"Prefer": "respond-async, return = representation; x=1"})
     assert response.status_code == 201
+    assert response.headers["Preference-Applied"] == "return=representation"
     body = response.get_json()
     assert response.headers["Location"] == body["url"] == f"http://localhost/api/v1/jobs/{body['id']}"
     assert (body["relation_id"], body["store_id"], body["source_id"], body["state"]) == (
@@ -39,19 +50,21 @@ def test_a_job_is_enqueued_whole_and_answered_with_its_url(api, session):
 
 
 def test_defaults_and_an_integer_relation_id(api):
-    body = api().post("/api/v1/jobs", job_body(("test_echo", {}), relation_id=7)).get_json()
+    body = api().post("/api/v1/jobs", job_body(("test_echo", {}), relation_id=7),
+                      headers=WHOLE).get_json()
     assert (body["relation_id"], body["store_id"], body["source_id"]) == ("7", None, "default")
 
 
 def test_whole_numbers_written_as_decimals_are_integers(api):
     body = api().post("/api/v1/jobs", job_body(("test_echo", {}), relation_id=42.0,
-                                               store_id=3.0)).get_json()
+                                               store_id=3.0), headers=WHOLE).get_json()
     assert (body["relation_id"], body["store_id"]) == ("42", 3)
 
 
 def test_an_identical_request_is_dropped_as_the_core_does(api):
     body = api().post("/api/v1/jobs", job_body(
-        ("test_echo", {"a": 1, "b": 2}), ("test_echo", {"b": 2, "a": 1}))).get_json()
+        ("test_echo", {"a": 1, "b": 2}), ("test_echo", {"b": 2, "a": 1})),
+        headers=WHOLE).get_json()
     assert len(body["requests"]) == 1
 
 
@@ -87,7 +100,7 @@ def nested(levels: int):
     ({"requests": []}, "requests", "at least one request"),
     ({"requests": {"type_code": "test_echo"}}, "requests", "must be a list"),
     ({"requests": ["test_echo"]}, "requests[0]", "must be an object"),
-    ({**job_body(("test_echo", {})), "priority": 1}, "priority", "unknown field"),
+    ({**job_body(("test_echo", {})), "deadline": 1}, "deadline", "unknown field"),
     ({"requests": [{"type_code": "test_echo", "payload": {}, "delay": 5}]},
      "requests[0].delay", "unknown field"),
     (job_body(("", {})), "requests[0].type_code", "non-empty string"),
@@ -213,7 +226,8 @@ def test_the_limit_is_configurable(app, api, session):
 
 def test_payloads_keep_unicode_and_big_numbers(api, session):
     payload = {"name": "Zoë 🚀 日本", "big": 2**70, "nothing": None, "list": [1.5, True]}
-    body = api().post("/api/v1/jobs", job_body(("test_echo", payload))).get_json()
+    body = api().post("/api/v1/jobs", job_body(("test_echo", payload)),
+                      headers=WHOLE).get_json()
     assert body["requests"][0]["payload"] == payload
     session.rollback()
     assert json.loads(session.get(Job, body["id"]).requests[0].payload) == payload

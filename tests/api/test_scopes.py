@@ -8,18 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.audit import AuditEntry
-from tests.support.api import ApiClient, audit_rows, job_body
+from tests.support.api import ApiClient, audit_rows, job_body, scoped_token
 from tests.support.busy import digest_running
 from tests.support.factories import save_job
-
-
-def scoped_token(app, runner, role: str, *sources: str) -> ApiClient:
-    args = ["tokens", "create", f"{role}-scoped", "--role", role]
-    for source in sources:
-        args += ["--source", source]
-    result = runner.invoke(args=args)
-    assert result.exit_code == 0, result.output
-    return ApiClient(app.test_client(), result.stdout.strip())
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from dashboard.audit import AuditEntry, AuditJob
+from dashboard.queue import Job, Request
 
 
 class ApiClient:
@@ -39,3 +40,20 @@ def audit_rows(session) -> list[tuple[str, str, int | None]]:
     return [tuple(r) for r in session.execute(
         sa.select(AuditEntry.actor, AuditEntry.action, AuditJob.job_id)
         .outerjoin(AuditJob, AuditJob.entry_id == AuditEntry.id).order_by(AuditEntry.id))]
+
+
+def counts(session) -> tuple[int, int]:
+    """(jobs, requests) in the database."""
+    session.rollback()
+    return (session.scalar(sa.select(sa.func.count()).select_from(Job)),
+            session.scalar(sa.select(sa.func.count()).select_from(Request)))
+
+
+def scoped_token(app, runner, role: str, *sources: str) -> ApiClient:
+    """A client with a new token of ``role`` limited to ``sources`` (``tokens create``)."""
+    args = ["tokens", "create", f"{role}-scoped", "--role", role]
+    for source in sources:
+        args += ["--source", source]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    return ApiClient(app.test_client(), result.stdout.strip())

@@ -98,3 +98,15 @@ def test_requests_appended_directly_still_count_as_duplicates():
                                 state=RequestState.PENDING, attempts=0))
     kept = job.request_builder().set_type_code("b").set_payload({"m": 2}).create()
     assert kept is job.requests[1] and len(job.requests) == 2
+
+
+def test_a_jobs_first_request_is_not_canonicalised_until_a_second_comes(monkeypatch):
+    # Most jobs have one request: nothing to compare it with, so no canonical() for it.
+    calls = []
+    monkeypatch.setattr(request_builder, "canonical", lambda text: calls.append(text)
+                        or canonical(text))
+    job = build(("a", {"y": 2, "x": 1}))
+    assert calls == []
+    job.request_builder().set_type_code("a").set_payload({"x": 1, "y": 2}).create()
+    assert len(job.requests) == 1  # still found as the first one's duplicate
+    assert len(calls) == 2

@@ -3,6 +3,7 @@ import json
 import pytest
 
 from dashboard.queue.masking import MASK, Masker, mask
+from dashboard.queue.payload import dump_json
 
 
 @pytest.mark.parametrize(("payload", "shown"), [
@@ -97,6 +98,26 @@ def test_the_search_copy_masks_secret_keys_and_their_values_elsewhere():
     masker = Masker(["password"])
     copy = masker.searchable(json.dumps({"password": "pw-123", "note": "was pw-123"}))
     assert json.loads(copy) == {"password": MASK, "note": f"was {MASK}"}
+
+
+@pytest.mark.parametrize("payload", [
+    {"password": "pw-123", "note": "was pw-123"},
+    {"list": [{"n": 1}, {"user": {"Api-Key": "k-456"}}]},
+])
+def test_a_dumped_payload_with_a_secret_key_is_masked_as_ever(payload):
+    masker = Masker(["password", "api_key"])
+    text = dump_json(payload)
+    assert masker.searchable(text, dumped=True) == masker.searchable(text)
+    assert MASK in masker.searchable(text, dumped=True)
+
+
+def test_a_dumped_payload_without_a_secret_key_is_its_own_search_copy():
+    masker = Masker(["password"])
+    text = dump_json({"n": [1, {"note": "the password is not a key"}], "zoë": 1.5})
+    assert masker.searchable(text, dumped=True) is text
+    assert masker.searchable(text, dumped=True) == masker.searchable(text)
+    # Text written otherwise is written again, as ever.
+    assert masker.searchable('{"n":  1}') == '{"n": 1}'
 
 
 def test_the_request_types_logger_hides_secrets(caplog):
