@@ -18,7 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy.orm import Session
 
 from .extensions import db
-from .queue import stats
+from .queue import processes, stats
 from .queue.settings import default_clock
 
 bp = Blueprint("metrics", __name__)
@@ -30,7 +30,8 @@ def init_app(app: Flask) -> None:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    """Job counts, recent request outcomes, the digest's last run, the oldest due job."""
+    """Job counts, recent request outcomes, the digest's last run and its age, the oldest
+    due job."""
     token = current_app.config["METRICS_TOKEN"]
     if not token:
         abort(404)
@@ -98,6 +99,14 @@ class QueueCollector:
             "asyncqueue_oldest_due_job_age_seconds",
             "How long the job due the longest has waited (0 when none is due).",
             value=stats.oldest_due_age(self.session, now=self.now).total_seconds())
+
+        seen = processes.last_seen(self.session)
+        if seen is not None:
+            yield GaugeMetricFamily(
+                "asyncqueue_digest_last_run_age_seconds",
+                "Seconds since a digest last started a run or beat its heartbeat (absent "
+                "before any digest ran).",
+                value=max((self.now - seen).total_seconds(), 0.0))
 
         run = stats.last_digest_run(self.session)
         if run is not None:

@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..queue import processes
 from ..queue.limits import declared_connectors, live_call
 from ..queue.models import ConnectorCall, ConnectorRow, DigestRun, Job
 from ..queue.states import DUE_STATES, JobState
@@ -84,6 +85,28 @@ def oldest_due(session: Session, now: datetime) -> DueJob | None:
         if row is not None:
             candidates.append(DueJob(row.id, row.next_attempt_at))
     return min(candidates, key=lambda due: (due.due_since, due.id), default=None)
+
+
+@dataclass(frozen=True)
+class DigestSilence:
+    """Jobs are due, and no digest has been seen for longer than expected."""
+
+    #: When a digest was last seen; None: never.
+    since: datetime | None
+    #: The job due the longest.
+    oldest_due: DueJob
+
+
+def digest_silence(session: Session, now: datetime, expected_seconds: float,
+                   due: DueJob | None) -> DigestSilence | None:
+    """Whether to sound the alarm: ``due`` (the oldest due job) waits and no digest has
+    started a run or beaten its heartbeat for ``expected_seconds``."""
+    if due is None:
+        return None
+    seen = processes.last_seen(session)
+    if seen is not None and (now - seen).total_seconds() <= expected_seconds:
+        return None
+    return DigestSilence(seen, due)
 
 
 def last_run(session: Session) -> DigestRun | None:

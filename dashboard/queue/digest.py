@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..masking import HidingLogger, hide
-from . import claims, limits
+from . import claims, limits, processes
 from .claims import Lease
 from .database import IMMEDIATE, execute_alone, executes_alone
 from .heartbeat import Heartbeat
@@ -398,6 +398,8 @@ class JobDigest:
 
     def _record_run_start(self, started_at: datetime) -> int | None:
         with self._transaction():
+            processes.register(self._conn, self.lease.worker, concurrency=self.concurrency,
+                               now=started_at)
             return self._conn.execute(
                 sa.insert(runs).values(worker=self.lease.worker, started_at=started_at,
                                        jobs=0, succeeded=0, failed=0, retrying=0)
@@ -409,6 +411,7 @@ class JobDigest:
                 self._conn.execute(sa.update(runs).where(runs.c.id == run_id).values(
                     finished_at=self.clock(), jobs=result.jobs, succeeded=result.succeeded,
                     failed=result.failed, retrying=result.retrying, error=error))
+                processes.forget(self._conn, self.lease.worker)
                 # Keep a week of runs: enough for the overview, bounded for a --loop worker.
                 # Found by a plain read, deleted by key: a DELETE walking the index would
                 # lock the rows other digests are ending, and MariaDB's digests ending

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 
 from ..extensions import db
 from ..queries import hourly, overview
@@ -18,9 +18,13 @@ def index():  # noqa: ANN201
     the connectors' limits."""
     moment = now()
     week = hourly.by_hour(db.session, moment, 24 * 7)
+    oldest_due = overview.oldest_due(db.session, moment)
     panels = dict(
+        silence=overview.digest_silence(
+            db.session, moment, current_app.config["QUEUE_DIGEST_EXPECTED_SECONDS"],
+            oldest_due),
         counts=overview.state_counts(db.session),
-        oldest_due=overview.oldest_due(db.session, moment),
+        oldest_due=oldest_due,
         day_chart=stacked_bars(week.totals(24)),
         week_chart=stacked_bars(week.totals()),
         failing=week.failing_types(24),
