@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..queries.filters import MAX_ID, MAX_SEARCH_LENGTH
+from ..queries.filters import MAX_ERROR_LENGTH, MAX_ID, MAX_SEARCH_LENGTH, WAITING
 from ..queries.jobs import PAGE_SIZE
 from ..queue.builder import MAX_RELATION_ID_LENGTH, MAX_SOURCE_ID_LENGTH, MAX_STORE_ID, MIN_STORE_ID
 from ..queue.states import JobState
@@ -63,6 +63,12 @@ FILTERS = [
     ("to", {"type": "string"}, "Created before (a date includes its whole day)."),
     ("q", {"type": "string", "maxLength": MAX_SEARCH_LENGTH},
      "Text searched in payloads and failure reasons."),
+    ("waiting", {"type": "string", "enum": list(WAITING)},
+     "Pending or retrying jobs: due (a digest may take them now), blocked (behind an "
+     "earlier unfinished job of their relation) or scheduled (their time is ahead)."),
+    ("error", {"type": "string", "maxLength": MAX_ERROR_LENGTH},
+     "Jobs whose failing request's reason reads so, with # for any number or id (as the "
+     "dashboard's Top errors panel groups them)."),
     ("before", JOB_ID, "The cursor: jobs with a smaller id (``next_before`` of the previous "
                        "page)."),
     ("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": PAGE_SIZE},

@@ -17,6 +17,8 @@ from ..queue.states import JobState
 from ..queue.types import MAX_TYPE_CODE_LENGTH
 
 MAX_SEARCH_LENGTH = 200
+#: A failure reason to filter by, as the Top errors panel gives it (see errors.py).
+MAX_ERROR_LENGTH = 500
 #: Characters of a wrong value repeated in the error message, at most.
 SHOWN_VALUE = 60
 #: Ids are 32-bit INTEGER columns on PostgreSQL and MariaDB.
@@ -28,7 +30,10 @@ MIN_YEAR, MAX_YEAR = 1970, 9999
 PARAMETERS = {
     "state": "state", "type": "type_code", "relation": "relation_id", "store": "store_id",
     "source": "source_id", "from": "created_from", "to": "created_to", "q": "search",
+    "waiting": "waiting", "error": "error",
 }
+#: The ``waiting`` filter's values: see waiting.py.
+WAITING = ("due", "blocked", "scheduled")
 
 
 class BadFilter(ValueError):
@@ -57,6 +62,10 @@ class JobFilter:
     created_to: datetime | None = None
     #: Free text searched in payloads and failure reasons.
     search: str | None = None
+    #: Waiting jobs: "due" (a digest may take them now), "blocked" or "scheduled".
+    waiting: str | None = None
+    #: Failing jobs whose reason reads so, numbers and ids aside (errors.normalise).
+    error: str | None = None
     #: Only jobs of these sources (an API token's scope); not a URL parameter.
     sources: tuple[str, ...] | None = None
 
@@ -143,6 +152,12 @@ def _text(limit: int):  # noqa: ANN202
     return parse
 
 
+def _waiting(parameter: str, text: str) -> str:
+    if text.lower() not in WAITING:
+        raise BadFilter(parameter, text, f"is not one of {', '.join(WAITING)}")
+    return text.lower()
+
+
 def _store(parameter: str, text: str) -> int:
     return whole_number(parameter, text, MIN_STORE_ID, MAX_STORE_ID, "a store id")
 
@@ -175,6 +190,8 @@ _PARSERS = {
     "from": _time,
     "to": _time,
     "q": _text(MAX_SEARCH_LENGTH),
+    "waiting": _waiting,
+    "error": _text(MAX_ERROR_LENGTH),
 }
 
 

@@ -3,13 +3,13 @@ connectors' limits."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..queue import processes
+from ..queue import claims, processes
 from ..queue.limits import declared_connectors, live_call
 from ..queue.models import ConnectorCall, ConnectorRow, DigestRun, Job
 from ..queue.states import DUE_STATES, JobState
@@ -35,6 +35,8 @@ class StateCount:
 class DueJob:
     id: int
     due_since: datetime
+    #: The earlier unfinished job of its relation that holds it back, if one does.
+    blocked_by: int | None = None
 
 
 def state_counts(session: Session, cap: int = COUNT_CAP) -> list[StateCount]:
@@ -84,7 +86,10 @@ def oldest_due(session: Session, now: datetime) -> DueJob | None:
         ).one_or_none()
         if row is not None:
             candidates.append(DueJob(row.id, row.next_attempt_at))
-    return min(candidates, key=lambda due: (due.due_since, due.id), default=None)
+    oldest = min(candidates, key=lambda due: (due.due_since, due.id), default=None)
+    if oldest is None:
+        return None
+    return replace(oldest, blocked_by=claims.blocking_job(session, oldest.id))
 
 
 @dataclass(frozen=True)

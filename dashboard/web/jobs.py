@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 
 from ..extensions import db
 from ..queries.detail import job_detail
-from ..queries.filters import PARAMETERS, parse_filter, parse_id
+from ..queries.filters import PARAMETERS, WAITING, parse_filter, parse_id
 from ..queries.jobs import check_filter, list_jobs
 from ..queue.actions import APPLIES_TO
 from ..queue.states import DUE_STATES, JobState
@@ -26,6 +26,7 @@ def index():  # noqa: ANN201
     template = "jobs/_table.html" if is_htmx() else "jobs/index.html"
     return render_template(template, page=page, found=found, params=found.to_params(),
                            before=before, states=list(JobState), parameters=PARAMETERS,
+                           waiting_kinds=WAITING,
                            bulk_limit=current_app.config["DASHBOARD_BULK_LIMIT"],
                            type_codes=pool.codes())
 

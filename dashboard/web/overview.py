@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template
 
 from ..extensions import db
-from ..queries import hourly, overview
+from ..queries import errors, hourly, overview, waiting
 from .chart import stacked_bars
 from .templating import is_htmx, now
 
@@ -14,8 +14,9 @@ bp = Blueprint("overview", __name__)
 
 @bp.get("/")
 def index():  # noqa: ANN201
-    """Jobs per state, the oldest due job, attempts per hour, failing types, the last run,
-    the connectors' limits."""
+    """Jobs per state, due, blocked and scheduled, the oldest due job, top errors, attempts
+    per hour, failing types, the last run, the connectors' limits; an alarm when no digest
+    runs."""
     moment = now()
     week = hourly.by_hour(db.session, moment, 24 * 7)
     oldest_due = overview.oldest_due(db.session, moment)
@@ -24,6 +25,9 @@ def index():  # noqa: ANN201
             db.session, moment, current_app.config["QUEUE_DIGEST_EXPECTED_SECONDS"],
             oldest_due),
         counts=overview.state_counts(db.session),
+        waiting=waiting.waiting(db.session, moment, overview.COUNT_CAP),
+        top_errors=errors.top_errors(db.session),
+        scanned=errors.SCANNED,
         oldest_due=oldest_due,
         day_chart=stacked_bars(week.totals(24)),
         week_chart=stacked_bars(week.totals()),
