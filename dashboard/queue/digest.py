@@ -246,8 +246,14 @@ class JobDigest:
         with self._connected() as conn:
             with self._transaction():
                 claims.claim_one(conn, self.lease, job_id, now=self.clock())
+                processes.register(conn, self.lease.worker, concurrency=1,
+                                   lease_seconds=self.lease.seconds, now=self._run_started,
+                                   job_id=job_id)
                 work = self._load([job_id])
-            self._run_batch(work, result, deadline=None)
+            try:
+                self._run_batch(work, result, deadline=None)
+            finally:
+                self._forget_best_effort()
         result.seconds = time.monotonic() - started
         self.session.expire(job)
         return result
@@ -396,10 +402,17 @@ class JobDigest:
         except Exception:
             log.warning("could not give back jobs %s; their lease will expire", held)
 
+    def _forget_best_effort(self) -> None:
+        try:
+            with self._transaction():
+                processes.forget(self._conn, self.lease.worker)
+        except Exception:  # the database failed: the row turns stale and is pruned later
+            log.warning("could not delete the row of digest %s", self.lease.worker)
+
     def _record_run_start(self, started_at: datetime) -> int | None:
         with self._transaction():
             processes.register(self._conn, self.lease.worker, concurrency=self.concurrency,
-                               now=started_at)
+                               lease_seconds=self.lease.seconds, now=started_at)
             return self._conn.execute(
                 sa.insert(runs).values(worker=self.lease.worker, started_at=started_at,
                                        jobs=0, succeeded=0, failed=0, retrying=0)

@@ -177,8 +177,13 @@ class DigestProcess(Base):
     pid: Mapped[int] = mapped_column(sa.Integer)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Seconds between its heartbeats (its lease decides): three missed, it is stale.
+    beat_seconds: Mapped[float] = mapped_column(sa.Double)
     #: Jobs it runs at once (its threads).
     concurrency: Mapped[int] = mapped_column(sa.Integer)
+    #: The one job it was asked to run (``flask digest --job``, Run now); NULL: a run of
+    #: due jobs, the kind cron starts.
+    job_id: Mapped[int | None] = mapped_column(sa.Integer)
 
     __table_args__ = (TABLE_ARGS,)
 

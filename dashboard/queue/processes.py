@@ -37,19 +37,16 @@ def beat_seconds(lease_seconds: float) -> float:
     return min(lease_seconds / 3, BEAT_SECONDS)
 
 
-def stale_after(lease_seconds: float) -> timedelta:
-    """A digest whose last heartbeat is older than this is marked stale."""
-    return timedelta(seconds=beat_seconds(lease_seconds) * MISSED_BEATS)
-
-
-def register(conn: sa.Connection, worker: str, *, concurrency: int, now: datetime) -> None:
+def register(conn: sa.Connection, worker: str, *, concurrency: int, lease_seconds: float,
+             now: datetime, job_id: int | None = None) -> None:
     """Write this digest's row (again, if an earlier run of the same process could not
-    delete it), and prune the rows of digests silent for a day."""
+    delete it), and prune the rows of digests silent for a day. ``job_id``: the one job
+    it runs."""
     host, pid = _host_and_pid(worker)
     conn.execute(sa.delete(processes).where(processes.c.worker == worker))
     conn.execute(sa.insert(processes).values(
         worker=worker, host=host, pid=pid, started_at=now, heartbeat_at=now,
-        concurrency=concurrency))
+        beat_seconds=beat_seconds(lease_seconds), concurrency=concurrency, job_id=job_id))
     conn.execute(sa.delete(processes).where(
         processes.c.heartbeat_at < now - KEPT_AFTER_SILENCE))
 
@@ -90,12 +87,15 @@ class RunningDigest:
     started_at: datetime
     heartbeat_at: datetime
     concurrency: int
+    #: The one job it was asked to run; None: it runs due jobs.
+    job_id: int | None
     stale: bool
     in_flight: list[InFlightRequest]
 
 
-def running(session: Session, *, now: datetime, lease_seconds: float) -> list[RunningDigest]:
-    """Every digest with a row, live ones first, each with its requests in flight."""
+def running(session: Session, *, now: datetime) -> list[RunningDigest]:
+    """Every digest with a row, live ones first, each with its requests in flight; stale:
+    MISSED_BEATS of its heartbeats missed."""
     rows = session.execute(sa.select(processes).order_by(
         processes.c.heartbeat_at.desc(), processes.c.worker)).all()
     by_worker: dict[str, list[InFlightRequest]] = {row.worker: [] for row in rows}
@@ -111,17 +111,23 @@ def running(session: Session, *, now: datetime, lease_seconds: float) -> list[Ru
         ):
             by_worker[found.locked_by].append(InFlightRequest(
                 found.job_id, found.id, found.position, found.type_code, found.updated_at))
-    stale = now - stale_after(lease_seconds)
     return sorted(
         (RunningDigest(row.worker, row.host, row.pid, row.started_at, row.heartbeat_at,
-                       row.concurrency, row.heartbeat_at < stale, by_worker[row.worker])
+                       row.concurrency, row.job_id, _stale(row, now),
+                       by_worker[row.worker])
          for row in rows),
         key=lambda digest: digest.stale)
 
 
+def _stale(row: sa.Row, now: datetime) -> bool:
+    return now - row.heartbeat_at > timedelta(seconds=row.beat_seconds * MISSED_BEATS)
+
+
 def last_seen(session: Session) -> datetime | None:
-    """When a digest was last seen working: the latest start of a run, or heartbeat of a
-    digest still running (a long run keeps beating); None if no digest ever ran."""
+    """When a digest was last seen running due jobs: the latest start of a run, or
+    heartbeat of a run still going (a long run keeps beating); None if none ever ran.
+    A digest asked to run one job (Run now) says nothing of the cron's digests."""
     started = session.scalar(sa.select(sa.func.max(runs.c.started_at)))
-    beaten = session.scalar(sa.select(sa.func.max(processes.c.heartbeat_at)))
+    beaten = session.scalar(sa.select(sa.func.max(processes.c.heartbeat_at))
+                            .where(processes.c.job_id.is_(None)))
     return max((moment for moment in (started, beaten) if moment is not None), default=None)

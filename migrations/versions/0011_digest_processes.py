@@ -29,7 +29,9 @@ def upgrade():
     sa.Column('pid', sa.Integer(), nullable=False),
     sa.Column('started_at', Timestamp, nullable=False),
     sa.Column('heartbeat_at', Timestamp, nullable=False),
+    sa.Column('beat_seconds', sa.Double(), nullable=False),
     sa.Column('concurrency', sa.Integer(), nullable=False),
+    sa.Column('job_id', sa.Integer(), nullable=True),
     sa.PrimaryKeyConstraint('worker', name=op.f('pk_digest_processes')),
     mysql_charset='utf8mb4',
     mysql_engine='InnoDB'

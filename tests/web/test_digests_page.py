@@ -31,6 +31,7 @@ def alarm(page: str) -> str | None:
 def add_digest(session, clock, worker: str, *, beat_ago: float, **fields) -> None:
     session.add(DigestProcess(worker=worker, host=worker.split(":")[0],
                               pid=int(worker.split(":")[1]), concurrency=fields.get("n", 8),
+                              beat_seconds=30, job_id=fields.get("job_id"),
                               started_at=clock.now - timedelta(minutes=10),
                               heartbeat_at=clock.now - timedelta(seconds=beat_ago)))
     session.commit()
@@ -64,6 +65,16 @@ def test_each_digest_with_its_requests_in_flight_stale_ones_marked(viewer, sessi
     assert f'<a href="/jobs/{job.id}">job #{job.id}</a>' in live
     assert "request 2 <code>test_echo</code>, running for 42.0 s" in re.sub(r"\s+", " ", live)
     assert "stale-badge" not in live and "stale-badge" in stale and "none" in stale
+
+
+def test_a_digest_asked_to_run_one_job_says_so_and_is_no_cron(viewer, session, clock):
+    job = save_job(session, clock, ("test_echo", {}))
+    add_digest(session, clock, "web-3:303:cc", beat_ago=1, job_id=job.id)
+    page = " ".join(text(viewer.get("/digests")).split())
+    assert f'asked to run <a href="/jobs/{job.id}">#{job.id}</a> alone' in page
+    clock.advance(seconds=200)
+    add_digest(session, clock, "web-4:404:dd", beat_ago=1, job_id=job.id)
+    assert alarm(text(viewer.get("/"))).startswith("No digest is running.")
 
 
 def test_digests_fragment_for_htmx(viewer, session, clock):

@@ -41,6 +41,10 @@ def listed(client, query: str) -> list[int]:
     return [int(i) for i in re.findall(r"<tr data-job=\"(\d+)\"", page)]
 
 
+def job_row(client, job_id: int) -> str:
+    return text(client.get("/jobs")).split(f'<tr data-job="{job_id}">')[1].split("</tr>")[0]
+
+
 def test_the_overview_counts_due_blocked_and_scheduled_apart(viewer, queue):
     page = text(viewer.get("/"))
     counts = dict(re.findall(r'data-waiting="(\w+)"[^>]*>([\d,+]+)<', page))
@@ -108,7 +112,7 @@ def test_the_list_shows_a_failing_reason_whole_and_when_it_failed(viewer, sessio
     job = save_job(session, clock, ("test_fails_with", {"reason": LONG}))
     failed_at = clock.now
     run_digest(session, clock)
-    row = text(viewer.get("/jobs")).split(f'<tr data-job="{job.id}">')[1].split("</tr>")[0]
+    row = job_row(viewer, job.id)
     assert f'<td class="reason failing">{LONG}</td>' in row
     assert f'<time datetime="{failed_at.isoformat()}"' in row.split("reason failing")[1]
 
@@ -126,11 +130,11 @@ def test_a_secret_in_the_reason_never_shows(viewer, operator, session, clock):
 def test_red_marks_only_failing_and_retrying_jobs(as_role, session, clock):
     flaky = save_job(session, clock, ("test_flaky", {"fail_times": 1}))
     run_digest(session, clock)
-    retrying_row = text(as_role("viewer").get("/jobs")).split(f'<tr data-job="{flaky.id}">')[1]
-    assert 'class="reason failing">ConnectionError: attempt 1 timed out' in retrying_row.split("</tr>")[0]
+    row = job_row(as_role("viewer"), flaky.id)
+    assert 'class="reason failing">ConnectionError: attempt 1 timed out' in row
     clock.advance(seconds=1)
     run_digest(session, clock)
-    row = text(as_role("viewer").get("/jobs")).split(f'<tr data-job="{flaky.id}">')[1].split("</tr>")[0]
+    row = job_row(as_role("viewer"), flaky.id)
     assert "completed" in row and 'class="reason earlier"' in row
     assert "reason failing" not in row and "earlier failure: " in row
 
