@@ -13,8 +13,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..masking import hide
 from ..queue.models import Attempt, Job, Request
-from ..queue.settings import default_clock
+from ..queue.settings import default_clock, default_settings
 from ..queue.states import DUE_STATES, UNFINISHED_STATES, JobState, RequestState
 from ..queue.types import pool
 from . import errors, waiting
@@ -127,6 +128,7 @@ def list_jobs(session: Session, found: JobFilter, *, before: int | None = None,
     ids = [row.id for row in found_rows]
     details = _request_details(session, ids)
     counts = _attempt_counts(session, ids)
+    _hide_secrets(session, details)
     blockers = _blockers(session, [row.id for row in found_rows if row.relation_id is not None
                                    and row.state in WAITING_STATES])
     rows = [
@@ -171,6 +173,25 @@ def _request_details(session: Session, ids: list[int]
             failed_at = row.updated_at if failing else None
         details[row.job_id] = (codes, error, failed_at)
     return details
+
+
+def _hide_secrets(session: Session,
+                  details: dict[int, tuple[list[str], str | None, datetime | None]]) -> None:
+    """Hide the values of the secret keys of a job's payloads and results in its reason,
+    as the job's page does: a reason stored before a key was masked holds them in clear."""
+    shown = [job_id for job_id, (_, error, _) in details.items() if error]
+    if not shown:
+        return
+    texts: dict[int, list[str | None]] = {job_id: [] for job_id in shown}
+    for row in session.execute(sa.select(requests.c.job_id, requests.c.payload,
+                                         requests.c.result)
+                               .where(requests.c.job_id.in_(shown))):
+        texts[row.job_id] += [row.payload, row.result]
+    masker = default_settings().masker
+    for job_id in shown:
+        codes, error, failed_at = details[job_id]
+        details[job_id] = (codes, hide(error, masker.secrets_of_json(*texts[job_id])),
+                           failed_at)
 
 
 def _blockers(session: Session, ids: list[int]) -> dict[int, int]:
