@@ -7,9 +7,9 @@ import os
 import sys
 from typing import NoReturn
 
-from dashboard.config import LOG_FORMATS, ConfigError, check_environment
-from dashboard.logs import gunicorn_logging
-from dashboard.serving import read_timeout
+from dashboard.app.config import LOG_FORMATS, ConfigError, check_environment
+from dashboard.app.logs import gunicorn_logging
+from dashboard.app.serving import read_timeout
 
 
 def _stop(message: str) -> NoReturn:
@@ -41,8 +41,8 @@ bind = f"0.0.0.0:{_whole_number('PORT', 8000, 1)}"
 workers = _whole_number("WEB_CONCURRENCY", 2, 1)
 # Threads, not one request per process: a slow or stalled client holds one thread, not a
 # worker, and it is dropped after REQUEST_READ_TIMEOUT seconds without a byte (see
-# dashboard/serving.py). 16 threads outnumber the connections a few clients can hold.
-worker_class = "dashboard.serving.DashboardWorker"
+# dashboard/app/serving.py). 16 threads outnumber the connections a few clients can hold.
+worker_class = "dashboard.app.serving.DashboardWorker"
 threads = _whole_number("GUNICORN_THREADS", 16, 1)
 try:
     read_timeout()  # the worker reads it; a wrong value stops gunicorn here, in one line

@@ -25,11 +25,11 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dashboard import create_app  # noqa: E402
+from dashboard.actions.bulk import apply_bulk  # noqa: E402
+from dashboard.app.extensions import db  # noqa: E402
 from dashboard.auth import sessions  # noqa: E402
 from dashboard.auth.models import User, new_user  # noqa: E402
-from dashboard.bulk import apply_bulk  # noqa: E402
 from dashboard.db import utcnow  # noqa: E402
-from dashboard.extensions import db  # noqa: E402
 from dashboard.queries.filters import parse_filter  # noqa: E402
 from dashboard.queries.jobs import list_query  # noqa: E402
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from dashboard.extensions import db
+from dashboard.app.extensions import db
 
 from .noop import TYPE_CODE
 from .ours import digest_command, digest_env

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 
-from dashboard.extensions import db
+from dashboard.app.extensions import db
 from dashboard.queue import JobDigest
 
 from .ours import digest_command, digest_env

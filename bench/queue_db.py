@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from flask import Flask
 
 from dashboard import create_app
+from dashboard.app.extensions import db
 from dashboard.db import Base
-from dashboard.extensions import db
 from dashboard.queue import Attempt, DigestRun, Job, JobBuilder, JobRepository, JobState
 
 from .noop import TYPE_CODE

@@ -158,7 +158,7 @@ def describe(args, argv: list[str], databases: dict[str, QueueDatabase]) -> dict
     for kind in ("postgresql", "mariadb"):
         if kind in databases:
             with databases[kind].app.app_context():
-                from dashboard.extensions import db
+                from dashboard.app.extensions import db
 
                 with db.engine.connect() as connection:
                     text = connection.scalar(sa.text("SELECT version()"))

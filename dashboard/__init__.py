@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import config, queue
+from . import queue
+from .app import config
 from .queue.database import engine_options, prepare_engine
 
 if TYPE_CHECKING:
@@ -20,21 +21,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # package first) loads neither Flask nor the pages.
     from flask import Flask
 
-    from . import (
-        alerts,
-        api,
-        auth,
-        cli,
-        files,
-        health,
-        input_checks,
-        jobs_cli,
-        logs,
-        metrics,
-        transactions,
-        web,
-    )
-    from .extensions import csrf, db, migrate
+    from . import alerts, api, auth, cli, web
+    from .app import files, health, input_checks, logs, metrics, transactions
+    from .app.extensions import csrf, db, migrate
 
     app = Flask(
         __name__,
@@ -67,7 +56,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     queue.load_types()  # and the installed packages' entry points
     input_checks.init_app(app)
     cli.init_app(app)
-    jobs_cli.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)
     web.init_app(app)

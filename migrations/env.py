@@ -1,9 +1,8 @@
 import logging
 from logging.config import fileConfig
 
-from flask import current_app
-
 from alembic import context
+from flask import current_app
 
 from dashboard.queue.models import include_in_schema_comparison
 
@@ -13,7 +12,7 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-# Under `flask --app dashboard db ...` the app has set up logging (dashboard.logs): keep it,
+# Under `flask --app dashboard db ...` the app has set up logging (dashboard.app.logs): keep it,
 # so the upgrade's lines come out in LOG_FORMAT like every other line. alembic.ini's
 # otherwise.
 if not any(getattr(handler, "_dashboard", False) for handler in logging.getLogger().handlers):

@@ -15,7 +15,7 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/pip install -q --disable-pip-version-check -e .
-export FLASK_APP=dashboard QUEUE_TYPES=dashboard.demo QUEUE_RETRY_DELAY="${QUEUE_RETRY_DELAY:-5}"
+export FLASK_APP=dashboard QUEUE_TYPES=dashboard.queue.demo QUEUE_RETRY_DELAY="${QUEUE_RETRY_DELAY:-5}"
 .venv/bin/flask db upgrade
 .venv/bin/flask demo-seed --jobs 24
 if ! printf '%s\n' "$DEMO_PASSWORD" | .venv/bin/flask users create "$DEMO_USER" --role admin \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a virtualenv (.venv) with the project and its test tools, then runs the whole
-# test suite: SQLite always, PostgreSQL and MariaDB when reachable (see tests/databases.py).
+# test suite: SQLite always, PostgreSQL and MariaDB when reachable (see tests/support/databases.py).
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,5 +12,5 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
-.venv/bin/ruff check dashboard tests
+.venv/bin/ruff check dashboard tests migrations
 exec .venv/bin/python -m pytest "$@"

@@ -10,10 +10,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from dashboard import create_app
+from dashboard.app.extensions import db
 from dashboard.db import Base
-from dashboard.extensions import db
-from tests import databases
-from tests.smtp import SMTPServer
+from tests.support import databases
+from tests.support.smtp import SMTPServer
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -40,7 +40,7 @@ class IsolatedClient(FlaskClient):
     earlier requests. An empty ``contextvars`` context makes Flask push a fresh one.
     """
 
-    def open(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def open(self, *args, **kwargs):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
@@ -137,4 +137,4 @@ def smtp() -> Iterator[SMTPServer]:
     server.stop()
 
 
-import tests.types  # noqa: E402,F401 - registers the test request types
+import tests.support.types  # noqa: E402,F401 - registers the test request types

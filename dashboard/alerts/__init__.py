@@ -11,9 +11,8 @@ import logging
 
 from flask import Flask
 
-from .. import config
-from ..extensions import mail
-from .cli import alerts_group
+from ..app import config
+from ..app.extensions import mail
 from .models import AlertChannel
 from .sending import after_digest_run, send_failure_alerts
 from .throttle import AlertStatus, alert_status
@@ -31,13 +30,12 @@ __all__ = [
 
 
 def init_app(app: Flask) -> None:
-    """Check the mail settings (ConfigError at start-up), bind Flask-Mail, add the CLI."""
+    """Check the mail settings (ConfigError at start-up), bind Flask-Mail."""
     recipients = app.config.get("QUEUE_ALERT_TO") or []
     app.config["QUEUE_ALERT_TO"] = config.addresses(recipients)
     config.check_mail_settings(app.config)
     warn_of_clear_text_login(app.config)
     mail.init_app(app)
-    app.cli.add_command(alerts_group)
 
 
 def warn_of_clear_text_login(settings: dict) -> None:

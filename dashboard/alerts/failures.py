@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from ..masking import DEFAULT_WORDS, Masker, hide
+from ..queue.masking import DEFAULT_WORDS, Masker, hide
 from ..queue.models import FailureAlert, Job, Request
 from ..queue.payload import load_shown
 from ..queue.states import JobState, RequestState

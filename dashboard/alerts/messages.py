@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app, render_template
 
-from ..mail import Message
+from ..app.mail import Message
 from .failures import Listing
 
 

@@ -16,8 +16,8 @@ from typing import Any
 from flask import Flask, current_app, has_app_context
 from sqlalchemy.orm import Session
 
-from ..extensions import mail
-from ..mail import describe
+from ..app.extensions import mail
+from ..app.mail import describe
 from . import failures, messages, throttle
 
 log = logging.getLogger("dashboard.alerts")

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ..extensions import csrf
+from ..app.extensions import csrf
 from . import ratelimit
-from .cli import tokens_cli
 from .views import bp
 
 __all__ = ["init_app"]
@@ -20,4 +19,3 @@ def init_app(app: Flask) -> None:
     csrf.exempt(bp)
     app.register_blueprint(bp)
     ratelimit.init_app(app)
-    app.cli.add_command(tokens_cli)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..masking import Masker, hide
 from ..queries.detail import JobDetail
 from ..queries.jobs import JobPage, JobRow, first_line
+from ..queue.masking import Masker, hide
 from ..queue.models import Attempt, Request
 from ..queue.payload import load_shown
 

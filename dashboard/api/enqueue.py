@@ -9,7 +9,7 @@ from typing import Any
 from flask import request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..queue import Job, JobBuilder, pool
+from ..queue import Job, JobBuilder, registry
 from ..queue.builder import validate_relation_id, validate_source_id, validate_store_id
 from ..queue.payload import dump_json
 from ..queue.types import validate_type_code
@@ -160,7 +160,7 @@ def _requests(data: dict, problems: _Problems) -> list[tuple[str, Any]]:
         problems.unknown(f"{where}.", item, REQUEST_FIELDS)
         type_code = problems.check(f"{where}.type_code", validate_type_code,
                                    item.get("type_code"))
-        if type_code is not None and type_code not in pool:
+        if type_code is not None and type_code not in registry:
             problems.append((f"{where}.type_code",
                              f"no request type has the code {type_code!r}"))
         if "payload" not in item:

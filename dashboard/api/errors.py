@@ -7,22 +7,13 @@ import logging
 from collections.abc import Iterable
 
 import sqlalchemy.exc
-from flask import Blueprint, Response, jsonify, request
-from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
+from flask import Blueprint, Response
+from werkzeug.exceptions import HTTPException, InternalServerError
 
+from ..app.http_errors import from_http_error, problem
 from ..queries.filters import BadFilter
 
 log = logging.getLogger("dashboard.api")
-
-PREFIX = "/api/"
-
-#: The ``error`` word of each status.
-ERRORS = {
-    400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
-    405: "method-not-allowed", 409: "refused", 413: "too-large",
-    415: "unsupported-media-type", 422: "invalid", 429: "too-many-requests",
-    500: "server-error", 503: "unavailable",
-}
 
 
 class Invalid(Exception):
@@ -34,38 +25,8 @@ class Invalid(Exception):
         super().__init__("; ".join(f"{field}: {text}" for field, text in self.problems))
 
 
-def is_api_request() -> bool:
-    return request.path.startswith(PREFIX)
-
-
-def problem(status: int, message: str, *, field: str | None = None,
-            problems: list[tuple[str, str]] | None = None,
-            headers: dict[str, str] | None = None) -> Response:
-    body: dict[str, object] = {"error": ERRORS.get(status, "error"), "message": message}
-    if field is not None:
-        body["field"] = field
-    if problems:
-        body["problems"] = [{"field": f, "message": m} for f, m in problems]
-    response = jsonify(body)
-    response.status_code = status
-    response.headers.update(headers or {})
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def from_http_error(error: HTTPException) -> Response:
-    status = error.code or 500
-    headers = {}
-    if isinstance(error, MethodNotAllowed) and error.valid_methods:
-        headers["Allow"] = ", ".join(error.valid_methods)
-    message = error.description or ERRORS.get(status, "error")
-    if status == 413:
-        message = "the request body is too large for this API (API_MAX_BODY)"
-    return problem(status, message, headers=headers)
-
-
 def _invalid(error: Invalid) -> Response:
-    field, text = error.problems[0]
+    field = error.problems[0][0]
     return problem(error.status, str(error), field=field, problems=error.problems)
 
 

@@ -9,11 +9,11 @@ from typing import Any
 
 from flask import Response, current_app, g, request
 
-from ..extensions import db
+from ..app.extensions import db
+from ..app.http_errors import problem
 from ..queries.filters import JobFilter
 from ..queue.settings import default_clock
 from . import tokens
-from .errors import problem
 from .models import PERMISSIONS, ApiToken
 
 #: Endpoints open without a token: the API's description.

@@ -11,7 +11,12 @@ from typing import Any
 
 from ..queries.filters import MAX_ERROR_LENGTH, MAX_ID, MAX_SEARCH_LENGTH, WAITING
 from ..queries.jobs import PAGE_SIZE
-from ..queue.builder import MAX_RELATION_ID_LENGTH, MAX_SOURCE_ID_LENGTH, MAX_STORE_ID, MIN_STORE_ID
+from ..queue.builder import (
+    MAX_RELATION_ID_LENGTH,
+    MAX_SOURCE_ID_LENGTH,
+    MAX_STORE_ID,
+    MIN_STORE_ID,
+)
 from ..queue.states import JobState
 from ..queue.types import MAX_TYPE_CODE_LENGTH
 from .schemas import SCHEMAS, ref

@@ -21,7 +21,7 @@ from flask import Flask, current_app, g
 from flask_limiter import Limiter
 from limits.storage import Storage
 
-from ..config import RATE_LIMIT_OFF
+from ..app.config import RATE_LIMIT_OFF
 
 SCHEME = "sqlitefile"
 
@@ -67,7 +67,8 @@ class SQLiteFileStorage(Storage):
     """Fixed-window counters in a SQLite file (``sqlitefile:///path``), for the workers of
     one host. Each counter is one row, bumped in one atomic statement."""
 
-    STORAGE_SCHEME = [SCHEME]
+    # A list, as limits' Storage declares it (limits finds the class by it).
+    STORAGE_SCHEME = [SCHEME]  # noqa: RUF012
 
     def __init__(self, uri: str, wrap_exceptions: bool = False, **options: Any) -> None:
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..queue.builder import MAX_RELATION_ID_LENGTH, MAX_SOURCE_ID_LENGTH, MAX_STORE_ID, MIN_STORE_ID
+from ..app.http_errors import ERRORS
+from ..queue.builder import (
+    MAX_RELATION_ID_LENGTH,
+    MAX_SOURCE_ID_LENGTH,
+    MAX_STORE_ID,
+    MIN_STORE_ID,
+)
 from ..queue.states import JobState, RequestState
 from ..queue.types import MAX_TYPE_CODE_LENGTH
 from .enqueue import MAX_DEPTH, MAX_REQUESTS
-from .errors import ERRORS
 
 TIME = {"type": "string", "format": "date-time"}
 MAYBE_TIME = {"type": ["string", "null"], "format": "date-time"}

@@ -7,13 +7,14 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 
-from .. import operations
-from ..extensions import db
-from ..masking import Masker
+from ..actions import one_job
+from ..app.extensions import db
+from ..app.http_errors import problem
 from ..queries.detail import job_detail
 from ..queries.filters import BadFilter, parse_filter, parse_id, whole_number
 from ..queries.jobs import PAGE_SIZE, check_filter, list_jobs
-from ..queue import Job, JobRepository, pool
+from ..queue import Job, JobRepository, registry
+from ..queue.masking import Masker
 from ..queue.settings import default_clock
 from . import documents, errors, guard
 from .enqueue import job_from_body, read_json
@@ -96,7 +97,7 @@ def _limit() -> int:
 @bp.get("/openapi.json", provide_automatic_options=False)
 def openapi() -> Response:
     """The API's OpenAPI 3 description (no token needed)."""
-    return jsonify(description(pool.codes()))
+    return jsonify(description(registry.codes()))
 
 
 @bp.post("/jobs", provide_automatic_options=False)
@@ -154,11 +155,11 @@ def act(job_id: int, action: str) -> Response:
     """Retry, pause, resume, cancel or run the job, as the dashboard's buttons do."""
     _check_visible(job_id)
     try:
-        done = operations.perform(db.session, action, job_id, actor=guard.current_token().actor,
+        done = one_job.perform(db.session, action, job_id, actor=guard.current_token().actor,
                                   now=default_clock()(),
                                   run_seconds=current_app.config["DASHBOARD_RUN_SECONDS"])
-    except operations.NoSuchJob as missing:
+    except one_job.NoSuchJob as missing:
         abort(404, str(missing))
-    except operations.Refused as refusal:
-        return errors.problem(409, refusal.reason)
+    except one_job.Refused as refusal:
+        return problem(409, refusal.reason)
     return jsonify(message=done.message, job=_document(job_id))

@@ -29,7 +29,7 @@ def record(
     actor: str,
     action: str,
     job_ids: Iterable[int],
-    filter: Mapping[str, Any] | None = None,  # noqa: A002 - the operator's word
+    filter: Mapping[str, Any] | None = None,
     detail: str | None = None,
     *,
     at: datetime | None = None,

@@ -1,12 +1,12 @@
-"""Users, roles and logins."""
+"""Users, roles and logins: who may use the dashboard (their pages are ``web.login`` and
+``web.users``, their commands ``cli.users``)."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from ..extensions import login_manager
-from . import admin, roles, views
-from .cli import users_cli
+from ..app.extensions import login_manager
+from . import roles
 from .models import Role, User
 from .signin import load_user
 
@@ -18,7 +18,4 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(roles.unauthorized)
     app.before_request(roles.require_login)
-    app.register_blueprint(views.bp)
-    app.register_blueprint(admin.bp)
-    app.cli.add_command(users_cli)
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from flask import current_app, session
 from sqlalchemy.orm import Session
 
-from ..extensions import db
+from ..app.extensions import db
 from ..queue.database import in_write_transaction
 from ..queue.settings import default_clock
 from . import sessions

@@ -142,7 +142,7 @@ def _state(parameter: str, text: str) -> JobState:
         raise BadFilter(parameter, text, f"is not a job state (one of {known})") from None
 
 
-def _text(limit: int):  # noqa: ANN202
+def _text(limit: int):
     def parse(parameter: str, text: str) -> str:
         if len(text) > limit:
             raise BadFilter(parameter, text[:40] + "...", f"is longer than {limit} characters")

@@ -13,11 +13,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..masking import hide
+from ..queue.masking import hide
 from ..queue.models import Attempt, Job, Request
 from ..queue.settings import default_clock, default_settings
 from ..queue.states import DUE_STATES, UNFINISHED_STATES, JobState, RequestState
-from ..queue.types import pool
+from ..queue.types import registry
 from . import errors, waiting
 from .filters import BadFilter, JobFilter
 
@@ -104,7 +104,7 @@ def conditions(found: JobFilter, now: datetime | None = None) -> list[sa.ColumnE
 def check_filter(session: Session, found: JobFilter) -> None:
     """Refuse a type code that no request type defines and no stored request has."""
     code = found.type_code
-    if code is None or code in pool:
+    if code is None or code in registry:
         return
     if session.scalar(sa.select(requests.c.id).where(requests.c.type_code == code).limit(1)):
         return

@@ -21,11 +21,11 @@ from .types import (
     PermanentFailure,
     RequestContext,
     RequestType,
-    RequestTypePool,
+    RequestTypeRegistry,
     UnknownRequestType,
     execute_direct,
     load_types,
-    pool,
+    registry,
 )
 
 __all__ = [
@@ -48,11 +48,11 @@ __all__ = [
     "RequestContext",
     "RequestState",
     "RequestType",
-    "RequestTypePool",
+    "RequestTypeRegistry",
     "RetryStrategy",
     "UnknownRequestType",
     "configure",
     "execute_direct",
     "load_types",
-    "pool",
+    "registry",
 ]

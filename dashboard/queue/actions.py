@@ -2,7 +2,8 @@
 
 Each action is one compare-and-set update: it changes the job only from the states it
 applies to, so it can't undo a digest's concurrent write, and an action that does not
-apply is refused with a reason (``ActionRefused``), never ignored.
+apply is refused with a reason (``ActionRefused``), never ignored. The pages, the API and
+the CLI call them through ``dashboard.actions``, which records each in the audit log.
 """
 
 from __future__ import annotations
@@ -113,18 +114,3 @@ def apply(session: Session, action: str, job_id: int, now: datetime) -> None:
         session.rollback()
         raise
 
-
-def apply_many(
-    session: Session, action: str, job_ids: list[int], now: datetime
-) -> tuple[list[int], dict[int, str]]:
-    """Apply an action to each job on its own; returns (changed ids, {refused id: reason})."""
-    changed: list[int] = []
-    refused: dict[int, str] = {}
-    for job_id in job_ids:
-        try:
-            apply(session, action, job_id, now)
-        except ActionRefused as refusal:
-            refused[job_id] = str(refusal)
-        else:
-            changed.append(job_id)
-    return changed, refused

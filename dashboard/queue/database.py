@@ -39,7 +39,7 @@ def prepare_engine(engine: sa.Engine) -> None:
 
 def _prepare_sqlite(engine: sa.Engine) -> None:
     @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection, record):  # noqa: ANN001
+    def on_connect(dbapi_connection, record):
         # Let SQLAlchemy's "begin" below decide how transactions start.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -51,7 +51,7 @@ def _prepare_sqlite(engine: sa.Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def on_begin(connection):  # noqa: ANN001
+    def on_begin(connection):
         immediate = connection.get_execution_options().get(IMMEDIATE) or _WRITING.get()
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
@@ -134,14 +134,14 @@ def execute_alone(conn: sa.Connection, statement: sa.Executable, parameters: dic
 
 def _prepare_postgresql(engine: sa.Engine) -> None:
     @event.listens_for(engine, "checkout")
-    def on_checkout(dbapi_connection, record, proxy):  # noqa: ANN001
+    def on_checkout(dbapi_connection, record, proxy):
         # Instead of pool_pre_ping's round trip at each checkout (a fifth of a one-job
         # save): the pool then opens a new connection in place of this one.
         if closed_by_server(dbapi_connection):
             raise sa.exc.DisconnectionError("the server closed this pooled connection")
 
 
-def closed_by_server(dbapi_connection) -> bool:  # noqa: ANN001
+def closed_by_server(dbapi_connection) -> bool:
     """Whether a pooled, idle psycopg connection is known dead, without a round trip.
 
     An idle connection has nothing to read. When the server ends it (a restart,
@@ -157,7 +157,7 @@ def closed_by_server(dbapi_connection) -> bool:  # noqa: ANN001
 
 def _prepare_mysql(engine: sa.Engine) -> None:
     @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection, record):  # noqa: ANN001
+    def on_connect(dbapi_connection, record):
         cursor = dbapi_connection.cursor()
         cursor.execute("SELECT VERSION()")
         version = cursor.fetchone()[0]

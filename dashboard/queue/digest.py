@@ -24,20 +24,27 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..masking import HidingLogger, hide
 from . import claims, limits, processes
 from .claims import Lease
 from .database import IMMEDIATE, execute_alone, executes_alone
 from .heartbeat import Heartbeat
 from .inflight import Holdings, InFlight, check_pool, in_memory
 from .limits import ConnectorBusy, ConnectorLimits
+from .masking import HidingLogger, hide
 from .models import Attempt, DigestRun, Job, Request
 from .payload import dump_json, load_json, load_shown
 from .repository import JobRepository
 from .retry import RetryStrategy
 from .settings import QueueSettings, default_clock, default_session, default_settings
 from .states import JobState, RequestState
-from .types import JobInfo, PermanentFailure, RequestContext, RequestInfo, UnknownRequestType, pool
+from .types import (
+    JobInfo,
+    PermanentFailure,
+    RequestContext,
+    RequestInfo,
+    UnknownRequestType,
+    registry,
+)
 from .writes import LOST, Executed, Pending, Writer
 
 log = logging.getLogger("dashboard.digest")
@@ -602,7 +609,7 @@ class JobDigest:
         # before either is stored, searched, e-mailed or written to a log.
         secrets = masker.secrets_of_json(row.payload) | masker.secrets(previous)
         try:
-            type_cls = pool.get(row.type_code)
+            type_cls = registry.get(row.type_code)
             context = RequestContext(
                 job=job,
                 request=RequestInfo(row.id, row.position, row.type_code, row.attempts + 1),
@@ -627,9 +634,9 @@ class JobDigest:
 
     def _strategy(self, type_code: str) -> RetryStrategy:
         default = self.settings.retry
-        if type_code not in pool:
+        if type_code not in registry:
             return default
-        type_cls = pool.get(type_code)
+        type_cls = registry.get(type_code)
         if type_cls.max_attempts is None and type_cls.retry_delay is None:
             return default
         return RetryStrategy(

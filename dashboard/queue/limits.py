@@ -34,7 +34,7 @@ from sqlalchemy.ext.compiler import compiles
 from .claims import Lease
 from .models import ConnectorCall, ConnectorRow, Job, Request
 from .states import JobState, RequestState
-from .types import DEFAULT_CONNECTOR, Connector, pool
+from .types import DEFAULT_CONNECTOR, Connector, registry
 
 log = logging.getLogger("dashboard.digest")
 
@@ -62,7 +62,7 @@ class ConnectorBusy(Exception):
         self.retry_in = retry_in
 
 
-class db_epoch(sa.sql.expression.FunctionElement):  # noqa: N801 - an SQL function's name
+class db_epoch(sa.sql.expression.FunctionElement):
     """Now, in seconds since the epoch, by the database server's clock."""
 
     type = sa.Double()
@@ -136,12 +136,12 @@ class Turn:
 
 def connector_of(type_code: str) -> Connector:
     """The connector of a type; an unknown type fails on its own, with no limit to take."""
-    return pool.get(type_code).connector if type_code in pool else DEFAULT_CONNECTOR
+    return registry.get(type_code).connector if type_code in registry else DEFAULT_CONNECTOR
 
 
 def declared_connectors() -> list[Connector]:
     """The limited connectors of the request types loaded in this process."""
-    found = {pool.get(code).connector for code in pool.codes()}
+    found = {registry.get(code).connector for code in registry.codes()}
     return sorted((c for c in found if c.limited), key=lambda c: c.name)
 
 

@@ -260,6 +260,6 @@ MIGRATION_ONLY_INDEXES = frozenset({"ix_requests_payload_search_trgm",
                                     "ix_requests_last_error_trgm"})
 
 
-def include_in_schema_comparison(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+def include_in_schema_comparison(obj, name, type_, reflected, compare_to) -> bool:
     """Alembic's ``include_object``: leave the migration-only indexes out of comparisons."""
     return not (type_ == "index" and name in MIGRATION_ONLY_INDEXES)

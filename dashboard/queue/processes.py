@@ -62,8 +62,8 @@ def forget(conn: sa.Connection, worker: str) -> None:
 
 def _host_and_pid(worker: str) -> tuple[str, int]:
     """"host:pid:random" -> (host, pid); a worker id of another shape keeps it whole, pid 0."""
-    host, _, rest = worker.rpartition(":")
-    host, _, pid = host.rpartition(":")
+    head = worker.rpartition(":")[0]
+    host, _, pid = head.rpartition(":")
     if host and pid.isascii() and pid.isdigit():
         return host, int(pid)
     return worker, 0

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session, 
 
 from ..db import UTCDateTime
 from .database import begin_for_write
-from .models import Attempt, Job, Request
+from .models import Job, Request
 from .settings import default_clock, default_session
 
-JOBS = Job.__table__
-REQUESTS = Request.__table__
+jobs = Job.__table__
+requests = Request.__table__
 #: The columns a save takes from the objects; the times are the save's own.
 _JOB_FIELDS = ("relation_id", "source_id", "store_id", "state")
 _REQUEST_FIELDS = ("position", "type_code", "payload", "payload_search", "state", "attempts")
@@ -49,27 +49,27 @@ def _insert_many_in_one_statement() -> sa.Insert:
         return (sa.func.json_to_recordset(sa.bindparam(name, type_=postgresql.JSON))
                 .table_valued(*columns).render_derived(name=name[0], with_types=True))
 
-    jobs = rows("jobs", JOBS, _JOB_FIELDS, ("n",))
+    job_rows = rows("jobs", jobs, _JOB_FIELDS, ("n",))
     new_jobs = (
-        sa.insert(JOBS)
+        sa.insert(jobs)
         .from_select([*_JOB_FIELDS, *_TIMES["job"]],
-                     sa.select(*(jobs.c[f] for f in _JOB_FIELDS), _NOW, _NOW, _NOW)
-                     .order_by(jobs.c.n))
-        .returning(JOBS.c.id)
+                     sa.select(*(job_rows.c[f] for f in _JOB_FIELDS), _NOW, _NOW, _NOW)
+                     .order_by(job_rows.c.n))
+        .returning(jobs.c.id)
         .cte("new_jobs")
     )
     numbered = sa.select(
         new_jobs.c.id, sa.func.row_number().over(order_by=new_jobs.c.id).label("n")
     ).cte("numbered")
-    requests = rows("requests", REQUESTS, _REQUEST_FIELDS, ("k", "n"))
+    request_rows = rows("requests", requests, _REQUEST_FIELDS, ("k", "n"))
     return (
-        sa.insert(REQUESTS)
+        sa.insert(requests)
         .from_select(["job_id", *_REQUEST_FIELDS, *_TIMES["request"]],
-                     sa.select(numbered.c.id, *(requests.c[f] for f in _REQUEST_FIELDS),
+                     sa.select(numbered.c.id, *(request_rows.c[f] for f in _REQUEST_FIELDS),
                                _NOW, _NOW)
-                     .join_from(requests, numbered, numbered.c.n == requests.c.n)
-                     .order_by(requests.c.k))
-        .returning(REQUESTS.c.id, REQUESTS.c.job_id)
+                     .join_from(request_rows, numbered, numbered.c.n == request_rows.c.n)
+                     .order_by(request_rows.c.k))
+        .returning(requests.c.id, requests.c.job_id)
     )
 
 
@@ -79,35 +79,35 @@ ONE_JOB_MAX_REQUESTS = 10
 
 
 @functools.cache
-def _insert_one_job_in_one_statement(requests: int) -> sa.Insert:
-    """PostgreSQL: one job and its ``requests`` requests in one statement, plain VALUES
+def _insert_one_job_in_one_statement(count: int) -> sa.Insert:
+    """PostgreSQL: one job and its ``count`` requests in one statement, plain VALUES
     (for a single job a third cheaper on the server than unpacking JSON)."""
     new_job = (
-        sa.insert(JOBS)
-        .values({**{f: sa.bindparam(f"job_{f}", type_=JOBS.c[f].type) for f in _JOB_FIELDS},
+        sa.insert(jobs)
+        .values({**{f: sa.bindparam(f"job_{f}", type_=jobs.c[f].type) for f in _JOB_FIELDS},
                  **dict.fromkeys(_TIMES["job"], _NOW)})
-        .returning(JOBS.c.id)
+        .returning(jobs.c.id)
         .cte("new_job")
     )
     # One SELECT of parameters per request, k their order (sa.values() would not be cached).
     selects = [sa.select(sa.literal_column(str(k)).label("k"),
-                         *(sa.bindparam(f"r{k}_{f}", type_=REQUESTS.c[f].type).label(f)
+                         *(sa.bindparam(f"r{k}_{f}", type_=requests.c[f].type).label(f)
                            for f in _REQUEST_FIELDS))
-               for k in range(requests)]
-    rows = (selects[0] if requests == 1 else sa.union_all(*selects)).subquery("r")
+               for k in range(count)]
+    rows = (selects[0] if count == 1 else sa.union_all(*selects)).subquery("r")
     return (
-        sa.insert(REQUESTS)
+        sa.insert(requests)
         .from_select(["job_id", *_REQUEST_FIELDS, *_TIMES["request"]],
                      sa.select(new_job.c.id, *(rows.c[f] for f in _REQUEST_FIELDS), _NOW, _NOW)
                      .join_from(new_job, rows, sa.true())
                      .order_by(rows.c.k))
-        .returning(REQUESTS.c.id, REQUESTS.c.job_id)
+        .returning(requests.c.id, requests.c.job_id)
     )
 
 
 INSERT_MANY_IN_ONE_STATEMENT = _insert_many_in_one_statement()
-INSERT_JOBS = sa.insert(JOBS).returning(JOBS.c.id, sort_by_parameter_order=True)
-INSERT_REQUESTS = sa.insert(REQUESTS).returning(REQUESTS.c.id, sort_by_parameter_order=True)
+INSERT_JOBS = sa.insert(jobs).returning(jobs.c.id, sort_by_parameter_order=True)
+INSERT_REQUESTS = sa.insert(requests).returning(requests.c.id, sort_by_parameter_order=True)
 
 
 class JobRepository:
@@ -237,10 +237,3 @@ class JobRepository:
             .where(Job.id == job_id)
             .options(selectinload(Job.requests).selectinload(Request.history))
         ).one_or_none()
-
-    def attempts(self, request_id: int) -> list[Attempt]:
-        return list(
-            self.session.scalars(
-                sa.select(Attempt).where(Attempt.request_id == request_id).order_by(Attempt.number)
-            )
-        )

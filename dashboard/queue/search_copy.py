@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..masking import Masker, hide
+from .masking import Masker, hide
 
 BATCH = 1000
 #: The columns it reads and writes, spelled out so that the migration that uses it does

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
-from ..masking import DEFAULT_WORDS, Masker
+from .masking import DEFAULT_WORDS, Masker
 from .retry import RetryStrategy
 
 

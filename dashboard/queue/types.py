@@ -1,7 +1,7 @@
 """Request types: the code that executes a request, found by its type code.
 
-A type is a subclass of :class:`RequestType`; defining it registers it (the seed's
-RequestTypePool). Modules holding types are imported at start-up from ``QUEUE_TYPES``
+A type is a subclass of :class:`RequestType`; defining it registers it in ``registry``
+(the seed's RequestTypePool). Modules holding types are imported at start-up from ``QUEUE_TYPES``
 or from the ``dashboard.request_types`` entry point group.
 """
 
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
-from ..terminal import has_unsafe
 from .payload import dump_json, load_json
+from .terminal import has_unsafe
 
 ENTRY_POINT_GROUP = "dashboard.request_types"
 MAX_TYPE_CODE_LENGTH = 100
@@ -166,15 +166,15 @@ class RequestType:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "type_code" in cls.__dict__:
-            pool.register(cls)
+            registry.register(cls)
 
     def execute(self, payload: Any, context: RequestContext) -> Any:
         """Do the work. The return value (JSON-serialisable) becomes the request's result."""
         raise NotImplementedError
 
 
-class RequestTypePool:
-    """Request types by type code."""
+class RequestTypeRegistry:
+    """Request types by type code: every type defined, found by its code."""
 
     def __init__(self) -> None:
         self._types: dict[str, type[RequestType]] = {}
@@ -202,7 +202,7 @@ class RequestTypePool:
         return type_code in self._types
 
 
-pool = RequestTypePool()
+registry = RequestTypeRegistry()
 
 
 def validate_type_code(type_code: object) -> str:
@@ -228,7 +228,7 @@ def execute_direct(type_code: str, payload: Any, *, previous_result: Any = None)
     The payload goes through the same JSON round trip as a queued one, so a type sees
     the same data either way. Exceptions propagate to the caller.
     """
-    type_cls = pool.get(type_code)
+    type_cls = registry.get(type_code)
     data = load_json(dump_json(payload))
     connector = type_cls.connector
     connector.acquire()

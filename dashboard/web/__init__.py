@@ -1,15 +1,28 @@
-"""The dashboard's pages: overview, jobs, actions, audit log, digests."""
+"""The dashboard's pages: login, overview, jobs, actions, audit log, users, digests."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from . import actions, audit, bulk, digests, errors, jobs, overview, security, templating
+from . import (
+    audit,
+    bulk_actions,
+    digests,
+    errors,
+    job_actions,
+    jobs,
+    login,
+    overview,
+    security,
+    templating,
+    users,
+)
 
 
 def init_app(app: Flask) -> None:
     security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
-    for blueprint in (overview.bp, jobs.bp, bulk.bp, actions.bp, audit.bp, digests.bp):
+    for blueprint in (login.bp, users.bp, overview.bp, jobs.bp, bulk_actions.bp, job_actions.bp,
+                      audit.bp, digests.bp):
         app.register_blueprint(blueprint)

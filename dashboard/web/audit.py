@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from .. import audit
-from ..extensions import db
+from ..app.extensions import db
 from ..queries.filters import BadFilter, parse_id
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -14,7 +14,7 @@ KNOWN = ("before", "actor", "job")
 
 
 @bp.get("")
-def index():  # noqa: ANN201
+def index():
     """Who did what to which jobs, newest first; filter by actor or job."""
     for name in request.args:
         if name not in KNOWN:

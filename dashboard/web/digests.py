@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from ..extensions import db
+from ..app.extensions import db
 from ..queue import processes
 from .templating import is_htmx, now
 
@@ -12,7 +12,7 @@ bp = Blueprint("digests", __name__, url_prefix="/digests")
 
 
 @bp.get("")
-def index():  # noqa: ANN201
+def index():
     """Each digest's host, pid, start, last heartbeat, concurrency and requests in flight."""
     moment = now()
     found = processes.running(db.session, now=moment)

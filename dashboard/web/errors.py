@@ -8,7 +8,7 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from ..api.errors import from_http_error, is_api_request
+from ..app.http_errors import from_http_error, is_api_request
 from ..queries.filters import BadFilter
 
 log = logging.getLogger("dashboard.web")
@@ -20,13 +20,13 @@ TITLES = {
 }
 
 
-def error_page(status: int, message: str):  # noqa: ANN201
+def error_page(status: int, message: str):
     title = TITLES.get(status, "Error")
     return render_template("errors/error.html", status=status, title=title,
                            message=message), status
 
 
-def _http_error(error: HTTPException):  # noqa: ANN202
+def _http_error(error: HTTPException):
     if error.code and error.code < 400:
         return error
     if is_api_request():  # no API route matched (404, 405): the API's JSON, not a page
@@ -34,16 +34,16 @@ def _http_error(error: HTTPException):  # noqa: ANN202
     return error_page(error.code or 500, error.description or "")
 
 
-def _bad_filter(error: BadFilter):  # noqa: ANN202
+def _bad_filter(error: BadFilter):
     return error_page(400, f"Bad filter: {error}")
 
 
-def _csrf_error(error: CSRFError):  # noqa: ANN202
+def _csrf_error(error: CSRFError):
     return error_page(400, f"The form's security token is missing or expired ({error.description}"
                            "). Reload the page and try again.")
 
 
-def _server_error(error: InternalServerError):  # noqa: ANN202
+def _server_error(error: InternalServerError):
     log.error("unhandled error", exc_info=error.original_exception)
     return error_page(500, "Something went wrong on the server; the log has the details.")
 

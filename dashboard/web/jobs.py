@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
 
-from ..extensions import db
+from ..app.extensions import db
 from ..queries.detail import job_detail
 from ..queries.filters import PARAMETERS, WAITING, parse_filter, parse_id
 from ..queries.jobs import check_filter, list_jobs
 from ..queue.actions import APPLIES_TO
 from ..queue.states import DUE_STATES, JobState
-from ..queue.types import pool
+from ..queue.types import registry
 from .templating import is_htmx
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
 
 @bp.get("")
-def index():  # noqa: ANN201
+def index():
     """Jobs matching the filters in the URL, newest first, a page at a time."""
     found = parse_filter(request.args.to_dict(flat=False), extra=("before",))
     before = parse_id("before", request.args.get("before"))
@@ -28,16 +28,16 @@ def index():  # noqa: ANN201
                            before=before, states=list(JobState), parameters=PARAMETERS,
                            waiting_kinds=WAITING,
                            bulk_limit=current_app.config["DASHBOARD_BULK_LIMIT"],
-                           type_codes=pool.codes())
+                           type_codes=registry.codes())
 
 
 @bp.get("/<int:job_id>")
-def detail(job_id: int):  # noqa: ANN201
+def detail(job_id: int):
     """One job: its fields, requests, payloads, attempt history and operator actions."""
     return render_job(job_id)
 
 
-def render_job(job_id: int, *, confirm: str | None = None, status: int = 200):  # noqa: ANN201
+def render_job(job_id: int, *, confirm: str | None = None, status: int = 200):
     """The job's page, or only its fragment for htmx (after an action, or while polling)."""
     found = job_detail(db.session, job_id)
     if found is None:

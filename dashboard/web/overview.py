@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from ..extensions import db
+from ..app.extensions import db
 from ..queries import errors, hourly, overview, waiting
 from .chart import stacked_bars
 from .templating import is_htmx, now
@@ -13,7 +13,7 @@ bp = Blueprint("overview", __name__)
 
 
 @bp.get("/")
-def index():  # noqa: ANN201
+def index():
     """Jobs per state, due, blocked and scheduled, the oldest due job, top errors, attempts
     per hour, failing types, the last run, the connectors' limits; an alarm when no digest
     runs."""

@@ -13,7 +13,7 @@ import ipaddress
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..config import Network
+from ..app.config import Network
 
 #: Longest address kept from a header (an IPv6 address with a zone fits).
 MAX_ADDRESS = 64

@@ -8,7 +8,7 @@ from flask import Flask, current_app, request
 from markupsafe import Markup, escape
 
 from ..auth.models import Role
-from ..masking import Masker, hide
+from ..queue.masking import Masker, hide
 from ..queue.settings import default_clock
 
 #: htmx without eval or inline styles (the CSP allows neither); 409 (an action that did

@@ -1,11 +1,11 @@
 """queue core: jobs, requests, attempts, digest runs
 
 Revision ID: 0001
-Revises: 
+Revises:
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import mysql
 
 # Times carry microseconds everywhere (MariaDB's DATETIME drops them unless told);
@@ -43,7 +43,8 @@ def upgrade():
     sa.Column('relation_id', sa.String(length=255), nullable=True),
     sa.Column('source_id', sa.String(length=100), nullable=False),
     sa.Column('store_id', sa.Integer(), nullable=True),
-    sa.Column('state', sa.Enum('pending', 'running', 'retrying', 'paused', 'completed', 'failed', 'cancelled', name='jobstate', native_enum=False, length=16), nullable=False),
+    sa.Column('state', sa.Enum('pending', 'running', 'retrying', 'paused', 'completed', 'failed',
+        'cancelled', name='jobstate', native_enum=False, length=16), nullable=False),
     sa.Column('next_attempt_at', Timestamp, nullable=True),
     sa.Column('created_at', Timestamp, nullable=False),
     sa.Column('updated_at', Timestamp, nullable=False),
@@ -55,7 +56,9 @@ def upgrade():
     mysql_engine='InnoDB'
     )
     with op.batch_alter_table('jobs', schema=None) as batch_op:
-        batch_op.create_index('ix_jobs_due', ['created_at', 'id'], unique=False, postgresql_where=sa.text("state IN ('pending', 'retrying')"), sqlite_where=sa.text("state IN ('pending', 'retrying')"))
+        batch_op.create_index('ix_jobs_due', ['created_at', 'id'], unique=False,
+            postgresql_where=sa.text("state IN ('pending', 'retrying')"),
+            sqlite_where=sa.text("state IN ('pending', 'retrying')"))
         batch_op.create_index('ix_jobs_locked_until', ['state', 'locked_until'], unique=False)
         batch_op.create_index('ix_jobs_relation', ['relation_id', 'source_id', 'id'], unique=False)
         batch_op.create_index('ix_jobs_source_id', ['source_id', 'id'], unique=False)
@@ -68,13 +71,15 @@ def upgrade():
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('type_code', sa.String(length=100), nullable=False),
     sa.Column('payload', LongText, nullable=False),
-    sa.Column('state', sa.Enum('pending', 'running', 'succeeded', 'retrying', 'failed', 'cancelled', name='requeststate', native_enum=False, length=16), nullable=False),
+    sa.Column('state', sa.Enum('pending', 'running', 'succeeded', 'retrying', 'failed',
+        'cancelled', name='requeststate', native_enum=False, length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', LongText, nullable=True),
     sa.Column('result', LongText, nullable=True),
     sa.Column('created_at', Timestamp, nullable=False),
     sa.Column('updated_at', Timestamp, nullable=False),
-    sa.ForeignKeyConstraint(['job_id'], ['jobs.id'], name=op.f('fk_requests_job_id_jobs'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['job_id'], ['jobs.id'], name=op.f('fk_requests_job_id_jobs'),
+        ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_requests')),
     sa.UniqueConstraint('job_id', 'position', name=op.f('uq_requests_job_id')),
     mysql_charset='utf8mb4',
@@ -93,7 +98,8 @@ def upgrade():
     sa.Column('outcome', sa.String(length=16), nullable=False),
     sa.Column('error', LongText, nullable=True),
     sa.Column('traceback', LongText, nullable=True),
-    sa.ForeignKeyConstraint(['request_id'], ['requests.id'], name=op.f('fk_attempts_request_id_requests'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['request_id'], ['requests.id'],
+        name=op.f('fk_attempts_request_id_requests'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attempts')),
     sa.UniqueConstraint('request_id', 'number', name=op.f('uq_attempts_request_id')),
     mysql_charset='utf8mb4',
@@ -120,7 +126,9 @@ def downgrade():
         batch_op.drop_index('ix_jobs_source_id')
         batch_op.drop_index('ix_jobs_relation')
         batch_op.drop_index('ix_jobs_locked_until')
-        batch_op.drop_index('ix_jobs_due', postgresql_where=sa.text("state IN ('pending', 'retrying')"), sqlite_where=sa.text("state IN ('pending', 'retrying')"))
+        batch_op.drop_index('ix_jobs_due',
+            postgresql_where=sa.text("state IN ('pending', 'retrying')"),
+            sqlite_where=sa.text("state IN ('pending', 'retrying')"))
 
     op.drop_table('jobs')
     with op.batch_alter_table('digest_runs', schema=None) as batch_op:

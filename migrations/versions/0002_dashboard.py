@@ -7,8 +7,8 @@ On PostgreSQL, the job list's text search gets trigram indexes (the pg_trgm exte
 trusted since PostgreSQL 13, so the database owner may create it). SQLite and MariaDB
 search payloads by scanning.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import mysql
 
 Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
@@ -50,7 +50,8 @@ def upgrade():
     )
     with op.batch_alter_table('login_failures', schema=None) as batch_op:
         batch_op.create_index('ix_login_failures_address', ['address', 'failed_at'], unique=False)
-        batch_op.create_index('ix_login_failures_name', ['name', 'address', 'failed_at'], unique=False)
+        batch_op.create_index('ix_login_failures_name', ['name', 'address', 'failed_at'],
+            unique=False)
 
     op.create_table('audit_entries',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -70,7 +71,8 @@ def upgrade():
     op.create_table('audit_jobs',
     sa.Column('entry_id', sa.Integer(), nullable=False),
     sa.Column('job_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['entry_id'], ['audit_entries.id'], name=op.f('fk_audit_jobs_entry_id_audit_entries'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['entry_id'], ['audit_entries.id'],
+        name=op.f('fk_audit_jobs_entry_id_audit_entries'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('entry_id', 'job_id', name=op.f('pk_audit_jobs')),
     **TABLE
     )
@@ -87,7 +89,8 @@ def upgrade():
     )
 
     with op.batch_alter_table('jobs', schema=None) as batch_op:
-        batch_op.create_index('ix_jobs_state_next_attempt', ['state', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_jobs_state_next_attempt', ['state', 'next_attempt_at'],
+            unique=False)
         batch_op.create_index('ix_jobs_created_at', ['created_at', 'id'], unique=False)
 
     if op.get_bind().dialect.name == 'postgresql':

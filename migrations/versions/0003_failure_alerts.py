@@ -4,8 +4,8 @@ Revision ID: 0003
 Revises: 0002
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import mysql
 
 # The same column helpers as 0001.
@@ -39,7 +39,8 @@ def upgrade():
     sa.Column('failed_at', Timestamp, nullable=False),
     sa.Column('reason', LongText, nullable=True),
     sa.Column('sent_at', Timestamp, nullable=True),
-    sa.ForeignKeyConstraint(['job_id'], ['jobs.id'], name=op.f('fk_failure_alerts_job_id_jobs'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['job_id'], ['jobs.id'], name=op.f('fk_failure_alerts_job_id_jobs'),
+        ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_failure_alerts')),
     mysql_charset='utf8mb4',
     mysql_engine='InnoDB'

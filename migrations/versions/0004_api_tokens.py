@@ -4,8 +4,8 @@ Revision ID: 0004
 Revises: 0003
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import mysql
 
 # The same column helper as 0001.

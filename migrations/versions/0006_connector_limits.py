@@ -4,8 +4,8 @@ Revision ID: 0006
 Revises: 0005
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import mysql
 
 # The same column helper as 0001.

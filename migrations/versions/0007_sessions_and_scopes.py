@@ -10,8 +10,8 @@ Revision ID: 0007
 Revises: 0005
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import mysql
 
 # The same column helper as 0001.
@@ -32,7 +32,8 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('created_at', Timestamp, nullable=False),
     sa.Column('last_seen_at', Timestamp, nullable=False),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_login_sessions_user_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'],
+        name=op.f('fk_login_sessions_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_sessions')),
     sa.UniqueConstraint('key_hash', name=op.f('uq_login_sessions_key_hash')),
     **TABLE
@@ -48,7 +49,8 @@ def upgrade():
     op.create_table('api_token_sources',
     sa.Column('token_id', sa.Integer(), nullable=False),
     sa.Column('source_id', sa.String(length=100), nullable=False),
-    sa.ForeignKeyConstraint(['token_id'], ['api_tokens.id'], name=op.f('fk_api_token_sources_token_id_api_tokens'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['token_id'], ['api_tokens.id'],
+        name=op.f('fk_api_token_sources_token_id_api_tokens'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('token_id', 'source_id', name=op.f('pk_api_token_sources')),
     **TABLE
     )
@@ -58,5 +60,6 @@ def downgrade():
     op.drop_table('api_token_sources')
     with op.batch_alter_table('login_failures', schema=None) as batch_op:
         batch_op.drop_index('ix_login_failures_name')
-        batch_op.create_index('ix_login_failures_name', ['name', 'address', 'failed_at'], unique=False)
+        batch_op.create_index('ix_login_failures_name', ['name', 'address', 'failed_at'],
+            unique=False)
     op.drop_table('login_sessions')  # with its indexes

@@ -7,7 +7,7 @@ import pytest
 from dashboard import queue
 from dashboard.api import tokens
 from dashboard.db import utcnow
-from tests.api.helpers import ApiClient
+from tests.support.api import ApiClient
 
 
 @pytest.fixture(autouse=True)

@@ -6,9 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.queue import Job, JobState
-from tests.api.helpers import audit_rows
-from tests.factories import save_job
-from tests.web.helpers import run_digest
+from tests.support.api import audit_rows
+from tests.support.factories import save_job
+from tests.support.web import run_digest
 
 
 def state_of(session, job_id: int) -> JobState:

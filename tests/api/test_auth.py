@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from dashboard.api import tokens
 from dashboard.api.models import ApiToken
 from dashboard.auth.models import Role
-from tests.api.helpers import ApiClient, job_body
-from tests.factories import save_job
-from tests.web.helpers import add_user, log_in
+from tests.support.api import ApiClient, job_body
+from tests.support.factories import save_job
+from tests.support.web import add_user, log_in
 
 
 @pytest.mark.parametrize("header", [

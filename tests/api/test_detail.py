@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from dashboard.masking import MASK
 from dashboard.queue import Request
-from tests.factories import save_job
-from tests.web.helpers import run_digest
+from dashboard.queue.masking import MASK
+from tests.support.factories import save_job
+from tests.support.web import run_digest
 
 
 def test_a_job_with_its_requests_results_and_attempts(api, session, clock):

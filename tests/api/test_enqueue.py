@@ -8,9 +8,9 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from dashboard.masking import MASK
 from dashboard.queue import Job, JobState, Request
-from tests.api.helpers import job_body
+from dashboard.queue.masking import MASK
+from tests.support.api import job_body
 
 
 def counts(session) -> tuple[int, int]:

@@ -44,7 +44,7 @@ def test_an_unreachable_database_gets_503_json(tmp_path):
 
 def test_an_unexpected_failure_is_json_without_a_traceback(app, api, monkeypatch):
     app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: the handler answers
-    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def broken(*args, **kwargs):
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr("dashboard.api.views.list_jobs", broken)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import save_job
-from tests.web.helpers import run_digest
+from tests.support.factories import save_job
+from tests.support.web import run_digest
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 from dashboard.api.openapi import SPEC, description
-from dashboard.queue import pool
+from dashboard.queue import registry
 
 
 def test_the_served_description_names_this_installations_request_types(app):
     served = app.test_client().get("/api/v1/openapi.json").get_json()
-    assert served == description(pool.codes())
+    assert served == description(registry.codes())
     type_code = served["components"]["schemas"]["NewRequest"]["properties"]["type_code"]
     assert "test_echo" in type_code["enum"]
     assert "enum" not in SPEC["components"]["schemas"]["NewRequest"]["properties"]["type_code"]

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from dashboard import config
 from dashboard.api.ratelimit import SQLiteFileStorage
-from tests.api.helpers import job_body
+from dashboard.app import config
+from tests.support.api import job_body
 
 
 @pytest.fixture

@@ -34,11 +34,11 @@ from schemathesis.specs.openapi.checks import (
 from dashboard.api.models import ApiToken
 from dashboard.api.openapi import description
 from dashboard.api.ratelimit import limiter
+from dashboard.app.extensions import db
 from dashboard.db import Base
-from dashboard.extensions import db
-from dashboard.queue import pool
-from tests.factories import save_job
-from tests.web.helpers import run_digest
+from dashboard.queue import registry
+from tests.support.factories import save_job
+from tests.support.web import run_digest
 
 #: Not positive_data_acceptance: input the description allows may still be refused (a
 #: "from" that is no date, a type filter no request has), with a 400 it describes.
@@ -53,7 +53,7 @@ class WsgiApp:
 
     app: Flask | None = None
 
-    def __call__(self, environ, start_response):  # noqa: ANN001, ANN204
+    def __call__(self, environ, start_response):
         return contextvars.Context().run(self.app, environ, start_response)
 
 
@@ -95,7 +95,7 @@ def jobs(app, session, clock) -> Iterator[None]:
 # /api/v1/openapi.json is this). Loaded here rather than from the app in a fixture:
 # schemathesis' fixture loader does not run on pytest 9.2 (it sets a node attribute
 # pytest renamed).
-schema = schemathesis.openapi.from_dict(json.loads(json.dumps(description(pool.codes()))))
+schema = schemathesis.openapi.from_dict(json.loads(json.dumps(description(registry.codes()))))
 schema.app = TEST_APP
 
 
@@ -124,10 +124,10 @@ def test_sequences_of_calls_follow_the_links(app, jobs, token_secrets, session, 
             # Hypothesis replays sequences: the database must not remember earlier ones.
             reseed(session, clock)
 
-        def before_call(self, case):  # noqa: ANN001, ANN202
+        def before_call(self, case):
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {secret}"}
 
-        def validate_response(self, response, case, additional_checks=None, **kwargs):  # noqa: ANN001, ANN202
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
             case.validate_response(response, checks=checks, transport_kwargs=kwargs)
 
     Workflow.run(settings=hypothesis.settings(

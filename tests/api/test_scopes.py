@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.audit import AuditEntry
-from tests.api.helpers import ApiClient, audit_rows, job_body
-from tests.factories import save_job
-from tests.web.busy import digest_running
+from tests.support.api import ApiClient, audit_rows, job_body
+from tests.support.busy import digest_running
+from tests.support.factories import save_job
 
 
 def scoped_token(app, runner, role: str, *sources: str) -> ApiClient:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.helpers import job_body
-from tests.factories import save_job
+from tests.support.api import job_body
+from tests.support.factories import save_job
 
 HOSTILE = {"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import seed
-from tests.servers import wait_healthy
+from tests.support.servers import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -63,7 +63,7 @@ def server(tmp_path_factory) -> Iterator[Server]:
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     folder = tmp_path_factory.mktemp("browser")
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'queue.db'}",
-           "SECRET_KEY": "browser-tests-" + "k" * 32, "QUEUE_TYPES": "tests.types",
+           "SECRET_KEY": "browser-tests-" + "k" * 32, "QUEUE_TYPES": "tests.support.types",
            "DASHBOARD_POLL_SECONDS": "1", "PYTHONPATH": str(ROOT)}
     jobs = seed.seed(env, now=datetime.now(UTC))
     process, url = _gunicorn(env, folder / "gunicorn.log")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from dashboard import create_app
+from dashboard.app.extensions import db
 from dashboard.auth.models import new_user
-from dashboard.extensions import db
 from dashboard.queue import JobDigest, JobRepository, QueueSettings
-from tests.factories import make_job
+from tests.support.factories import make_job
 
 OPERATOR = "olga"
 VIEWER = "vic"

@@ -11,7 +11,7 @@ import pytest
 
 import tests.types  # noqa: F401  (the request types the jobs below use)
 from dashboard import create_app
-from dashboard.extensions import db
+from dashboard.app.extensions import db
 from dashboard.queue import JobDigest, JobRepository, QueueSettings
 from tests.browser.conftest import screenshot
 from tests.factories import make_job

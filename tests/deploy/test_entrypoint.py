@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from tests import databases
 from tests.deploy.image import (
     ROOT,
     Process,
@@ -21,7 +20,8 @@ from tests.deploy.image import (
     healthcheck_command,
     wait_until_served,
 )
-from tests.network import free_port
+from tests.support import databases
+from tests.support.network import free_port
 
 pytestmark = pytest.mark.slow
 

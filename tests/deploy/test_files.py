@@ -87,9 +87,9 @@ def test_gunicorn_defaults(monkeypatch):
     assert (settings["workers"], settings["graceful_timeout"]) == (2, 30)
     assert (settings["accesslog"], settings["errorlog"]) == ("-", "-")
     formatter = settings["logconfig_dict"]["formatters"]["line"]["()"]
-    assert formatter == "dashboard.logs.PlainFormatter"
+    assert formatter == "dashboard.app.logs.PlainFormatter"
     # Threads, and a read timeout: a slow client holds a thread for a while, not a worker.
-    assert settings["worker_class"] == "dashboard.serving.DashboardWorker"
+    assert settings["worker_class"] == "dashboard.app.serving.DashboardWorker"
     assert settings["threads"] == 16
 
 
@@ -99,7 +99,7 @@ def test_gunicorn_from_the_environment(monkeypatch):
     assert (settings["bind"], settings["workers"], settings["graceful_timeout"]) == (
         "0.0.0.0:9000", 5, 10)
     formatter = settings["logconfig_dict"]["formatters"]["line"]["()"]
-    assert formatter == "dashboard.logs.JsonFormatter"
+    assert formatter == "dashboard.app.logs.JsonFormatter"
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [

@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from dashboard.api import tokens
 from dashboard.auth.models import LoginFailure, Role
 from dashboard.queue import Job
-from tests.factories import save_job
-from tests.processes import Digests
-from tests.servers import Gunicorn
-from tests.web.helpers import PASSWORD, add_user
+from tests.support.factories import save_job
+from tests.support.processes import Digests
+from tests.support.servers import Gunicorn
+from tests.support.web import PASSWORD, add_user
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ CLIENTS = 24
 
 @pytest.fixture
 def digests(db_url, tmp_path) -> Iterator[Digests]:
-    started = Digests(db_url, tmp_path, QUEUE_TYPES="tests.types")
+    started = Digests(db_url, tmp_path, QUEUE_TYPES="tests.support.types")
     yield started
     started.close()
 
@@ -47,7 +47,7 @@ def secret(session, clock) -> str:
 
 
 def serve(db_url: str, tmp_path, **settings: Any) -> Gunicorn:
-    return Gunicorn(db_url, tmp_path, QUEUE_TYPES="tests.types", WEB_CONCURRENCY=2,
+    return Gunicorn(db_url, tmp_path, QUEUE_TYPES="tests.support.types", WEB_CONCURRENCY=2,
                     API_RATE_LIMIT_STORAGE=f"sqlitefile://{tmp_path / 'rate-limits.db'}",
                     **settings)
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.servers import Gunicorn
+from tests.support.servers import Gunicorn
 
 WORKERS = 2
 READ_TIMEOUT = 3

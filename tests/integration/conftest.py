@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from dashboard.extensions import db
-from tests.concurrency import forget_statistics
-from tests.concurrency_types import metadata
-from tests.processes import Digests
-from tests.proxy import Proxy
+from dashboard.app.extensions import db
+from tests.support.concurrency import forget_statistics
+from tests.support.concurrency_types import metadata
+from tests.support.processes import Digests
+from tests.support.proxy import Proxy
 
 
 @pytest.fixture

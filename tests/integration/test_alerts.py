@@ -8,11 +8,11 @@ import sqlalchemy as sa
 
 from dashboard.alerts import alert_status, send_failure_alerts
 from dashboard.alerts.throttle import FAILURES, claim
-from dashboard.extensions import db
-from dashboard.masking import MASK
+from dashboard.app.extensions import db
 from dashboard.queue import FailureAlert, JobDigest, JobRepository, QueueSettings, actions
-from tests.alerting import DASHBOARD, RECIPIENTS, mail_config, run_digest
-from tests.factories import make_job, save_job
+from dashboard.queue.masking import MASK
+from tests.support.alerting import DASHBOARD, RECIPIENTS, mail_config, run_digest
+from tests.support.factories import make_job, save_job
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import time
 import pytest
 
 from dashboard.alerts import alert_status
-from tests.alerting import mail_config, run_digest
-from tests.factories import save_job
-from tests.smtp import SilentServer, TricklingServer
+from tests.support.alerting import mail_config, run_digest
+from tests.support.factories import save_job
+from tests.support.smtp import SilentServer, TricklingServer
 
 TIMEOUT = 1.5
 

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from dashboard.app.extensions import db
 from dashboard.db import utcnow
-from dashboard.extensions import db
 from dashboard.queue import Job, JobState
 from dashboard.queue.claims import Lease, claim_due
-from tests.concurrency import forget_statistics
+from tests.support.concurrency import forget_statistics
 
 jobs = Job.__table__
 #: Seconds a claim may wait for a lock before the test calls it stuck.

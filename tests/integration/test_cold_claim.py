@@ -5,7 +5,7 @@ Each backlog is 100,000 jobs, 99,000 of them due, written in one INSERT ... SELE
 the second, 20% of the jobs are in 200 relations whose first job another digest is
 running: every other job of those relations is held back, and the claim has to pass over
 them. What a claim reads
-is measured with each database's own counters (see tests/plans.py), once before the
+is measured with each database's own counters (see tests/support/plans.py), once before the
 database has statistics of the jobs and once after it has taken them.
 """
 
@@ -16,13 +16,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from dashboard.app.extensions import db
 from dashboard.db import UTCDateTime
-from dashboard.extensions import db
 from dashboard.queue import Job, JobState, Request, RequestState, claims, digest
 from dashboard.queue.claims import Lease, claim_due, claim_parameters
-from tests import plans
-from tests.concurrency import forget_statistics
 from tests.conftest import T0, reset_schema
+from tests.support import plans
+from tests.support.concurrency import forget_statistics
 
 pytestmark = pytest.mark.slow
 

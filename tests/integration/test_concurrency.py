@@ -1,7 +1,7 @@
 """Many digests at once, as real processes, on every database: claims, leases, recovery.
 
 Each digest is ``flask --app dashboard digest`` in a subprocess; the ``recorded`` request
-type (tests/concurrency_types.py) writes every execution to a table of its own.
+type (tests/support/concurrency_types.py) writes every execution to a table of its own.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from dashboard.queue import DigestRun, Job, JobState, RequestState
 from dashboard.queue.digest import INTERRUPTED
-from tests.concurrency import (
+from tests.support.concurrency import (
     LEASE,
     assert_clean_exit,
     assert_in_order,
@@ -32,7 +32,7 @@ from tests.concurrency import (
     save,
     stop_when_all_completed,
 )
-from tests.processes import wait_until
+from tests.support.processes import wait_until
 
 #: Jobs of the four-digest test; CI may scale it down, never below a few hundred.
 JOBS = int(os.environ.get("CONCURRENCY_JOBS", "2000"))

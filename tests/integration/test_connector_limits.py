@@ -3,6 +3,7 @@ their release, waits, slots taken back from dead digests, and jobs given back.""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from datetime import timedelta
@@ -10,15 +11,15 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from dashboard.extensions import db
+from dashboard.app.extensions import db
 from dashboard.queue import Connector, JobDigest, JobRepository, JobState, QueueSettings
 from dashboard.queue.claims import Lease
 from dashboard.queue.database import IMMEDIATE
 from dashboard.queue.limits import ConnectorBusy, ConnectorLimits, db_epoch
 from dashboard.queue.models import ConnectorCall, ConnectorRow, Job, Request
 from dashboard.queue.states import RequestState
-from tests.factories import save_job
-from tests.limited_types import ONE_SLOT, TEN_PER_SECOND
+from tests.support.factories import save_job
+from tests.support.limited_types import ONE_SLOT, TEN_PER_SECOND
 
 ALIVE, KILLED = Lease("host:1:alive", 300), Lease("host:2:killed", 300)
 
@@ -67,7 +68,7 @@ def test_calls_of_one_rate_limit_start_one_interval_apart_across_digests(
         limits.release(conn, turn)
     # 10 a second: each call's turn is 0.1 s after the one before, whichever digest took
     # it. A call starts at its turn, or later by the commit that booked it (hence 0.07).
-    gaps = [after - before for before, after in zip(starts, starts[1:], strict=False)]
+    gaps = [after - before for before, after in itertools.pairwise(starts)]
     assert min(gaps) >= 0.07, gaps
     assert starts[-1] - starts[0] >= 0.27, gaps
     assert budget(session, TEN_PER_SECOND.name) == (0, [])

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from dashboard.queue import JobState
 from dashboard.queue.models import ConnectorCall, ConnectorRow
-from tests.concurrency import (
+from tests.support.concurrency import (
     LEASE,
     assert_clean_exit,
     executed,
@@ -21,9 +21,9 @@ from tests.concurrency import (
     save,
     stop_when_all_completed,
 )
-from tests.factories import make_job
-from tests.limited_types import MODULES, RATE_20, THREE_SLOTS
-from tests.processes import wait_until
+from tests.support.factories import make_job
+from tests.support.limited_types import MODULES, RATE_20, THREE_SLOTS
+from tests.support.processes import wait_until
 
 TYPES = {"QUEUE_TYPES": MODULES}
 

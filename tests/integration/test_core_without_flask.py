@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from dashboard.extensions import db
+from dashboard.app.extensions import db
 from dashboard.queue import Job, JobState
 
 #: A worker of the user's own: enqueues a job and digests it, with no app at all.

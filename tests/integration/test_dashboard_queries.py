@@ -10,7 +10,7 @@ from dashboard import audit
 from dashboard.queries import hourly, overview
 from dashboard.queries.hourly import AttemptHour
 from dashboard.queue import JobDigest, JobState, QueueSettings
-from tests.factories import save_job
+from tests.support.factories import save_job
 
 
 def run(session, clock):
@@ -74,8 +74,8 @@ def test_audit_record_is_usable_outside_the_web(session, clock):
 
 
 def test_bulk_action_refuses_jobs_that_changed_and_audits_the_rest_at_once(session, clock):
+    from dashboard.actions.bulk import apply_bulk
     from dashboard.audit import AuditEntry, AuditJob
-    from dashboard.bulk import apply_bulk
     from dashboard.queue import Job
 
     jobs = [save_job(session, clock, ("test_echo", {"n": n})) for n in range(3)]

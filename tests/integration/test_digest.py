@@ -16,7 +16,7 @@ from dashboard.queue import (
     RetryStrategy,
     actions,
 )
-from tests.factories import make_job, save_job
+from tests.support.factories import make_job, save_job
 
 
 def digest(session, clock, **settings):

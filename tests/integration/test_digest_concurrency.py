@@ -3,6 +3,7 @@ database: how many run at once, and that every rule of a job still holds."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -23,7 +24,7 @@ from dashboard.queue import (
     RequestState,
     RequestType,
 )
-from tests.factories import make_job, save_job
+from tests.support.factories import make_job, save_job
 
 
 class Overlap(RequestType):
@@ -112,7 +113,7 @@ def test_jobs_of_one_relation_never_run_side_by_side(session, clock, overlap):
     assert result.succeeded == 8
     assert overlap.most == 1
     ends = [stored(session, job).requests for job in jobs]
-    for before, after in zip(ends, ends[1:], strict=False):
+    for before, after in itertools.pairwise(ends):
         assert after[0].history[0].started_at >= before[-1].history[0].finished_at
 
 

@@ -20,7 +20,7 @@ from dashboard.queue import (
     RequestState,
     actions,
 )
-from tests.factories import save_job
+from tests.support.factories import save_job
 
 
 def digest(session, clock, **settings):

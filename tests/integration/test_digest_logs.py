@@ -3,7 +3,7 @@
 import logging
 
 from dashboard.queue import JobDigest
-from tests.factories import save_job
+from tests.support.factories import save_job
 
 
 def outcome_records(caplog):

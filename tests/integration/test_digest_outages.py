@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from dashboard.db import Base
 from dashboard.queue import JobState, RequestState
 from dashboard.queue.digest import INTERRUPTED
-from tests import databases
-from tests.concurrency import (
+from tests.support import databases
+from tests.support.concurrency import (
     LEASE,
     assert_clean_exit,
     executed,
@@ -25,7 +25,7 @@ from tests.concurrency import (
     running,
     save,
 )
-from tests.processes import Digests, wait_until
+from tests.support.processes import Digests, wait_until
 
 SERVERS = ["postgresql", "mariadb"]
 NO_TABLES = ("Error: the database has no queue tables (or an old schema): run "

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import signal
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import sqlalchemy as sa
 
+from dashboard.app.extensions import db
 from dashboard.auth.models import Role
 from dashboard.db import utcnow
-from dashboard.extensions import db
 from dashboard.queue import (
     JobDigest,
     JobState,
@@ -38,7 +38,7 @@ class Peek(RequestType):
     """Reads the digest_processes rows while it runs."""
 
     type_code = "test_peek_processes"
-    seen: list = []
+    seen: ClassVar[list] = []
 
     def execute(self, payload: Any, context: RequestContext) -> Any:
         with db.engine.connect() as connection:

@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from dashboard import create_app
-from dashboard.config import ConfigError
-from tests.alerting import mail_config
-from tests.smtp import SMTPServer
+from dashboard.app.config import ConfigError
+from tests.support.alerting import mail_config
+from tests.support.smtp import SMTPServer
 
 USER, PASSWORD = "alerts", "smtp-pass-123"
 
@@ -70,7 +70,7 @@ class TLSServer(SMTPServer):
         self.context, self.implicit = context, implicit
         self.logins: list[tuple[bytes, bytes]] = []
 
-    def authenticate(self, server, session, envelope, mechanism, data) -> AuthResult:  # noqa: ANN001
+    def authenticate(self, server, session, envelope, mechanism, data) -> AuthResult:
         self.logins.append((data.login, data.password))
         return AuthResult(success=True)
 
@@ -163,7 +163,7 @@ def test_an_unreadable_ca_file_stops_start_up(tmp_path) -> None:
 
 @pytest.mark.parametrize(("raw", "verify"), [("", True), ("off", False), ("1", True)])
 def test_mail_tls_verify_is_on_unless_turned_off(raw, verify) -> None:
-    from dashboard.config import mail_settings
+    from dashboard.app.config import mail_settings
 
     assert mail_settings({"MAIL_TLS_VERIFY": raw})["MAIL_TLS_VERIFY"] is verify
     with pytest.raises(ConfigError, match="MAIL_TLS_VERIFY"):

@@ -5,7 +5,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
-from dashboard.extensions import db
+from dashboard.app.extensions import db
 from dashboard.queue.models import include_in_schema_comparison
 
 

@@ -15,13 +15,13 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from dashboard.extensions import db
+from dashboard.app.extensions import db
 from dashboard.queries.filters import parse_filter
 from dashboard.queries.jobs import list_query
 from dashboard.queue import claims, digest
-from tests import plans
 from tests.conftest import T0
-from tests.plans import sent_statement
+from tests.support import plans
+from tests.support.plans import sent_statement
 
 pytestmark = pytest.mark.slow
 

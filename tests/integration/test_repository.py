@@ -2,8 +2,8 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.queue import Job, JobBuilder, JobRepository, Request
-from tests.factories import make_job, save_job
-from tests.processes import wait_until
+from tests.support.factories import make_job, save_job
+from tests.support.processes import wait_until
 
 PAYLOADS = [
     {"name": "Zoë Ångström", "emoji": "🎉👩‍💻", "quote": "\"<script>alert(1)</script>\""},
@@ -114,7 +114,7 @@ def test_a_failing_single_save_leaves_nothing_and_the_job_can_be_saved_once_fixe
 
 
 def test_after_a_save_the_ids_cost_no_query_and_the_rest_loads_fresh(app, session, clock):
-    from dashboard.extensions import db
+    from dashboard.app.extensions import db
 
     job = save_job(session, clock, ("test_echo", {}), ("test_echo", {"n": 2}))
     statements = []
@@ -141,7 +141,7 @@ def test_after_a_save_the_ids_cost_no_query_and_the_rest_loads_fresh(app, sessio
 
 def test_a_pooled_connection_the_server_closed_is_replaced_before_a_save(app, session, clock):
     # PostgreSQL checks pooled connections without pool_pre_ping's round trip (database.py).
-    from dashboard.extensions import db
+    from dashboard.app.extensions import db
 
     kind = db.engine.dialect.name
     if kind == "sqlite":

@@ -15,7 +15,7 @@ from dashboard.queue import (
     actions,
     retention,
 )
-from tests.factories import save_job
+from tests.support.factories import save_job
 
 DAYS_30 = timedelta(days=30)
 

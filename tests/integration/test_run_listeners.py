@@ -3,7 +3,7 @@
 import logging
 
 from dashboard.queue import JobDigest, QueueSettings
-from tests.factories import save_job
+from tests.support.factories import save_job
 
 
 def test_listeners_hear_of_each_run_of_due_jobs_with_its_result(session, clock):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
-from dashboard.extensions import db
-from dashboard.masking import MASK
+from dashboard.app.extensions import db
+from dashboard.queue.masking import MASK
 
 
 def test_upgrade_masks_the_stored_payloads_and_errors(app) -> None:

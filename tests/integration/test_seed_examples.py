@@ -7,7 +7,7 @@ from dashboard.queue import (
     JobState,
     RequestState,
     execute_direct,
-    pool,
+    registry,
 )
 
 
@@ -37,7 +37,7 @@ def test_creating_an_asynchronous_job(session, clock):
 
 
 def test_direct_execution_bypasses_the_queue(session):
-    type_cls = pool.get("test_echo")
+    type_cls = registry.get("test_echo")
     assert type_cls.type_code == "test_echo"
     assert execute_direct("test_echo", {"customer_id": "42"})["payload"] == {"customer_id": "42"}
     assert JobRepository(session).get(1) is None  # nothing was stored

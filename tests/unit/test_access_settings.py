@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from dashboard.config import ConfigError, from_environment, proxies
+from dashboard.app.config import ConfigError, from_environment, proxies
 from dashboard.web.proxies import TrustedProxies, client_address
 
 OURS = TrustedProxies(None, proxies("10.0.0.5, 192.168.0.0/24, fd00::/8"))

@@ -1,6 +1,6 @@
 import pytest
 
-from dashboard.config import ConfigError, addresses, from_environment
+from dashboard.app.config import ConfigError, addresses, from_environment
 
 ALERTS = {"QUEUE_ALERT_TO": "ops@example.test", "MAIL_DEFAULT_SENDER": "queue@example.test",
           "DASHBOARD_URL": "https://queue.example.test/"}

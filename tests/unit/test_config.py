@@ -1,6 +1,6 @@
 import pytest
 
-from dashboard.config import ConfigError, database_url, from_environment
+from dashboard.app.config import ConfigError, database_url, from_environment
 from dashboard.queue.database import engine_options
 
 
@@ -84,7 +84,7 @@ def test_a_short_secret_key_is_refused_with_the_reason_and_not_shown(tmp_path):
 
 @pytest.mark.parametrize("url", ["not a url", "foo://host/db", "postgresql://u@h:port/db"])
 def test_a_bad_database_url_is_a_setting_error(tmp_path, url):
-    with pytest.raises(ConfigError, match="^DATABASE_URL is not a database URL"):
+    with pytest.raises(ConfigError, match=r"^DATABASE_URL is not a database URL"):
         from_environment(str(tmp_path), {"DATABASE_URL": url})
 
 

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from dashboard.config import ConfigError, from_environment
+from dashboard.app.config import ConfigError, from_environment
 from dashboard.queue import Connector, QueueSettings
 
 

@@ -8,8 +8,8 @@ import stat
 
 import pytest
 
-from dashboard.config import from_environment
-from dashboard.files import private_sqlite_file
+from dashboard.app.config import from_environment
+from dashboard.app.files import private_sqlite_file
 
 
 def mode(path) -> int:
@@ -68,7 +68,7 @@ def test_no_file_is_made_for_other_databases(tmp_path, url, monkeypatch):
 
 def test_the_app_makes_its_sqlite_database_private(tmp_path, monkeypatch):
     from dashboard import create_app
-    from dashboard.extensions import db
+    from dashboard.app.extensions import db
 
     monkeypatch.delenv("DATABASE_URL", raising=False)
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'queue.db'}",

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dashboard.config import from_environment
+from dashboard.app.config import from_environment
 from dashboard.queries.filters import BadFilter, JobFilter, parse_filter, parse_id
 from dashboard.queue import JobState
 

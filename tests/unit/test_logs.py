@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from dashboard import logs
+from dashboard.app import logs
 
 
 def record(message="job %s done", args=(7,), exc_info=None, **extra):

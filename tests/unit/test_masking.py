@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from dashboard.masking import MASK, Masker, mask
+from dashboard.queue.masking import MASK, Masker, mask
 
 
 @pytest.mark.parametrize(("payload", "shown"), [
@@ -88,7 +88,7 @@ def test_secrets_are_the_values_under_secret_keys_at_any_depth():
     ("nothing secret", "nothing secret"),
 ])
 def test_hide_replaces_every_spelling_of_a_secret(text, shown):
-    from dashboard.masking import hide
+    from dashboard.queue.masking import hide
 
     assert hide(text, {"pw-123", "pw\x01x", 'say "hi"'}) == shown
 
@@ -102,7 +102,7 @@ def test_the_search_copy_masks_secret_keys_and_their_values_elsewhere():
 def test_the_request_types_logger_hides_secrets(caplog):
     import logging
 
-    from dashboard.masking import HidingLogger
+    from dashboard.queue.masking import HidingLogger
 
     logger = HidingLogger(logging.getLogger("dashboard.connector.test"), frozenset({"pw-123"}))
     with caplog.at_level(logging.INFO, logger="dashboard.connector.test"):

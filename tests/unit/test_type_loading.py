@@ -2,7 +2,7 @@
 
 import sys
 
-from dashboard.queue import load_types, pool
+from dashboard.queue import load_types, registry
 
 
 def test_types_register_from_an_installed_entry_point(tmp_path, monkeypatch):
@@ -18,9 +18,9 @@ def test_types_register_from_an_installed_entry_point(tmp_path, monkeypatch):
     (dist / "entry_points.txt").write_text(
         "[dashboard.request_types]\nshop = shop_types\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    assert "test_giftcard_create" not in pool
+    assert "test_giftcard_create" not in registry
     load_types()
-    assert pool.get("test_giftcard_create").type_code == "test_giftcard_create"
+    assert registry.get("test_giftcard_create").type_code == "test_giftcard_create"
     monkeypatch.delitem(sys.modules, "shop_types")
 
 
@@ -31,5 +31,5 @@ def test_types_register_from_queue_types(tmp_path, monkeypatch):
         "    type_code = 'test_contact_update'\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     load_types(["crm_types"])
-    assert "test_contact_update" in pool
+    assert "test_contact_update" in registry
     monkeypatch.delitem(sys.modules, "crm_types")

@@ -5,10 +5,10 @@ import pytest
 from dashboard.queue import (
     Connector,
     RequestType,
-    RequestTypePool,
+    RequestTypeRegistry,
     UnknownRequestType,
     execute_direct,
-    pool,
+    registry,
 )
 from dashboard.queue.database import UnsupportedDatabase, check_mysql_version
 
@@ -20,16 +20,16 @@ def test_defining_a_type_registers_it():
         def execute(self, payload, context):
             return payload["x"] * 2
 
-    assert pool.get("test_unit_lookup") is Lookup
+    assert registry.get("test_unit_lookup") is Lookup
 
 
 def test_unknown_type_code_says_which():
     with pytest.raises(UnknownRequestType, match="unknown request type 'nope'"):
-        RequestTypePool().get("nope")
+        RequestTypeRegistry().get("nope")
 
 
 def test_two_types_may_not_share_a_code():
-    local = RequestTypePool()
+    local = RequestTypeRegistry()
 
     class First(RequestType):
         type_code = "test_unit_shared"

@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from dashboard import queue
 from dashboard.auth.models import Role, User
 from dashboard.db import utcnow
-from tests.web.helpers import add_user, log_in
+from tests.support.web import add_user, log_in
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from dashboard.audit import AuditEntry, AuditJob
 from dashboard.queue import Job, JobState, RequestState
-from tests.factories import save_job
-from tests.web.helpers import post, run_digest, text
+from tests.support.factories import save_job
+from tests.support.web import post, run_digest, text
 
 ACTIONS = ["retry", "pause", "resume", "cancel", "run"]
 

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.auth.models import User
-from dashboard.cli import actor
-from tests.web.helpers import post, text
+from dashboard.cli.common import actor
+from tests.support.web import post, text
 
 SPOOFS = ["token:demo", "cli:root", "cli:", ":x", "a:b", "bell\x07"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard.web.security import CONTENT_SECURITY_POLICY
-from tests.web.helpers import PASSWORD, csrf_token, post, text
+from tests.support.web import PASSWORD, csrf_token, post, text
 
 PAGES = ["/", "/jobs", "/jobs/1", "/audit", "/users"]
 

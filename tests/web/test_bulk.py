@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from dashboard.audit import AuditEntry, AuditJob
 from dashboard.queue import Job, JobRepository, JobState
-from tests.factories import make_job
-from tests.web.helpers import post, run_digest, text
+from tests.support.factories import make_job
+from tests.support.web import post, run_digest, text
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 from dashboard.queries import overview
 from dashboard.queue.models import ConnectorCall, ConnectorRow, Job
-from tests.factories import save_job
-from tests.limited_types import ONE_SLOT, THREE_SLOTS
-from tests.web.helpers import text
+from tests.support.factories import save_job
+from tests.support.limited_types import ONE_SLOT, THREE_SLOTS
+from tests.support.web import text
 
 
 def rows(page: str) -> dict[str, list[str]]:

@@ -4,8 +4,8 @@ import pytest
 
 from dashboard import create_app
 from dashboard.queue import JobDigest
-from tests.factories import save_job
-from tests.network import free_port
+from tests.support.factories import save_job
+from tests.support.network import free_port
 
 
 def test_ok_before_any_digest_run(app):

@@ -7,9 +7,9 @@ import sqlalchemy as sa
 
 from dashboard.auth import throttle
 from dashboard.auth.models import LoginFailure
-from tests.web.busy import digest_running
-from tests.web.helpers import PASSWORD, text
-from tests.web.helpers import submit_login as login
+from tests.support.busy import digest_running
+from tests.support.web import PASSWORD, text
+from tests.support.web import submit_login as login
 
 
 def fail(app, name, times, address="10.0.0.1"):

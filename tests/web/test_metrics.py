@@ -8,8 +8,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from dashboard import create_app
 from dashboard.queue import DigestRun, JobDigest, JobState, settings
-from tests.factories import save_job
-from tests.network import free_port
+from tests.support.factories import save_job
+from tests.support.network import free_port
 
 TOKEN = "scrape-me-7f3a"
 

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.queue import Request
-from tests.factories import save_job
-from tests.web.helpers import csrf_token, post, run_digest, text
+from tests.support.factories import save_job
+from tests.support.web import csrf_token, post, run_digest, text
 
 HUGE = "99999999999999999999999"
 

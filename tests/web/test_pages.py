@@ -7,8 +7,8 @@ import re
 import pytest
 
 from dashboard.queue import JobState
-from tests.factories import save_job
-from tests.web.helpers import run_digest, text
+from tests.support.factories import save_job
+from tests.support.web import run_digest, text
 
 ROLES = ["viewer", "operator", "admin"]
 
@@ -89,7 +89,7 @@ def test_job_list_filters(viewer, failed_job, session, clock, query, expected):
             "none": set()}[expected]
     assert ids == want
     if not want:
-        assert "No " in page and "match" in page or "No pending" in page
+        assert ("No " in page and "match" in page) or "No pending" in page
 
 
 def test_filters_stay_in_the_form_and_the_links(viewer, failed_job):
@@ -120,7 +120,7 @@ def test_bad_filter_gets_a_400_naming_the_value(viewer, query, message):
 
 def test_keyset_pages_never_repeat_or_skip(viewer, session, clock):
     from dashboard.queue import JobRepository
-    from tests.factories import make_job
+    from tests.support.factories import make_job
     jobs = JobRepository(session, clock).save_many(
         [make_job(("test_echo", {"n": n})) for n in range(120)])
     seen, url = [], "/jobs"

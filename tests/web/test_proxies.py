@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from dashboard.app.config import proxies
 from dashboard.auth import throttle
-from dashboard.config import proxies
-from tests.web.helpers import submit_login as login
-from tests.web.helpers import text
+from tests.support.web import submit_login as login
+from tests.support.web import text
 
 PROXY = "10.0.0.9"
 

@@ -10,8 +10,8 @@ from dashboard.api import tokens
 from dashboard.audit import AuditEntry
 from dashboard.queue import Job, JobState
 from dashboard.queue.models import Request
-from tests.factories import save_job
-from tests.web.helpers import post, run_digest, text
+from tests.support.factories import save_job
+from tests.support.web import post, run_digest, text
 
 
 def audit_details(session) -> list[tuple[str, str]]:
@@ -49,7 +49,7 @@ def test_run_now_within_its_limit_tells_the_outcome(app, operator, session, cloc
     response = post(operator, f"/jobs/{job.id}/run", follow_redirects=True)
     assert f"Job #{job.id} ran: now completed; 1 request(s) succeeded" in text(response)
     [(action, detail)] = audit_details(session)
-    assert detail.startswith("completed: 1 request(s) succeeded")
+    assert action == "run" and detail.startswith("completed: 1 request(s) succeeded")
 
 
 def test_a_run_whose_worker_is_killed_is_on_record(operator, session, clock):

@@ -10,8 +10,8 @@ from collections.abc import Callable
 import pytest
 
 from dashboard.api import tokens
-from tests.factories import save_job
-from tests.web.helpers import run_digest, text
+from tests.support.factories import save_job
+from tests.support.web import run_digest, text
 
 SECRET = "hunter2x"
 #: What the attacker tries at each position (the secret's own characters among them).

@@ -11,12 +11,12 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.api import tokens
-from dashboard.masking import MASK
+from dashboard.queue.masking import MASK
 from dashboard.queue.models import Attempt, FailureAlert, Request
-from tests.alerting import mail_config
-from tests.alerting import run_digest as run_digest_with_alerts
-from tests.factories import save_job
-from tests.web.helpers import text
+from tests.support.alerting import mail_config
+from tests.support.alerting import run_digest as run_digest_with_alerts
+from tests.support.factories import save_job
+from tests.support.web import text
 
 SECRET = "hunter2x"
 

@@ -7,9 +7,9 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.auth.models import LoginSession, User
-from tests.web.busy import digest_running
-from tests.web.helpers import csrf_token, post, text
-from tests.web.helpers import submit_login as login
+from tests.support.busy import digest_running
+from tests.support.web import csrf_token, post, text
+from tests.support.web import submit_login as login
 
 
 def copy_of(app, client):

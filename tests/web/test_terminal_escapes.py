@@ -10,8 +10,8 @@ import pytest
 
 from dashboard.api import tokens
 from dashboard.queue import JobBuilder
-from tests.factories import save_job
-from tests.web.helpers import run_digest
+from tests.support.factories import save_job
+from tests.support.web import run_digest
 
 #: ESC clearing the screen, an OSC window title, a C1 CSI, a bidi override.
 REASON = "refused \x1b[2J \x1b]0;pwned\x07 \x9b31m \u202eelif"

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from dashboard.audit import AuditEntry
 from dashboard.auth.models import User
-from tests.web.helpers import post, text
+from tests.support.web import post, text
 
 
 def names(session) -> dict[str, str]:

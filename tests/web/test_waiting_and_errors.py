@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from dashboard.masking import MASK
 from dashboard.queries import errors, waiting
 from dashboard.queue import Job, JobState
+from dashboard.queue.masking import MASK
 from tests.factories import save_job
 from tests.web.helpers import post, run_digest, text
 

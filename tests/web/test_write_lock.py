@@ -22,8 +22,8 @@ from dashboard.audit import AuditEntry
 from dashboard.auth.models import LoginFailure, User
 from dashboard.queue import Job
 from dashboard.queue.models import Request
-from tests.factories import save_job
-from tests.web.helpers import PASSWORD, csrf_token
+from tests.support.factories import save_job
+from tests.support.web import PASSWORD, csrf_token
 
 HOLD = 0.5
 

@@ -1,0 +1,17 @@
+"""Flask extensions, created once here and bound to the app in create_app()."""
+
+from __future__ import annotations
+
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+
+from ..db import Base
+from .mail import Mail
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+mail = Mail()
+login_manager = LoginManager()
+csrf = CSRFProtect()

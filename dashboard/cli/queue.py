@@ -1,0 +1,146 @@
+"""The queue's commands: ``flask --app dashboard digest`` and ``enqueue``."""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import TypeVar
+
+import click
+from flask.cli import with_appcontext
+
+from ..app.extensions import db
+from ..queue import Job, JobBuilder, JobDigest, JobRepository, JobState, NotRunnable, retention
+from ..queue.settings import default_clock
+from .common import JOB_ID, database_errors
+
+T = TypeVar("T")
+
+
+@contextmanager
+def stop_on_signals(digest: JobDigest) -> Iterator[None]:
+    """SIGTERM and SIGINT finish the requests running, give back the claimed jobs, exit 0."""
+    def handler(signum: int, frame: object) -> None:
+        click.echo(f"digest: {signal.Signals(signum).name} received, stopping after the "
+                   "requests running", err=True)
+        digest.stop()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@click.command("digest")
+@click.option("--max-jobs", type=click.IntRange(min=1), help="Run at most N jobs.")
+@click.option("--max-seconds", type=click.FloatRange(min=0),
+              help="Stop taking new jobs after S seconds.")
+@click.option("--concurrency", type=click.IntRange(min=1),
+              help="Run up to N jobs at once, each in a thread (default: QUEUE_CONCURRENCY).")
+@click.option("--job", "job_id", type=JOB_ID, help="Run only this job, now.")
+@click.option("--loop", is_flag=True, help="Keep running, as a long-lived worker.")
+@click.option("--interval", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="With --loop: seconds to wait when no job is due.")
+@with_appcontext
+def digest_command(max_jobs: int | None, max_seconds: float | None, concurrency: int | None,
+                   job_id: int | None, loop: bool, interval: float) -> None:
+    """Process due jobs and print what was done."""
+    if job_id is not None and loop:
+        raise click.UsageError("--job and --loop can't be used together")
+    with database_errors():
+        try:
+            digest = JobDigest(db.session, concurrency=concurrency)
+        except ValueError as error:
+            raise click.UsageError(str(error)) from None
+        with stop_on_signals(digest):
+            if job_id is not None:
+                job = db.session.get(Job, job_id)
+                if job is None:
+                    raise click.ClickException(f"job {job_id} does not exist")
+                try:
+                    result = digest.set_job(job).execute()
+                except NotRunnable as refusal:
+                    raise click.ClickException(str(refusal)) from None
+                click.echo(f"digest: {result.summary()}")
+                return
+            while True:
+                result = digest.execute(max_jobs=max_jobs, max_seconds=max_seconds)
+                click.echo(f"digest: {result.summary()}")
+                if not loop or digest.stopped:
+                    return
+                if result.jobs == 0:
+                    digest.wait(interval)
+                    if digest.stopped:
+                        return
+
+
+@click.command("enqueue")
+@click.argument("type_code")
+@click.option("--payload", required=True, help="The request's payload, as JSON.")
+@click.option("--relation-id", help="The object the job acts on, e.g. a customer id.")
+@click.option("--store-id", type=int)
+@click.option("--source-id", default="default", show_default=True)
+@with_appcontext
+def enqueue_command(type_code: str, payload: str, relation_id: str | None,
+                    store_id: int | None, source_id: str) -> None:
+    """Enqueue a job of one request."""
+    try:
+        data = json.loads(payload)
+    except ValueError as error:  # also a number past int()'s 4,300 digits
+        raise click.BadParameter(f"not valid JSON: {error}", param_hint="--payload") from None
+    try:
+        job = (JobBuilder().set_relation_id(relation_id).set_store_id(store_id)
+               .set_source_id(source_id).create())
+        job.request_builder().set_type_code(type_code).set_payload(data).create()
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    with database_errors():
+        JobRepository(db.session).save(job)
+    click.echo(f"enqueued job {job.id}")
+
+
+@click.command("demo-seed")
+@click.option("--jobs", "count", default=24, show_default=True, type=click.IntRange(min=1))
+@with_appcontext
+def demo_seed_command(count: int) -> None:
+    """Enqueue demo jobs (the digest runs them with QUEUE_TYPES=dashboard.queue.demo)."""
+    from ..queue.demo import demo_jobs
+
+    with database_errors():
+        JobRepository(db.session).save_many(demo_jobs(count))
+    click.echo(f"enqueued {count} demo jobs")
+
+
+def _parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Parameter, str], T]:
+    """A click callback around one of the core's parsers: its ValueError is a usage error."""
+    def callback(ctx: click.Context, param: click.Parameter, value: str) -> T:
+        try:
+            return parse(value)
+        except ValueError as error:
+            raise click.BadParameter(str(error)) from None
+    return callback
+
+
+@click.command("prune")
+@click.option("--older-than", required=True, callback=_parsed(retention.parse_age),
+              help="Delete jobs finished longer ago than this: 30d, 12h, 90m, 2w.")
+@click.option("--state", "states", default=",".join(retention.DEFAULT_STATES),
+              show_default=True, callback=_parsed(retention.parse_states),
+              help="Comma-separated states to delete (failed jobs only when named).")
+@click.option("--dry-run", is_flag=True, help="Say how many jobs would go; delete nothing.")
+@with_appcontext
+def prune_command(older_than: timedelta, states: tuple[JobState, ...], dry_run: bool) -> None:
+    """Delete finished jobs (with their requests and attempts) older than --older-than."""
+    now = default_clock()()
+    with database_errors():
+        result = retention.prune(db.session, older_than=older_than, now=now, states=states,
+                                 dry_run=dry_run)
+    cutoff = (now - older_than).isoformat(timespec="seconds")
+    what = (f"{result.jobs} {' or '.join(states)} jobs ({result.requests} requests, "
+            f"{result.attempts} attempts) finished before {cutoff}")
+    click.echo(f"prune: would delete {what}" if dry_run else f"prune: deleted {what}")

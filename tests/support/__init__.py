@@ -1,0 +1,1 @@
+"""Helpers the tests share: factories, databases, processes, servers, request types."""
