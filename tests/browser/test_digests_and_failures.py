@@ -9,13 +9,13 @@ import signal
 
 import pytest
 
-import tests.types  # noqa: F401  (the request types the jobs below use)
+import tests.support.types  # noqa: F401  (the request types the jobs below use)
 from dashboard import create_app
 from dashboard.app.extensions import db
 from dashboard.queue import JobDigest, JobRepository, QueueSettings
 from tests.browser.conftest import screenshot
-from tests.factories import make_job
-from tests.processes import DigestProcess, digest_env
+from tests.support.factories import make_job
+from tests.support.processes import DigestProcess, digest_env
 
 GONE = ("the shop's API answered after a long explanation that pushes the status past the "
         "old cut of the column, for order 81723: HTTP 410 Gone")
@@ -45,7 +45,7 @@ def test_the_alarm_then_a_real_digest_on_the_digests_page_then_stale(page, serve
     screenshot(page, "overview-digest-alarm.png")
 
     [job_id] = add_jobs(server, make_job(("test_sleeps", {"seconds": 40})))
-    env = digest_env(server.env["DATABASE_URL"], QUEUE_TYPES="tests.types",
+    env = digest_env(server.env["DATABASE_URL"], QUEUE_TYPES="tests.support.types",
                      QUEUE_LEASE_SECONDS=3)
     digest = DigestProcess(["--job", str(job_id)], env, tmp_path, "browser-digest")
     try:

@@ -23,10 +23,10 @@ from dashboard.queue import (
     processes,
 )
 from dashboard.queue.models import DigestProcess, Job
-from tests.concurrency_types import TYPE_CODE
-from tests.factories import save_job
-from tests.processes import wait_until
-from tests.web.helpers import add_user, log_in
+from tests.support.concurrency_types import TYPE_CODE
+from tests.support.factories import save_job
+from tests.support.processes import wait_until
+from tests.support.web import add_user, log_in
 
 
 def rows(session) -> list[DigestProcess]:

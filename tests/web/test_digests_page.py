@@ -12,8 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from dashboard.queue import DigestRun, JobState
 from dashboard.queue.models import DigestProcess
 from dashboard.queue.states import RequestState
-from tests.factories import save_job
-from tests.web.helpers import run_digest, text
+from tests.support.factories import save_job
+from tests.support.web import run_digest, text
 
 TOKEN = "scrape-me-9c1d"
 

@@ -11,8 +11,8 @@ import pytest
 from dashboard.queries import errors, waiting
 from dashboard.queue import Job, JobState
 from dashboard.queue.masking import MASK
-from tests.factories import save_job
-from tests.web.helpers import post, run_digest, text
+from tests.support.factories import save_job
+from tests.support.web import post, run_digest, text
 
 LONG = ("upstream answered after a very long and winding explanation of what went wrong "
         "with order 81723: HTTP 410 Gone")
