@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.app.extensions import db
+from dashboard.queries import errors, waiting
 from dashboard.queries.filters import parse_filter
 from dashboard.queries.jobs import list_query
 from dashboard.queue import claims, digest
@@ -182,6 +183,8 @@ def test_the_expired_lease_query_uses_an_index(backlog) -> None:
     {}, {"state": "failed"}, {"state": "pending"}, {"type": "webhook"},
     {"relation": "cust-42"}, {"store": "2"}, {"source": "default"},
     {"from": "2026-03-01"}, {"q": "c4242@example.com"}, {"q": "HTTP 503"},
+    {"waiting": "due"}, {"waiting": "blocked"}, {"waiting": "scheduled"},
+    {"error": "HTTP # from the shop"},
 ], ids=lambda params: "&".join(f"{k}={v}" for k, v in params.items()) or "unfiltered")
 @pytest.mark.parametrize("before", [None, 1_000], ids=["first page", "deep page"])
 def test_the_job_list_queries_use_indexes(backlog, params, before) -> None:
@@ -207,3 +210,32 @@ def test_the_digests_claim_with_its_requests_uses_indexes(backlog) -> None:
     assert_indexed(plan, "claim and read")
     scans = [f"{node['Node Type']} on {node.get('Relation Name')}" for node in plan_nodes(plan)]
     assert not [s for s in scans if s.startswith("Seq Scan")], scans
+
+
+def statements_of(run) -> list[tuple[str, dict]]:
+    """Every statement ``run(session)`` sends, with its parameters."""
+    caught: list[tuple[str, dict]] = []
+
+    def catch(conn, cursor, statement, parameters, context, executemany) -> None:
+        caught.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", catch)
+    try:
+        run(db.session)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", catch)
+        db.session.rollback()
+    return caught
+
+
+def test_the_overview_waiting_counts_and_top_errors_keep_to_indexes(backlog) -> None:
+    """Due, blocked and scheduled counts and the Top errors panel read jobs through indexes,
+    however many are waiting or failing."""
+    sent = statements_of(lambda session: (waiting.waiting(session, T0, 10_000),
+                                          errors.top_errors(session)))
+    assert len(sent) >= 4
+    with db.engine.connect() as connection:
+        for statement, parameters in sent:
+            nodes = plan_nodes(explain(connection, statement, parameters))
+            assert not [n for n in nodes if n["Node Type"] == "Seq Scan"], statement[:300]
+            assert any("Index" in n["Node Type"] for n in nodes), statement[:300]
