@@ -50,7 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         prepare_engine(db.engine)
     transactions.init_app(app)
     alerts.init_app(app)
-    queue.configure(session=lambda: db.session, settings=queue_settings(
+    queue.configure(session=db.session, settings=queue_settings(
         app.config, run_listeners=(alerts.after_digest_run(app),)))
     config.import_types(app.config["QUEUE_TYPES"])
     queue.load_types()  # and the installed packages' entry points

@@ -8,6 +8,7 @@ models build on it alike, and ``extensions.db`` binds it to the app.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, ClassVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
@@ -49,9 +50,18 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    #: Every model maps one Table (SQLAlchemy types it as any FROM clause), so the core's
+    #: ``jobs = Job.__table__`` handles are Tables to insert into and update.
+    __table__: ClassVar[sa.Table]
 
 
 TABLE_ARGS = {"mysql_charset": "utf8mb4", "mysql_engine": "InnoDB"}
+
+
+def changed_rows(result: sa.Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (SQLAlchemy types every result as a
+    Result; a DML statement's is a CursorResult, which counts them)."""
+    return cast(sa.CursorResult[Any], result).rowcount
 
 
 def utcnow() -> datetime:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up a virtualenv (.venv) with the project and its test tools, then runs the whole
-# test suite: SQLite always, PostgreSQL and MariaDB when reachable (see tests/support/databases.py).
+# Sets up a virtualenv (.venv) with the project and its test tools, lints (ruff) and type
+# checks (mypy) the code, then runs the whole test suite: SQLite always, PostgreSQL and
+# MariaDB when reachable (see tests/support/databases.py).
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,4 +14,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
 .venv/bin/ruff check dashboard tests migrations
+.venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

@@ -13,9 +13,11 @@
   }
 
   function busy(element) {
-    // Don't swap away what the operator is working on: ticked rows, a focused field.
+    // Don't swap away what the operator is working on: ticked rows, a focused field. A
+    // focused message (focus.js puts the focus there after an action) is only being read.
+    var active = document.activeElement;
     return element.querySelector("input[type=checkbox]:checked") !== null ||
-      element.contains(document.activeElement) && document.activeElement !== body;
+      element.contains(active) && active !== body && !active.classList.contains("flash");
   }
 
   function poll() {

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -11,25 +10,10 @@ from flask.testing import FlaskClient
 
 from dashboard import create_app
 from dashboard.app.extensions import db
-from dashboard.db import Base
 from tests.support import databases
+from tests.support.clock import Clock
+from tests.support.schema import empty_tables, reset_schema
 from tests.support.smtp import SMTPServer
-
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-class Clock:
-    """A clock the tests move by hand."""
-
-    def __init__(self, start: datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
 
 
 class IsolatedClient(FlaskClient):
@@ -44,31 +28,8 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
+#: The databases migrated in this session: later tests only empty their tables.
 _migrated: set[str] = set()
-
-
-def migrate_to_head(app: Flask) -> None:
-    from flask_migrate import upgrade
-
-    with app.app_context():
-        upgrade()
-
-
-def reset_schema(app: Flask) -> None:
-    """Drop everything, then build the schema from the migrations, as a user would."""
-    with app.app_context():
-        Base.metadata.drop_all(db.engine)
-        with db.engine.begin() as connection:
-            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    migrate_to_head(app)
-
-
-def empty_tables(app: Flask) -> None:
-    with app.app_context():
-        db.session.remove()
-        with db.engine.begin() as connection:
-            for table in reversed(Base.metadata.sorted_tables):
-                connection.execute(table.delete())
 
 
 @pytest.fixture(params=databases.KINDS)

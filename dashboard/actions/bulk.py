@@ -60,7 +60,7 @@ def count_for_action(session: Session, found: JobFilter, action: str, *, upto: i
                      cap: int) -> int:
     """How many jobs the action would change, counted up to ``cap + 1``."""
     capped = _query(found, action, upto).limit(cap + 1).subquery()
-    return session.scalar(sa.select(sa.func.count()).select_from(capped))
+    return session.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one()
 
 
 def ids_for_action(session: Session, found: JobFilter, action: str, *, upto: int | None,

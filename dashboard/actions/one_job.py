@@ -85,7 +85,7 @@ def _run(session: Session, job_id: int, *, actor: str, now: datetime,
     process killed) is still on record, as started. After ``seconds`` the run stops at
     the end of its current request and gives the job back, due: the digest runs the rest.
     """
-    job = session.get(Job, job_id)
+    job = session.get_one(Job, job_id)
     entry = audit.record(session, actor, "run", [job_id], detail="started, no outcome recorded",
                          at=now)
     digest = JobDigest(session)

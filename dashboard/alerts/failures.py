@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from ..db import changed_rows
 from ..queue.masking import DEFAULT_WORDS, Masker, hide
 from ..queue.models import FailureAlert, Job, Request
 from ..queue.payload import load_shown
@@ -87,11 +88,11 @@ def pending(session: Session, limit: int = SHOWN) -> Listing:
 def mark_sent(session: Session, last_id: int, *, now: datetime) -> int:
     """Every failure up to ``last_id`` was in the accepted email. Forgets, after a month,
     the alerts sent long ago. In the caller's transaction."""
-    marked = session.execute(
+    marked = changed_rows(session.execute(
         sa.update(failure_alerts)
         .where(failure_alerts.c.sent_at.is_(None), failure_alerts.c.id <= last_id)
         .values(sent_at=now)
-    ).rowcount
+    ))
     session.execute(sa.delete(failure_alerts).where(
         failure_alerts.c.sent_at < now - timedelta(days=SENT_KEPT_DAYS)))
     return marked

@@ -57,9 +57,11 @@ def send_failure_alerts(session: Session, *, clock: Callable[[], datetime],
                     "job" if waiting == 1 else "jobs", exc_info=not isinstance(error, OSError))
         throttle.failed(session, throttle.FAILURES, worker, now=clock(), error=reason)
         return "failed"
+    last_id = listing.last_id
+    assert last_id is not None  # a listing with failures has the newest one's id
     try:
         now = clock()
-        failures.mark_sent(session, listing.last_id, now=now)
+        failures.mark_sent(session, last_id, now=now)
         throttle.sent(session, throttle.FAILURES, worker, now=now)
         session.commit()
     except BaseException:

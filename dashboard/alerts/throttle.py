@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..db import changed_rows
 from ..queue.database import begin_for_write
 from .failures import waiting
 from .models import AlertChannel
@@ -53,7 +54,7 @@ def claim(session: Session, name: str, worker: str, *, now: datetime, interval: 
     _ensure(session, name)
     try:
         begin_for_write(session)
-        won = session.execute(
+        won = changed_rows(session.execute(
             sa.update(channels)
             .where(
                 channels.c.name == name,
@@ -62,7 +63,7 @@ def claim(session: Session, name: str, worker: str, *, now: datetime, interval: 
                 sa.or_(channels.c.claimed_until.is_(None), channels.c.claimed_until < now),
             )
             .values(claimed_by=worker, claimed_until=now + timedelta(seconds=hold))
-        ).rowcount == 1
+        )) == 1
         session.commit()
     except BaseException:
         session.rollback()

@@ -33,7 +33,8 @@ def read_json() -> Any:
         raise Invalid([("body", "send the job as JSON, with Content-Type: application/json")],
                       status=415)
     raw = request.get_data(cache=False)
-    if request.content_length is None and len(raw) >= request.max_content_length:
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
         # A chunked body is cut at the limit rather than refused: refuse it here.
         raise RequestEntityTooLarge()
     try:

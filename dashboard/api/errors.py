@@ -34,7 +34,8 @@ def _bad_filter(error: BadFilter) -> Response:
     return problem(400, f"bad filter: {error}", field=error.parameter)
 
 
-def _database_down(error: sqlalchemy.exc.OperationalError) -> Response:
+def _database_down(
+        error: sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError) -> Response:
     log.warning("api: the database did not answer", exc_info=error)
     return problem(503, "the database is unavailable; try again later",
                    headers={"Retry-After": "5"})

@@ -38,7 +38,7 @@ def authenticate() -> Response | None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return _unauthorized("send the token as Authorization: Bearer <token>")
-    token = tokens.authenticate(db.session, secret.strip(), now=default_clock()())
+    token = tokens.authenticate(db.session(), secret.strip(), now=default_clock()())
     if token is None:
         return _unauthorized("the token is unknown or revoked", invalid=True)
     g.api_token = token

@@ -36,7 +36,7 @@ def no_store(response: Response) -> Response:
     return response
 
 
-def external_url(endpoint: str, **values: object) -> str:
+def external_url(endpoint: str, **values: Any) -> str:
     """An absolute URL for an answer: on DASHBOARD_URL when it is set, so a client's Host
     header (which anyone can write) never chooses where other clients are sent."""
     base = current_app.config.get("DASHBOARD_URL")
@@ -51,7 +51,7 @@ def job_url(job_id: int) -> str:
 
 
 def _document(job_id: int) -> dict[str, Any]:
-    found = job_detail(db.session, job_id)  # the path's id is in range (input_checks.IdConverter)
+    found = job_detail(db.session(), job_id)  # the path's id is in range (input_checks.IdConverter)
     if found is None or not guard.current_token().allows_source(found.job.source_id):
         # A job of a source outside the token's scope is not there, for this token.
         abort(404, f"job {job_id} does not exist")
@@ -112,7 +112,7 @@ def enqueue() -> Response | tuple[Response, int, dict[str, str]]:
     refused = guard.out_of_scope(job.source_id, "source_id")
     if refused is not None:
         return refused
-    JobRepository(db.session).save(job)
+    JobRepository(db.session()).save(job)
     return jsonify(_document(job.id)), 201, {"Location": job_url(job.id)}
 
 
@@ -129,8 +129,8 @@ def index() -> Response:
     found = guard.scoped(found)
     before = parse_id("before", _single("before"))
     limit = _limit()
-    check_filter(db.session, found)
-    page = list_jobs(db.session, found, before=before, limit=limit)
+    check_filter(db.session(), found)
+    page = list_jobs(db.session(), found, before=before, limit=limit)
     db.session.rollback()
     body = documents.job_page(page, job_url)
     body["next"] = (external_url("api.index", **found.to_params(), before=page.next_before,
@@ -155,7 +155,7 @@ def act(job_id: int, action: str) -> Response:
     """Retry, pause, resume, cancel or run the job, as the dashboard's buttons do."""
     _check_visible(job_id)
     try:
-        done = one_job.perform(db.session, action, job_id, actor=guard.current_token().actor,
+        done = one_job.perform(db.session(), action, job_id, actor=guard.current_token().actor,
                                   now=default_clock()(),
                                   run_seconds=current_app.config["DASHBOARD_RUN_SECONDS"])
     except one_job.NoSuchJob as missing:

@@ -23,7 +23,7 @@ def init_app(app: Flask) -> None:
 def healthz() -> tuple[Response, int]:
     """200 with the last digest run's end when the database answers, 503 otherwise."""
     try:
-        run = stats.last_digest_run(db.session)
+        run = stats.last_digest_run(db.session())
     except Exception:  # whatever broke, the answer is the same: not healthy
         db.session.rollback()
         current_app.logger.warning("health check: the database did not answer", exc_info=True)

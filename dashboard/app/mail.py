@@ -41,7 +41,7 @@ class _Deadline:
         self._left()
         return super().getreply()  # type: ignore[misc]
 
-    def send(self, s: str | bytes) -> None:
+    def send(self, s: Any) -> None:  # smtplib's: str or a bytes-like buffer
         self._left()
         super().send(s)  # type: ignore[misc]
 
@@ -73,6 +73,7 @@ class Connection(flask_mail.Connection):
     def configure_host(self) -> smtplib.SMTP:
         state, config = self.mail, current_app.config
         timeout = config["MAIL_TIMEOUT"]
+        host: smtplib.SMTP
         if state.use_ssl:
             host = SMTP_SSL(state.server, state.port, timeout, tls_context(config))
         else:

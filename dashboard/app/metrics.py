@@ -39,7 +39,7 @@ def metrics() -> Response:
         return Response("a valid bearer token is required\n", 401, mimetype="text/plain",
                         headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(QueueCollector(db.session, now=default_clock()(),
+    registry.register(QueueCollector(db.session(), now=default_clock()(),
                                      window=current_app.config["METRICS_WINDOW"]))
     try:
         body = generate_latest(registry)

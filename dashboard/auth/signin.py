@@ -35,12 +35,12 @@ def sign_in(key: str) -> None:
 def load_user(key: str) -> User | None:
     """Flask-Login's user loader: the user of the live session with this key, or None."""
     now = default_clock()()
-    found = sessions.find(db.session, key, now=now, lifetime=lifetime())
+    found = sessions.find(db.session(), key, now=now, lifetime=lifetime())
     if found is None:
         return None
     user_id = found.user_id
     if sessions.needs_touch(found, now):
-        _touch(db.session, found.id, now)
+        _touch(db.session(), found.id, now)
     return db.session.get(User, user_id)
 
 

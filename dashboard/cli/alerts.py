@@ -26,7 +26,7 @@ def _send(message: Message) -> None:
     except Exception as error:
         raise click.ClickException(f"email not sent: {describe(error)}") from None
     config = current_app.config
-    click.echo(f"sent {message.subject!r} to {', '.join(message.recipients)} via "
+    click.echo(f"sent {message.subject!r} to {', '.join(map(str, message.recipients))} via "
                f"{config['MAIL_SERVER']}:{config['MAIL_PORT']}")
 
 
@@ -35,14 +35,15 @@ def _send(message: Message) -> None:
 def summary_command(dry_run: bool) -> None:
     """Email every unresolved failed and retrying job (for a weekly cron line)."""
     with database_errors():
-        listing, counts = failures.unresolved(db.session)
+        listing, counts = failures.unresolved(db.session())
         db.session.commit()
     message = messages.summary(listing, counts, utcnow())
     if dry_run:
-        click.echo(f"To: {', '.join(message.recipients) or '(QUEUE_ALERT_TO is not set)'}")
+        to = ", ".join(map(str, message.recipients)) or "(QUEUE_ALERT_TO is not set)"
+        click.echo(f"To: {to}")
         click.echo(printable(f"Subject: {message.subject}", one_line=True))
         click.echo()
-        click.echo(printable(message.body))  # its reasons come from payloads and errors
+        click.echo(printable(message.body or ""))  # its reasons come from payloads and errors
         return
     _send(message)
 

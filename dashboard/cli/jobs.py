@@ -65,11 +65,11 @@ def list_command(before: int | None, limit: int, as_json: bool, **filters: str |
     with database_errors():
         try:
             found = parse_filter(params)
-            check_filter(db.session, found)
+            check_filter(db.session(), found)
         except BadFilter as error:
             raise click.BadParameter(f"{error.value!r} {error.reason}",
                                         param_hint=f"--{error.parameter}") from None
-        page = list_jobs(db.session, found, before=before, limit=limit)
+        page = list_jobs(db.session(), found, before=before, limit=limit)
     if as_json:
         _print_json(documents.job_page(page))
     for row in [] if as_json else page.rows:
@@ -93,7 +93,7 @@ def list_command(before: int | None, limit: int, as_json: bool, **filters: str |
 def show_command(job_id: int, as_json: bool) -> None:
     """One job: its fields, requests (secrets masked) and every attempt."""
     with database_errors():
-        detail = job_detail(db.session, job_id)
+        detail = job_detail(db.session(), job_id)
         if detail is None:
             raise click.ClickException(f"job {job_id} does not exist")
         document = documents.job_document(detail, _masker())
@@ -139,7 +139,7 @@ def _act(action: str, job_ids: tuple[int, ...], as_json: bool) -> None:
     with database_errors(writes=True):
         for job_id in dict.fromkeys(job_ids):
             try:
-                outcome = one_job.perform(db.session, action, job_id, actor=actor(),
+                outcome = one_job.perform(db.session(), action, job_id, actor=actor(),
                                              now=default_clock()())
             except (one_job.NoSuchJob, one_job.Refused) as refusal:
                 refused.append({"id": job_id, "reason": str(refusal)})

@@ -54,7 +54,7 @@ def digest_command(max_jobs: int | None, max_seconds: float | None, concurrency:
         raise click.UsageError("--job and --loop can't be used together")
     with database_errors():
         try:
-            digest = JobDigest(db.session, concurrency=concurrency)
+            digest = JobDigest(db.session(), concurrency=concurrency)
         except ValueError as error:
             raise click.UsageError(str(error)) from None
         with stop_on_signals(digest):
@@ -100,7 +100,7 @@ def enqueue_command(type_code: str, payload: str, relation_id: str | None,
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     with database_errors():
-        JobRepository(db.session).save(job)
+        JobRepository(db.session()).save(job)
     click.echo(f"enqueued job {job.id}")
 
 
@@ -112,7 +112,7 @@ def demo_seed_command(count: int) -> None:
     from ..queue.demo import demo_jobs
 
     with database_errors():
-        JobRepository(db.session).save_many(demo_jobs(count))
+        JobRepository(db.session()).save_many(demo_jobs(count))
     click.echo(f"enqueued {count} demo jobs")
 
 
@@ -138,7 +138,7 @@ def prune_command(older_than: timedelta, states: tuple[JobState, ...], dry_run: 
     """Delete finished jobs (with their requests and attempts) older than --older-than."""
     now = default_clock()()
     with database_errors():
-        result = retention.prune(db.session, older_than=older_than, now=now, states=states,
+        result = retention.prune(db.session(), older_than=older_than, now=now, states=states,
                                  dry_run=dry_run)
     cutoff = (now - older_than).isoformat(timespec="seconds")
     what = (f"{result.jobs} {' or '.join(states)} jobs ({result.requests} requests, "

@@ -38,15 +38,15 @@ def create_command(name: str, role: str, replace: bool, sources: tuple[str, ...]
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--source") from None
     with database_errors(writes=True):
-        existing = tokens.named(db.session, name)
+        existing = tokens.named(db.session(), name)
         if existing is not None and not replace:
             raise click.ClickException(
                 f"a token named {name} already exists (use --replace to replace it)")
         if existing is not None:
             db.session.delete(existing)
             db.session.flush()
-        _, secret = tokens.create(db.session, name, role, now=now, sources=sources)
-        audit.record(db.session, actor(), "token-create", [], at=now,
+        _, secret = tokens.create(db.session(), name, role, now=now, sources=sources)
+        audit.record(db.session(), actor(), "token-create", [], at=now,
                      detail=f"{'replaced' if existing else 'created'} token {name} ({role}, "
                             f"{_scope(sources)})")
     click.echo(secret)
@@ -73,19 +73,35 @@ def list_command() -> None:
 
 @tokens_cli.command("revoke")
 @click.argument("name")
-def revoke_command(name: str) -> None:
-    """Refuse the token from now on (its name stays taken)."""
+@click.option("--yes", is_flag=True, help="Revoke without asking first (for scripts).")
+def revoke_command(name: str, yes: bool) -> None:
+    """Refuse the token from now on (its name stays taken); asks first, unless --yes."""
+    if not yes:
+        with database_errors():
+            token = _live_token(name)
+            question = (f"Revoke token {name} ({token.role}, {_scope(token.sources)})? "
+                        "Every client using it is refused from then on")
+        # No transaction stays open while the question waits: it would hold SQLite's lock.
+        db.session.rollback()
+        if not click.confirm(question, err=True):
+            raise click.ClickException(f"token {name} is not revoked")
     now = default_clock()()
     with database_errors(writes=True):
-        token = tokens.named(db.session, name)
-        if token is None:
-            raise click.ClickException(f"no token named {name}")
-        if token.revoked_at is not None:
-            raise click.ClickException(f"token {name} is already revoked")
-        tokens.revoke(db.session, token, now=now)
-        audit.record(db.session, actor(), "token-revoke", [], at=now,
+        token = _live_token(name)
+        tokens.revoke(db.session(), token, now=now)
+        audit.record(db.session(), actor(), "token-revoke", [], at=now,
                      detail=f"revoked token {name} ({token.role})")
     click.echo(f"revoked token {name}")
+
+
+def _live_token(name: str) -> ApiToken:
+    """The token of that name, not yet revoked; ClickException says why not."""
+    token = tokens.named(db.session(), name)
+    if token is None:
+        raise click.ClickException(f"no token named {name}")
+    if token.revoked_at is not None:
+        raise click.ClickException(f"token {name} is already revoked")
+    return token
 
 
 def _scope(sources: tuple[str, ...] | None) -> str:

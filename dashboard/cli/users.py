@@ -46,7 +46,7 @@ def create_command(name: str, role: str, password_stdin: bool) -> None:
         except ValueError as error:
             raise click.UsageError(str(error)) from None
         db.session.add(user)
-        audit.record(db.session, actor(), "user-create", [],
+        audit.record(db.session(), actor(), "user-create", [],
                      detail=f"created {user.name} ({user.role})")
     click.echo(f"created user {user.name} ({user.role})")
 
@@ -62,8 +62,8 @@ def set_password_command(name: str, password_stdin: bool) -> None:
         if user is None:
             raise click.ClickException(f"no user named {name}")
         user.set_password(_password(password_stdin))
-        sessions.end_all(db.session, user.id)
-        audit.record(db.session, actor(), "user-password", [], detail=f"new password for {name}")
+        sessions.end_all(db.session(), user.id)
+        audit.record(db.session(), actor(), "user-password", [], detail=f"new password for {name}")
     click.echo(f"new password set for {name}")
 
 

@@ -45,7 +45,7 @@ def state_counts(session: Session, cap: int = COUNT_CAP) -> list[StateCount]:
     estimates: dict[str, int] | None = None
     for state in JobState:
         capped = sa.select(jobs.c.id).where(jobs.c.state == state).limit(cap + 1).subquery()
-        count = session.scalar(sa.select(sa.func.count()).select_from(capped))
+        count = session.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one()
         if count <= cap:
             counts.append(StateCount(state, count))
             continue
@@ -132,7 +132,7 @@ class ConnectorLoad:
 def connectors(session: Session, now: datetime) -> list[ConnectorLoad]:
     """Each limited connector: the limits the digests use (else as this process declares
     them, before any digest used it) and its calls in flight now."""
-    in_flight = dict(session.execute(
+    in_flight: dict[str, int] = dict(session.execute(
         sa.select(calls.c.connector, sa.func.count()).where(live_call(now))
         .group_by(calls.c.connector)).all())
     found = {row.name: ConnectorLoad(row.name, row.rate_limit, row.max_in_flight,

@@ -14,6 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..db import changed_rows
 from .models import Job, Request
 from .states import JobState, RequestState
 
@@ -51,7 +52,7 @@ def _update(session: Session, action: str, job_id: int, **values: object) -> Non
         .where(jobs.c.id == job_id, jobs.c.state.in_(APPLIES_TO[action]))
         .values(**values)
     )
-    if result.rowcount != 1:
+    if changed_rows(result) != 1:
         raise _refuse(session, action, job_id)
 
 

@@ -63,8 +63,8 @@ class JobBuilder:
         return self
 
     def create(self) -> Job:
-        # No ``requests=[]``: the ORM starts the empty list on first use, for a third of
-        # the cost of replacing one.
+        # No ``requests=[]``: the ORM starts the empty list on first use, for less than
+        # replacing one costs (docs/benchmarks.md).
         return Job(
             relation_id=self._relation_id,
             store_id=self._store_id,

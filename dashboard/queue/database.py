@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import select
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -109,7 +109,8 @@ def executes_alone(conn: sa.Connection) -> bool:
     return conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
 
 
-def execute_alone(conn: sa.Connection, statement: sa.Executable, parameters: dict) -> list:
+def execute_alone(conn: sa.Connection, statement: sa.Executable,
+                  parameters: dict) -> Sequence[Any]:
     """Run one statement as a transaction of its own, and return its rows.
 
     In autocommit: the server commits the statement itself, which saves the BEGIN and
@@ -117,8 +118,9 @@ def execute_alone(conn: sa.Connection, statement: sa.Executable, parameters: dic
     data-modifying CTEs included, is atomic. No transaction may be open on ``conn``.
     """
     # psycopg's own switch, not SQLAlchemy's isolation_level option: the same effect for
-    # a twentieth of the CPU, and it is back off before SQLAlchemy sends anything else.
-    driver = conn.connection.driver_connection
+    # far less CPU (docs/benchmarks.md), and it is back off before SQLAlchemy sends
+    # anything else.
+    driver: Any = conn.connection.driver_connection  # a psycopg connection
     driver.autocommit = True
     try:
         rows = conn.execute(statement, parameters).all()
@@ -135,8 +137,9 @@ def execute_alone(conn: sa.Connection, statement: sa.Executable, parameters: dic
 def _prepare_postgresql(engine: sa.Engine) -> None:
     @event.listens_for(engine, "checkout")
     def on_checkout(dbapi_connection, record, proxy):
-        # Instead of pool_pre_ping's round trip at each checkout (a fifth of a one-job
-        # save): the pool then opens a new connection in place of this one.
+        # Instead of pool_pre_ping's round trip at each checkout (one of a one-job save's
+        # five, see docs/benchmarks.md): the pool then opens a new connection in place of
+        # this one.
         if closed_by_server(dbapi_connection):
             raise sa.exc.DisconnectionError("the server closed this pooled connection")
 
@@ -189,13 +192,13 @@ def engine_options(url: str, *, concurrency: int = 1) -> dict:
     ``concurrency`` threads, and a few more (see inflight.py); a pool opens them only
     when they are used at once.
     """
-    url = sa.make_url(url)
-    name = url.get_backend_name()
-    pool = {} if url.database in (None, "", ":memory:") else {
+    parsed = sa.make_url(url)
+    name = parsed.get_backend_name()
+    pool = {} if parsed.database in (None, "", ":memory:") else {
         "pool_size": max(5, concurrency + EXTRA_CONNECTIONS)}
     if name in ("mysql", "mariadb"):
         return {"isolation_level": "READ COMMITTED", "pool_pre_ping": True,
                 "pool_recycle": 3600, **pool}
-    if name == "postgresql" and url.get_driver_name() != "psycopg":
+    if name == "postgresql" and parsed.get_driver_name() != "psycopg":
         return {"pool_pre_ping": True, **pool}
     return pool

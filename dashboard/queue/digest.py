@@ -15,11 +15,11 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -96,6 +96,7 @@ class DigestResult:
 class _Work:
     """A claimed job and its requests still to run."""
 
+    job_id: int
     job: JobInfo
     todo: list[sa.Row]
     previous: Any  # the result of the request before the first one to run
@@ -169,7 +170,8 @@ class JobDigest:
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         # Read here: the threads can't ask the session (a Flask one is bound to a context).
-        self._engine = self.session.get_bind()
+        # A digest opens connections of its own: the session is bound to an engine.
+        self._engine = cast(sa.Engine, self.session.get_bind())
         if concurrency is None and in_memory(self._engine):
             self.concurrency = 1  # the default, where only one connection has the database
         if self.concurrency > 1:
@@ -187,12 +189,14 @@ class JobDigest:
         self._deadline: float | None = None
 
     @property
-    def _conn(self) -> sa.Connection | None:
-        return getattr(self._local, "conn", None)
+    def _conn(self) -> sa.Connection:
+        """This thread's connection: set for the run by _own_connection."""
+        return self._local.conn
 
     @property
-    def _writer(self) -> Writer | None:
-        return getattr(self._local, "writer", None)
+    def _writer(self) -> Writer:
+        """This thread's writer, on its connection."""
+        return self._local.writer
 
     # -- public API -----------------------------------------------------------------
 
@@ -328,7 +332,7 @@ class JobDigest:
                        total: DigestResult) -> None:
         """Run one claimed job to its end (or give it back), on this thread's connection."""
         result = DigestResult()
-        job_id = work.job.id
+        job_id = work.job_id
         try:
             if self._should_stop(deadline):  # claimed, not started: give it back at once
                 self._step(None, None, result, release=[job_id])
@@ -376,7 +380,7 @@ class JobDigest:
             return []
         return self._group(self._conn.execute(_LOAD, {"ids": ids}).all(), ids)
 
-    def _group(self, rows: list[sa.Row], ids: list[int] | None = None) -> list[_Work]:
+    def _group(self, rows: Sequence[sa.Row], ids: list[int] | None = None) -> list[_Work]:
         """The work of each job, in the order of ``ids`` (else of ``rows``)."""
         by_job: dict[int, list[sa.Row]] = {job_id: [] for job_id in ids or ()}
         for row in rows:
@@ -389,7 +393,7 @@ class JobDigest:
             # load_shown: a result edited into something that is not JSON is handed on as
             # stored, rather than failing every run that takes the job.
             previous = load_shown(rows[first - 1].result) if first else None
-            work.append(_Work(job, rows[first:], previous))
+            work.append(_Work(job_id, job, rows[first:], previous))
         return work
 
     def _run_ended(self, result: DigestResult) -> None:
@@ -420,10 +424,12 @@ class JobDigest:
         with self._transaction():
             processes.register(self._conn, self.lease.worker, concurrency=self.concurrency,
                                lease_seconds=self.lease.seconds, now=started_at)
-            return self._conn.execute(
+            inserted = self._conn.execute(
                 sa.insert(runs).values(worker=self.lease.worker, started_at=started_at,
                                        jobs=0, succeeded=0, failed=0, retrying=0)
-            ).inserted_primary_key[0]
+            ).inserted_primary_key
+        assert inserted is not None  # an INSERT of one row has its key
+        return inserted[0]
 
     def _record_run_end(self, run_id: int | None, result: DigestResult, error: str | None) -> None:
         try:
@@ -479,9 +485,9 @@ class JobDigest:
             pending = self._run_job(work, pending, result, deadline)
             if pending is not None and pending.job_state == JobState.RUNNING:
                 break  # stopped between two requests of a job: give it back below
-            let_go.add(work.job.id)
+            let_go.add(work.job_id)
         # The last outcome, and the jobs claimed but not finished given back, at once.
-        ids = [work.job.id for work in batch]
+        ids = [work.job_id for work in batch]
         self._step(pending, None, result, release=[i for i in ids if i not in let_go])
         self._held.discard(ids)
 
@@ -489,7 +495,7 @@ class JobDigest:
                  deadline: float | None) -> Pending | None:
         """Run a job's requests; returns the last request's outcome, still to be written.
         Past ``deadline``, or once stopped, no further request starts."""
-        job_id = work.job.id
+        job_id = work.job_id
         result.jobs += 1
         previous = work.previous
         for index, row in enumerate(work.todo):
@@ -498,7 +504,7 @@ class JobDigest:
                 self._note_let_go(job_id, why, result)
                 return None
             try:
-                executed = self._invoke(work.job, row, previous)
+                executed = self._invoke(work, row, previous)
             except ConnectorBusy as busy:
                 self._defer(job_id, row, busy, result)
                 return None
@@ -525,7 +531,8 @@ class JobDigest:
         else:
             with self._transaction():
                 written = self._writer.outcome(pending) if pending is not None else None
-                if start is not None and written is not None and start[0] == pending.job_id:
+                if (start is not None and pending is not None and written is not None
+                        and start[0] == pending.job_id):
                     refused = written  # the job was let go: its next request can't start
                 elif start is not None:
                     refused = self._writer.start(*start, now)
@@ -577,15 +584,15 @@ class JobDigest:
         retry_at = max(retry_at, self._run_started + timedelta(microseconds=1))
         return Pending(job_id, row, executed, RequestState.RETRYING, JobState.RETRYING, retry_at)
 
-    def _invoke(self, job: JobInfo, row: sa.Row, previous: Any) -> Executed:
+    def _invoke(self, work: _Work, row: sa.Row, previous: Any) -> Executed:
         """Execute a request in its turn at its connector's limits (ConnectorBusy: no turn
         came within ``limit_wait``, and the request did not run)."""
         connector = limits.connector_of(row.type_code)
         wait = self.settings.limit_wait
         if self._deadline is not None:
             wait = max(0.0, min(wait, self._deadline - time.monotonic()))
-        with self.limits.turn(self._conn, connector, job.id, self.clock, max_wait=wait):
-            return self._execute(job, row, previous)
+        with self.limits.turn(self._conn, connector, work.job_id, self.clock, max_wait=wait):
+            return self._execute(work.job, row, previous)
 
     def _defer(self, job_id: int, row: sa.Row, busy: ConnectorBusy,
                result: DigestResult) -> None:

@@ -249,9 +249,11 @@ class ConnectorLimits:
             read_at = time.monotonic()
             if not taken:
                 return None, max(0.0, ahead)
-            call_id = conn.execute(sa.insert(calls).values(
+            inserted = conn.execute(sa.insert(calls).values(
                 connector=connector.name, job_id=job_id, worker=self.lease.worker,
-                started_at=now)).inserted_primary_key[0]
+                started_at=now)).inserted_primary_key
+            assert inserted is not None  # an INSERT of one row has its key
+            call_id = inserted[0]
         # The turn starts one interval before the next call's.
         return Turn(connector.name, call_id, read_at + ahead - interval), ahead
 

@@ -81,7 +81,7 @@ ONE_JOB_MAX_REQUESTS = 10
 @functools.cache
 def _insert_one_job_in_one_statement(count: int) -> sa.Insert:
     """PostgreSQL: one job and its ``count`` requests in one statement, plain VALUES
-    (for a single job a third cheaper on the server than unpacking JSON)."""
+    (for a single job cheaper on the server than unpacking JSON: docs/benchmarks.md)."""
     new_job = (
         sa.insert(jobs)
         .values({**{f: sa.bindparam(f"job_{f}", type_=jobs.c[f].type) for f in _JOB_FIELDS},

@@ -67,6 +67,7 @@ def _known_requests(job: Job) -> dict[tuple[str, str], Request]:
     look-up: comparing with every earlier request cost a 1,000-request job 500,000
     canonical() calls. Kept on the job; requests appended to ``job.requests`` some other
     way are indexed on the next call."""
+    known: dict[tuple[str, str], Request]
     count, known = getattr(job, "_known_requests", (0, {}))
     requests = job.requests
     if count > len(requests):  # some were taken out: start again

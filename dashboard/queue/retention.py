@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..db import changed_rows
 from .database import begin_for_write
 from .models import Attempt, FailureAlert, Job, Request
 from .states import JobState
@@ -139,12 +140,12 @@ def _lock_batch(session: Session, old: sa.ColumnElement[bool], after: int,
 
 def _delete(session: Session, ids: list[int], result: PruneResult) -> None:
     of_jobs = sa.select(requests.c.id).where(requests.c.job_id.in_(ids))
-    result.attempts += session.execute(
-        sa.delete(attempts).where(attempts.c.request_id.in_(of_jobs))).rowcount
-    result.requests += session.execute(
-        sa.delete(requests).where(requests.c.job_id.in_(ids))).rowcount
+    result.attempts += changed_rows(session.execute(
+        sa.delete(attempts).where(attempts.c.request_id.in_(of_jobs))))
+    result.requests += changed_rows(session.execute(
+        sa.delete(requests).where(requests.c.job_id.in_(ids))))
     session.execute(sa.delete(failure_alerts).where(failure_alerts.c.job_id.in_(ids)))
-    result.jobs += session.execute(sa.delete(jobs).where(jobs.c.id.in_(ids))).rowcount
+    result.jobs += changed_rows(session.execute(sa.delete(jobs).where(jobs.c.id.in_(ids))))
 
 
 def _count(session: Session, old: sa.ColumnElement[bool]) -> PruneResult:
@@ -152,11 +153,12 @@ def _count(session: Session, old: sa.ColumnElement[bool]) -> PruneResult:
     of_jobs = sa.select(requests.c.id).where(requests.c.job_id.in_(matching))
     try:
         result = PruneResult(
-            jobs=session.scalar(sa.select(sa.func.count()).select_from(jobs).where(old)),
-            requests=session.scalar(sa.select(sa.func.count()).select_from(requests)
-                                    .where(requests.c.job_id.in_(matching))),
-            attempts=session.scalar(sa.select(sa.func.count()).select_from(attempts)
-                                    .where(attempts.c.request_id.in_(of_jobs))),
+            jobs=session.execute(sa.select(sa.func.count()).select_from(jobs)
+                                 .where(old)).scalar_one(),
+            requests=session.execute(sa.select(sa.func.count()).select_from(requests)
+                                     .where(requests.c.job_id.in_(matching))).scalar_one(),
+            attempts=session.execute(sa.select(sa.func.count()).select_from(attempts)
+                                     .where(attempts.c.request_id.in_(of_jobs))).scalar_one(),
         )
     finally:
         session.rollback()

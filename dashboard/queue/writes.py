@@ -79,7 +79,7 @@ def _combined(prev: str | None, start: str | None) -> sa.Select:
     "same": the next request of prev's job) the request marked running after it. Selects
     whether each part applied. Its parameters are named apart from the columns: an UPDATE
     would take a parameter named like a column as a value for that column."""
-    worker = sa.bindparam("worker")
+    worker: sa.BindParameter[str] = sa.bindparam("worker")
     ctes = []
     prev_job = next_job = None
     if prev is not None:

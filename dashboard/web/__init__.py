@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from . import (
+    assets,
     audit,
     bulk_actions,
     digests,
@@ -21,6 +22,7 @@ from . import (
 
 def init_app(app: Flask) -> None:
     security.init_app(app)
+    assets.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     for blueprint in (login.bp, users.bp, overview.bp, jobs.bp, bulk_actions.bp, job_actions.bp,

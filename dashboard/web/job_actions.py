@@ -36,7 +36,7 @@ def act(job_id: int, action: str):
 def perform(job_id: int, action: str) -> bool:
     """The action and its audit entry (both or neither), told in a flash message."""
     try:
-        done = one_job.perform(db.session, action, job_id, actor=current_user.name,
+        done = one_job.perform(db.session(), action, job_id, actor=current_user.name,
                                   now=now(),
                                   run_seconds=current_app.config["DASHBOARD_RUN_SECONDS"])
     except one_job.NoSuchJob:

@@ -39,7 +39,7 @@ def detail(job_id: int):
 
 def render_job(job_id: int, *, confirm: str | None = None, status: int = 200):
     """The job's page, or only its fragment for htmx (after an action, or while polling)."""
-    found = job_detail(db.session, job_id)
+    found = job_detail(db.session(), job_id)
     if found is None:
         abort(404, f"Job #{job_id} does not exist (it may have been cleaned up).")
     template = "jobs/_job.html" if is_htmx() else "jobs/detail.html"

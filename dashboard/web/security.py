@@ -46,4 +46,4 @@ def init_app(app: Flask) -> None:
     if proxies:
         # Behind reverse proxies: trust their X-Forwarded-For/-Proto/-Host (for the login
         # throttle's address and HTTPS detection), and nobody else's.
-        app.wsgi_app = TrustedProxies(app.wsgi_app, proxies)
+        app.wsgi_app = TrustedProxies(app.wsgi_app, proxies)  # type: ignore[method-assign]

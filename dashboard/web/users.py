@@ -16,10 +16,10 @@ bp = Blueprint("users", __name__, url_prefix="/users")
 
 @bp.get("")
 @require(Role.ADMIN)
-def index():
+def index(removing: User | None = None):
     """Every user and their role, with the forms to manage them."""
     users = db.session.scalars(sa.select(User).order_by(User.name)).all()
-    return render_template("users/index.html", users=users, roles=list(Role))
+    return render_template("users/index.html", users=users, roles=list(Role), removing=removing)
 
 
 @bp.post("")
@@ -52,7 +52,7 @@ def change_role(user_id: int):
     if user.id == current_user.id and role != Role.ADMIN:
         return _back("You can't take away your own admin role.", "error")
     before, user.role = user.role, role.value
-    audit.record(db.session, current_user.name, "user-role", [],
+    audit.record(db.session(), current_user.name, "user-role", [],
                  detail=f"{user.name}: {before} -> {role.value}")
     return _back(f"{user.name} is now {role.value}.", "success")
 
@@ -60,13 +60,15 @@ def change_role(user_id: int):
 @bp.post("/<int:user_id>/delete")
 @require(Role.ADMIN)
 def delete(user_id: int):
-    """Remove a user; their sessions end with it."""
+    """Remove a user, once confirmed; their sessions end with it."""
     user = db.get_or_404(User, user_id)
     if user.id == current_user.id:
         return _back("You can't remove yourself.", "error")
+    if request.form.get("confirm") != "yes":
+        return index(removing=user)
     name = user.name
     db.session.delete(user)
-    audit.record(db.session, current_user.name, "user-delete", [], detail=f"removed {name}")
+    audit.record(db.session(), current_user.name, "user-delete", [], detail=f"removed {name}")
     return _back(f"Removed {name}.", "success")
 
 

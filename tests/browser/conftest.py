@@ -21,13 +21,13 @@ from pathlib import Path
 import pytest
 
 from tests.browser import seed
+from tests.support.browser import log_in
 from tests.support.servers import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 pytestmark = pytest.mark.slow
 
@@ -98,18 +98,3 @@ def page(browser, server):
     yield tab
     context.close()
     assert problems == []
-
-
-def log_in(tab, url: str, name: str) -> None:
-    tab.goto(f"{url}/")
-    assert "/login" in tab.url
-    tab.fill("input[name=name]", name)
-    tab.fill("input[name=password]", seed.PASSWORD)
-    tab.click("button:has-text('Log in')")
-    tab.wait_for_url(f"{url}/")
-
-
-def screenshot(tab, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(SCREENSHOTS / name), full_page=True)
-

@@ -12,9 +12,17 @@ from tests.support.factories import make_job
 
 OPERATOR = "olga"
 VIEWER = "vic"
+ADMIN = "ada"
+#: The user the admin tests remove.
+DOOMED = "dora"
 PASSWORD = "browser-pass-1"
 XSS_SCRIPT = "<script>window.__xss = 1</script>"
 XSS_IMG = '"><img src=x onerror="window.__xss = 2; alert(2)">'
+#: Unbroken strings that must wrap or scroll inside their own box on a phone.
+LONG_TOKEN = "tok_" + "Q" * 240
+#: A big job: all its requests succeed but the last.
+BIG_JOB_REQUESTS = 1000
+LONG_URL = "https://api.example.com/v1/customers/" + "a1b2c3d4" * 50
 
 
 class Clock:
@@ -34,7 +42,9 @@ def seed(env: dict[str, str], now: datetime) -> dict[str, int]:
         upgrade()
         session = db.session
         session.add_all([new_user(OPERATOR, "operator", PASSWORD),
-                         new_user(VIEWER, "viewer", PASSWORD)])
+                         new_user(VIEWER, "viewer", PASSWORD),
+                         new_user(ADMIN, "admin", PASSWORD),
+                         new_user(DOOMED, "viewer", PASSWORD)])
         session.commit()
         clock = Clock(now - timedelta(days=7))
         repository = JobRepository(session, clock)
@@ -46,11 +56,18 @@ def seed(env: dict[str, str], now: datetime) -> dict[str, int]:
         jobs["retry"] = _failing(repository, "cust-1002", {"customer_id": 1002})
         bulk = [_failing(repository, f"cust-20{n}", {"n": n}, source="bulk-src")
                 for n in range(4)]
+        jobs["long"] = repository.save(make_job(
+            ("test_echo", {"url": LONG_URL, "token": LONG_TOKEN}),
+            ("test_fails_with", {"reason": f"410 Gone: {LONG_URL}"}),
+            relation_id=LONG_TOKEN, source_id="src-" + "y" * 90)).id
+        big = [("test_quiet", {"n": n}) for n in range(BIG_JOB_REQUESTS - 1)]
+        jobs["big"] = repository.save(make_job(
+            *big, ("test_fails_with", {"reason": "410 Gone"}), relation_id="big-1")).id
         for minutes in (0, 2, 4):
             clock.now = now - timedelta(minutes=20 - minutes)
             _digest(session, clock)
         clock.now = now - timedelta(minutes=5)
-        for name in ("pause", "run", "cancel"):
+        for name in ("pause", "run", "cancel", "a11y", "focus"):
             job = make_job(("test_echo", {"step": name}))
             jobs[name] = repository.save(job).id
         xss = make_job(("test_echo", {"note": XSS_SCRIPT, "html": XSS_IMG}),

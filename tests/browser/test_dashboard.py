@@ -6,7 +6,7 @@ import re
 import sqlite3
 
 from tests.browser import seed
-from tests.browser.conftest import log_in, screenshot
+from tests.support.browser import log_in, screenshot
 
 
 def state_badge(tab) -> str:
@@ -42,6 +42,8 @@ def test_filter_the_list(page, server):
     rows.first.wait_for()
     assert rows.count() == 4
     assert all(s == "failed" for s in page.locator("tr[data-job] .state").all_inner_texts())
+    page.goto(f"{server.url}/jobs?state=failed")
+    screenshot(page, "failed-list.png")
 
 
 def test_open_a_failed_job_and_read_its_payload_and_history(page, server):

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.queue import Job, JobDigest, actions
-from tests.conftest import Clock
+from tests.support.clock import Clock
 from tests.support.factories import save_job
 
 #: Long before the real clock, which the command uses: these jobs are older than any cutoff.

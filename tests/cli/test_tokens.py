@@ -45,12 +45,23 @@ def test_list_says_when_there_is_none(runner):
 
 def test_revoke_stops_the_token_at_once(app, runner, session):
     secret = create(runner, "shop").stdout.strip()
-    result = runner.invoke(args=["tokens", "revoke", "shop"])
+    result = runner.invoke(args=["tokens", "revoke", "shop"], input="y\n")
     assert result.exit_code == 0 and result.stdout == "revoked token shop\n"
+    assert "Revoke token shop (enqueue, every source)?" in result.stderr
     response = ApiClient(app.test_client(), secret).post("/api/v1/jobs", {"requests": []})
     assert response.status_code == 401
     assert "revoked" in runner.invoke(args=["tokens", "list"]).stdout
     assert [row[1] for row in audit_rows(session)] == ["token-create", "token-revoke"]
+
+
+@pytest.mark.parametrize("answer", ["n\n", "\n", ""])
+def test_revoke_asks_first_and_a_no_keeps_the_token(app, runner, session, answer):
+    secret = create(runner, "shop").stdout.strip()
+    result = runner.invoke(args=["tokens", "revoke", "shop"], input=answer)
+    assert result.exit_code != 0 and result.stdout == ""
+    assert "Revoke token shop" in result.stderr
+    assert ApiClient(app.test_client(), secret).get("/api/v1/jobs/1").status_code != 401
+    assert [row[1] for row in audit_rows(session)] == ["token-create"]
 
 
 @pytest.mark.parametrize(("args", "code", "words"), [
@@ -70,8 +81,8 @@ def test_mistakes_are_refused_saying_why(runner, args, code, words):
 
 def test_revoking_twice_is_refused(runner):
     create(runner, "shop")
-    runner.invoke(args=["tokens", "revoke", "shop"])
-    result = runner.invoke(args=["tokens", "revoke", "shop"])
+    runner.invoke(args=["tokens", "revoke", "shop", "--yes"])
+    result = runner.invoke(args=["tokens", "revoke", "shop", "--yes"])
     assert result.exit_code == 1 and "already revoked" in result.stderr
 
 

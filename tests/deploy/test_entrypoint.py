@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 import socket
 import subprocess
 import threading
+import urllib.error
+import urllib.request
 
 import pytest
 import sqlalchemy as sa
@@ -233,3 +237,31 @@ def test_a_wrong_setting_stops_at_once_with_one_line(start):
     assert process.stderr.strip().splitlines() == [
         "Error: QUEUE_ALERT_TO: 'not-an-address' is not an email address"]
     assert "database not ready" not in process.stderr
+
+
+def test_the_image_serves_fingerprinted_static_files_and_compressed_pages(start, tree):
+    """What the browser tests see from gunicorn, the image's gunicorn.conf.py serves too."""
+    process, url, port = serve(start)
+    assert wait_until_served(process, url)[0] == 200
+    base = f"http://127.0.0.1:{port}"
+
+    def get(path: str, encoding: str) -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(base + path, headers={"Accept-Encoding": encoding})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    status, headers, body = get("/login", "gzip")
+    assert (status, headers.get("Content-Encoding")) == (200, "gzip")
+    page = gzip.decompress(body).decode()
+    statics = re.findall(r'(?:href|src)="(/static/[^"]+\.[0-9a-f]{12}\.(?:css|js))"', page)
+    assert len(statics) >= 3
+    for path in statics:
+        status, headers, body = get(path, "identity")
+        assert status == 200 and "Content-Encoding" not in headers and body
+        assert "max-age=31536000" in headers["Cache-Control"]
+    status, headers, _ = get(re.sub(r"\.[0-9a-f]{12}\.", ".000000000000.", statics[0]), "gzip")
+    assert status == 404
+    assert process.stop() == 0

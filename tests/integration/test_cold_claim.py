@@ -20,9 +20,10 @@ from dashboard.app.extensions import db
 from dashboard.db import UTCDateTime
 from dashboard.queue import Job, JobState, Request, RequestState, claims, digest
 from dashboard.queue.claims import Lease, claim_due, claim_parameters
-from tests.conftest import T0, reset_schema
 from tests.support import plans
+from tests.support.clock import T0
 from tests.support.concurrency import forget_statistics
+from tests.support.schema import reset_schema
 
 pytestmark = pytest.mark.slow
 

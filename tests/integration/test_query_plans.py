@@ -20,8 +20,8 @@ from dashboard.queries import errors, waiting
 from dashboard.queries.filters import parse_filter
 from dashboard.queries.jobs import list_query
 from dashboard.queue import claims, digest
-from tests.conftest import T0
 from tests.support import plans
+from tests.support.clock import T0
 from tests.support.plans import sent_statement
 
 pytestmark = pytest.mark.slow

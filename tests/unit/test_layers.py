@@ -71,3 +71,44 @@ def test_the_queue_modules_import_one_another_without_a_cycle():
         tuple(TopologicalSorter(graph).static_order())
     except CycleError as error:
         raise AssertionError(f"import cycle: {' -> '.join(error.args[1])}") from None
+
+
+def package_imports() -> dict[str, set[str]]:
+    """Which of dashboard's packages (and top-level modules) each one imports, type-only
+    imports included: a module map that holds only at run time would mislead a reader."""
+    root = Path(dashboard.__file__).parent
+    found: dict[str, set[str]] = {}
+    for path in root.rglob("*.py"):
+        parts = list(path.relative_to(root.parent).with_suffix("").parts)
+        in_package = parts[-1] == "__init__"
+        if in_package:
+            parts = parts[:-1]
+        source = parts[1] if len(parts) > 1 else "dashboard"
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level:
+                base = parts if in_package else parts[:-1]
+                base = base[:len(base) - node.level + 1]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            targets = [module] if node.module else [f"{module}.{a.name}" for a in node.names]
+            for target in targets:
+                names = target.split(".")
+                if names[0] == "dashboard" and len(names) > 1 and names[1] != source:
+                    found.setdefault(source, set()).add(names[1])
+    return found
+
+
+def test_the_packages_import_downwards_only():
+    """docs/architecture.md's map: the core over db.py; pages and the API side by side."""
+    imports = package_imports()
+    assert imports.get("queue", set()) <= {"db"}
+    assert imports.get("db", set()) == set()
+    assert "api" not in imports.get("web", set()) and "web" not in imports.get("api", set())
+    delivery = {"web", "api", "cli"}
+    for package, imported in imports.items():
+        if package not in delivery | {"dashboard"}:
+            assert not imported & delivery, f"{package} imports {imported & delivery}"
+    assert not imports.get("cli", set()) & {"web"}

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 
 from dashboard.queue import RetryStrategy
-from tests.conftest import T0
+from tests.support.clock import T0
 
 HOUR = 3600
 

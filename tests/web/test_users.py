@@ -21,7 +21,7 @@ def test_admin_creates_changes_and_removes_a_user(admin, session, users):
     assert dora.check_password("long enough") and dora.password_hash.startswith("scrypt")
     post(admin, f"/users/{dora.id}/role", {"role": "viewer"})
     assert names(session)["dora"] == "viewer"
-    post(admin, f"/users/{dora.id}/delete")
+    post(admin, f"/users/{dora.id}/delete", {"confirm": "yes"})
     assert "dora" not in names(session)
     assert list(session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id))) == [
         "user-create", "user-role", "user-delete"]
@@ -36,6 +36,19 @@ def test_bad_user_input_gets_a_message(admin, users, session):
         page = text(post(admin, "/users", form, follow_redirects=True))
         assert message in page
     assert set(names(session)) == {"viewer", "operator", "admin"}
+
+
+def test_removing_a_user_asks_first(admin, users, session):
+    viewer = users["viewer"]
+    page = text(post(admin, f"/users/{viewer.id}/delete"))
+    assert "Remove user viewer?" in page and "Yes, remove viewer" in page
+    assert 'name="confirm" value="yes"' in page
+    assert "viewer" in names(session)
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0
+    post(admin, f"/users/{viewer.id}/delete", {"confirm": "no"})
+    assert "viewer" in names(session)
+    post(admin, f"/users/{viewer.id}/delete", {"confirm": "yes"})
+    assert "viewer" not in names(session)
 
 
 def test_admin_cannot_demote_or_remove_themselves(admin, users, session):

@@ -1,0 +1,64 @@
+"""axe-core finds no serious or critical violation on any page or state, light and dark,
+wide and narrow (issue 14, item 12)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser import axe, seed
+from tests.support.browser import log_in
+
+
+def visit(tab, server) -> dict[str, list[dict]]:
+    """Every page and state an operator or admin meets, with what axe finds on each."""
+    url = server.url
+    found: dict[str, list[dict]] = {}
+
+    def check(name: str) -> None:
+        found[name] = axe.violations(tab)
+
+    tab.goto(f"{url}/login")
+    check("login")
+    log_in(tab, url, seed.ADMIN)
+    check("overview")
+    for name, path in [("jobs", "/jobs"), ("failed list", "/jobs?state=failed"),
+                       ("long strings list", f"/jobs?relation={seed.LONG_TOKEN}"),
+                       ("empty list", "/jobs?source=no-such-source"),
+                       ("failed job", f"/jobs/{server.jobs['failed']}"),
+                       ("long strings job", f"/jobs/{server.jobs['long']}"),
+                       ("audit", "/audit"), ("users", "/users"), ("not found", "/jobs/999999999"),
+                       ("bad filter", "/jobs?before=x")]:
+        tab.goto(url + path)
+        check(name)
+    tab.goto(f"{url}/jobs/{server.jobs['a11y']}")
+    tab.click("#job-actions button:has-text('Cancel')")
+    tab.wait_for_selector("#job .confirm")
+    check("cancel confirmation")
+    tab.click("#job .confirm a:has-text('Keep it')")
+    tab.wait_for_selector("#job .confirm", state="detached")
+    tab.locator("#job-actions button:text-matches('^(Pause|Resume)$')").click()
+    tab.wait_for_selector("#job .flash")
+    check("job after an action")
+    tab.goto(f"{url}/jobs?state=failed")
+    tab.click(".bulk-filter button:has-text('Retry all')")
+    tab.wait_for_selector(".confirm h1")
+    check("bulk confirmation")
+    tab.goto(f"{url}/users")
+    tab.click(f"tr:has(td:text-is('{seed.VIEWER}')) button:has-text('Remove')")
+    tab.wait_for_selector(".confirm")
+    check("remove user confirmation")
+    return found
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [1440, 390])
+def test_axe_finds_nothing_serious(browser, server, scheme, width):
+    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    tab = context.new_page()
+    try:
+        found = visit(tab, server)
+    finally:
+        context.close()
+    counts = {name: axe.count(v) for name, v in found.items()}
+    print(f"axe {scheme} {width}px: {sum(counts.values())} serious/critical: {counts}")
+    assert {name: axe.describe(v) for name, v in found.items() if v} == {}

@@ -1,0 +1,23 @@
+"""What the browser tests do on any page: log in, take a screenshot for the README."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.browser import seed
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def log_in(tab, url: str, name: str) -> None:
+    tab.goto(f"{url}/")
+    assert "/login" in tab.url
+    tab.fill("input[name=name]", name)
+    tab.fill("input[name=password]", seed.PASSWORD)
+    tab.click("button:has-text('Log in')")
+    tab.wait_for_url(f"{url}/")
+
+
+def screenshot(tab, name: str, full_page: bool = True) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
