@@ -13,7 +13,7 @@ import tests.support.types  # noqa: F401  (the request types the jobs below use)
 from dashboard import create_app
 from dashboard.app.extensions import db
 from dashboard.queue import JobDigest, JobRepository, QueueSettings
-from tests.browser.conftest import screenshot
+from tests.support.browser import screenshot
 from tests.support.factories import make_job
 from tests.support.processes import DigestProcess, digest_env
 
@@ -84,8 +84,10 @@ def test_a_failed_reason_shows_whole_and_wrapped_in_red(page, server, failing):
     assert cell.is_visible() and cell.evaluate("e => getComputedStyle(e).whiteSpace") == "pre-wrap"
     box = cell.bounding_box()
     assert box["height"] > 30  # wrapped over lines, not cut at the column's width
-    red = cell.evaluate("e => getComputedStyle(e).color")
-    assert red == "rgb(194, 59, 50)"
+    bad = page.evaluate("""() => { const e = document.createElement('span');
+        e.style.color = 'var(--bad)'; document.body.append(e);
+        const colour = getComputedStyle(e).color; e.remove(); return colour; }""")
+    assert cell.evaluate("e => getComputedStyle(e).color") == bad  # the scheme's red
     failed_at = page.locator(f"tr[data-job='{failing['failed']}'] td:nth-child(10) time")
     assert failed_at.count() == 1
     screenshot(page, "failed-list.png")
