@@ -190,7 +190,7 @@ def _hide_secrets(session: Session,
     masker = default_settings().masker
     for job_id in shown:
         codes, error, failed_at = details[job_id]
-        details[job_id] = (codes, hide(error, masker.secrets_of_json(*texts[job_id])),
+        details[job_id] = (codes, hide(error or "", masker.secrets_of_json(*texts[job_id])),
                            failed_at)
 
 

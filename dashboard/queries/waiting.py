@@ -70,7 +70,7 @@ def waiting(session: Session, now: datetime, cap: int) -> Waiting:
         .select_from(come)).one()
     held = held or 0
     later = session.scalar(sa.select(sa.func.count()).select_from(
-        sa.select(jobs.c.id).where(scheduled(now)).limit(cap + 1).subquery()))
+        sa.select(jobs.c.id).where(scheduled(now)).limit(cap + 1).subquery())) or 0
     over = total > cap  # then of the cap + 1 jobs read: at least so many of each
     return Waiting(due=Count(total - held, over), blocked=Count(held, over),
                    scheduled=Count(min(later, cap), later > cap))
