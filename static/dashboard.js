@@ -1,5 +1,6 @@
-// AsyncQueue dashboard: live updates (polling htmx fragments), the switch that stops
-// them, select-all checkboxes, and a notice when the server can't be reached.
+// AsyncQueue dashboard: live updates (polling htmx fragments, merged into the page by
+// idiomorph), the switch that stops them, select-all checkboxes, times in the reader's
+// own zone, and a notice when the server can't be reached.
 // No inline script anywhere: the Content-Security-Policy allows only this file and htmx.
 (function () {
   "use strict";
@@ -13,11 +14,27 @@
   }
 
   function busy(element) {
-    // Don't swap away what the operator is working on: ticked rows, a focused field. A
-    // focused message (focus.js puts the focus there after an action) is only being read.
-    var active = document.activeElement;
-    return element.querySelector("input[type=checkbox]:checked") !== null ||
-      element.contains(active) && active !== body && !active.classList.contains("flash");
+    // A confirmation the operator has open is not in the polled page: wait for an answer.
+    return element.querySelector("[role=alertdialog]") !== null;
+  }
+
+  // A poll merges the new page into the old one: what the operator is doing stays as it
+  // is (ticked rows, typed text, open tracebacks, focus, selection, scroll).
+  if (window.Idiomorph) {
+    // (Not ignoreActiveValue: it also leaves the focused element's children as they were,
+    // so a clicked "Pause" button would keep its text after the job was paused.)
+    window.Idiomorph.defaults.callbacks.beforeAttributeUpdated = function (name, element) {
+      if (name === "open" && element.tagName === "DETAILS") { return false; }
+      if (name === "checked" && element.type === "checkbox") { return false; }
+      if (name === "value" && element.tagName === "INPUT" && element.type !== "hidden" &&
+          element.type !== "checkbox" && element.form) { return false; }
+      return true;
+    };
+    window.Idiomorph.defaults.callbacks.beforeNodeMorphed = function (old, fresh) {
+      // A time already shown in the reader's zone stays as it is while it is the same time.
+      return !(old.tagName === "TIME" && old.hasAttribute("data-local") &&
+               old.getAttribute("datetime") === fresh.getAttribute("datetime"));
+    };
   }
 
   function poll() {
@@ -27,7 +44,7 @@
     });
   }
 
-  window.setInterval(poll, seconds * 1000);
+  window.setInterval(function () { poll(); localTimes(document); }, seconds * 1000);
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden) { poll(); }
   });
@@ -61,4 +78,87 @@
     say("The dashboard can't reach the server; live updates will resume when it answers.");
   });
   document.addEventListener("htmx:afterSwap", function () { say(""); });
+
+  // A poll sent before the operator's own request (a page link, "show them", an action)
+  // must not land after it and merge the older page back.
+  var lastOwnSwap = 0;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var xhr = event.detail.xhr;
+    xhr.aqSentAt = performance.now();
+    xhr.aqPoll = event.detail.elt.hasAttribute("data-poll");
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.aqPoll && xhr.aqSentAt < lastOwnSwap) { event.detail.shouldSwap = false; }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr && !xhr.aqPoll) { lastOwnSwap = performance.now(); }
+  });
+
+  // A bad filter comes back (400) as the form with the problem next to its field.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    if (detail.xhr && detail.xhr.status === 400 && detail.target && detail.target.id === "jobs") {
+      detail.shouldSwap = true;
+      detail.isError = false;
+    }
+  });
+
+  // Times: the server writes UTC; here they read "3 min ago", the exact time in the
+  // reader's own zone on hover.
+  var zone = (Intl.DateTimeFormat().resolvedOptions().timeZone) || "local time";
+  var exact = new Intl.DateTimeFormat("en-GB", {
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+    second: "2-digit", hour12: false, timeZoneName: "short"
+  });
+
+  function exactTime(date) {
+    var part = {};
+    exact.formatToParts(date).forEach(function (p) { part[p.type] = p.value; });
+    return part.year + "-" + part.month + "-" + part.day + " " + part.hour + ":" + part.minute +
+      ":" + part.second + " " + part.timeZoneName + " (" + zone + ")";
+  }
+
+  function relative(date) {
+    var s = Math.round((Date.now() - date.getTime()) / 1000);
+    var past = s >= 0, text;
+    s = Math.abs(s);
+    if (s < 5) { return "just now"; }
+    if (s < 60) { text = s + " s"; }
+    else if (s < 3600) { text = Math.floor(s / 60) + " min"; }
+    else if (s < 48 * 3600) { text = Math.floor(s / 3600) + " h " + Math.floor(s % 3600 / 60) + " min"; }
+    else { text = Math.floor(s / 86400) + " d " + Math.floor(s % 86400 / 3600) + " h"; }
+    return past ? text + " ago" : "in " + text;
+  }
+
+  function localTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (time) {
+      var date = new Date(time.getAttribute("datetime"));
+      if (isNaN(date.getTime())) { return; }
+      time.textContent = relative(date);
+      time.title = exactTime(date);
+      time.setAttribute("data-local", "");
+    });
+    root.querySelectorAll("[data-zone]").forEach(function (label) {
+      label.textContent = "(" + zone + " on hover)";
+    });
+  }
+  localTimes(document);
+  document.addEventListener("htmx:afterSettle", function () { localTimes(document); });
+
+  // The navigation marks the page shown, also after a filter changed the address.
+  function markNavigation() {
+    var here = new URL(window.location.href);
+    document.querySelectorAll(".top nav a").forEach(function (link) {
+      var target = new URL(link.href);
+      var exactOnly = target.pathname.slice(-1) === "/";
+      var samePage = here.pathname === target.pathname;
+      var under = !exactOnly && here.pathname.indexOf(target.pathname + "/") === 0;
+      var failed = samePage && here.searchParams.get("state") === "failed";
+      var current = (samePage || under) && (target.searchParams.get("state") === "failed") === failed;
+      if (current) { link.setAttribute("aria-current", "page"); } else { link.removeAttribute("aria-current"); }
+    });
+  }
+  document.addEventListener("htmx:pushedIntoHistory", markNavigation);
 })();

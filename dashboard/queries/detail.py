@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from ..audit import AuditEntry, entries_for_job
 from ..queue import claims
-from ..queue.models import Job
+from ..queue.models import Job, Request
 from ..queue.repository import JobRepository
 from ..queue.settings import default_settings
-from ..queue.states import DUE_STATES, JobState
+from ..queue.states import DUE_STATES, JobState, RequestState
 
 
 @dataclass(frozen=True)
@@ -36,3 +37,41 @@ def job_detail(session: Session, job_id: int) -> JobDetail | None:
     secrets = default_settings().masker.secrets_of_json(
         *(text for r in job.requests for text in (r.payload, r.result)))
     return JobDetail(job, blocked_by, entries_for_job(session, job_id), secrets)
+
+
+#: Requests a job's page shows at once: a job of 1,000 requests is read a part at a time.
+REQUESTS_PER_PART = 20
+#: Failing requests the summary line links to, at most.
+LINKED_FAILURES = 10
+
+
+@dataclass(frozen=True)
+class RequestPart:
+    """The requests of a job one page shows, and the line that sums up all of them."""
+
+    requests: list[Request]
+    #: 1-based; ``parts`` in all.
+    number: int
+    parts: int
+    total: int
+    #: (state, how many), in the order of RequestState.
+    counts: list[tuple[RequestState, int]]
+    #: The failed and retrying requests, with the part each is shown in.
+    failing: list[tuple[Request, int]]
+
+    @property
+    def first_position(self) -> int:
+        return (self.number - 1) * REQUESTS_PER_PART
+
+
+def request_part(requests: list[Request], number: int) -> RequestPart:
+    """Part ``number`` (1-based, clamped to the last) of a job's requests."""
+    parts = max(1, -(-len(requests) // REQUESTS_PER_PART))
+    number = min(max(number, 1), parts)
+    start = (number - 1) * REQUESTS_PER_PART
+    tally = Counter(r.state for r in requests)
+    failing = [(r, i // REQUESTS_PER_PART + 1) for i, r in enumerate(requests)
+               if r.state in (RequestState.FAILED, RequestState.RETRYING)]
+    return RequestPart(requests[start:start + REQUESTS_PER_PART], number, parts, len(requests),
+                       [(state, tally[state]) for state in RequestState if tally[state]],
+                       failing[:LINKED_FAILURES])

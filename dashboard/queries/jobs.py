@@ -1,8 +1,9 @@
-"""The job list: jobs matching a filter, newest first, a page at a time.
+"""The job list: jobs matching a filter, in one of the orders of ``ordering``, a page
+at a time.
 
-Pages are cut by id (``before``: the last id of the previous page), never by OFFSET,
-and nothing counts the whole table: a page costs the same on the first page and the
-thousandth.
+Pages are cut by a keyset cursor (``before``: the last id of the previous page, or the
+last row's sort key and id), never by OFFSET, and nothing counts the whole table: a page
+costs the same on the first page and the thousandth.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..queue.states import DUE_STATES, UNFINISHED_STATES, JobState, RequestState
 from ..queue.types import registry
 from . import errors, waiting
 from .filters import BadFilter, JobFilter
+from .ordering import SORTS, Cursor, Sort, ordered
 
 jobs = Job.__table__
 requests = Request.__table__
@@ -62,6 +64,8 @@ class JobPage:
     rows: list[JobRow]
     #: ``before`` for the next (older) page; None on the last page.
     next_before: int | None
+    #: Where the next page starts, in the page's sort order; None on the last page.
+    next_cursor: Cursor | None = None
 
 
 def conditions(found: JobFilter, now: datetime | None = None) -> list[sa.ColumnElement[bool]]:
@@ -112,17 +116,21 @@ def check_filter(session: Session, found: JobFilter) -> None:
 
 
 def list_jobs(session: Session, found: JobFilter, *, before: int | None = None,
-              limit: int = PAGE_SIZE) -> JobPage:
+              limit: int = PAGE_SIZE, sort: Sort = SORTS["created"],
+              cursor: Cursor | None = None, seen: int | None = None) -> JobPage:
+    """A page of jobs; ``seen`` (the newest id the reader has) leaves out newer jobs, so
+    that rows arriving while an operator reads don't push the page down."""
     query = (
         sa.select(jobs.c.id, jobs.c.relation_id, jobs.c.store_id, jobs.c.source_id,
-                  jobs.c.state, jobs.c.created_at, jobs.c.next_attempt_at)
+                  jobs.c.state, jobs.c.created_at, jobs.c.next_attempt_at, jobs.c.finished_at)
         .where(*conditions(found))
-        .order_by(jobs.c.id.desc())
         .limit(limit + 1)
     )
     if before is not None:
-        query = query.where(jobs.c.id < before)
-    found_rows = session.execute(query).all()
+        cursor = Cursor(None, before)
+    if seen is not None:
+        query = query.where(jobs.c.id <= seen)
+    found_rows = session.execute(ordered(query, sort, cursor)).all()
     more = len(found_rows) > limit
     found_rows = found_rows[:limit]
     ids = [row.id for row in found_rows]
@@ -132,21 +140,27 @@ def list_jobs(session: Session, found: JobFilter, *, before: int | None = None,
     blockers = _blockers(session, [row.id for row in found_rows if row.relation_id is not None
                                    and row.state in WAITING_STATES])
     rows = [
-        JobRow(**row._mapping, type_codes=details[row.id][0], attempts=counts.get(row.id, 0),
+        JobRow(**{k: v for k, v in row._mapping.items() if k != "finished_at"},
+               type_codes=details[row.id][0], attempts=counts.get(row.id, 0),
                last_error=details[row.id][1], failed_at=details[row.id][2],
                blocked_by=blockers.get(row.id))
         for row in found_rows
     ]
-    return JobPage(rows, ids[-1] if more else None)
+    if not more:
+        return JobPage(rows, None)
+    last = found_rows[-1]
+    at = None if sort.key is None else getattr(last, sort.key.name)
+    return JobPage(rows, last.id if sort.key is None else None, Cursor(at, last.id))
 
 
 def list_query(found: JobFilter, *, before: int | None = None,
-               limit: int = PAGE_SIZE) -> sa.Select:
-    """The list's main query, for EXPLAIN in the benchmark."""
-    query = sa.select(jobs.c.id).where(*conditions(found)).order_by(jobs.c.id.desc())
+               limit: int = PAGE_SIZE, sort: Sort = SORTS["created"],
+               cursor: Cursor | None = None) -> sa.Select:
+    """The list's main query, for EXPLAIN in the benchmark and the query-plan tests."""
     if before is not None:
-        query = query.where(jobs.c.id < before)
-    return query.limit(limit + 1)
+        cursor = Cursor(None, before)
+    query = sa.select(jobs.c.id).where(*conditions(found))
+    return ordered(query, sort, cursor).limit(limit + 1)
 
 
 def _request_details(session: Session, ids: list[int]

@@ -64,6 +64,15 @@ class Job(Base):
         # The dashboard: the oldest due job, and lists filtered by creation time.
         sa.Index("ix_jobs_state_next_attempt", "state", "next_attempt_at"),
         sa.Index("ix_jobs_created_at", "created_at", "id"),
+        # The list sorted by next attempt (due jobs) and by failed-at (migration 0012).
+        sa.Index(
+            "ix_jobs_next_attempt",
+            "next_attempt_at",
+            "id",
+            postgresql_where=sa.text("state IN ('pending', 'retrying')"),
+            sqlite_where=sa.text("state IN ('pending', 'retrying')"),
+        ),
+        sa.Index("ix_jobs_failed_at", "state", "finished_at", "id"),
         # None on locked_by or locked_until: claims and heartbeats rewrite them, and
         # PostgreSQL then updates the row in place (migration 0005).
         TABLE_ARGS,

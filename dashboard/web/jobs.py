@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, render_template, request
+from werkzeug.datastructures import MultiDict
 
 from ..app.extensions import db
-from ..queries.detail import job_detail
-from ..queries.filters import PARAMETERS, WAITING, parse_filter, parse_id
-from ..queries.jobs import check_filter, list_jobs
+from ..queries.detail import job_detail, request_part
+from ..queries.filters import (
+    MAX_ID,
+    PARAMETERS,
+    WAITING,
+    BadFilter,
+    parse_filter,
+    parse_id,
+    whole_number,
+)
+from ..queries.jobs import check_filter, conditions, jobs, list_jobs
+from ..queries.ordering import COUNT_CAP, SORTS, capped_count, parse_cursor, parse_sort
 from ..queue.actions import APPLIES_TO
 from ..queue.states import DUE_STATES, JobState
 from ..queue.types import registry
@@ -16,19 +27,68 @@ from .templating import is_htmx
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
 
+#: A job's page polls while the job may change by itself: due, running or retrying.
+LIVE_STATES = (*DUE_STATES, JobState.RUNNING)
+#: URL parameters of the list besides the filter: its order and where its page starts.
+LIST_PARAMETERS = ("sort", "before", "cursor", "seen")
+
+
 @bp.get("")
 def index():
-    """Jobs matching the filters in the URL, newest first, a page at a time."""
-    found = parse_filter(request.args.to_dict(flat=False), extra=("before",))
-    before = parse_id("before", request.args.get("before"))
+    """Jobs matching the filters in the URL, in the chosen order, a page at a time; a bad
+    filter is shown next to its field, with the form as typed."""
+    shared = dict(states=list(JobState), parameters=PARAMETERS, sorts=SORTS,
+                  waiting_kinds=WAITING,
+                  bulk_limit=current_app.config["DASHBOARD_BULK_LIMIT"],
+                  type_codes=registry.codes())
+    try:
+        listing = _listing(request.args)
+    except BadFilter as problem:
+        typed = {name: request.args.get(name, "") for name in (*PARAMETERS, "sort")}
+        return render_template(_template(), problem=problem, typed=typed, **shared), 400
+    return render_template(_template(), problem=None, typed=None, **listing, **shared)
+
+
+def _template() -> str:
+    """The whole page; the list and the form for the filter form's htmx requests; the
+    list alone for polls and page links."""
+    if not is_htmx():
+        return "jobs/index.html"
+    return "jobs/_page.html" if request.headers.get("HX-Target") == "jobs" else "jobs/_table.html"
+
+
+def _listing(args: MultiDict[str, str]) -> dict[str, object]:
+    found = parse_filter(args.to_dict(flat=False), extra=LIST_PARAMETERS)
+    sort = parse_sort(args.get("sort"))
+    # Each order has its own page cursor: an id, or a sort key and an id.
+    given, other = ("before", "cursor") if sort.key is None else ("cursor", "before")
+    if args.get(other):
+        raise BadFilter(other, args[other], f"is no page cursor of sort={sort.name} "
+                                            f"(it pages with '{given}')")
+    before = parse_id("before", args.get("before")) if sort.key is None else None
+    cursor = parse_cursor(sort, args.get("cursor")) if sort.key is not None else None
+    first = before is None and cursor is None and sort.key is None
+    # The first page of the newest-first list stays put: jobs newer than those the reader
+    # was shown are counted ("3 new jobs, show them"), not pushed in above them.
+    seen = whole_number("seen", args["seen"], 0, MAX_ID) if first and args.get("seen") else None
     check_filter(db.session, found)
-    page = list_jobs(db.session, found, before=before)
-    template = "jobs/_table.html" if is_htmx() else "jobs/index.html"
-    return render_template(template, page=page, found=found, params=found.to_params(),
-                           before=before, states=list(JobState), parameters=PARAMETERS,
-                           waiting_kinds=WAITING,
-                           bulk_limit=current_app.config["DASHBOARD_BULK_LIMIT"],
-                           type_codes=registry.codes())
+    page = list_jobs(db.session, found, sort=sort, before=before, cursor=cursor, seen=seen)
+    where = conditions(found)
+    newer = None
+    if first:
+        if seen is None:
+            seen = _newest_id()
+        else:
+            newer = capped_count(db.session, [*where, jobs.c.id > seen], COUNT_CAP)
+    return dict(page=page, found=found, params=found.to_params(), sort=sort, before=before,
+                cursor=cursor, seen=seen if first else None, newer=newer,
+                matching=capped_count(db.session, [*where, *sort.scope], COUNT_CAP),
+                count_cap=COUNT_CAP)
+
+
+def _newest_id() -> int:
+    """The newest job's id: jobs after it are new to the reader of this page."""
+    return db.session.scalar(sa.select(sa.func.max(jobs.c.id))) or 0
 
 
 @bp.get("/<int:job_id>")
@@ -42,8 +102,11 @@ def render_job(job_id: int, *, confirm: str | None = None, status: int = 200):
     found = job_detail(db.session(), job_id)
     if found is None:
         abort(404, f"Job #{job_id} does not exist (it may have been cleaned up).")
+    number = whole_number("requests", request.args.get("requests") or 1, 1, MAX_ID)
     template = "jobs/_job.html" if is_htmx() else "jobs/detail.html"
     return render_template(template, detail=found, job=found.job, confirm=confirm,
+                           part=request_part(found.job.requests, number),
+                           live=found.job.state in LIVE_STATES,
                            applies=applicable(found.job.state),
                            runnable=found.job.state in DUE_STATES), status
 

@@ -5,7 +5,7 @@ the run lasts and deletes it when the run ends. A killed digest's row stays, mar
 stale, until a later digest prunes it a day on.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0012_list_sorting
 
 """
 from alembic import op
@@ -17,7 +17,7 @@ Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb"
 
 # revision identifiers, used by Alembic.
 revision = '0011'
-down_revision = '0009'
+down_revision = '0012_list_sorting'
 branch_labels = None
 depends_on = None
 

@@ -20,8 +20,6 @@ XSS_SCRIPT = "<script>window.__xss = 1</script>"
 XSS_IMG = '"><img src=x onerror="window.__xss = 2; alert(2)">'
 #: Unbroken strings that must wrap or scroll inside their own box on a phone.
 LONG_TOKEN = "tok_" + "Q" * 240
-#: A big job: all its requests succeed but the last.
-BIG_JOB_REQUESTS = 1000
 LONG_URL = "https://api.example.com/v1/customers/" + "a1b2c3d4" * 50
 
 
@@ -60,9 +58,13 @@ def seed(env: dict[str, str], now: datetime) -> dict[str, int]:
             ("test_echo", {"url": LONG_URL, "token": LONG_TOKEN}),
             ("test_fails_with", {"reason": f"410 Gone: {LONG_URL}"}),
             relation_id=LONG_TOKEN, source_id="src-" + "y" * 90)).id
-        big = [("test_quiet", {"n": n}) for n in range(BIG_JOB_REQUESTS - 1)]
+        # Fails for good at once, every time it is retried.
+        jobs["refail"] = repository.save(make_job(("test_not_applicable", {"customer_id": 7}),
+                                                  relation_id="cust-refail")).id
+        # 999 requests that succeed, then one that fails: the issue's big job.
         jobs["big"] = repository.save(make_job(
-            *big, ("test_fails_with", {"reason": "410 Gone"}), relation_id="big-1")).id
+            *[("test_flaky", {"fail_times": 0, "line": n}) for n in range(999)],
+            ("test_not_applicable", {"line": 999}), relation_id="cust-big")).id
         for minutes in (0, 2, 4):
             clock.now = now - timedelta(minutes=20 - minutes)
             _digest(session, clock)

@@ -58,8 +58,6 @@ def test_a_big_job_fits_a_phone(tab_for, server):
     tab.goto(f"{server.url}/jobs/{server.jobs['big']}")
     assert sideways(tab) <= 0
     assert tab.locator("#job h1 .state").inner_text() == "failed"
-    tab.set_viewport_size({"width": 1440, "height": 900})
-    screenshot(tab, "big-job.png", full_page=False)
 
 
 def test_the_header_wraps_on_a_phone(tab_for, server):

@@ -10,6 +10,7 @@ statement (after five runs on one connection, as in any digest run).
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -17,8 +18,9 @@ import sqlalchemy as sa
 
 from dashboard.app.extensions import db
 from dashboard.queries import errors, waiting
-from dashboard.queries.filters import parse_filter
-from dashboard.queries.jobs import list_query
+from dashboard.queries.filters import JobFilter, parse_filter
+from dashboard.queries.jobs import conditions, list_query
+from dashboard.queries.ordering import COUNT_CAP, SORTS, capped_count, parse_cursor
 from dashboard.queue import claims, digest
 from tests.support import plans
 from tests.support.clock import T0
@@ -210,6 +212,41 @@ def test_the_digests_claim_with_its_requests_uses_indexes(backlog) -> None:
     assert_indexed(plan, "claim and read")
     scans = [f"{node['Node Type']} on {node.get('Relation Name')}" for node in plan_nodes(plan)]
     assert not [s for s in scans if s.startswith("Seq Scan")], scans
+
+
+@pytest.mark.parametrize(("sort", "index"), [
+    ("next", "ix_jobs_next_attempt"),   # due jobs, soonest next attempt first
+    ("failed", "ix_jobs_failed_at"),    # failed jobs, latest failure first
+])
+# The deep page starts five hours back: thousands of due and of failed jobs lie after it.
+@pytest.mark.parametrize("cursor", [None, (T0 - timedelta(hours=5)).isoformat() + "~1000"],
+                         ids=["first page", "deep page"])
+def test_the_sorted_job_list_walks_its_index(backlog, sort, index, cursor) -> None:
+    """Each sort order reads its own index from the cursor on: no sort of every matching
+    job before the first 51 come out."""
+    order = SORTS[sort]
+    query = list_query(JobFilter(), sort=order, cursor=parse_cursor(order, cursor))
+    statement, parameters = sent_statement(
+        lambda connection: connection.execute(query).all(), "ORDER BY jobs.")
+    with db.engine.connect() as connection:
+        plan = explain(connection, statement, parameters)
+    assert_indexed(plan, f"sorted by {sort}")
+    assert index in json.dumps(plan)
+    assert not [n for n in plan_nodes(plan) if "Sort" in n["Node Type"]], json.dumps(plan)[:3000]
+
+
+@pytest.mark.parametrize("params", [{}, {"state": "completed"}, {"q": "example.com"}],
+                         ids=["unfiltered", "state", "text search"])
+def test_the_count_stops_at_its_cap(backlog, params) -> None:
+    """"37 matching" reads at most 10,001 rows, whatever the filter matches."""
+    where = conditions(parse_filter({k: [v] for k, v in params.items()}))
+    statement, parameters = sent_statement(
+        lambda connection: capped_count(connection, where), "count(")
+    with db.engine.connect() as connection:
+        plan = explain(connection, statement, parameters)
+        assert capped_count(connection, where) == COUNT_CAP + 1   # the backlog has 50,000
+    limits = [n for n in plan_nodes(plan) if n["Node Type"] == "Limit"]
+    assert limits and all(n["Plan Rows"] <= COUNT_CAP + 1 for n in limits), json.dumps(plan)[:3000]
 
 
 def statements_of(run) -> list[tuple[str, dict]]:

@@ -18,15 +18,6 @@ class Echo(RequestType):
                 "job": context.job.id if context.job else None}
 
 
-class Quiet(RequestType):
-    """Succeeds with a small result of its own (Echo's results nest, one per request)."""
-
-    type_code = "test_quiet"
-
-    def execute(self, payload: Any, context: RequestContext) -> Any:
-        return {"done": payload}
-
-
 class Boom(RequestType):
     type_code = "test_boom"
 

@@ -96,7 +96,8 @@ def test_filters_stay_in_the_form_and_the_links(viewer, failed_job):
     page = text(viewer.get("/jobs?state=failed&relation=cust-42"))
     assert '<option value="failed" selected>' in page
     assert 'name="relation" value="cust-42"' in page
-    assert 'hx-get="/jobs?state=failed&amp;relation=cust-42"' in page
+    # The poll keeps the filter, and the newest job id the reader was shown.
+    assert f'hx-get="/jobs?seen={failed_job.id}&amp;state=failed&amp;relation=cust-42"' in page
 
 
 BAD_FILTERS = [
@@ -159,12 +160,20 @@ def test_job_page_says_which_job_blocks_it(viewer, failed_job, session, clock):
     assert f'Blocked by job <a href="/jobs/{failed_job.id}">#{failed_job.id}</a>' in page
 
 
-def test_job_page_polls_only_while_running(viewer, session, clock):
+@pytest.mark.parametrize(("state", "polls"), [
+    (JobState.PENDING, True),      # due: the digest may take it any minute
+    (JobState.RUNNING, True),
+    (JobState.RETRYING, True),     # its next attempt may fail it for good
+    (JobState.PAUSED, False),      # only an operator changes these
+    (JobState.COMPLETED, False),
+    (JobState.FAILED, False),
+    (JobState.CANCELLED, False),
+])
+def test_job_page_polls_while_the_job_may_change_by_itself(viewer, session, clock, state, polls):
     job = save_job(session, clock, ("test_echo", {}))
-    assert "data-poll hx-get" not in text(viewer.get(f"/jobs/{job.id}"))
-    session.get(type(job), job.id).state = JobState.RUNNING
+    session.get(type(job), job.id).state = state
     session.commit()
-    assert "data-poll hx-get" in text(viewer.get(f"/jobs/{job.id}"))
+    assert ("data-poll hx-get" in text(viewer.get(f"/jobs/{job.id}"))) is polls
 
 
 def test_unknown_job_gets_404(viewer):

@@ -42,7 +42,7 @@ def listed(client, query: str) -> list[int]:
 
 
 def job_row(client, job_id: int) -> str:
-    return text(client.get("/jobs")).split(f'<tr data-job="{job_id}">')[1].split("</tr>")[0]
+    return text(client.get("/jobs")).split(f'<tr data-job="{job_id}"')[1].split("</tr>")[0]
 
 
 def test_the_overview_counts_due_blocked_and_scheduled_apart(viewer, queue):
