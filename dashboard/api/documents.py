@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..queries.detail import JobDetail
-from ..queries.jobs import JobPage, JobRow
+from ..queries.jobs import JobPage, JobRow, first_line
 from ..queue.masking import Masker, hide
 from ..queue.models import Attempt, Request
 from ..queue.payload import load_shown
@@ -48,7 +48,8 @@ def job_row(row: JobRow, links: Links = None) -> dict[str, Any]:
         "id": row.id, "relation_id": row.relation_id, "store_id": row.store_id,
         "source_id": row.source_id, "state": row.state.value,
         "created_at": when(row.created_at), "next_attempt_at": when(row.next_attempt_at),
-        "type_codes": row.type_codes, "attempts": row.attempts, "last_error": row.last_error,
+        "type_codes": row.type_codes, "attempts": row.attempts,
+        "last_error": first_line(row.last_error),
     }, row.id, links)
 
 

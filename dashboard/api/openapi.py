@@ -9,7 +9,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..queries.filters import MAX_ID, MAX_SCHEDULE_NAME_LENGTH, MAX_SEARCH_LENGTH
+from ..queries.filters import (
+    MAX_ERROR_LENGTH,
+    MAX_ID,
+    MAX_SCHEDULE_NAME_LENGTH,
+    MAX_SEARCH_LENGTH,
+    WAITING,
+)
 from ..queries.jobs import PAGE_SIZE
 from ..queue.actions import ACTIONS, Action
 from ..queue.builder import (
@@ -67,6 +73,12 @@ FILTERS = [
      "Text searched in payloads and failure reasons."),
     ("schedule", {"type": "string", "maxLength": MAX_SCHEDULE_NAME_LENGTH},
      "Jobs of this recurring schedule entry (QUEUE_SCHEDULE)."),
+    ("waiting", {"type": "string", "enum": list(WAITING)},
+     "Pending or retrying jobs: due (a digest may take them now), blocked (behind an "
+     "earlier unfinished job of their relation) or scheduled (their time is ahead)."),
+    ("error", {"type": "string", "maxLength": MAX_ERROR_LENGTH},
+     "Jobs whose failing request's reason reads so, with # for any number or id (as the "
+     "dashboard's Top errors panel groups them)."),
     ("before", JOB_ID, "The cursor: jobs with a smaller id (``next_before`` of the previous "
                        "page)."),
     ("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": PAGE_SIZE},

@@ -198,6 +198,9 @@ def settings(instance_path: str, env: dict[str, str] | None = None) -> dict[str,
         "QUEUE_CONCURRENCY": _number(env, "QUEUE_CONCURRENCY", 8, minimum=1),
         # A TOML file of recurring schedule entries (see dashboard/queue/schedule.py).
         "QUEUE_SCHEDULE": env.get("QUEUE_SCHEDULE", "").strip() or None,
+        #: With jobs due and no digest seen for this long, the overview raises an alarm.
+        "QUEUE_DIGEST_EXPECTED_SECONDS": _number(env, "QUEUE_DIGEST_EXPECTED_SECONDS", 180.0,
+                                                 kind=float, minimum=1),
         **mail_settings(env),
         **logs_and_metrics(env),
         **serving(env),

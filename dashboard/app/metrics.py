@@ -18,7 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy.orm import Session
 
 from ..queries import overview
-from ..queue import stats
+from ..queue import processes, stats
 from ..queue.settings import clock
 from .extensions import db
 
@@ -31,7 +31,8 @@ def init_app(app: Flask) -> None:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    """Job counts, recent request outcomes, the digest's last run, the oldest due job."""
+    """Job counts, recent request outcomes, the digest's last run and its age, the oldest
+    due job."""
     token = current_app.config["METRICS_TOKEN"]
     if not token:
         abort(404)
@@ -105,6 +106,14 @@ class QueueCollector:
             "How long the job due the longest has waited (0 when none is due).",
             value=0.0 if due is None else max(self.now - due.due_since, timedelta(0))
             .total_seconds())
+
+        seen = processes.last_seen(self.session)
+        if seen is not None:
+            yield GaugeMetricFamily(
+                "asyncqueue_digest_last_run_age_seconds",
+                "Seconds since a digest last started a run or beat its heartbeat (absent "
+                "before any digest ran).",
+                value=max((self.now - seen).total_seconds(), 0.0))
 
         run = overview.last_run(self.session, finished=True)
         if run is not None and run.finished_at is not None:

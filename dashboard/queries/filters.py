@@ -20,6 +20,8 @@ from ..queue.states import JobState
 from ..queue.types import MAX_TYPE_CODE_LENGTH
 
 MAX_SEARCH_LENGTH = 200
+#: A failure reason to filter by, as the Top errors panel gives it (see errors.py).
+MAX_ERROR_LENGTH = 500
 #: Characters of a wrong value repeated in the error message, at most.
 SHOWN_VALUE = 60
 #: Ids are 32-bit INTEGER columns on PostgreSQL and MariaDB.
@@ -33,7 +35,10 @@ PARAMETERS = {
     "source": "source_id", "from": "created_from", "to": "created_to", "q": "search",
     "schedule": "schedule_name",
     "priority": "priority",
+    "waiting": "waiting", "error": "error",
 }
+#: The ``waiting`` filter's values: see waiting.py.
+WAITING = ("due", "blocked", "scheduled")
 
 
 class ShownState(enum.StrEnum):
@@ -78,6 +83,10 @@ class JobFilter:
     #: Only the jobs of this recurring schedule entry.
     schedule_name: str | None = None
     priority: int | None = None
+    #: Waiting jobs: "due" (a digest may take them now), "blocked" or "scheduled".
+    waiting: str | None = None
+    #: Failing jobs whose reason reads so, numbers and ids aside (errors.normalise).
+    error: str | None = None
     #: Only jobs of these sources (an API token's scope); not a URL parameter.
     sources: tuple[str, ...] | None = None
 
@@ -166,6 +175,10 @@ def _text(limit: int):
 
 def _priority(parameter: str, text: str) -> int:
     return whole_number(parameter, text, MIN_PRIORITY, MAX_PRIORITY, "a priority")
+def _waiting(parameter: str, text: str) -> str:
+    if text.lower() not in WAITING:
+        raise BadFilter(parameter, text, f"is not one of {', '.join(WAITING)}")
+    return text.lower()
 
 
 def _store(parameter: str, text: str) -> int:
@@ -202,6 +215,8 @@ _PARSERS = {
     "q": _text(MAX_SEARCH_LENGTH),
     "schedule": _text(MAX_SCHEDULE_NAME_LENGTH),
     "priority": _priority,
+    "waiting": _waiting,
+    "error": _text(MAX_ERROR_LENGTH),
 }
 
 

@@ -14,10 +14,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..queue.masking import hide
 from ..queue.models import Attempt, Job, Request
-from ..queue.settings import clock
-from ..queue.states import JobState, RequestState
+from ..queue.settings import clock, current
+from ..queue.states import DUE_STATES, UNFINISHED_STATES, JobState, RequestState
 from ..queue.types import registry
+from . import errors, waiting
 from .filters import BadFilter, JobFilter, ShownState
 from .ordering import SORTS, Cursor, Sort, ordered
 
@@ -26,6 +28,10 @@ requests = Request.__table__
 attempts = Attempt.__table__
 
 PAGE_SIZE = 50
+#: Jobs that may be blocked by an earlier job of their relation.
+WAITING_STATES = (*DUE_STATES, JobState.PAUSED)
+#: Characters of a failure reason the list shows, at most.
+REASON_SHOWN = 2_000
 
 
 @dataclass(frozen=True)
@@ -40,8 +46,18 @@ class JobRow:
     priority: int
     type_codes: list[str]
     attempts: int
-    #: The first line of the latest failure of the job's failing request.
+    #: The failure reason of the job's failing request (else of the last request that
+    #: failed once), whole up to REASON_SHOWN characters, secrets masked as stored.
     last_error: str | None
+    #: When the failing request failed (its latest attempt); None unless failing.
+    failed_at: datetime | None = None
+    #: The earlier unfinished job of its relation that holds this waiting job back.
+    blocked_by: int | None = None
+
+    @property
+    def failing(self) -> bool:
+        """Failed or retrying: what the list marks red."""
+        return self.state in (JobState.FAILED, JobState.RETRYING)
 
     @property
     def shown_state(self) -> JobState | ShownState:
@@ -66,11 +82,16 @@ class JobPage:
     next_cursor: Cursor | None = None
 
 
-def conditions(found: JobFilter) -> list[sa.ColumnElement[bool]]:
-    """The WHERE clauses of a filter, on the ``jobs`` table."""
+def conditions(found: JobFilter, now: datetime | None = None) -> list[sa.ColumnElement[bool]]:
+    """The WHERE clauses of a filter, on the ``jobs`` table; ``waiting`` is read at ``now``
+    (default: the queue's clock)."""
     where: list[sa.ColumnElement[bool]] = []
+    if found.waiting is not None:
+        where.append(waiting.CONDITIONS[found.waiting](now or clock()))
+    if found.error is not None:
+        where.append(errors.matches(found.error))
     if found.state == ShownState.SCHEDULED:
-        where += [jobs.c.state == JobState.PENDING, jobs.c.next_attempt_at > clock()]
+        where += [jobs.c.state == JobState.PENDING, jobs.c.next_attempt_at > (now or clock())]
     elif found.state is not None:
         where.append(jobs.c.state == found.state)
     if found.priority is not None:
@@ -136,10 +157,14 @@ def list_jobs(session: Session, found: JobFilter, *, before: int | None = None,
     ids = [row.id for row in found_rows]
     details = _request_details(session, ids)
     counts = _attempt_counts(session, ids)
+    _hide_secrets(session, details)
+    blockers = _blockers(session, [row.id for row in found_rows if row.relation_id is not None
+                                   and row.state in WAITING_STATES])
     rows = [
         JobRow(**{k: v for k, v in row._mapping.items() if k != "finished_at"},
                type_codes=details[row.id][0], attempts=counts.get(row.id, 0),
-               last_error=details[row.id][1])
+               last_error=details[row.id][1], failed_at=details[row.id][2],
+               blocked_by=blockers.get(row.id))
         for row in found_rows
     ]
     if not more:
@@ -159,25 +184,63 @@ def list_query(found: JobFilter, *, before: int | None = None,
     return ordered(query, sort, cursor).limit(limit + 1)
 
 
-def _request_details(session: Session, ids: list[int]) -> dict[int, tuple[list[str], str | None]]:
-    details: dict[int, tuple[list[str], str | None]] = {i: ([], None) for i in ids}
+def _request_details(session: Session, ids: list[int]
+                     ) -> dict[int, tuple[list[str], str | None, datetime | None]]:
+    """Per job: its type codes, the reason of its failing request (else of the last one that
+    failed once) and when the failing request failed."""
+    details: dict[int, tuple[list[str], str | None, datetime | None]] = {
+        i: ([], None, None) for i in ids}
     if not ids:
         return details
     rows = session.execute(
         sa.select(requests.c.job_id, requests.c.type_code, requests.c.state,
-                  requests.c.last_error)
+                  requests.c.last_error, requests.c.updated_at)
         .where(requests.c.job_id.in_(ids))
         .order_by(requests.c.job_id, requests.c.position)
     )
     for row in rows:
-        codes, error = details[row.job_id]
+        codes, error, failed_at = details[row.job_id]
         if row.type_code not in codes:
             codes.append(row.type_code)
         failing = row.state in (RequestState.FAILED, RequestState.RETRYING)
-        if row.last_error and (failing or error is None):
-            error = first_line(row.last_error)
-        details[row.job_id] = (codes, error)
+        if row.last_error and (failing or failed_at is None):
+            error = shown_reason(row.last_error)
+            failed_at = row.updated_at if failing else None
+        details[row.job_id] = (codes, error, failed_at)
     return details
+
+
+def _hide_secrets(session: Session,
+                  details: dict[int, tuple[list[str], str | None, datetime | None]]) -> None:
+    """Hide the values of the secret keys of a job's payloads and results in its reason,
+    as the job's page does: a reason stored before a key was masked holds them in clear."""
+    shown = [job_id for job_id, (_, error, _) in details.items() if error]
+    if not shown:
+        return
+    texts: dict[int, list[str | None]] = {job_id: [] for job_id in shown}
+    for row in session.execute(sa.select(requests.c.job_id, requests.c.payload,
+                                         requests.c.result)
+                               .where(requests.c.job_id.in_(shown))):
+        texts[row.job_id] += [row.payload, row.result]
+    masker = current().settings.masker
+    for job_id in shown:
+        codes, error, failed_at = details[job_id]
+        details[job_id] = (codes, hide(error or "", masker.secrets_of_json(*texts[job_id])),
+                           failed_at)
+
+
+def _blockers(session: Session, ids: list[int]) -> dict[int, int]:
+    """The job that holds back each of ``ids`` (waiting jobs with a relation), if any."""
+    if not ids:
+        return {}
+    earlier = jobs.alias("earlier")
+    first = (sa.select(sa.func.min(earlier.c.id))
+             .where(earlier.c.relation_id == jobs.c.relation_id,
+                    earlier.c.source_id == jobs.c.source_id, earlier.c.id < jobs.c.id,
+                    earlier.c.state.in_(UNFINISHED_STATES))
+             .scalar_subquery())
+    return {job_id: blocker for job_id, blocker in session.execute(
+        sa.select(jobs.c.id, first).where(jobs.c.id.in_(ids))) if blocker is not None}
 
 
 def _attempt_counts(session: Session, ids: list[int]) -> dict[int, int]:
@@ -190,6 +253,12 @@ def _attempt_counts(session: Session, ids: list[int]) -> dict[int, int]:
         .group_by(requests.c.job_id)
     )
     return {job_id: count for job_id, count in rows}
+
+
+def shown_reason(text: str) -> str:
+    """A failure reason as the list shows it: whole, up to REASON_SHOWN characters."""
+    text = text.strip()
+    return text if len(text) <= REASON_SHOWN else text[: REASON_SHOWN - 1] + "…"
 
 
 def first_line(text: str | None, limit: int = 200) -> str | None:

@@ -3,12 +3,13 @@ connectors' limits."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..queue import claims, processes
 from ..queue.database import is_postgresql
 from ..queue.limits import declared_connectors, live_call
 from ..queue.models import ConnectorCall, ConnectorRow, DigestRun, Job
@@ -35,6 +36,8 @@ class StateCount:
 class DueJob:
     id: int
     due_since: datetime
+    #: The earlier unfinished job of its relation that holds it back, if one does.
+    blocked_by: int | None = None
 
 
 def state_counts(session: Session, cap: int | None = None) -> list[StateCount]:
@@ -86,7 +89,32 @@ def oldest_due(session: Session, now: datetime) -> DueJob | None:
         ).one_or_none()
         if row is not None:
             candidates.append(DueJob(row.id, row.next_attempt_at))
-    return min(candidates, key=lambda due: (due.due_since, due.id), default=None)
+    oldest = min(candidates, key=lambda due: (due.due_since, due.id), default=None)
+    if oldest is None:
+        return None
+    return replace(oldest, blocked_by=claims.blocking_job(session, oldest.id))
+
+
+@dataclass(frozen=True)
+class DigestSilence:
+    """Jobs are due, and no digest has been seen for longer than expected."""
+
+    #: When a digest was last seen; None: never.
+    since: datetime | None
+    #: The job due the longest.
+    oldest_due: DueJob
+
+
+def digest_silence(session: Session, now: datetime, expected_seconds: float,
+                   due: DueJob | None) -> DigestSilence | None:
+    """Whether to sound the alarm: ``due`` (the oldest due job) waits and no digest has
+    started a run or beaten its heartbeat for ``expected_seconds``."""
+    if due is None:
+        return None
+    seen = processes.last_seen(session)
+    if seen is not None and (now - seen).total_seconds() <= expected_seconds:
+        return None
+    return DigestSilence(seen, due)
 
 
 def last_run(session: Session, *, finished: bool = False) -> DigestRun | None:

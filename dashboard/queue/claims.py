@@ -33,8 +33,9 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
-def _blocker(job: sa.TableClause) -> sa.Exists:
-    """An earlier unfinished job of the same relation and source exists."""
+def blocker(job: sa.TableClause | sa.Subquery) -> sa.Exists:
+    """An earlier unfinished job of the same relation and source exists (``job``: the jobs
+    table, or a selection of its rows with their id, relation_id and source_id)."""
     earlier = jobs.alias("earlier")
     return sa.exists().where(
         earlier.c.relation_id == job.c.relation_id,
@@ -179,7 +180,7 @@ def _mysql_candidates(
         query = (
             sa.select(jobs.c.id, jobs.c.priority, jobs.c.created_at)
             .where(jobs.c.state == state, jobs.c.next_attempt_at <= due_by, _free(now),
-                   sa.or_(jobs.c.relation_id.is_(None), ~_blocker(jobs)))
+                   sa.or_(jobs.c.relation_id.is_(None), ~blocker(jobs)))
             .order_by(*claim_order(jobs))
             .limit(limit)
         )

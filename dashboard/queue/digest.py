@@ -23,7 +23,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import claims, digest_runs, execution, limits, retention, retry, schedule
+from . import claims, digest_runs, execution, limits, processes, retention, retry, schedule
 from .claims import Lease
 from .database import IMMEDIATE
 from .dialect import General, for_connection
@@ -187,8 +187,14 @@ class JobDigest:
         with self._connected() as conn:
             with self._transaction():
                 claims.claim_one(conn, self.lease, job_id, now=self.clock())
+                processes.register(conn, self.lease.worker, concurrency=1,
+                                   lease_seconds=self.lease.seconds, now=self._run_started,
+                                   job_id=job_id)
                 work = self._load([job_id])
-            self._run_batch(work, result, deadline=None)
+            try:
+                self._run_batch(work, result, deadline=None)
+            finally:
+                self._forget_best_effort()
         result.seconds = time.monotonic() - started
         self.session.expire(job)
         return result
@@ -333,14 +339,24 @@ class JobDigest:
         except Exception:
             log.warning("could not give back jobs %s; their lease will expire", held)
 
+    def _forget_best_effort(self) -> None:
+        try:
+            with self._transaction():
+                processes.forget(self._conn, self.lease.worker)
+        except Exception:  # the database failed: the row turns stale and is pruned later
+            log.warning("could not delete the row of digest %s", self.lease.worker)
+
     def _record_run_start(self, started_at: datetime) -> int | None:
         with self._transaction():
+            processes.register(self._conn, self.lease.worker, concurrency=self.concurrency,
+                               lease_seconds=self.lease.seconds, now=started_at)
             return digest_runs.record_start(self._conn, self.lease.worker, started_at)
 
     def _record_run_end(self, run_id: int | None, result: DigestResult, error: str | None) -> None:
         try:
             with self._transaction():
                 digest_runs.record_end(self._conn, run_id, result, error, now=self.clock())
+                processes.forget(self._conn, self.lease.worker)
                 # Old runs, sent alerts and hourly counts: bounded for a --loop worker.
                 retention.prune_history(self._conn, now=self.clock())
         except Exception:

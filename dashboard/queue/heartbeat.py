@@ -1,5 +1,5 @@
-"""The lease heartbeat: keeps the jobs a digest holds (its Holdings) while a long request
-runs."""
+"""The digest's heartbeat: keeps the jobs it holds (its Holdings) while a long request
+runs, and tells the Digests page it is alive."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from . import claims
+from . import claims, processes
 from .claims import Lease
 
 log = logging.getLogger("dashboard.digest")
@@ -44,8 +44,9 @@ class Holdings:
 
 
 class Heartbeat:
-    """Renews the lease of every job in ``held()``, a third of a lease apart, on a
-    connection of its own, so a request that runs longer than the lease keeps its job."""
+    """Renews the lease of every job in ``held()``, a third of a lease apart (at most
+    ``processes.BEAT_SECONDS``), on a connection of its own, so a request that runs longer
+    than the lease keeps its job; and beats the digest's row of ``digest_processes``."""
 
     def __init__(self, engine: sa.Engine, lease: Lease, held: Callable[[], list[int]],
                  clock: Callable[[], datetime]) -> None:
@@ -65,13 +66,13 @@ class Heartbeat:
         self._thread.join()
 
     def _run(self) -> None:
-        while not self._done.wait(self.lease.seconds / 3):
+        while not self._done.wait(processes.beat_seconds(self.lease.seconds)):
             held = list(self.held())
-            if not held:
-                continue
             try:
                 with self.engine.begin() as connection:
-                    claims.renew(connection, self.lease, held, now=self.clock())
+                    now = self.clock()
+                    claims.renew(connection, self.lease, held, now=now)
+                    processes.beat(connection, self.lease.worker, now=now)
             except Exception as error:  # the next beat tries again; the lease has slack
                 # One line: during an outage this repeats every beat, into cron's log.
                 text = str(error).strip()

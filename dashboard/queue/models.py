@@ -209,6 +209,32 @@ class DigestRun(Base):
     __table_args__ = (sa.Index("ix_digest_runs_started_at", "started_at"), TABLE_ARGS)
 
 
+class DigestProcess(Base):
+    """A digest process while it runs: what the Digests page lists.
+
+    Written when a run starts, beaten by the run's heartbeat, deleted when the run ends; a
+    digest that was killed leaves its row, stale, until a later digest prunes it.
+    """
+
+    __tablename__ = "digest_processes"
+
+    #: "host:pid:random", as in ``jobs.locked_by`` of the jobs it holds.
+    worker: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    host: Mapped[str] = mapped_column(sa.String(255))
+    pid: Mapped[int] = mapped_column(sa.Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Seconds between its heartbeats (its lease decides): three missed, it is stale.
+    beat_seconds: Mapped[float] = mapped_column(sa.Double)
+    #: Jobs it runs at once (its threads).
+    concurrency: Mapped[int] = mapped_column(sa.Integer)
+    #: The one job it was asked to run (``flask digest --job``, Run now); NULL: a run of
+    #: due jobs, the kind cron starts.
+    job_id: Mapped[int | None] = mapped_column(sa.Integer)
+
+    __table_args__ = (TABLE_ARGS,)
+
+
 class FailureAlert(Base):
     """A job that failed for good, awaiting (or past) its alert email.
 

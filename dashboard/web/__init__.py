@@ -1,4 +1,4 @@
-"""The dashboard's pages: login, overview, jobs, actions, audit log, users."""
+"""The dashboard's pages: login, overview, jobs, actions, audit log, users, digests."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from . import (
     assets,
     audit,
     bulk_actions,
+    digests,
     errors,
     job_actions,
     jobs,
@@ -26,5 +27,5 @@ def init_app(app: Flask) -> None:
     templating.init_app(app)
     errors.init_app(app)
     for blueprint in (login.bp, users.bp, overview.bp, jobs.bp, bulk_actions.bp, job_actions.bp,
-                      audit.bp, schedules.bp):
+                      audit.bp, schedules.bp, digests.bp):
         app.register_blueprint(blueprint)

@@ -12,6 +12,7 @@ from ..queries.filters import (
     FILTER_STATES,
     MAX_ID,
     PARAMETERS,
+    WAITING,
     BadFilter,
     parse_filter,
     parse_id,
@@ -38,6 +39,7 @@ def index():
     """Jobs matching the filters in the URL, in the chosen order, a page at a time; a bad
     filter is shown next to its field, with the form as typed."""
     shared = dict(states=FILTER_STATES, parameters=PARAMETERS, sorts=SORTS,
+                  waiting_kinds=WAITING,
                   bulk_limit=current_app.config["DASHBOARD_BULK_LIMIT"],
                   bulk_actions=[ACTIONS[code] for code in BULK],
                   type_codes=registry.codes())

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 from sqlalchemy.exc import IntegrityError
 
 from ..app.extensions import db
-from ..queries import hourly, overview
+from ..queries import errors, hourly, overview, waiting
 from ..queue import stats
 from ..queue.database import writing
 from .chart import stacked_bars
@@ -19,15 +19,23 @@ bp = Blueprint("overview", __name__)
 
 @bp.get("/")
 def index():
-    """Jobs per state, the oldest due job, attempts per hour, failing types, the last run,
-    the connectors' limits."""
+    """Jobs per state, due, blocked and scheduled, the oldest due job, top errors, attempts
+    per hour, failing types, the last run, the connectors' limits; an alarm when no digest
+    runs."""
     moment = now()
     week = hourly.by_hour(db.session, moment, 24 * 7)
     if week.to_keep:
         _keep(week.to_keep)
+    oldest_due = overview.oldest_due(db.session, moment)
     panels = dict(
+        silence=overview.digest_silence(
+            db.session, moment, current_app.config["QUEUE_DIGEST_EXPECTED_SECONDS"],
+            oldest_due),
         counts=overview.state_counts(db.session),
-        oldest_due=overview.oldest_due(db.session, moment),
+        waiting=waiting.waiting(db.session, moment, overview.COUNT_CAP),
+        top_errors=errors.top_errors(db.session),
+        scanned=errors.SCANNED,
+        oldest_due=oldest_due,
         day_chart=stacked_bars(week.totals(24)),
         week_chart=stacked_bars(week.totals()),
         failing=week.failing_types(24),

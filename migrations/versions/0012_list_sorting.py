@@ -6,7 +6,7 @@ order reads its own index from the cursor on, however many jobs there are: the n
 attempt's index holds only due jobs where the database allows a partial index.
 
 Revision ID: 0012_list_sorting
-Revises: 0010_scheduling
+Revises: 0011
 
 """
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0012_list_sorting'
-down_revision = '0010_scheduling'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

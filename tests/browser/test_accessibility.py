@@ -27,7 +27,8 @@ def visit(tab, server) -> dict[str, list[dict]]:
                        ("failed job", f"/jobs/{server.jobs['failed']}"),
                        ("long strings job", f"/jobs/{server.jobs['long']}"),
                        ("audit", "/audit"), ("users", "/users"), ("not found", "/jobs/999999999"),
-                       ("bad filter", "/jobs?before=x")]:
+                       ("bad filter", "/jobs?before=x"), ("digests", "/digests"),
+                       ("blocked list", "/jobs?waiting=blocked")]:
         tab.goto(url + path)
         check(name)
     tab.goto(f"{url}/jobs/{server.jobs['a11y']}")

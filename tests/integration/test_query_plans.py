@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from dashboard.app.extensions import db
 from dashboard.auth.models import Role
+from dashboard.queries import errors, waiting
 from dashboard.queries.filters import JobFilter, parse_filter
 from dashboard.queries.jobs import conditions, list_query
 from dashboard.queries.ordering import COUNT_CAP, SORTS, capped_count, parse_cursor
@@ -190,6 +191,8 @@ def test_the_expired_lease_query_uses_an_index(backlog) -> None:
     {"relation": "cust-42"}, {"store": "2"}, {"source": "default"}, {"priority": "10"},
     {"state": "scheduled"},
     {"from": "2026-03-01"}, {"q": "c4242@example.com"}, {"q": "HTTP 503"},
+    {"waiting": "due"}, {"waiting": "blocked"}, {"waiting": "scheduled"},
+    {"error": "HTTP # from the shop"},
 ], ids=lambda params: "&".join(f"{k}={v}" for k, v in params.items()) or "unfiltered")
 @pytest.mark.parametrize("before", [None, 1_000], ids=["first page", "deep page"])
 def test_the_job_list_queries_use_indexes(backlog, app, params, before) -> None:
@@ -264,3 +267,32 @@ def test_the_count_stops_at_its_cap(backlog, params) -> None:
         assert capped_count(connection, where) == COUNT_CAP + 1   # the backlog has 50,000
     limits = [n for n in plan_nodes(plan) if n["Node Type"] == "Limit"]
     assert limits and all(n["Plan Rows"] <= COUNT_CAP + 1 for n in limits), json.dumps(plan)[:3000]
+
+
+def statements_of(run) -> list[tuple[str, dict]]:
+    """Every statement ``run(session)`` sends, with its parameters."""
+    caught: list[tuple[str, dict]] = []
+
+    def catch(conn, cursor, statement, parameters, context, executemany) -> None:
+        caught.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", catch)
+    try:
+        run(db.session)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", catch)
+        db.session.rollback()
+    return caught
+
+
+def test_the_overview_waiting_counts_and_top_errors_keep_to_indexes(backlog) -> None:
+    """Due, blocked and scheduled counts and the Top errors panel read jobs through indexes,
+    however many are waiting or failing."""
+    sent = statements_of(lambda session: (waiting.waiting(session, T0, 10_000),
+                                          errors.top_errors(session)))
+    assert len(sent) >= 4
+    with db.engine.connect() as connection:
+        for statement, parameters in sent:
+            nodes = plan_nodes(explain(connection, statement, parameters))
+            assert not [n for n in nodes if n["Node Type"] == "Seq Scan"], statement[:300]
+            assert any("Index" in n["Node Type"] for n in nodes), statement[:300]

@@ -93,6 +93,12 @@ def test_the_job_page_hides_the_secret_and_shows_tracebacks_to_operators(
     assert f"refused {MASK}" in page and "Traceback" not in page
 
 
+def test_the_job_list_hides_the_secret_in_the_failure_reason(stored_in_clear, viewer) -> None:
+    page = text(viewer.get("/jobs"))
+    assert SECRET not in page
+    assert f"refused {MASK}" in page
+
+
 def test_the_api_hides_the_secret_and_shows_tracebacks_to_operators(
         app, session, clock, stored_in_clear) -> None:
     path = f"/api/v1/jobs/{stored_in_clear.id}"

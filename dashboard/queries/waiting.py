@@ -1,0 +1,76 @@
+"""Jobs waiting to run, split by why they wait: due (a digest may take them now), blocked
+(behind an earlier unfinished job of their relation) or scheduled (their time has not come).
+
+Scheduled is one condition (``scheduled``), so that a job's run-at time can join its
+retry time there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..queue.claims import blocker
+from ..queue.models import Job
+from ..queue.states import DUE_STATES
+
+jobs = Job.__table__
+
+def scheduled(now: datetime) -> sa.ColumnElement[bool]:
+    """Waiting for its time: its retry time (next_attempt_at) is still ahead."""
+    return sa.and_(jobs.c.state.in_(DUE_STATES), jobs.c.next_attempt_at > now)
+
+
+def _time_has_come(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(jobs.c.state.in_(DUE_STATES), jobs.c.next_attempt_at <= now)
+
+
+def blocked(now: datetime) -> sa.ColumnElement[bool]:
+    """Its time has come, but an earlier unfinished job of its relation holds it back."""
+    return sa.and_(_time_has_come(now), blocker(jobs))
+
+
+def due(now: datetime) -> sa.ColumnElement[bool]:
+    """Its time has come and nothing holds it back: the next digest run may take it."""
+    return sa.and_(_time_has_come(now), ~blocker(jobs))
+
+
+#: The job list's ``waiting`` filter.
+CONDITIONS = {"due": due, "blocked": blocked, "scheduled": scheduled}
+
+
+@dataclass(frozen=True)
+class Count:
+    count: int
+    #: True: at least this many (the count stopped at its cap).
+    capped: bool = False
+
+
+@dataclass(frozen=True)
+class Waiting:
+    due: Count
+    blocked: Count
+    scheduled: Count
+
+
+def waiting(session: Session, now: datetime, cap: int) -> Waiting:
+    """Due, blocked and scheduled jobs, each exact up to ``cap``.
+
+    Never more than ``cap`` index entries per count: blocked jobs are found among ``cap``
+    jobs whose time has come (each checked by one probe of ix_jobs_relation), so with more
+    than that, both due and blocked are "at least"."""
+    come = sa.select(jobs.c.id, jobs.c.relation_id, jobs.c.source_id).where(
+        _time_has_come(now)).limit(cap + 1).subquery("come")
+    # SUM(CASE ...), not COUNT(*) FILTER: MariaDB has no FILTER.
+    total, held = session.execute(sa.select(
+        sa.func.count(), sa.func.sum(sa.case((blocker(come), 1), else_=0)))
+        .select_from(come)).one()
+    held = held or 0
+    later = session.scalar(sa.select(sa.func.count()).select_from(
+        sa.select(jobs.c.id).where(scheduled(now)).limit(cap + 1).subquery())) or 0
+    over = total > cap  # then of the cap + 1 jobs read: at least so many of each
+    return Waiting(due=Count(total - held, over), blocked=Count(held, over),
+                   scheduled=Count(min(later, cap), later > cap))

@@ -1,0 +1,133 @@
+"""The digest processes running now, as the Digests page lists them.
+
+A digest writes its row when a run starts (``register``), its heartbeat beats it while
+the run lasts (``beat``), and the run deletes it when it ends (``forget``). A digest that
+was killed leaves its row behind: its heartbeat stops, so the row turns stale, and a later
+digest prunes it a day on. The requests in flight are not stored: they are the running
+requests of the running jobs a digest holds (``jobs.locked_by``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from .models import DigestProcess, DigestRun, Job, Request
+from .states import JobState, RequestState
+
+processes = DigestProcess.__table__
+runs = DigestRun.__table__
+jobs = Job.__table__
+requests = Request.__table__
+
+#: The heartbeat beats at least this often, so the page's "last heartbeat" stays recent.
+BEAT_SECONDS = 30.0
+#: Beats missed before a digest is marked stale.
+MISSED_BEATS = 3
+#: A stale digest's row is deleted this long after its last heartbeat.
+KEPT_AFTER_SILENCE = timedelta(days=1)
+
+
+def beat_seconds(lease_seconds: float) -> float:
+    """How often a digest's heartbeat beats: a third of the lease (so a lease is renewed
+    before it ends), and at least every BEAT_SECONDS."""
+    return min(lease_seconds / 3, BEAT_SECONDS)
+
+
+def register(conn: sa.Connection, worker: str, *, concurrency: int, lease_seconds: float,
+             now: datetime, job_id: int | None = None) -> None:
+    """Write this digest's row (again, if an earlier run of the same process could not
+    delete it), and prune the rows of digests silent for a day. ``job_id``: the one job
+    it runs."""
+    host, pid = _host_and_pid(worker)
+    conn.execute(sa.delete(processes).where(processes.c.worker == worker))
+    conn.execute(sa.insert(processes).values(
+        worker=worker, host=host, pid=pid, started_at=now, heartbeat_at=now,
+        beat_seconds=beat_seconds(lease_seconds), concurrency=concurrency, job_id=job_id))
+    conn.execute(sa.delete(processes).where(
+        processes.c.heartbeat_at < now - KEPT_AFTER_SILENCE))
+
+
+def beat(conn: sa.Connection, worker: str, *, now: datetime) -> None:
+    conn.execute(sa.update(processes).where(processes.c.worker == worker)
+                 .values(heartbeat_at=now))
+
+
+def forget(conn: sa.Connection, worker: str) -> None:
+    conn.execute(sa.delete(processes).where(processes.c.worker == worker))
+
+
+def _host_and_pid(worker: str) -> tuple[str, int]:
+    """"host:pid:random" -> (host, pid); a worker id of another shape keeps it whole, pid 0."""
+    head = worker.rpartition(":")[0]
+    host, _, pid = head.rpartition(":")
+    if host and pid.isascii() and pid.isdigit():
+        return host, int(pid)
+    return worker, 0
+
+
+@dataclass(frozen=True)
+class InFlightRequest:
+    job_id: int
+    request_id: int
+    position: int
+    type_code: str
+    #: When the request was marked running.
+    since: datetime
+
+
+@dataclass(frozen=True)
+class RunningDigest:
+    worker: str
+    host: str
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime
+    concurrency: int
+    #: The one job it was asked to run; None: it runs due jobs.
+    job_id: int | None
+    stale: bool
+    in_flight: list[InFlightRequest]
+
+
+def running(session: Session, *, now: datetime) -> list[RunningDigest]:
+    """Every digest with a row, live ones first, each with its requests in flight; stale:
+    MISSED_BEATS of its heartbeats missed."""
+    rows = session.execute(sa.select(processes).order_by(
+        processes.c.heartbeat_at.desc(), processes.c.worker)).all()
+    by_worker: dict[str, list[InFlightRequest]] = {row.worker: [] for row in rows}
+    if by_worker:
+        # Running jobs are few (ix_jobs_state_id); their running request is one each.
+        for found in session.execute(
+            sa.select(jobs.c.locked_by, requests.c.job_id, requests.c.id,
+                      requests.c.position, requests.c.type_code, requests.c.updated_at)
+            .join(requests, requests.c.job_id == jobs.c.id)
+            .where(jobs.c.state == JobState.RUNNING, jobs.c.locked_by.in_(list(by_worker)),
+                   requests.c.state == RequestState.RUNNING)
+            .order_by(requests.c.job_id)
+        ):
+            by_worker[found.locked_by].append(InFlightRequest(
+                found.job_id, found.id, found.position, found.type_code, found.updated_at))
+    return sorted(
+        (RunningDigest(row.worker, row.host, row.pid, row.started_at, row.heartbeat_at,
+                       row.concurrency, row.job_id, _stale(row, now),
+                       by_worker[row.worker])
+         for row in rows),
+        key=lambda digest: digest.stale)
+
+
+def _stale(row: sa.Row, now: datetime) -> bool:
+    return now - row.heartbeat_at > timedelta(seconds=row.beat_seconds * MISSED_BEATS)
+
+
+def last_seen(session: Session) -> datetime | None:
+    """When a digest was last seen running due jobs: the latest start of a run, or
+    heartbeat of a run still going (a long run keeps beating); None if none ever ran.
+    A digest asked to run one job (Run now) says nothing of the cron's digests."""
+    started = session.scalar(sa.select(sa.func.max(runs.c.started_at)))
+    beaten = session.scalar(sa.select(sa.func.max(processes.c.heartbeat_at))
+                            .where(processes.c.job_id.is_(None)))
+    return max((moment for moment in (started, beaten) if moment is not None), default=None)

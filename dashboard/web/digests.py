@@ -1,0 +1,21 @@
+"""The Digests page: every digest process running, and what it is running."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from ..app.extensions import db
+from ..queue import processes
+from .templating import is_htmx, now
+
+bp = Blueprint("digests", __name__, url_prefix="/digests")
+
+
+@bp.get("")
+def index():
+    """Each digest's host, pid, start, last heartbeat, concurrency and requests in flight."""
+    moment = now()
+    found = processes.running(db.session, now=moment)
+    template = "digests/_table.html" if is_htmx() else "digests/index.html"
+    return render_template(template, digests=found, now=moment,
+                           missed=processes.MISSED_BEATS, kept=processes.KEPT_AFTER_SILENCE)

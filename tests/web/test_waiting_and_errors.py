@@ -1,0 +1,202 @@
+"""What waits and why things fail: due, blocked and scheduled jobs on the overview and as
+list filters; failure reasons whole, with their time, red only while failing; Top errors."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from dashboard.queries import errors, waiting
+from dashboard.queue import Job, JobState
+from dashboard.queue.masking import MASK
+from tests.support.factories import save_job
+from tests.support.web import post, run_digest, text
+
+LONG = ("upstream answered after a very long and winding explanation of what went wrong "
+        "with order 81723: HTTP 410 Gone")
+
+
+@pytest.fixture
+def queue(session, clock):
+    """A failed job that blocks two later jobs of its relation; one due job; a retrying job
+    whose retry time is ahead (scheduled)."""
+    failed = save_job(session, clock, ("test_not_applicable", {}), relation_id="cust-7")
+    retrying = save_job(session, clock, ("test_boom", {"n": 1}))
+    run_digest(session, clock)
+    clock.advance(seconds=1)
+    run_digest(session, clock)  # the second failure waits for its retry time
+    clock.advance(seconds=30)
+    blocked = [save_job(session, clock, ("test_echo", {"n": n}), relation_id="cust-7")
+               for n in range(2)]
+    due = save_job(session, clock, ("test_echo", {}), relation_id="cust-8")
+    clock.advance(seconds=30)
+    return {"failed": failed.id, "retrying": retrying.id, "blocked": [j.id for j in blocked],
+            "due": due.id}
+
+
+def listed(client, query: str) -> list[int]:
+    page = text(client.get(f"/jobs?{query}"))
+    return [int(i) for i in re.findall(r"<tr data-job=\"(\d+)\"", page)]
+
+
+def job_row(client, job_id: int) -> str:
+    return text(client.get("/jobs")).split(f'<tr data-job="{job_id}"')[1].split("</tr>")[0]
+
+
+def test_the_overview_counts_due_blocked_and_scheduled_apart(viewer, queue):
+    page = text(viewer.get("/"))
+    counts = dict(re.findall(r'data-waiting="(\w+)"[^>]*>([\d,+]+)<', page))
+    assert counts == {"due": "1", "blocked": "2", "scheduled": "1"}
+    assert 'href="/jobs?waiting=blocked"' in page
+
+
+def test_counts_stop_at_their_cap(session, clock, queue):
+    found = waiting.waiting(session, clock.now, cap=1)
+    assert found.scheduled == waiting.Count(1, False)
+    assert found.due.capped and found.blocked.capped
+    assert found.due.count + found.blocked.count == 2  # the two jobs read, cap + 1
+
+
+def test_the_oldest_due_job_says_it_is_blocked_and_by_which_job(viewer, queue):
+    page = " ".join(text(viewer.get("/")).split())
+    oldest = queue["blocked"][0]
+    assert f'<a href="/jobs/{oldest}">#{oldest}</a>' in page
+    assert (f'blocked by job <a href="/jobs/{queue["failed"]}">#{queue["failed"]}</a>'
+            in page)
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("waiting=blocked", "blocked"), ("waiting=scheduled", "retrying"), ("waiting=due", "due"),
+    ("waiting=BLOCKED&relation=cust-7", "blocked"), ("waiting=due&relation=cust-7", None),
+])
+def test_the_list_filters_waiting_jobs(viewer, queue, query, expected):
+    wanted = queue.get(expected, [])
+    assert sorted(listed(viewer, query)) == sorted(wanted if isinstance(wanted, list)
+                                                   else [wanted])
+
+
+def test_a_blocked_row_links_to_its_blocker(viewer, queue):
+    page = text(viewer.get("/jobs?waiting=blocked"))
+    blocker = queue["failed"]
+    assert page.count(f'blocked by <a href="/jobs/{blocker}">#{blocker}</a>') == 2
+
+
+def test_scheduled_jobs_turn_due_when_their_time_comes(as_role, queue, clock):
+    clock.advance(hours=3)
+    viewer = as_role("viewer")
+    assert listed(viewer, "waiting=scheduled") == []
+    assert sorted(listed(viewer, "waiting=due")) == sorted([queue["due"], queue["retrying"]])
+
+
+def test_a_bad_waiting_value_is_refused_by_name(viewer):
+    response = viewer.get("/jobs?waiting=stuck")
+    assert response.status_code == 400
+    assert "waiting=&#39;stuck&#39;: is not one of due, blocked, scheduled" in text(response)
+
+
+def test_the_api_shares_the_waiting_filter(app, session, clock, queue):
+    from dashboard.api import tokens
+    _, secret = tokens.create(session, "reader", "viewer", now=clock.now)
+    session.commit()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    found = client.get("/api/v1/jobs?waiting=blocked", headers=headers).get_json()
+    assert sorted(job["id"] for job in found["jobs"]) == sorted(queue["blocked"])
+    refused = client.get("/api/v1/jobs?waiting=later", headers=headers)
+    assert refused.status_code == 400 and "waiting" in refused.get_data(as_text=True)
+
+
+def test_the_list_shows_a_failing_reason_whole_and_when_it_failed(viewer, session, clock):
+    job = save_job(session, clock, ("test_fails_with", {"reason": LONG}))
+    failed_at = clock.now
+    run_digest(session, clock)
+    row = job_row(viewer, job.id)
+    assert f'<td class="reason failing">{LONG}</td>' in row
+    assert f'<time datetime="{failed_at.isoformat()}"' in row.split("reason failing")[1]
+
+
+def test_a_secret_in_the_reason_never_shows(viewer, operator, session, clock):
+    job = save_job(session, clock, ("test_leaks", {"password": "hunter2x"}))
+    run_digest(session, clock)
+    for client in (viewer, operator):
+        for page in (text(client.get("/jobs")), text(client.get("/"))):
+            assert "hunter2x" not in page
+        assert f"login refused for password &#39;{MASK}&#39;" in text(client.get("/jobs"))
+    assert job.id
+
+
+def test_red_marks_only_failing_and_retrying_jobs(as_role, session, clock):
+    flaky = save_job(session, clock, ("test_flaky", {"fail_times": 1}))
+    run_digest(session, clock)
+    row = job_row(as_role("viewer"), flaky.id)
+    assert 'class="reason failing">ConnectionError: attempt 1 timed out' in row
+    clock.advance(seconds=1)
+    run_digest(session, clock)
+    row = job_row(as_role("viewer"), flaky.id)
+    assert "completed" in row and 'class="reason earlier"' in row
+    assert "reason failing" not in row and "earlier failure: " in row
+
+
+@pytest.mark.parametrize(("reason", "normalised"), [
+    ("HTTP 410 Gone for order 81723", "HTTP # Gone for order #"),
+    ("job 5f2a9c1e-0b4d-4c7e-9a1f-3d2e1c0b9a8f not found", "job # not found"),
+    ("token deadbeef42cafe rejected\nTraceback ...", "token # rejected"),
+    ("  spaced    out  ", "spaced out"),
+    ("no numbers here", "no numbers here"),
+    (None, ""),
+])
+def test_reasons_are_normalised(reason, normalised):
+    assert errors.normalise(reason) == normalised
+
+
+def test_top_errors_group_failing_jobs_by_reason(viewer, session, clock):
+    first = clock.now
+    for order in (81723, 81724):
+        save_job(session, clock,
+                 ("test_fails_with", {"reason": f"HTTP 410 Gone for order {order}"}))
+        run_digest(session, clock)
+        clock.advance(minutes=5)
+    save_job(session, clock, ("test_fails_with", {"reason": "quota exceeded"}))
+    run_digest(session, clock)
+    found = errors.top_errors(session)
+    assert [(g.reason, g.jobs) for g in found.groups] == [
+        ("HTTP # Gone for order #", 2), ("quota exceeded", 1)]
+    assert found.groups[0].first_seen == first
+    assert found.groups[0].last_seen == first + timedelta(minutes=5)
+    assert not found.partial
+    page = text(viewer.get("/"))
+    assert 'href="/jobs?error=HTTP+%23+Gone+for+order+%23">HTTP # Gone for order #</a>' in page
+
+
+def test_top_errors_read_a_bounded_number_of_jobs(session, clock):
+    for n in range(3):
+        save_job(session, clock, ("test_fails_with", {"reason": f"gone {n}"}))
+    run_digest(session, clock)
+    found = errors.top_errors(session, scanned=2)
+    assert [(g.reason, g.jobs) for g in found.groups] == [("gone #", 2)] and found.partial
+
+
+def test_no_failing_jobs_says_so(viewer):
+    assert "No failed or retrying jobs." in text(viewer.get("/"))
+
+
+def test_an_error_group_lists_its_jobs_and_retry_all_applies_to_them(operator, session, clock):
+    gone = [save_job(session, clock, ("test_fails_with", {"reason": f"HTTP 410 Gone for {n}"}))
+            for n in (1, 22)]
+    other = save_job(session, clock, ("test_fails_with", {"reason": "HTTP 500 for 100%_x"}))
+    run_digest(session, clock)
+    assert sorted(listed(operator, "error=HTTP+%23+Gone+for+%23")) == sorted(j.id for j in gone)
+    assert listed(operator, "error=HTTP+%23+for+100%25_x") == [other.id]
+    assert listed(operator, "error=HTTP+%23+for+1000") == []  # % and _ are no wildcards
+    form = {"action": "retry", "scope": "filter", "error": "HTTP # Gone for #"}
+    page = text(post(operator, "/jobs/bulk", form))
+    assert "Retry 2 jobs?" in page
+    upto = re.search(r'name="upto" value="(\d+)"', page).group(1)
+    done = post(operator, "/jobs/bulk", {**form, "confirm": "yes", "upto": upto})
+    assert done.status_code == 303
+    session.rollback()
+    assert {session.get(Job, j.id).state for j in gone} == {JobState.PENDING}
+    assert session.get(Job, other.id).state == JobState.FAILED
+    assert listed(operator, "error=HTTP+%23+Gone+for+%23") == []  # no longer failing
