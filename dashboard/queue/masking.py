@@ -75,7 +75,10 @@ class Masker:
 
     def secrets_of_json(self, *texts: str | None) -> frozenset[str]:
         """``secrets`` of stored JSON texts (text that is not JSON holds no key)."""
-        return self.secrets(*(load_shown(t) for t in texts if t is not None))
+        try:
+            return self.secrets(*(load_shown(t) for t in texts if t is not None))
+        except RecursionError:  # stored before MAX_DEPTH: shown as a note, see pretty()
+            return frozenset()
 
     def pretty(self, text: str | None, secrets: frozenset[str] = frozenset()) -> str:
         """Stored JSON text, masked and indented for reading; text that is not JSON as is
@@ -84,9 +87,13 @@ class Masker:
             return ""
         try:
             value = json.loads(text)
-        except (ValueError, RecursionError):  # not JSON: shown as stored
+            return json.dumps(self.mask(value, secrets), indent=2, ensure_ascii=False)
+        except ValueError:  # not JSON: shown as stored
             return hide(text, secrets)
-        return json.dumps(self.mask(value, secrets), indent=2, ensure_ascii=False)
+        except RecursionError:
+            # Stored before payload.MAX_DEPTH, or by something else than the queue: its
+            # secret keys can't be masked, so it is not shown.
+            return f"(JSON nested too deeply to show: {len(text):,} characters)"
 
     def searchable(self, payload: str, *, dumped: bool = False) -> str:
         """The copy of a stored payload that text search reads: secret keys' values masked,

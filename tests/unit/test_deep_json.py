@@ -1,0 +1,48 @@
+"""A value nested deeper than MAX_DEPTH is refused when stored, and one stored anyway (by
+an older release, or by hand) is shown as a note, never as a 500."""
+
+import json
+
+import pytest
+
+from dashboard.queue import JobBuilder
+from dashboard.queue.masking import Masker
+from dashboard.queue.payload import MAX_DEPTH, depth, dump_json
+
+
+def nested(levels: int) -> list:
+    value: list = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+def test_depth_counts_arrays_and_objects():
+    assert [depth(1), depth([]), depth({"a": [1, {"b": []}]}), depth(nested(5000))] == [
+        0, 1, 4, 5000]
+
+
+@pytest.mark.parametrize("levels", [MAX_DEPTH + 1, 5_000])
+def test_a_payload_nested_too_deeply_is_refused_with_a_clear_message(levels):
+    builder = JobBuilder().create().request_builder().set_type_code("test_echo")
+    with pytest.raises(ValueError, match=f"the payload is nested deeper than {MAX_DEPTH} levels"):
+        builder.set_payload({"a": nested(levels)})
+
+
+def test_a_payload_at_the_limit_is_taken():
+    assert json.loads(dump_json(nested(MAX_DEPTH))) == nested(MAX_DEPTH)
+
+
+@pytest.mark.parametrize("levels", [600, 990, 5_000])
+def test_a_deep_value_stored_anyway_is_shown_as_a_note(levels):
+    masker = Masker(("password",))
+    text = "[" * levels + "]" * levels
+    secrets = masker.secrets_of_json(text)
+    assert masker.pretty(text, secrets) == (
+        f"(JSON nested too deeply to show: {2 * levels:,} characters)")
+
+
+def test_a_deep_value_with_a_secret_does_not_show_the_secret():
+    masker = Masker(("password",))
+    text = '{"password": "hunter2-secret", "x": ' + "[" * 3000 + "]" * 3000 + "}"
+    assert "hunter2" not in masker.pretty(text, masker.secrets_of_json(text))
