@@ -78,7 +78,7 @@ def test_a_bad_schedule_is_refused_at_start_naming_the_entry_and_field(tmp_path,
                                                                        expected):
     path = tmp_path / "schedule.toml"
     path.write_text(f'[[schedule]]\nname = "nightly"\n{entry}\n')
-    env = {"QUEUE_SCHEDULE": str(path), "QUEUE_TYPES": "tests.types"}
+    env = {"QUEUE_SCHEDULE": str(path), "QUEUE_TYPES": "tests.support.types"}
     result = run([sys.executable, "-m", "flask", "--app", "dashboard", "digest"], tmp_path, **env)
     assert_one_line(result, expected, "Error: ")
     result = run([str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind",
