@@ -164,10 +164,10 @@ def schedule_entries(path: str | None) -> tuple:
     those first); ConfigError names the entry and the field that are wrong."""
     if path is None:
         return ()
-    from ..queue import registry, schedule
+    from ..queue import recurring, registry
     try:
-        return schedule.load(path, registry.__contains__)
-    except schedule.ScheduleError as error:
+        return recurring.load(path, registry.__contains__)
+    except recurring.ScheduleError as error:
         raise ConfigError(str(error)) from None
 
 
@@ -196,7 +196,7 @@ def settings(instance_path: str, env: dict[str, str] | None = None) -> dict[str,
                                        minimum=1),
         "QUEUE_LIMIT_WAIT": _number(env, "QUEUE_LIMIT_WAIT", 10.0, kind=float),
         "QUEUE_CONCURRENCY": _number(env, "QUEUE_CONCURRENCY", 8, minimum=1),
-        # A TOML file of recurring schedule entries (see dashboard/queue/schedule.py).
+        # A TOML file of recurring schedule entries (see dashboard/queue/recurring.py).
         "QUEUE_SCHEDULE": env.get("QUEUE_SCHEDULE", "").strip() or None,
         #: With jobs due and no digest seen for this long, the overview raises an alarm.
         "QUEUE_DIGEST_EXPECTED_SECONDS": _number(env, "QUEUE_DIGEST_EXPECTED_SECONDS", 180.0,

@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from ..app.extensions import db
-from ..queue import schedule
+from ..queue import recurring
 from ..queue.settings import clock, current
 from ..queue.terminal import printable
 from .common import database_errors
@@ -28,7 +28,7 @@ def list_command() -> None:
         click.echo("no recurring schedule: QUEUE_SCHEDULE is not set")
         return
     with database_errors():
-        shown = schedule.status(db.session(), entries, clock())
+        shown = recurring.status(db.session(), entries, clock())
         db.session.commit()
     for s in shown:
         zone = "" if s.entry.timezone == "UTC" else f" ({s.entry.timezone})"

@@ -14,7 +14,7 @@ from ..queue.builder import (
     MAX_STORE_ID,
     MIN_STORE_ID,
 )
-from ..queue.schedule import MAX_NAME_LENGTH as MAX_SCHEDULE_NAME_LENGTH
+from ..queue.recurring import MAX_NAME_LENGTH as MAX_SCHEDULE_NAME_LENGTH
 from ..queue.scheduling import MAX_PRIORITY, MIN_PRIORITY
 from ..queue.states import JobState
 from ..queue.types import MAX_TYPE_CODE_LENGTH

@@ -23,7 +23,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import claims, digest_runs, execution, limits, processes, retention, retry, schedule
+from . import claims, digest_runs, execution, limits, processes, recurring, retention, retry
 from .claims import Lease
 from .database import IMMEDIATE
 from .dialect import General, for_connection
@@ -204,7 +204,7 @@ class JobDigest:
         started = time.monotonic()
         deadline = self._deadline = None if max_seconds is None else started + max_seconds
         if self.settings.schedule:  # first, so that this run takes their jobs
-            schedule.enqueue_due(self.session, self.settings.schedule, self.clock())
+            recurring.enqueue_due(self.session, self.settings.schedule, self.clock())
         run_started = self._run_started = self.clock()
         error: str | None = None
         self._failing.clear()

@@ -53,7 +53,7 @@ class Job(Base):
     #: While the job is active (neither completed nor cancelled) no other job has this key.
     unique_key: Mapped[str | None] = mapped_column(sa.String(255))
     #: A job of a recurring schedule: the entry's name and the slot (the time its cron
-    #: expression names) it was enqueued for (see schedule.py).
+    #: expression names) it was enqueued for (see recurring.py).
     schedule_name: Mapped[str | None] = mapped_column(sa.String(100))
     schedule_slot: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -39,7 +39,7 @@ class QueueSettings:
     #: Seconds a request waits for a turn at its connector's limits; past that its job is
     #: given back, due when the connector may have room (see limits.py).
     limit_wait: float = 10.0
-    #: The recurring schedule's entries (QUEUE_SCHEDULE, see schedule.py): each run of due
+    #: The recurring schedule's entries (QUEUE_SCHEDULE, see recurring.py): each run of due
     #: jobs first enqueues their occurrences that have fallen due.
     schedule: tuple[Any, ...] = ()
 

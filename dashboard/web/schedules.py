@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from ..app.extensions import db
-from ..queue import schedule
+from ..queue import recurring
 from ..queue.settings import current
 from .templating import now
 
@@ -16,5 +16,5 @@ bp = Blueprint("schedules", __name__, url_prefix="/schedules")
 def index():
     """QUEUE_SCHEDULE's entries with their last slot's job and their next slot."""
     entries = current().settings.schedule
-    shown = schedule.status(db.session, entries, now())
+    shown = recurring.status(db.session, entries, now())
     return render_template("schedules/index.html", entries=shown)
