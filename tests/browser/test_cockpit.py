@@ -68,7 +68,7 @@ def test_a_poll_keeps_ticks_selection_focus_and_sideways_scroll(browser, server)
       document.querySelector('tr[data-job]').__mark = 'same node';  // the operator's row
       const scroller = document.querySelector('#job-list .scroll');
       scroller.scrollLeft = 120;
-      const cell = document.querySelector('tr[data-job] .error-text');
+      const cell = document.querySelector('tr[data-job] td.reason');
       const range = document.createRange(); range.selectNodeContents(cell);
       getSelection().removeAllRanges(); getSelection().addRange(range);
     }""")

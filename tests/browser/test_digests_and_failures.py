@@ -88,7 +88,8 @@ def test_a_failed_reason_shows_whole_and_wrapped_in_red(page, server, failing):
         e.style.color = 'var(--bad)'; document.body.append(e);
         const colour = getComputedStyle(e).color; e.remove(); return colour; }""")
     assert cell.evaluate("e => getComputedStyle(e).color") == bad  # the scheme's red
-    failed_at = page.locator(f"tr[data-job='{failing['failed']}'] td:nth-child(10) time")
+    # The Failed column, after the Priority column.
+    failed_at = page.locator(f"tr[data-job='{failing['failed']}'] td:nth-child(11) time")
     assert failed_at.count() == 1
     screenshot(page, "failed-list.png")
 
