@@ -125,6 +125,7 @@ def test_the_key_is_free_again_once_the_job_is_finished(session, clock, finish):
         digest(session, clock)
     else:
         actions.apply(session, "cancel", first.id, clock.now)
+        session.commit()  # the caller owns the commit
     assert state(session, first) in (JobState.COMPLETED, JobState.CANCELLED)
     second = repository.save(build(unique_key="k"))
     assert not second.duplicate and second.id != first.id
@@ -141,6 +142,7 @@ def test_an_unfinished_job_keeps_its_key(session, clock, held_by):
     first = repository.save(job)
     if held_by == "paused":
         actions.apply(session, "pause", first.id, clock.now)
+        session.commit()  # the caller owns the commit
     elif held_by != "scheduled":
         digest(session, clock)
     assert state(session, first).value == ("pending" if held_by == "scheduled" else held_by)
