@@ -37,18 +37,30 @@ def beat_seconds(lease_seconds: float) -> float:
     return min(lease_seconds / 3, BEAT_SECONDS)
 
 
+#: Rows of silent digests deleted by one run's start, at most.
+PRUNED_AT_ONCE = 100
+
+
 def register(conn: sa.Connection, worker: str, *, concurrency: int, lease_seconds: float,
              now: datetime, job_id: int | None = None) -> None:
     """Write this digest's row (again, if an earlier run of the same process could not
     delete it), and prune the rows of digests silent for a day. ``job_id``: the one job
     it runs."""
     host, pid = _host_and_pid(worker)
-    conn.execute(sa.delete(processes).where(processes.c.worker == worker))
-    conn.execute(sa.insert(processes).values(
-        worker=worker, host=host, pid=pid, started_at=now, heartbeat_at=now,
-        beat_seconds=beat_seconds(lease_seconds), concurrency=concurrency, job_id=job_id))
-    conn.execute(sa.delete(processes).where(
-        processes.c.heartbeat_at < now - KEPT_AFTER_SILENCE))
+    values = dict(host=host, pid=pid, started_at=now, heartbeat_at=now,
+                  beat_seconds=beat_seconds(lease_seconds), concurrency=concurrency,
+                  job_id=job_id)
+    # Rows are found by a plain read and written by key: a DELETE of a missing row, or one
+    # that scans by time, takes gap locks, and MariaDB's digests starting runs at once
+    # deadlocked on them.
+    if conn.scalar(sa.select(processes.c.worker).where(processes.c.worker == worker)):
+        conn.execute(sa.update(processes).where(processes.c.worker == worker).values(values))
+    else:
+        conn.execute(sa.insert(processes).values(worker=worker, **values))
+    silent = conn.scalars(sa.select(processes.c.worker).where(
+        processes.c.heartbeat_at < now - KEPT_AFTER_SILENCE).limit(PRUNED_AT_ONCE)).all()
+    if silent:
+        conn.execute(sa.delete(processes).where(processes.c.worker.in_(silent)))
 
 
 def beat(conn: sa.Connection, worker: str, *, now: datetime) -> None:
