@@ -89,7 +89,7 @@ def claim_due(
     if conn.dialect.name in ("mysql", "mariadb"):
         ids = _lock_due_by_key(conn, due_by=due_by, now=now, limit=limit)
     else:
-        ids = list(conn.scalars(_SQLITE_DUE, {"due_by": due_by, "now": now, "limit": limit}))
+        ids = list(conn.scalars(SQLITE_DUE, {"due_by": due_by, "now": now, "limit": limit}))
     if ids:
         # By key alone. The rows are still due: InnoDB holds their locks, SQLite its write
         # lock since the read. Asked again whether they are due, InnoDB walked an index
@@ -112,7 +112,7 @@ def _quoted(states: tuple[JobState, ...]) -> str:
 #: and sorted them all for the oldest few. Held to ix_jobs_due, it walks the due jobs in
 #: order and stops at the batch. Only a job in a relation is asked about an earlier one
 #: (analyzed, SQLite answered that for the others by walking every earlier job).
-_SQLITE_DUE = sa.text(f"""
+SQLITE_DUE = sa.text(f"""
     SELECT jobs.id FROM jobs INDEXED BY ix_jobs_due
     WHERE jobs.state IN ({_quoted(DUE_STATES)}) AND jobs.next_attempt_at <= :due_by
       AND (jobs.locked_until IS NULL OR jobs.locked_until < :now)

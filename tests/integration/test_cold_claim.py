@@ -180,7 +180,7 @@ def test_a_claim_does_not_scan_the_backlog_on_sqlite(burst) -> None:
     with db.engine.connect() as connection:
         steps = plans.vm_steps(connection, claim)
         connection.rollback()
-        plan = plans.sqlite_plan(connection, claims._SQLITE_DUE.text, {
+        plan = plans.sqlite_plan(connection, claims.SQLITE_DUE.text, {
             "due_by": str(T0), "now": str(T0), "limit": BATCH})
     assert steps <= MAX_VM_STEPS, f"{steps * 100} instructions to claim {BATCH}"
     assert plan.startswith("SCAN jobs USING INDEX ix_jobs_due") and "TEMP B-TREE" not in plan, plan
