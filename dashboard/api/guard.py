@@ -15,7 +15,7 @@ from ..queries.filters import JobFilter
 from ..queue.database import reading_alone, writing
 from ..queue.settings import clock
 from . import tokens
-from .models import PERMISSIONS, ApiToken
+from .models import PERMISSIONS
 
 #: Endpoints open without a token: the API's description.
 OPEN_ENDPOINTS = {"api.openapi"}
@@ -41,11 +41,6 @@ def authenticate() -> Response | None:
         return _unauthorized("send the token as Authorization: Bearer <token>")
     with reading_alone(db.session()):
         token = tokens.authenticate(db.session(), secret.strip())
-        if token is not None:
-            # Out of the session as read (its scope with it): the request's own commits
-            # and rollbacks would expire it, and the next look at it would read it and
-            # its scope again.
-            db.session.expunge(token)
     if token is None:
         return _unauthorized("the token is unknown or revoked", invalid=True)
     now = clock()
@@ -58,7 +53,7 @@ def authenticate() -> Response | None:
     return None
 
 
-def current_token() -> ApiToken:
+def current_token() -> tokens.Caller:
     return g.api_token
 
 

@@ -57,17 +57,6 @@ class ApiToken(Base):
         """The sources this token may enqueue for, read and act on; None: all of them."""
         return tuple(s.source_id for s in self.scope) or None
 
-    def allows_source(self, source_id: str) -> bool:
-        return self.sources is None or source_id in self.sources
-
-    @property
-    def actor(self) -> str:
-        """The token's name in the audit log."""
-        return f"token:{self.name}"
-
-    def may(self, permission: str) -> bool:
-        return permission in PERMISSIONS[TokenRole(self.role)]
-
     def __repr__(self) -> str:
         return f"<ApiToken {self.name} {self.role}>"
 

@@ -12,13 +12,14 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from ..queue.builder import validate_source_id
-from .models import MAX_TOKEN_NAME_LENGTH, ApiToken, ApiTokenSource, TokenRole
+from .models import MAX_TOKEN_NAME_LENGTH, PERMISSIONS, ApiToken, ApiTokenSource, TokenRole
 
 PREFIX = "aqd_"
 #: last_used_at is written at most this often per token: not one write per API call.
@@ -69,24 +70,58 @@ def create(session: Session, name: str, role: str, *, now: datetime,
     return token, secret
 
 
-def authenticate(session: Session, secret: str) -> ApiToken | None:
+@dataclass(frozen=True)
+class Caller:
+    """A live token as an API request sees it: what it may do, and for which sources."""
+
+    id: int
+    name: str
+    role: str
+    #: The sources it may enqueue for, read and act on; None: all of them.
+    sources: tuple[str, ...] | None
+    last_used_at: datetime | None
+
+    def allows_source(self, source_id: str) -> bool:
+        return self.sources is None or source_id in self.sources
+
+    @property
+    def actor(self) -> str:
+        """The token's name in the audit log."""
+        return f"token:{self.name}"
+
+    def may(self, permission: str) -> bool:
+        return permission in PERMISSIONS[TokenRole(self.role)]
+
+
+_tokens, _sources = ApiToken.__table__, ApiTokenSource.__table__
+#: A token and its scope, a row per source (one row, source NULL, for every source).
+_FIND = (sa.select(_tokens.c.id, _tokens.c.name, _tokens.c.role, _tokens.c.token_hash,
+                   _tokens.c.last_used_at, _tokens.c.revoked_at, _sources.c.source_id)
+         .outerjoin(_sources, _sources.c.token_id == _tokens.c.id)
+         .where(_tokens.c.token_hash == sa.bindparam("wanted"))
+         .order_by(_sources.c.source_id))
+
+
+def authenticate(session: Session, secret: str) -> Caller | None:
     """The live token whose secret this is, or None (unknown, malformed or revoked).
 
-    Only reads: the caller writes the token's use (``use_is_due``, ``mark_used``)."""
+    One statement, read as rows, not as ORM objects (an API call's costliest read). Only
+    reads: the caller writes the token's use (``use_is_due``, ``mark_used``)."""
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
     wanted = digest(secret)
-    # The scope in the same statement (a join), not in a second one as elsewhere.
-    token = session.scalars(sa.select(ApiToken).where(ApiToken.token_hash == wanted)
-                            .options(joinedload(ApiToken.scope))).unique().one_or_none()
-    if token is None or not hmac.compare_digest(token.token_hash, wanted):
+    rows = session.connection().execute(_FIND, {"wanted": wanted}).all()
+    if not rows or not hmac.compare_digest(rows[0].token_hash, wanted):
         return None
+    token = rows[0]
     if token.revoked_at is not None:
         return None
-    return token
+    sources = tuple(row.source_id for row in rows if row.source_id is not None)
+    return Caller(id=token.id, name=token.name, role=token.role, sources=sources or None,
+                  last_used_at=token.last_used_at)
 
 
-def use_is_due(token: ApiToken, now: datetime) -> bool:
+def use_is_due(token: ApiToken | Caller, now: datetime) -> bool:
     """Whether the token's ``last_used_at`` is older than USE_RESOLUTION (or unset)."""
     return token.last_used_at is None or now - token.last_used_at >= USE_RESOLUTION
 

@@ -120,9 +120,6 @@ def enqueue() -> Response | tuple[Response, int, dict[str, str]]:
     refused = guard.out_of_scope(job.source_id, "source_id")
     if refused is not None:
         return refused
-    # Read before the save, which leaves the job's columns to load on first use.
-    created = {"state": job.state.value, "relation_id": job.relation_id,
-               "store_id": job.store_id, "source_id": job.source_id}
     JobRepository(db.session()).save(job)
     url = job_url(job.id)
     if job.duplicate:  # an active job holds the unique key: it is the answer
@@ -132,7 +129,9 @@ def enqueue() -> Response | tuple[Response, int, dict[str, str]]:
                 {"Location": url, "Preference-Applied": "return=representation"})
     # The whole document costs more than the save (a load of the job, its requests and
     # their masking): it is there for the asking, or at the URL.
-    return jsonify(id=job.id, url=url, **created), 201, {"Location": url}
+    return (jsonify(id=job.id, url=url, state=job.state.value, relation_id=job.relation_id,
+                    store_id=job.store_id, source_id=job.source_id),
+            201, {"Location": url})
 
 
 @bp.post("/jobs/batch", provide_automatic_options=False)

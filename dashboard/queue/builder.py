@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.orm.attributes import set_committed_value
+
+from ..db import unsaved
 from .models import Job
 from .scheduling import validate_delay, validate_priority, validate_run_at, validate_unique_key
 from .states import JobState
@@ -95,16 +98,18 @@ class JobBuilder:
         return self
 
     def create(self) -> Job:
-        # No ``requests=[]``: the ORM starts the empty list on first use, for less than
-        # replacing one costs (docs/benchmarks.md).
-        job = Job(
-            relation_id=self._relation_id,
-            store_id=self._store_id,
-            source_id=self._source_id,
-            state=JobState.PENDING,
-            next_attempt_at=self._run_at,
-            unique_key=self._unique_key,
-            priority=self._priority,
-        )
+        job = unsaved(Job, {
+            "relation_id": self._relation_id,
+            "store_id": self._store_id,
+            "source_id": self._source_id,
+            "state": JobState.PENDING,
+            "next_attempt_at": self._run_at,
+            "unique_key": self._unique_key,
+            "priority": self._priority,
+            "schedule_name": None,
+            "schedule_slot": None,
+        })
+        # Its requests' list, empty, as a real collection (request_builder.py adds to it).
+        set_committed_value(job, "requests", [])
         job.delay_seconds = self._delay
         return job

@@ -33,26 +33,34 @@ INSERT_REQUESTS = sa.insert(Request.__table__).returning(
 ONE_JOB_MAX_REQUESTS = 10
 
 
-def job_row(job: Job, now: datetime, *, for_json: bool = False) -> dict[str, Any]:
-    """The job's columns as a save writes them: due at its run-at time, or its delay after
-    ``now``, or at once. (As JSON, a time is a naive UTC string, as PostgreSQL reads it.)"""
-    due = job.next_attempt_at
+def job_row(job: Job, now: datetime) -> dict[str, Any]:
+    """The job's columns as a save writes them, times aside: due at its run-at time, or
+    its delay after ``now``, or at once. (Read from the object's own values: the job is
+    unsaved, and the ORM's attribute access costs more than the save's statement.)"""
+    values = job.__dict__
+    row = {f: values.get(f) for f in JOB_FIELDS}
+    due = row["next_attempt_at"]
     if due is None:
         due = now if job.delay_seconds is None else now + timedelta(seconds=job.delay_seconds)
-    row = {f: getattr(job, f) for f in JOB_FIELDS}
-    row["next_attempt_at"] = due
+    row["next_attempt_at"] = due.astimezone(UTC)  # as it reads back
     if row["priority"] is None:
         row["priority"] = 0
-    if for_json:
-        return {f: _json_value(value) for f, value in row.items()}
     return row
 
 
-def _json_value(value: object) -> object:
+def request_row(request: Request) -> dict[str, Any]:
+    """The request's columns as a save writes them, its job and times aside."""
+    values = request.__dict__
+    return {f: values.get(f) for f in REQUEST_FIELDS}
+
+
+#: The job's columns that hold a time (the others go into JSON as they are).
+TIME_FIELDS = ("next_attempt_at", "schedule_slot")
+
+
+def _json_time(value: datetime | None) -> str | None:
     """A time as naive UTC text, which a recordset's timestamp column reads back."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat()
-    return value
+    return None if value is None else value.astimezone(UTC).replace(tzinfo=None).isoformat()
 
 
 def insert_requests(conn: sa.Connection, jobs: list[tuple[int, Job]],
@@ -64,7 +72,7 @@ def insert_requests(conn: sa.Connection, jobs: list[tuple[int, Job]],
     request_times = dict.fromkeys(TIMES["request"], now)
     return list(conn.scalars(
         INSERT_REQUESTS,
-        [{"job_id": job_id, **{f: getattr(r, f) for f in REQUEST_FIELDS}, **request_times}
+        [{"job_id": job_id, **request_row(r), **request_times}
          for job_id, job in jobs for r in job.requests],
     ).all())
 
@@ -106,14 +114,13 @@ class General:
         """None: the digest writes the step its general way (writes.Writer)."""
         return None
 
-    def insert(self, conn: sa.Connection, jobs: list[Job], requests: list[Request],
-               now: datetime) -> tuple[list[int], list[int]]:
-        """New jobs and their requests, in the transaction ``conn`` began as a write (on
-        SQLite: BEGIN IMMEDIATE): two multi-row INSERTs whose RETURNING keeps the rows'
-        order. Returns the jobs' ids and the requests'."""
+    def insert(self, conn: sa.Connection, jobs: list[Job], rows: list[dict[str, Any]],
+               requests: list[Request], now: datetime) -> tuple[list[int], list[int]]:
+        """New jobs (``rows``: their job_row()s) and their requests, in the transaction
+        ``conn`` began as a write (on SQLite: BEGIN IMMEDIATE): two multi-row INSERTs
+        whose RETURNING keeps the rows' order. Returns the jobs' ids and the requests'."""
         job_times = dict.fromkeys(TIMES["job"], now)
-        job_ids = conn.scalars(
-            INSERT_JOBS, [{**job_row(job, now), **job_times} for job in jobs]).all()
+        job_ids = conn.scalars(INSERT_JOBS, [{**row, **job_times} for row in rows]).all()
         return list(job_ids), insert_requests(conn, list(zip(job_ids, jobs, strict=True)), now)
 
 
@@ -158,33 +165,32 @@ class PostgreSQL(General):
         [(outcome, started)] = execute_alone(conn, statement, params)
         return StepWritten(outcome=bool(outcome), start=bool(started))
 
-    def insert(self, conn: sa.Connection, jobs: list[Job], requests: list[Request],
-               now: datetime) -> tuple[list[int], list[int]]:
+    def insert(self, conn: sa.Connection, jobs: list[Job], rows: list[dict[str, Any]],
+               requests: list[Request], now: datetime) -> tuple[list[int], list[int]]:
         """One statement outside a transaction (atomic on its own, and durable once it
         returns: no BEGIN, no COMMIT). Nothing may have run yet in ``conn``'s
         transaction."""
         if len(jobs) == 1 and len(requests) <= ONE_JOB_MAX_REQUESTS:
-            job, = jobs
-            params = {f"job_{f}": value for f, value in job_row(job, now).items()}
+            params = {f"job_{f}": value for f, value in rows[0].items()}
             for k, request in enumerate(requests):
-                params.update({f"r{k}_{f}": getattr(request, f) for f in REQUEST_FIELDS})
+                params.update({f"r{k}_{f}": value for f, value in request_row(request).items()})
             statement = postgresql.insert_one_job(len(requests))
         else:
             params = {
-                "jobs": [{"n": n, **job_row(job, now, for_json=True)}
-                         for n, job in enumerate(jobs, 1)],
-                "requests": [{"k": k, "n": n, **{f: getattr(r, f) for f in REQUEST_FIELDS}}
+                "jobs": [{"n": n, **row, **{f: _json_time(row[f]) for f in TIME_FIELDS}}
+                         for n, row in enumerate(rows, 1)],
+                "requests": [{"k": k, "n": n, **request_row(r)}
                              for k, (n, r) in enumerate(((n, r) for n, job in enumerate(jobs, 1)
                                                          for r in job.requests), 1)],
             }
             statement = postgresql.INSERT_MANY
         with autocommit(conn):
             # Sorted by request id, the rows come in the requests' order (see the statements).
-            rows = sorted(conn.execute(statement, {"now": now, **params}).all())
+            ids = sorted(conn.execute(statement, {"now": now, **params}).all())
         first_rows = [0]
         for job in jobs[:-1]:
             first_rows.append(first_rows[-1] + len(job.requests))
-        return [rows[i][1] for i in first_rows], [request_id for request_id, _ in rows]
+        return [ids[i][1] for i in first_rows], [request_id for request_id, _ in ids]
 
 
 GENERAL = General()

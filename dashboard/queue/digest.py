@@ -196,6 +196,12 @@ class JobDigest:
             finally:
                 self._forget_best_effort()
         result.seconds = time.monotonic() - started
+        # The caller's job reads what the run did: it and its requests load again on first
+        # use (a job copied out by a save joins the session for that).
+        if sa.inspect(job).detached:
+            self.session.add(job)
+        for request in job.__dict__.get("requests", ()):
+            self.session.expire(request)
         self.session.expire(job)
         return result
 

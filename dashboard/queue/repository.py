@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import dialect, unique_keys
 from .database import begin_for_write
 from .models import Job, Request
 from .settings import current
 
-#: What a save leaves to load from the database on first use: the columns but the ids,
-#: and the attempts. (The ids, and who belongs to whom, are known.)
-_JOB_EXPIRED = [c.key for c in Job.__mapper__.column_attrs if c.key != "id"]
-_REQUEST_EXPIRED = [c.key for c in Request.__mapper__.column_attrs if c.key != "id"] + ["history"]
+#: What a save writes and no job or request is built with.
+_JOB_UNSET = dict.fromkeys(("finished_at", "locked_by", "locked_until"))
+_REQUEST_UNSET = dict.fromkeys(("last_error", "result"))
 
 
 class JobRepository:
@@ -36,10 +37,10 @@ class JobRepository:
     def save_many(self, jobs: Iterable[Job]) -> list[Job]:
         """Store many new jobs in one transaction: all of them or none. Commits the session.
 
-        Afterwards the jobs and their requests belong to the session with their ids set;
-        their other attributes load from the database on first use, as after any commit.
-        A job whose unique key an active job holds (or an earlier job of the same call) is
-        a duplicate, as in ``save``; it stands for that job, requests included.
+        Afterwards each job is a detached copy of what was stored: its id, columns and
+        requests (with theirs) read with no query; ``get(job.id)`` reads it again. A job
+        whose unique key an active job holds (or an earlier job of the same call) is a
+        duplicate, as in ``save``; it stands for that job, requests included.
         """
         jobs = list(jobs)
         for job in jobs:
@@ -47,67 +48,42 @@ class JobRepository:
                 raise ValueError(f"job {job.id} is already saved")
             if not job.requests:
                 raise ValueError("a job needs at least one request")
-        requests = [request for job in jobs for request in job.requests]
         now = self.clock()
         session = self.session() if isinstance(self.session, scoped_session) else self.session
         # End whatever the caller read first: on SQLite a transaction that read before a
-        # digest's write could not write at all ("database is locked" at once). (Not
-        # session.commit() regardless: with no transaction it would still expire every
-        # object the session holds.)
+        # digest's write could not write at all ("database is locked" at once).
         if session.in_transaction():
             session.commit()
         if not jobs:
             return jobs
+        rows = [dialect.job_row(job, now) for job in jobs]
         duplicates: dict[int, int] = {}
-        new = jobs
+        new, new_rows = jobs, rows
         try:
             # On SQLite the transaction begins IMMEDIATE; PostgreSQL's save runs outside one.
             begin_for_write(session)
             conn = session.connection()
-            if any(job.unique_key is not None for job in jobs):
+            if any(row["unique_key"] is not None for row in rows):
                 # One job at a time, the unique index deciding (see unique_keys.py).
-                job_ids, duplicates = unique_keys.insert_jobs(session, jobs, dialect.job_row, now)
+                job_ids, duplicates = unique_keys.insert_jobs(session, rows, now)
                 new = [job for n, job in enumerate(jobs) if n not in duplicates]
-                requests = [request for job in new for request in job.requests]
+                new_rows = [row for n, row in enumerate(rows) if n not in duplicates]
                 job_ids = [job_id for n, job_id in enumerate(job_ids) if n not in duplicates]
                 request_ids = dialect.insert_requests(
                     session.connection(), list(zip(job_ids, new, strict=True)), now)
             else:
+                requests = [request for job in jobs for request in job.requests]
                 job_ids, request_ids = dialect.for_connection(conn).insert(
-                    conn, jobs, requests, now)
-            self._attach(session, new, job_ids, requests, request_ids)
-            # Commit without expiring all the session holds (at every save, and it may hold
-            # thousands of objects): only what this save wrote, below.
-            session.expire_on_commit, expire_on_commit = False, session.expire_on_commit
-            try:
-                session.commit()
-            finally:
-                session.expire_on_commit = expire_on_commit
+                    conn, jobs, rows, requests, now)
+            session.commit()
         except BaseException:
             session.rollback()
             raise
-        for job in new:
-            job.duplicate = False
-            session.expire(job, _JOB_EXPIRED)
-        for request in requests:
-            session.expire(request, _REQUEST_EXPIRED)
+        _as_stored(new, new_rows, job_ids, request_ids, now)
         if duplicates:
             unique_keys.stand_for_holders(session, {jobs[n]: holder
                                                     for n, holder in duplicates.items()})
         return jobs
-
-    @staticmethod
-    def _attach(session: Session, jobs: list[Job], job_ids: list[int],
-                requests: list[Request], request_ids: list[int]) -> None:
-        """The objects join the session as the rows they now are (not through the ORM's
-        unit of work: they are written already)."""
-        for request, request_id in zip(requests, request_ids, strict=True):
-            request.id = request_id
-            make_transient_to_detached(request)
-        for job, job_id in zip(jobs, job_ids, strict=True):
-            job.id = job_id
-            make_transient_to_detached(job)
-        session.add_all(jobs)  # and their requests, by cascade
 
     def get(self, job_id: int) -> Job | None:
         """A job with its requests and their attempts, or None."""
@@ -116,3 +92,20 @@ class JobRepository:
             .where(Job.id == job_id)
             .options(selectinload(Job.requests).selectinload(Request.history))
         ).one_or_none()
+
+
+def _as_stored(jobs: list[Job], rows: list[dict[str, Any]], job_ids: list[int],
+               request_ids: list[int], now: datetime) -> None:
+    """The saved jobs and their requests become detached copies of their rows: every
+    column as written, no attempts yet, nothing left to load (and no session to load it).
+    Set without the ORM's events, which would cost more than the save's statement."""
+    numbered = iter(request_ids)
+    for job, row, job_id in zip(jobs, rows, job_ids, strict=True):
+        job.__dict__.update(row, **_JOB_UNSET, id=job_id, created_at=now, updated_at=now)
+        job.duplicate = False
+        make_transient_to_detached(job)
+        for request in job.requests:
+            request.__dict__.update(**_REQUEST_UNSET, id=next(numbered), job_id=job_id,
+                                    job=job, created_at=now, updated_at=now)
+            set_committed_value(request, "history", [])
+            make_transient_to_detached(request)

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.collections import collection_adapter
+
+from ..db import unsaved
 from .payload import canonical, dump_json
 from .settings import current
 from .states import RequestState
@@ -43,26 +47,34 @@ class RequestBuilder:
             raise ValueError("a request needs a payload: call set_payload() first")
         if self._job.id is not None:
             raise ValueError(f"job {self._job.id} is already saved; build a new job instead")
-        requests = self._job.requests
+        requests = _requests_of(self._job)
         # A job's first request has nothing to be a duplicate of: it is indexed (its payload
         # made canonical) only when a second one comes.
         known = _known_requests(self._job) if requests else None
         key = (self._type_code, canonical(self._payload)) if known is not None else None
         if known is not None and key in known:
             return known[key]
-        request = self._request_class(
-            type_code=self._type_code,
-            payload=self._payload,
-            payload_search=current().settings.masker.searchable(self._payload, dumped=True),
-            position=len(requests),
-            state=RequestState.PENDING,
-            attempts=0,
-        )
-        requests.append(request)
+        request = unsaved(self._request_class, {
+            "type_code": self._type_code,
+            "payload": self._payload,
+            "payload_search": current().settings.masker.searchable(self._payload, dumped=True),
+            "position": len(requests),
+            "state": RequestState.PENDING,
+            "attempts": 0,
+        })
+        collection_adapter(requests).append_without_event(request)
         if known is not None:
             known[key] = request
             self._job._known_requests = (len(requests), known)
         return request
+
+
+def _requests_of(job: Job) -> list[Request]:
+    """The job's list of requests, to add to without the ORM's events (a save writes the
+    requests itself). A job built by JobBuilder has one; another starts one here."""
+    if "requests" not in job.__dict__:
+        set_committed_value(job, "requests", [])
+    return job.requests
 
 
 def _known_requests(job: Job) -> dict[tuple[str, str], Request]:

@@ -9,8 +9,8 @@ committed by then.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
@@ -27,18 +27,18 @@ KEY_RELEASED = (JobState.COMPLETED, JobState.CANCELLED)
 KEY_TRIES = 5
 
 
-def insert_jobs(session: Session, jobs: list[Job], job_row: Callable[[Job, datetime], dict],
+def insert_jobs(session: Session, rows: list[dict[str, Any]],
                 now: datetime) -> tuple[list[int], dict[int, int]]:
-    """The jobs' rows one at a time, in order (ids ascend as the jobs come), in the
-    session's transaction, which the caller commits. Returns the ids (for a duplicate,
-    its holder's) and {position of a duplicate: its holder's id}. A key taken by an
-    earlier job of the same call makes a duplicate of that job. The caller began the
-    transaction as a write (``database.begin_for_write``)."""
+    """The jobs' rows (their ``dialect.job_row()``) one at a time, in order (ids ascend
+    as the jobs come), in the session's transaction, which the caller commits. Returns
+    the ids (for a duplicate, its holder's) and {position of a duplicate: its holder's
+    id}. A key taken by an earlier job of the same call makes a duplicate of that job.
+    The caller began the transaction as a write (``database.begin_for_write``)."""
     holders: dict[str, int] = {}
     job_ids: list[int] = []
     duplicates: dict[int, int] = {}
-    for n, job in enumerate(jobs):
-        row = {**job_row(job, now), "created_at": now, "updated_at": now}
+    for n, job_row in enumerate(rows):
+        row = {**job_row, "created_at": now, "updated_at": now}
         key = row["unique_key"]
         if key is None:
             job_ids.append(session.connection().scalar(INSERT_JOB, row))

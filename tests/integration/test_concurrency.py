@@ -227,10 +227,15 @@ def test_a_stopped_worker_drains_8_requests_in_flight_and_gives_every_job_back_a
     worker = digests.start("--loop", "--interval", "0.2", **AT_ONCE)
     wait_until(lambda: all(running(session, job, 1) for job in held),
                what="8 requests in flight")
-    session.rollback()
-    # The other three are claimed too, waiting for a thread.
-    assert set(session.scalars(sa.select(Job.id).where(Job.locked_by.is_not(None)))) == {
-        job.id for job in (*held, *waiting)}
+    # The other three are claimed too (the claim after the first may come a moment later),
+    # waiting for a thread.
+    every = {job.id for job in (*held, *waiting)}
+
+    def all_claimed() -> bool:
+        session.rollback()
+        return set(session.scalars(sa.select(Job.id).where(Job.locked_by.is_not(None)))) == every
+
+    wait_until(all_claimed, what="the 11 jobs claimed")
     worker.send(signal.SIGTERM)
     time.sleep(0.5)
     assert worker.popen.poll() is None, "the worker left its requests unfinished"

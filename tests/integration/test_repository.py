@@ -113,10 +113,10 @@ def test_a_failing_single_save_leaves_nothing_and_the_job_can_be_saved_once_fixe
     assert [row[2] for row in stored_requests(session)] == [0, 1]
 
 
-def test_after_a_save_the_ids_cost_no_query_and_the_rest_loads_fresh(app, session, clock):
+def test_after_a_save_the_job_reads_as_stored_with_no_query(app, session, clock):
     from dashboard.app.extensions import db
 
-    job = save_job(session, clock, ("test_echo", {}), ("test_echo", {"n": 2}))
+    job = JobRepository(session, clock).save(make_job(("test_echo", {}), ("test_echo", {"n": 2})))
     statements = []
 
     def count(*args) -> None:
@@ -127,16 +127,22 @@ def test_after_a_save_the_ids_cost_no_query_and_the_rest_loads_fresh(app, sessio
         assert job.id is not None
         assert [r.id for r in job.requests] == sorted(r.id for r in job.requests)
         assert all(r.job is job for r in job.requests)
+        assert (job.state, job.created_at, job.next_attempt_at, job.finished_at,
+                job.locked_by, job.store_id, job.priority) == (
+            "pending", clock.now, clock.now, None, None, None, 0)
+        assert [(r.position, r.job_id, r.state, r.attempts, r.result, r.history)
+                for r in job.requests] == [(0, job.id, "pending", 0, None, []),
+                                           (1, job.id, "pending", 0, None, [])]
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", count)
     assert statements == []
-    # The columns load from the database on first use, as after any commit.
+    # A copy of what was stored: it belongs to no session; get() reads the job again.
+    assert sa.inspect(job).detached and all(sa.inspect(r).detached for r in job.requests)
     with db.engine.begin() as other:
         other.execute(sa.update(Job).where(Job.id == job.id).values(store_id=7))
-    assert job.store_id == 7
-    assert job.created_at == clock.now
-    assert [(r.position, r.job_id, r.history) for r in job.requests] == [
-        (0, job.id, []), (1, job.id, [])]
+    assert job.store_id is None
+    assert JobRepository(session).get(job.id).store_id == 7
+    session.rollback()
 
 
 def test_a_pooled_connection_the_server_closed_is_replaced_before_a_save(app, session, clock):

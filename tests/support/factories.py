@@ -17,4 +17,8 @@ def make_job(*requests: tuple[str, Any], relation_id: str | None = None,
 
 
 def save_job(session, clock, *requests: tuple[str, Any], **fields: Any) -> Job:
-    return JobRepository(session, clock).save(make_job(*requests, **fields))
+    """A saved job, in ``session``: tests change it there and commit (a save hands back a
+    detached copy)."""
+    job = JobRepository(session, clock).save(make_job(*requests, **fields))
+    session.add(job)
+    return job

@@ -110,3 +110,29 @@ def test_a_jobs_first_request_is_not_canonicalised_until_a_second_comes(monkeypa
     job.request_builder().set_type_code("a").set_payload({"x": 1, "y": 2}).create()
     assert len(job.requests) == 1  # still found as the first one's duplicate
     assert len(calls) == 2
+
+
+def test_building_a_job_sets_its_values_without_the_orms_change_events():
+    # The events cost most of building a job (docs/benchmarks.md); a save writes the job
+    # with its own statements and needs none of them.
+    import sqlalchemy as sa
+
+    from dashboard.queue.models import Job
+
+    fired = []
+
+    def record(target, *args, **kwargs):
+        fired.append(target)
+
+    listened = [(Job.state, "set"), (Job.relation_id, "set"), (Job.requests, "append"),
+                (Request.payload, "set"), (Request.job, "set")]
+    for attribute, event in listened:
+        sa.event.listen(attribute, event, record)
+    try:
+        job = build(("a", {"n": 1}), ("b", {"n": 2}), relation_id="r")
+    finally:
+        for attribute, event in listened:
+            sa.event.remove(attribute, event, record)
+    assert fired == []
+    assert (job.relation_id, job.state, [r.type_code for r in job.requests]) == (
+        "r", "pending", ["a", "b"])

@@ -54,3 +54,25 @@ def test_outside_any_app_the_core_uses_its_defaults_and_asks_for_a_session():
     assert abs(clock() - datetime.now(UTC)) < timedelta(minutes=1)
     with pytest.raises(RuntimeError, match="no database session: pass session="):
         JobRepository()
+
+
+def test_the_first_app_of_a_process_sets_aside_what_lives_on_and_later_ones_do_not(tmp_path):
+    # What lives as long as the process leaves the collector's sight once (gc.freeze), so
+    # that the full collections a batch of jobs sets off don't walk it (docs/benchmarks.md).
+    import subprocess
+    import sys
+
+    script = f"""
+import gc
+from dashboard import create_app
+config = {{"TESTING": True, "SECRET_KEY": "test",
+          "SQLALCHEMY_DATABASE_URI": "sqlite:///{tmp_path / 'queue.db'}"}}
+before = gc.get_freeze_count()
+create_app(config)
+first = gc.get_freeze_count()
+create_app(config)
+print(before, first > 20_000, gc.get_freeze_count() <= first)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.split() == ["0", "True", "True"]
