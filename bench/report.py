@@ -231,11 +231,6 @@ def concurrency_targets(results: Results) -> list[str]:
     for label, value, wanted in rows:
         met = "—" if value is None else ("yes" if value >= wanted else "**no**")
         lines.append(f"| {label} | {ratio(value)} | {met} |")
-    for key, label, wanted in HTTP_TARGETS:
-        value = results.median(key)
-        if value is not None:
-            met = "yes" if value >= wanted else "**no**"
-            lines.append(f"| {label} | {fmt(value)} jobs/s | {met} |")
     peak = results.median(concurrency.RSS_KEY)
     if peak is not None:
         lines.append(f"| Digest peak RSS at concurrency {concurrency.AT_ONCE} < 200 MB | "
