@@ -14,14 +14,11 @@ from ..queue.database import is_postgresql
 from ..queue.limits import declared_connectors, live_call
 from ..queue.models import ConnectorCall, ConnectorRow, DigestRun, Job
 from ..queue.states import DUE_STATES, JobState
+from .ordering import COUNT_CAP
 
 jobs = Job.__table__
 connector_rows = ConnectorRow.__table__
 calls = ConnectorCall.__table__
-
-#: States are counted exactly up to this many jobs; beyond, estimated (PostgreSQL) or
-#: shown as "more than". Each count then reads at most this many index entries.
-COUNT_CAP = 10_000
 
 
 @dataclass(frozen=True)
@@ -41,8 +38,9 @@ class DueJob:
 
 
 def state_counts(session: Session, cap: int | None = None) -> list[StateCount]:
-    """Jobs per state: exact up to ``cap`` (default COUNT_CAP), an index range scan, never
-    the whole table. The overview and ``/metrics`` both count this way."""
+    """Jobs per state: exact up to ``cap`` (default COUNT_CAP, as the list counts), an index
+    range scan, never the whole table; beyond, estimated (PostgreSQL) or "more than". The
+    overview and ``/metrics`` both count this way."""
     cap = COUNT_CAP if cap is None else cap
     counts = []
     estimates: dict[str, int] | None = None
