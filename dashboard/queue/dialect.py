@@ -34,15 +34,16 @@ ONE_JOB_MAX_REQUESTS = 10
 
 
 def job_row(job: Job, now: datetime) -> dict[str, Any]:
-    """The job's columns as a save writes them, times aside: due at its run-at time, or
-    its delay after ``now``, or at once. (Read from the object's own values: the job is
-    unsaved, and the ORM's attribute access costs more than the save's statement.)"""
+    """The job's columns as a save writes them, but its created and updated times: due at
+    its run-at time (in UTC, as it reads back), or its delay after ``now``, or at once.
+    Read from the object's own values: the job is unsaved, and the ORM's attribute access
+    costs more than the save's statement."""
     values = job.__dict__
     row = {f: values.get(f) for f in JOB_FIELDS}
     due = row["next_attempt_at"]
     if due is None:
         due = now if job.delay_seconds is None else now + timedelta(seconds=job.delay_seconds)
-    row["next_attempt_at"] = due.astimezone(UTC)  # as it reads back
+    row["next_attempt_at"] = due.astimezone(UTC)
     if row["priority"] is None:
         row["priority"] = 0
     return row

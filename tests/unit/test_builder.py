@@ -1,7 +1,8 @@
 import pytest
+import sqlalchemy as sa
 
 from dashboard.queue import JobBuilder, request_builder
-from dashboard.queue.models import Request
+from dashboard.queue.models import Job, Request
 from dashboard.queue.payload import canonical
 from dashboard.queue.states import RequestState
 
@@ -115,10 +116,6 @@ def test_a_jobs_first_request_is_not_canonicalised_until_a_second_comes(monkeypa
 def test_building_a_job_sets_its_values_without_the_orms_change_events():
     # The events cost most of building a job (docs/benchmarks.md); a save writes the job
     # with its own statements and needs none of them.
-    import sqlalchemy as sa
-
-    from dashboard.queue.models import Job
-
     fired = []
 
     def record(target, *args, **kwargs):

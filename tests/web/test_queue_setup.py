@@ -4,6 +4,8 @@ uses its plain defaults."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -59,9 +61,6 @@ def test_outside_any_app_the_core_uses_its_defaults_and_asks_for_a_session():
 def test_the_first_app_of_a_process_sets_aside_what_lives_on_and_later_ones_do_not(tmp_path):
     # What lives as long as the process leaves the collector's sight once (gc.freeze), so
     # that the full collections a batch of jobs sets off don't walk it (docs/benchmarks.md).
-    import subprocess
-    import sys
-
     script = f"""
 import gc
 from dashboard import create_app
