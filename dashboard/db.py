@@ -7,12 +7,14 @@ models build on it alike, and ``extensions.db`` binds it to the app.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm.attributes import instance_state
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -23,6 +25,8 @@ NAMING_CONVENTION = {
 }
 
 _T = TypeVar("_T")
+#: unsaved(): the function that makes a blank object of each model.
+_NEW_INSTANCE: dict[type, Callable[[], Any]] = {}
 
 #: MariaDB's TEXT holds 64 KiB; payloads and tracebacks may be longer.
 LongText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
@@ -54,12 +58,28 @@ def unsaved(model: type[_T], values: dict[str, Any]) -> _T:
     """A new object of ``model`` holding ``values``, set without the ORM's change events:
     for objects a save writes with statements of its own, never through a flush (a fifth
     of the constructor's cost, which is most of building a job: docs/benchmarks.md)."""
-    mapper = sa.inspect(model)
-    if not mapper.configured:
-        sa.orm.configure_mappers()  # as the constructor does, the first time
-    instance = cast(_T, mapper.class_manager.new_instance())
+    new_instance = _NEW_INSTANCE.get(model)
+    if new_instance is None:
+        mapper: sa.orm.Mapper[Any] = sa.inspect(model)
+        if not mapper.configured:
+            sa.orm.configure_mappers()  # as the constructor does, the first time
+        new_instance = _NEW_INSTANCE[model] = mapper.class_manager.new_instance
+    instance = cast(_T, new_instance())
     instance.__dict__.update(values)
     return instance
+
+
+def as_detached(instance: object, identity: tuple[Any, ...]) -> None:
+    """Make an object built by ``unsaved``, since given every column and relationship of
+    its row (``identity``: its primary key), detached, as if loaded and then let go by its
+    session: what ``make_transient_to_detached`` does, without its passes over the
+    object's change history, expired and unloaded attributes, which an object built
+    without the ORM's events and loaded whole has none of (a sixth of a bulk save's
+    Python: docs/benchmarks.md)."""
+    state = instance_state(instance)
+    if state.key is not None or state.session_id is not None:
+        raise ValueError(f"{instance!r} is not a new object")
+    state.key = state.mapper.identity_key_from_primary_key(identity)
 
 
 class Base(DeclarativeBase):

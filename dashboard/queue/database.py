@@ -6,11 +6,12 @@ import select
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.sql.compiler import SQLCompiler
 
 IMMEDIATE = "sqlite_begin_immediate"
 #: Connections a concurrent digest uses besides one per thread: its own (claims, the
@@ -107,10 +108,15 @@ def autocommit(conn: sa.Connection) -> Iterator[None]:
     data-modifying CTEs included, is atomic). Nothing may have run yet in the connection's
     transaction; its commit afterwards sends nothing.
     """
+    with _driver_autocommit(conn.connection.driver_connection):
+        yield
+
+
+@contextmanager
+def _driver_autocommit(driver: Any) -> Iterator[None]:
     # The driver's own switch, not SQLAlchemy's isolation_level option: the same effect
     # for far less CPU (docs/benchmarks.md), and it is back off before SQLAlchemy sends
     # anything else.
-    driver: Any = conn.connection.driver_connection  # a psycopg connection
     driver.autocommit = True
     try:
         yield
@@ -118,6 +124,56 @@ def autocommit(conn: sa.Connection) -> Iterator[None]:
         # A lost connection is thrown away.
         if not (driver.closed or getattr(driver, "broken", False)):
             driver.autocommit = False
+
+
+class DriverStatement:
+    """A Core statement compiled once per dialect and run alone (see autocommit) on a
+    pooled connection's driver: for a statement whose execution through SQLAlchemy (a
+    Connection, the compiled cache's look-up, an execution context, a result) costs as
+    much as the server's work, as a one-job save's does (docs/benchmarks.md).
+
+    The parameters go through the statement's bind processors as in SQLAlchemy, and a
+    driver's error comes out as SQLAlchemy's (an ``IntegrityError`` stays one; a lost
+    connection is not pooled again). While anything listens to the engine's statements
+    (instrumentation, a test counting them), the statement goes through SQLAlchemy
+    instead, the same text with the same values, so that they see it.
+    """
+
+    def __init__(self, statement: sa.ClauseElement) -> None:
+        self.statement = statement
+        self._compiled: dict[sa.Dialect, tuple[SQLCompiler, dict[str, Any]]] = {}
+
+    def rows(self, engine: sa.Engine, parameters: dict[str, Any]) -> list[tuple]:
+        """The statement's rows, run alone on a connection of ``engine``'s pool."""
+        compiled, processors = self._compile(engine.dialect)
+        values = compiled.construct_params(parameters)
+        for name, process in processors.items():
+            values[name] = process(values[name])
+        if engine.dispatch.before_cursor_execute or engine.dispatch.after_cursor_execute:
+            with engine.connect() as conn, autocommit(conn):
+                return list(conn.exec_driver_sql(compiled.string, values).all())
+        connection = engine.raw_connection()
+        try:
+            driver: Any = connection.driver_connection  # a psycopg connection
+            with _driver_autocommit(driver):
+                return driver.execute(compiled.string, values).fetchall()
+        except engine.dialect.loaded_dbapi.Error as error:
+            if engine.dialect.is_disconnect(error, connection.dbapi_connection, None):
+                connection.invalidate(error)
+            raise sa.exc.DBAPIError.instance(compiled.string, values, error,
+                                             engine.dialect.loaded_dbapi.Error) from error
+        finally:
+            connection.close()
+
+    def _compile(self, dialect: sa.Dialect) -> tuple[SQLCompiler, dict[str, Any]]:
+        found = self._compiled.get(dialect)
+        if found is None:
+            compiled = cast(SQLCompiler, self.statement.compile(dialect=dialect))
+            processors = {name: process for name, bind in compiled.binds.items()
+                          if (process := bind.type.dialect_impl(dialect).bind_processor(
+                              dialect)) is not None}
+            found = self._compiled[dialect] = (compiled, processors)
+        return found
 
 
 def execute_alone(conn: sa.Connection, statement: sa.Executable,

@@ -14,10 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from . import claims, postgresql
 from .claims import Lease
-from .database import autocommit, execute_alone, is_postgresql
+from .database import begin_for_write, execute_alone, is_postgresql
 from .models import Job, Request
 from .postgresql import JOB_FIELDS, REQUEST_FIELDS, TIMES, Next, Succeeded
 from .states import JobState
@@ -115,6 +116,17 @@ class General:
         """None: the digest writes the step its general way (writes.Writer)."""
         return None
 
+    def save(self, session: Session, jobs: list[Job], rows: list[dict[str, Any]],
+             now: datetime) -> tuple[list[int], list[int]]:
+        """New jobs (``rows``: their job_row()s) and their requests, stored and committed:
+        the session's transaction, begun as a write (on SQLite: BEGIN IMMEDIATE), holds
+        ``insert``. Returns the jobs' ids and the requests'."""
+        begin_for_write(session)
+        conn = session.connection()
+        ids = self.insert(conn, jobs, rows, [r for job in jobs for r in job.requests], now)
+        session.commit()
+        return ids
+
     def insert(self, conn: sa.Connection, jobs: list[Job], rows: list[dict[str, Any]],
                requests: list[Request], now: datetime) -> tuple[list[int], list[int]]:
         """New jobs (``rows``: their job_row()s) and their requests, in the transaction
@@ -166,11 +178,17 @@ class PostgreSQL(General):
         [(outcome, started)] = execute_alone(conn, statement, params)
         return StepWritten(outcome=bool(outcome), start=bool(started))
 
-    def insert(self, conn: sa.Connection, jobs: list[Job], rows: list[dict[str, Any]],
-               requests: list[Request], now: datetime) -> tuple[list[int], list[int]]:
-        """One statement outside a transaction (atomic on its own, and durable once it
-        returns: no BEGIN, no COMMIT). Nothing may have run yet in ``conn``'s
-        transaction."""
+    def save(self, session: Session, jobs: list[Job], rows: list[dict[str, Any]],
+             now: datetime) -> tuple[list[int], list[int]]:
+        """One statement on a connection of the session's engine, outside a transaction
+        (atomic on its own, and durable once it returns: no BEGIN, no COMMIT), run on the
+        driver (database.DriverStatement): SQLAlchemy's session transaction and execution
+        around it cost a one-job save a third of its time. A session bound to one
+        connection saves the general way, in its transaction."""
+        engine = session.get_bind(Job)
+        if not isinstance(engine, sa.Engine):
+            return super().save(session, jobs, rows, now)
+        requests = [r for job in jobs for r in job.requests]
         if len(jobs) == 1 and len(requests) <= ONE_JOB_MAX_REQUESTS:
             params = {f"job_{f}": value for f, value in rows[0].items()}
             for k, request in enumerate(requests):
@@ -185,9 +203,8 @@ class PostgreSQL(General):
                                                          for r in job.requests), 1)],
             }
             statement = postgresql.INSERT_MANY
-        with autocommit(conn):
-            # Sorted by request id, the rows come in the requests' order (see the statements).
-            ids = sorted(conn.execute(statement, {"now": now, **params}).all())
+        # Sorted by request id, the rows come in the requests' order (see the statements).
+        ids = sorted(statement.rows(engine, {"now": now, **params}))
         first_rows = [0]
         for job in jobs[:-1]:
             first_rows.append(first_rows[-1] + len(job.requests))

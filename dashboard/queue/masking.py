@@ -23,6 +23,8 @@ from typing import Any
 from .payload import load_shown
 
 MASK = "••••••"
+#: ``Masker.searchable``'s payload whose value is not given.
+NOT_PARSED: Any = object()
 #: Shorter values are masked under their key but not hunted for in texts: replacing every
 #: "1" or "ab" of a traceback would make it unreadable, and guards nothing worth keeping.
 MIN_HIDDEN_LENGTH = 3
@@ -95,15 +97,17 @@ class Masker:
             # secret keys can't be masked, so it is not shown.
             return f"(JSON nested too deeply to show: {len(text):,} characters)"
 
-    def searchable(self, payload: str, *, dumped: bool = False) -> str:
+    def searchable(self, payload: str, *, value: Any = NOT_PARSED) -> str:
         """The copy of a stored payload that text search reads: secret keys' values masked,
         and hidden wherever else they appear, so no search can match inside a secret.
 
-        ``dumped``: the payload is ``dump_json``'s text, which is then its own copy when no
-        key in it is secret (one walk, instead of two walks and a dump).
+        ``value``: what ``payload`` is ``dump_json``'s text of. The text is then its own
+        copy when no key in it is secret (one walk, instead of a parse, two walks and a
+        dump).
         """
-        value = json.loads(payload)
-        if dumped and not self._has_secret_key(value):
+        if value is NOT_PARSED:
+            value = json.loads(payload)
+        elif not self._has_secret_key(value):
             return payload
         return json.dumps(self.mask(value, self.secrets(value)), ensure_ascii=False)
 

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql
 from ..db import UTCDateTime
 from . import claims
 from .claims import Lease
+from .database import DriverStatement
 from .models import Attempt, Job, Request
 from .states import JobState, Outcome, RequestState
 
@@ -244,7 +245,7 @@ def _insert_many() -> sa.Insert:
 
 
 @functools.cache
-def insert_one_job(requests: int) -> sa.Insert:
+def insert_one_job(requests: int) -> DriverStatement:
     """PostgreSQL: one job and its ``requests`` requests in one statement, plain VALUES
     (for a single job cheaper on the server than unpacking JSON: docs/benchmarks.md)."""
     new_job = (
@@ -254,13 +255,13 @@ def insert_one_job(requests: int) -> sa.Insert:
         .returning(JOBS.c.id)
         .cte("new_job")
     )
-    # One SELECT of parameters per request, k their order (sa.values() would not be cached).
+    # One SELECT of parameters per request, k their order.
     selects = [sa.select(sa.literal_column(str(k)).label("k"),
                          *(sa.bindparam(f"r{k}_{f}", type_=REQUESTS.c[f].type).label(f)
                            for f in REQUEST_FIELDS))
                for k in range(requests)]
     rows = (selects[0] if requests == 1 else sa.union_all(*selects)).subquery("r")
-    return (
+    return DriverStatement(
         sa.insert(REQUESTS)
         .from_select(["job_id", *REQUEST_FIELDS, *TIMES["request"]],
                      sa.select(new_job.c.id, *(rows.c[f] for f in REQUEST_FIELDS), _NOW, _NOW)
@@ -270,4 +271,4 @@ def insert_one_job(requests: int) -> sa.Insert:
     )
 
 
-INSERT_MANY = _insert_many()
+INSERT_MANY = DriverStatement(_insert_many())

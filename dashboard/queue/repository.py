@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session, selectinload
+from sqlalchemy.orm import Session, scoped_session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ..db import as_detached
 from . import dialect, unique_keys
 from .database import begin_for_write
 from .models import Job, Request
@@ -60,22 +61,20 @@ class JobRepository:
         duplicates: dict[int, int] = {}
         new, new_rows = jobs, rows
         try:
-            # On SQLite the transaction begins IMMEDIATE; PostgreSQL's save runs outside one.
-            begin_for_write(session)
-            conn = session.connection()
             if any(row["unique_key"] is not None for row in rows):
-                # One job at a time, the unique index deciding (see unique_keys.py).
+                # One job at a time, the unique index deciding (see unique_keys.py), in a
+                # transaction begun as a write (on SQLite: BEGIN IMMEDIATE).
+                begin_for_write(session)
                 job_ids, duplicates = unique_keys.insert_jobs(session, rows, now)
                 new = [job for n, job in enumerate(jobs) if n not in duplicates]
                 new_rows = [row for n, row in enumerate(rows) if n not in duplicates]
                 job_ids = [job_id for n, job_id in enumerate(job_ids) if n not in duplicates]
                 request_ids = dialect.insert_requests(
                     session.connection(), list(zip(job_ids, new, strict=True)), now)
+                session.commit()
             else:
-                requests = [request for job in jobs for request in job.requests]
-                job_ids, request_ids = dialect.for_connection(conn).insert(
-                    conn, jobs, rows, requests, now)
-            session.commit()
+                job_ids, request_ids = dialect.for_connection(session.get_bind(Job)).save(
+                    session, jobs, rows, now)
         except BaseException:
             session.rollback()
             raise
@@ -103,9 +102,10 @@ def _as_stored(jobs: list[Job], rows: list[dict[str, Any]], job_ids: list[int],
     for job, row, job_id in zip(jobs, rows, job_ids, strict=True):
         job.__dict__.update(row, **_JOB_UNSET, id=job_id, created_at=now, updated_at=now)
         job.duplicate = False
-        make_transient_to_detached(job)
+        as_detached(job, (job_id,))
         for request in job.requests:
-            request.__dict__.update(**_REQUEST_UNSET, id=next(numbered), job_id=job_id,
+            request_id = next(numbered)
+            request.__dict__.update(**_REQUEST_UNSET, id=request_id, job_id=job_id,
                                     job=job, created_at=now, updated_at=now)
             set_committed_value(request, "history", [])
-            make_transient_to_detached(request)
+            as_detached(request, (request_id,))

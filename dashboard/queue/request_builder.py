@@ -31,6 +31,7 @@ class RequestBuilder:
         self._request_class = request_class
         self._type_code: str | None = None
         self._payload: str | None = None
+        self._payload_search: str | None = None
 
     def set_type_code(self, type_code: str) -> RequestBuilder:
         self._type_code = validate_type_code(type_code)
@@ -38,6 +39,10 @@ class RequestBuilder:
 
     def set_payload(self, payload: Any) -> RequestBuilder:
         self._payload = dump_json(payload)
+        # Its search copy now, from the value the text was made of (a value changed later
+        # would no longer match the text).
+        self._payload_search = current().settings.masker.searchable(self._payload,
+                                                                   value=payload)
         return self
 
     def create(self) -> Request:
@@ -57,7 +62,7 @@ class RequestBuilder:
         request = unsaved(self._request_class, {
             "type_code": self._type_code,
             "payload": self._payload,
-            "payload_search": current().settings.masker.searchable(self._payload, dumped=True),
+            "payload_search": self._payload_search,
             "position": len(requests),
             "state": RequestState.PENDING,
             "attempts": 0,

@@ -143,6 +143,17 @@ def test_after_a_save_the_job_reads_as_stored_with_no_query(app, session, clock)
     assert job.store_id is None
     assert JobRepository(session).get(job.id).store_id == 7
     session.rollback()
+    # It joins another session as the stored job, not as a new one to insert.
+    with sa.orm.Session(db.engine) as other_session:
+        other_session.add(job)
+        assert not other_session.new and job in other_session
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            other_session.flush()
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count)
+        assert statements == []
+        assert other_session.get(Job, job.id) is job
 
 
 def test_a_pooled_connection_the_server_closed_is_replaced_before_a_save(app, session, clock):

@@ -133,3 +133,12 @@ def test_building_a_job_sets_its_values_without_the_orms_change_events():
     assert fired == []
     assert (job.relation_id, job.state, [r.type_code for r in job.requests]) == (
         "r", "pending", ["a", "b"])
+
+
+def test_a_payload_changed_after_it_is_set_keeps_its_secret_masked_in_the_search_copy():
+    payload = {"password": "pw-123", "n": 1}
+    builder = JobBuilder().create().request_builder().set_type_code("a").set_payload(payload)
+    payload.pop("password")  # the text was made already: the secret is in it
+    request = builder.create()
+    assert "pw-123" in request.payload
+    assert "pw-123" not in request.payload_search
