@@ -14,11 +14,17 @@ from __future__ import annotations
 import json
 import sys
 
+from dashboard.app.extensions import db
+
 from .queue_db import QueueDatabase
 
 
 def main(kind: str, url: str, how: str, jobs: str, batch: str = "1") -> None:
     database = QueueDatabase(kind, url)
+    with database.app.app_context():
+        # The pool's first connection, made before the clock starts, as pgqueuer's helper
+        # connects before its own.
+        db.engine.connect().close()
     if how == "single":
         per_second = database.enqueue_one_at_a_time(int(jobs))
     elif how == "bulk":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import gc
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,9 +86,17 @@ def _set_aside_what_lives_on() -> None:
 def app_queue_setup() -> queue.QueueSetup | None:
     """The queue setup of the Flask app whose context this runs in, if any (for the core:
     see queue.settings.current)."""
+    current_app, has_app_context = _flask_context()
+    return current_app.extensions.get("queue") if has_app_context() else None
+
+
+@functools.cache
+def _flask_context() -> tuple[Any, Callable[[], bool]]:
+    # Imported on first use, not with the package (see create_app), and once: each job
+    # built asks for its setup.
     from flask import current_app, has_app_context
 
-    return current_app.extensions.get("queue") if has_app_context() else None
+    return current_app, has_app_context
 
 
 def queue_settings(cfg: dict[str, Any], run_listeners: tuple = ()) -> queue.QueueSettings:

@@ -60,9 +60,30 @@ def request_row(request: Request) -> dict[str, Any]:
 TIME_FIELDS = ("next_attempt_at", "schedule_slot")
 
 
-def _json_time(value: datetime | None) -> str | None:
+def _json_time(value: datetime) -> str:
     """A time as naive UTC text, which a recordset's timestamp column reads back."""
-    return None if value is None else value.astimezone(UTC).replace(tzinfo=None).isoformat()
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat()
+
+
+def _json_job(n: int, row: dict[str, Any]) -> dict[str, Any]:
+    """A job's row as INSERT_MANY reads it: numbered, times as text, and without its NULLs
+    (a key left out reads as NULL: most jobs have no relation, store, key or schedule)."""
+    item = {f: value for f, value in row.items() if value is not None}
+    item["n"] = n
+    for f in TIME_FIELDS:
+        if f in item:
+            item[f] = _json_time(item[f])
+    return item
+
+
+def _json_request(k: int, n: int, request: Request) -> dict[str, Any]:
+    """A request's row as INSERT_MANY reads it: numbered, and its search copy left out
+    when it is the payload itself (no secret in it), which the statement then copies."""
+    item = request_row(request)
+    item["k"], item["n"] = k, n
+    if item["payload_search"] == item["payload"]:
+        del item["payload_search"]
+    return item
 
 
 def insert_requests(conn: sa.Connection, jobs: list[tuple[int, Job]],
@@ -116,11 +137,12 @@ class General:
         """None: the digest writes the step its general way (writes.Writer)."""
         return None
 
-    def save(self, session: Session, jobs: list[Job], rows: list[dict[str, Any]],
-             now: datetime) -> tuple[list[int], list[int]]:
+    def save(self, session: Session, bind: sa.Engine | sa.Connection, jobs: list[Job],
+             rows: list[dict[str, Any]], now: datetime) -> tuple[list[int], list[int]]:
         """New jobs (``rows``: their job_row()s) and their requests, stored and committed:
         the session's transaction, begun as a write (on SQLite: BEGIN IMMEDIATE), holds
-        ``insert``. Returns the jobs' ids and the requests'."""
+        ``insert``. ``bind``: what the session saves jobs through. Returns the jobs' ids
+        and the requests'."""
         begin_for_write(session)
         conn = session.connection()
         ids = self.insert(conn, jobs, rows, [r for job in jobs for r in job.requests], now)
@@ -178,16 +200,15 @@ class PostgreSQL(General):
         [(outcome, started)] = execute_alone(conn, statement, params)
         return StepWritten(outcome=bool(outcome), start=bool(started))
 
-    def save(self, session: Session, jobs: list[Job], rows: list[dict[str, Any]],
-             now: datetime) -> tuple[list[int], list[int]]:
+    def save(self, session: Session, bind: sa.Engine | sa.Connection, jobs: list[Job],
+             rows: list[dict[str, Any]], now: datetime) -> tuple[list[int], list[int]]:
         """One statement on a connection of the session's engine, outside a transaction
         (atomic on its own, and durable once it returns: no BEGIN, no COMMIT), run on the
         driver (database.DriverStatement): SQLAlchemy's session transaction and execution
         around it cost a one-job save a third of its time. A session bound to one
         connection saves the general way, in its transaction."""
-        engine = session.get_bind(Job)
-        if not isinstance(engine, sa.Engine):
-            return super().save(session, jobs, rows, now)
+        if not isinstance(bind, sa.Engine):
+            return super().save(session, bind, jobs, rows, now)
         requests = [r for job in jobs for r in job.requests]
         if len(jobs) == 1 and len(requests) <= ONE_JOB_MAX_REQUESTS:
             params = {f"job_{f}": value for f, value in rows[0].items()}
@@ -196,15 +217,14 @@ class PostgreSQL(General):
             statement = postgresql.insert_one_job(len(requests))
         else:
             params = {
-                "jobs": [{"n": n, **row, **{f: _json_time(row[f]) for f in TIME_FIELDS}}
-                         for n, row in enumerate(rows, 1)],
-                "requests": [{"k": k, "n": n, **request_row(r)}
+                "jobs": [_json_job(n, row) for n, row in enumerate(rows, 1)],
+                "requests": [_json_request(k, n, r)
                              for k, (n, r) in enumerate(((n, r) for n, job in enumerate(jobs, 1)
                                                          for r in job.requests), 1)],
             }
             statement = postgresql.INSERT_MANY
         # Sorted by request id, the rows come in the requests' order (see the statements).
-        ids = sorted(statement.rows(engine, {"now": now, **params}))
+        ids = sorted(statement.rows(bind, {"now": now, **params}))
         first_rows = [0]
         for job in jobs[:-1]:
             first_rows.append(first_rows[-1] + len(job.requests))

@@ -30,6 +30,12 @@ ACTIVE_UNIQUE_KEY = "unique_key IS NOT NULL AND state NOT IN ('completed', 'canc
 
 
 PARTIAL_INDEX_DIALECTS = ("postgresql", "sqlite")
+#: What the partial indexes of the job list hold, where the database has partial indexes
+#: (migration 0014): a new job of none of them is written into none of them, and every
+#: query of them names a value of the column, which implies it is not NULL.
+HAS_STORE = sa.text("store_id IS NOT NULL")
+FINISHED = sa.text("finished_at IS NOT NULL")
+SCHEDULED = sa.text("schedule_name IS NOT NULL")
 
 
 class Job(Base):
@@ -87,7 +93,9 @@ class Job(Base):
         # Lists, newest first, filtered by one column.
         sa.Index("ix_jobs_state_id", "state", "id"),
         sa.Index("ix_jobs_relation", "relation_id", "source_id", "id"),
-        sa.Index("ix_jobs_store_id", "store_id", "id"),
+        # Only the jobs that have a store (a job without one is in no store's list).
+        sa.Index("ix_jobs_store_id", "store_id", "id", postgresql_where=HAS_STORE,
+                 sqlite_where=HAS_STORE),
         sa.Index("ix_jobs_source_id", "source_id", "id"),
         sa.Index("ix_jobs_priority", "priority", "id"),
         # The dashboard: the oldest due job, and lists filtered by creation time.
@@ -101,10 +109,12 @@ class Job(Base):
             postgresql_where=sa.text("state IN ('pending', 'retrying')"),
             sqlite_where=sa.text("state IN ('pending', 'retrying')"),
         ),
-        sa.Index("ix_jobs_failed_at", "state", "finished_at", "id"),
-        # One job a schedule's slot, for good (NULLs, the other jobs, never collide); and
-        # an entry's jobs, newest slot first.
-        sa.Index("ux_jobs_schedule_slot", "schedule_name", "schedule_slot", unique=True),
+        sa.Index("ix_jobs_failed_at", "state", "finished_at", "id", postgresql_where=FINISHED,
+                 sqlite_where=FINISHED),
+        # One job a schedule's slot, for good; and an entry's jobs, newest slot first.
+        # Only the schedules' jobs (on MariaDB all: NULLs never collide).
+        sa.Index("ux_jobs_schedule_slot", "schedule_name", "schedule_slot", unique=True,
+                 postgresql_where=SCHEDULED, sqlite_where=SCHEDULED),
         # None on locked_by or locked_until: claims and heartbeats rewrite them, and
         # PostgreSQL then updates the row in place (migration 0005).
         TABLE_ARGS,

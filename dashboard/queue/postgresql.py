@@ -205,8 +205,8 @@ def _insert_many() -> sa.Insert:
 
     The rows travel as two JSON arrays (one parameter each, whatever their length: the SQL
     text stays the same, and stays prepared), which ``json_to_recordset`` turns back into
-    rows. The jobs' INSERT is a CTE; each request finds its job's new id by the job's
-    number ``n`` in the call.
+    rows; a key left out of a row reads as NULL. The jobs' INSERT is a CTE; each request
+    finds its job's new id by the job's number ``n`` in the call.
 
     Ids follow the rows' order: a sequence hands out ascending values in the order the
     ``ORDER BY`` feeds the rows (what SQLAlchemy's ``sort_by_parameter_order`` relies on
@@ -233,11 +233,13 @@ def _insert_many() -> sa.Insert:
         new_jobs.c.id, sa.func.row_number().over(order_by=new_jobs.c.id).label("n")
     ).cte("numbered")
     requests = rows("requests", REQUESTS, REQUEST_FIELDS, ("k", "n"))
+    # A request whose search copy is its payload (no secret in it) comes without it.
+    values = [sa.func.coalesce(requests.c[f], requests.c.payload) if f == "payload_search"
+              else requests.c[f] for f in REQUEST_FIELDS]
     return (
         sa.insert(REQUESTS)
         .from_select(["job_id", *REQUEST_FIELDS, *TIMES["request"]],
-                     sa.select(numbered.c.id, *(requests.c[f] for f in REQUEST_FIELDS),
-                               _NOW, _NOW)
+                     sa.select(numbered.c.id, *values, _NOW, _NOW)
                      .join_from(requests, numbered, numbered.c.n == requests.c.n)
                      .order_by(requests.c.k))
         .returning(REQUESTS.c.id, REQUESTS.c.job_id)

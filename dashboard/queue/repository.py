@@ -73,8 +73,9 @@ class JobRepository:
                     session.connection(), list(zip(job_ids, new, strict=True)), now)
                 session.commit()
             else:
-                job_ids, request_ids = dialect.for_connection(session.get_bind(Job)).save(
-                    session, jobs, rows, now)
+                bind = session.get_bind(Job)
+                job_ids, request_ids = dialect.for_connection(bind).save(
+                    session, bind, jobs, rows, now)
         except BaseException:
             session.rollback()
             raise

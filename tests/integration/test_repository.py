@@ -189,3 +189,17 @@ def test_a_pooled_connection_the_server_closed_is_replaced_before_a_save(app, se
     session.rollback()
     assert session.scalar(sa.select(sa.func.count()).select_from(Job)) == 2
     assert job.id is not None
+
+
+@pytest.mark.parametrize("alone", [True, False], ids=["save", "save_many"])
+def test_the_search_copy_is_stored_masked_and_otherwise_is_the_payload(session, clock, alone):
+    # On PostgreSQL save_many sends a search copy only where it differs from the payload.
+    secret = make_job(("test_echo", {"password": "pw-9876", "note": "was pw-9876"}))
+    plain = make_job(("test_echo", {"n": 1, "note": "no password here"}))
+    jobs = [secret] if alone else [secret, plain]
+    JobRepository(session, clock).save_many(jobs)
+    stored = dict(session.execute(sa.select(Request.job_id, Request.payload_search)).all())
+    session.rollback()
+    assert "pw-9876" not in stored[secret.id] and "password" in stored[secret.id]
+    if not alone:
+        assert stored[plain.id] == plain.requests[0].payload
