@@ -158,10 +158,12 @@ class DriverStatement:
             with _driver_autocommit(driver):
                 return driver.execute(compiled.string, values).fetchall()
         except engine.dialect.loaded_dbapi.Error as error:
-            if engine.dialect.is_disconnect(error, connection.dbapi_connection, None):
+            lost = engine.dialect.is_disconnect(error, connection.dbapi_connection, None)
+            if lost:
                 connection.invalidate(error)
             raise sa.exc.DBAPIError.instance(compiled.string, values, error,
-                                             engine.dialect.loaded_dbapi.Error) from error
+                                             engine.dialect.loaded_dbapi.Error,
+                                             connection_invalidated=lost) from error
         finally:
             connection.close()
 

@@ -203,3 +203,43 @@ def test_the_search_copy_is_stored_masked_and_otherwise_is_the_payload(session, 
     assert "pw-9876" not in stored[secret.id] and "password" in stored[secret.id]
     if not alone:
         assert stored[plain.id] == plain.requests[0].payload
+
+
+def test_a_connection_lost_during_a_save_fails_it_and_the_next_save_gets_a_new_one(
+        app, session, clock, monkeypatch):
+    # On PostgreSQL the save runs on the driver (database.DriverStatement): the lost
+    # connection still comes out as SQLAlchemy's error, and leaves the pool.
+    from dashboard.app.extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's driver path")
+    import psycopg
+
+    execute = psycopg.Connection.execute
+    killed: list[int] = []
+
+    def lose_connection(connection, query, *args, **kwargs):
+        if not killed and "INSERT INTO jobs" in str(query):
+            killed.append(connection.info.backend_pid)
+            with psycopg.connect(db.engine.url.render_as_string(hide_password=False)
+                                 .replace("+psycopg", ""), autocommit=True) as other:
+                other.execute("SELECT pg_terminate_backend(%s)", killed)
+            wait_until(lambda: _gone(killed[0]), timeout=10, what="the backend to end")
+        return execute(connection, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "execute", lose_connection)
+    with pytest.raises(sa.exc.OperationalError) as failed:
+        save_job(session, clock, ("test_echo", {"n": 1}))
+    assert failed.value.connection_invalidated
+    job = save_job(session, clock, ("test_echo", {"n": 2}))
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(Job)) == 1
+    assert job.id is not None
+
+
+def _gone(pid: int) -> bool:
+    from dashboard.app.extensions import db
+
+    with db.engine.connect() as connection:
+        return not connection.scalar(sa.text("SELECT count(*) FROM pg_stat_activity "
+                                             "WHERE pid = :pid"), {"pid": pid})
