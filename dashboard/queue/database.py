@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import select
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ IMMEDIATE = "sqlite_begin_immediate"
 EXTRA_CONNECTIONS = 3
 MIN_MARIADB = (10, 6)
 MIN_MYSQL = (8, 0)
+#: SQLAlchemy's log of the statements it sends (``create_engine(echo=True)`` turns it on).
+_SQL_LOG = logging.getLogger("sqlalchemy.engine.Engine")
 #: Whether every transaction begun in this context (thread) will write: see writing().
 _WRITING: ContextVar[bool] = ContextVar("asyncqueue_writing", default=False)
 
@@ -135,8 +138,9 @@ class DriverStatement:
     The parameters go through the statement's bind processors as in SQLAlchemy, and a
     driver's error comes out as SQLAlchemy's (an ``IntegrityError`` stays one; a lost
     connection is not pooled again). While anything listens to the engine's statements
-    (instrumentation, a test counting them), the statement goes through SQLAlchemy
-    instead, the same text with the same values, so that they see it.
+    (instrumentation, a test counting them) or SQLAlchemy logs them (``echo``), the
+    statement goes through SQLAlchemy instead, the same text with the same values, so
+    that they see it.
     """
 
     def __init__(self, statement: sa.ClauseElement) -> None:
@@ -149,7 +153,8 @@ class DriverStatement:
         values = compiled.construct_params(parameters)
         for name, process in processors.items():
             values[name] = process(values[name])
-        if engine.dispatch.before_cursor_execute or engine.dispatch.after_cursor_execute:
+        if (engine.dispatch.before_cursor_execute or engine.dispatch.after_cursor_execute
+                or _SQL_LOG.isEnabledFor(logging.INFO)):
             with engine.connect() as conn, autocommit(conn):
                 return list(conn.exec_driver_sql(compiled.string, values).all())
         connection = engine.raw_connection()

@@ -9,6 +9,7 @@ counts of their own (BEGIN IMMEDIATE is one of SQLite's).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -111,3 +112,14 @@ def test_on_postgresql_a_save_goes_to_the_driver_as_one_statement(session, clock
     assert sent == [("WITH new_job AS", True)]
     assert connections == []
     assert [r.id is not None for r in job.requests] == [True, True]
+
+
+def test_on_postgresql_a_save_shows_in_sqlalchemys_log(session, clock, caplog):
+    # The driver path steps aside while SQLAlchemy logs statements (echo=True does it).
+    if kind() != "postgresql":
+        pytest.skip("PostgreSQL's driver path")
+    job = make_job(("test_echo", {"n": 1}))
+    session.commit()
+    with caplog.at_level(logging.INFO, logger="sqlalchemy.engine.Engine"):
+        JobRepository(session, clock).save(job)
+    assert any("INSERT INTO jobs" in record.getMessage() for record in caplog.records)
