@@ -31,8 +31,9 @@ ACTIVE_UNIQUE_KEY = "unique_key IS NOT NULL AND state NOT IN ('completed', 'canc
 
 PARTIAL_INDEX_DIALECTS = ("postgresql", "sqlite")
 #: What the partial indexes of the job list hold, where the database has partial indexes
-#: (migration 0014): a new job of none of them is written into none of them, and every
+#: (migrations 0014, 0015): a new job of none of them is written into none of them, and every
 #: query of them names a value of the column, which implies it is not NULL.
+IN_A_RELATION = sa.text("relation_id IS NOT NULL")
 HAS_STORE = sa.text("store_id IS NOT NULL")
 FINISHED = sa.text("finished_at IS NOT NULL")
 SCHEDULED = sa.text("schedule_name IS NOT NULL")
@@ -92,7 +93,9 @@ class Job(Base):
         ).ddl_if(dialect=PARTIAL_INDEX_DIALECTS),  # type: ignore[arg-type]  # a tuple works
         # Lists, newest first, filtered by one column.
         sa.Index("ix_jobs_state_id", "state", "id"),
-        sa.Index("ix_jobs_relation", "relation_id", "source_id", "id"),
+        # Only the jobs of a relation (the claim asks only about them).
+        sa.Index("ix_jobs_relation", "relation_id", "source_id", "id",
+                 postgresql_where=IN_A_RELATION, sqlite_where=IN_A_RELATION),
         # Only the jobs that have a store (a job without one is in no store's list).
         sa.Index("ix_jobs_store_id", "store_id", "id", postgresql_where=HAS_STORE,
                  sqlite_where=HAS_STORE),
