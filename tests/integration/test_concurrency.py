@@ -73,7 +73,11 @@ def test_four_digests_at_once_run_every_request_once_and_in_order(session, diges
 
 @pytest.mark.slow
 def test_two_workers_keep_the_order_of_a_relation(session, digests):
-    workers = [digests.start("--loop", "--interval", "0.05") for _ in range(2)]
+    # One request in flight each: a digest then holds a batch at most while it works
+    # through it, and the other claims what is left (at the default concurrency the first
+    # to poll could claim every job that was not blocked, and run the relation alone).
+    workers = [digests.start("--loop", "--interval", "0.05", "--concurrency", "1")
+               for _ in range(2)]
     # Both are polling before the jobs arrive, so neither has them all to itself.
     for worker in workers:
         wait_until(lambda worker=worker: session.rollback() or session.scalar(
