@@ -12,7 +12,7 @@ from flask import Response, current_app, g, request
 from ..app.extensions import db
 from ..app.http_errors import problem
 from ..queries.filters import JobFilter
-from ..queue.database import reading_alone, writing
+from ..queue.database import writing
 from ..queue.settings import clock
 from . import tokens
 from .models import PERMISSIONS
@@ -39,8 +39,7 @@ def authenticate() -> Response | None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return _unauthorized("send the token as Authorization: Bearer <token>")
-    with reading_alone(db.session()):
-        token = tokens.authenticate(db.session(), secret.strip())
+    token = tokens.authenticate(db.session(), secret.strip())
     if token is None:
         return _unauthorized("the token is unknown or revoked", invalid=True)
     now = clock()

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..queue.builder import validate_source_id
+from ..queue.database import DriverStatement, read_alone
 from .models import MAX_TOKEN_NAME_LENGTH, PERMISSIONS, ApiToken, ApiTokenSource, TokenRole
 
 PREFIX = "aqd_"
@@ -95,30 +96,32 @@ class Caller:
 
 _tokens, _sources = ApiToken.__table__, ApiTokenSource.__table__
 #: A token and its scope, a row per source (one row, source NULL, for every source).
-_FIND = (sa.select(_tokens.c.id, _tokens.c.name, _tokens.c.role, _tokens.c.token_hash,
-                   _tokens.c.last_used_at, _tokens.c.revoked_at, _sources.c.source_id)
-         .outerjoin(_sources, _sources.c.token_id == _tokens.c.id)
-         .where(_tokens.c.token_hash == sa.bindparam("wanted"))
-         .order_by(_sources.c.source_id))
+_FIND = DriverStatement(
+    sa.select(_tokens.c.id, _tokens.c.name, _tokens.c.role, _tokens.c.token_hash,
+              _tokens.c.last_used_at, _tokens.c.revoked_at, _sources.c.source_id)
+    .outerjoin(_sources, _sources.c.token_id == _tokens.c.id)
+    .where(_tokens.c.token_hash == sa.bindparam("wanted"))
+    .order_by(_sources.c.source_id))
 
 
 def authenticate(session: Session, secret: str) -> Caller | None:
     """The live token whose secret this is, or None (unknown, malformed or revoked).
 
-    One statement, read as rows, not as ORM objects (an API call's costliest read). Only
-    reads: the caller writes the token's use (``use_is_due``, ``mark_used``)."""
+    One statement, read as plain rows (an API call's costliest read), alone
+    (database.read_alone: on PostgreSQL on the driver, with no transaction). Only reads:
+    the caller writes the token's use (``use_is_due``, ``mark_used``)."""
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
     wanted = digest(secret)
-    rows = session.connection().execute(_FIND, {"wanted": wanted}).all()
-    if not rows or not hmac.compare_digest(rows[0].token_hash, wanted):
+    rows = read_alone(session, _FIND, {"wanted": wanted})
+    if not rows:
         return None
-    token = rows[0]
-    if token.revoked_at is not None:
+    token_id, name, role, token_hash, last_used_at, revoked_at, _ = rows[0]
+    if not hmac.compare_digest(token_hash, wanted) or revoked_at is not None:
         return None
-    sources = tuple(row.source_id for row in rows if row.source_id is not None)
-    return Caller(id=token.id, name=token.name, role=token.role, sources=sources or None,
-                  last_used_at=token.last_used_at)
+    sources = tuple(source for *_, source in rows if source is not None)
+    return Caller(id=token_id, name=name, role=role, sources=sources or None,
+                  last_used_at=last_used_at)
 
 
 def use_is_due(token: ApiToken | Caller, now: datetime) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import select
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, cast
@@ -129,14 +129,19 @@ def _driver_autocommit(driver: Any) -> Iterator[None]:
             driver.autocommit = False
 
 
+#: A statement compiled for a dialect: its bind processors by name, its result processors.
+_Compiled = tuple[SQLCompiler, dict[str, Any], list[Any] | None]
+
+
 class DriverStatement:
     """A Core statement compiled once per dialect and run alone (see autocommit) on a
     pooled connection's driver: for a statement whose execution through SQLAlchemy (a
     Connection, the compiled cache's look-up, an execution context, a result) costs as
     much as the server's work, as a one-job save's does (docs/benchmarks.md).
 
-    The parameters go through the statement's bind processors as in SQLAlchemy, and a
-    driver's error comes out as SQLAlchemy's (an ``IntegrityError`` stays one; a lost
+    The parameters go through the statement's bind processors and the rows' values
+    through its result processors (a ``UTCDateTime`` comes back aware), as in SQLAlchemy,
+    and a driver's error comes out as SQLAlchemy's (an ``IntegrityError`` stays one; a lost
     connection is not pooled again). While anything listens to the engine's statements
     (instrumentation, a test counting them) or SQLAlchemy logs them (``echo``), the
     statement goes through SQLAlchemy instead, the same text with the same values, so
@@ -145,41 +150,53 @@ class DriverStatement:
 
     def __init__(self, statement: sa.ClauseElement) -> None:
         self.statement = statement
-        self._compiled: dict[sa.Dialect, tuple[SQLCompiler, dict[str, Any]]] = {}
+        self._compiled: dict[sa.Dialect, _Compiled] = {}
 
     def rows(self, engine: sa.Engine, parameters: dict[str, Any]) -> list[tuple]:
         """The statement's rows, run alone on a connection of ``engine``'s pool."""
-        compiled, processors = self._compile(engine.dialect)
+        compiled, processors, results = self._compile(engine.dialect)
         values = compiled.construct_params(parameters)
         for name, process in processors.items():
             values[name] = process(values[name])
+        rows = self._run(engine, compiled.string, values)
+        if results:
+            rows = [tuple(value if process is None else process(value)
+                          for process, value in zip(results, row, strict=True)) for row in rows]
+        return rows
+
+    @staticmethod
+    def _run(engine: sa.Engine, text: str, values: MutableMapping[str, Any]) -> list[tuple]:
         if (engine.dispatch.before_cursor_execute or engine.dispatch.after_cursor_execute
                 or _SQL_LOG.isEnabledFor(logging.INFO)):
             with engine.connect() as conn, autocommit(conn):
-                return list(conn.exec_driver_sql(compiled.string, values).all())
+                return [tuple(row) for row in conn.exec_driver_sql(text, values)]
         connection = engine.raw_connection()
         try:
             driver: Any = connection.driver_connection  # a psycopg connection
             with _driver_autocommit(driver):
-                return driver.execute(compiled.string, values).fetchall()
+                return driver.execute(text, values).fetchall()
         except engine.dialect.loaded_dbapi.Error as error:
             lost = engine.dialect.is_disconnect(error, connection.dbapi_connection, None)
             if lost:
                 connection.invalidate(error)
-            raise sa.exc.DBAPIError.instance(compiled.string, values, error,
+            raise sa.exc.DBAPIError.instance(text, values, error,
                                              engine.dialect.loaded_dbapi.Error,
                                              connection_invalidated=lost) from error
         finally:
             connection.close()
 
-    def _compile(self, dialect: sa.Dialect) -> tuple[SQLCompiler, dict[str, Any]]:
+    def _compile(self, dialect: sa.Dialect) -> _Compiled:
         found = self._compiled.get(dialect)
         if found is None:
             compiled = cast(SQLCompiler, self.statement.compile(dialect=dialect))
             processors = {name: process for name, bind in compiled.binds.items()
                           if (process := bind.type.dialect_impl(dialect).bind_processor(
                               dialect)) is not None}
-            found = self._compiled[dialect] = (compiled, processors)
+            # A processor per column of the rows, or None: none at all when no column has one.
+            results = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                       for column in cast(sa.ReturnsRows, self.statement).exported_columns]
+            found = self._compiled[dialect] = (compiled, processors,
+                                               results if any(results) else None)
         return found
 
 
@@ -197,27 +214,34 @@ def execute_alone(conn: sa.Connection, statement: sa.Executable,
     return rows
 
 
-@contextmanager
-def reading_alone(session: Session) -> Iterator[None]:
-    """The session's reads inside, each a transaction of its own on PostgreSQL (see
-    autocommit): no BEGIN and no ROLLBACK go to the server, two round trips fewer.
-    Elsewhere, or with a transaction already open, as ever. For reads that need no
-    snapshot across statements and write nothing; the session's transaction ends with the
-    block."""
+def read_alone(session: Session, statement: DriverStatement,
+               parameters: dict[str, Any]) -> list[tuple]:
+    """The rows of one read that needs no snapshot shared with other statements and
+    writes nothing: a transaction of its own on PostgreSQL (see autocommit), with no
+    BEGIN and no ROLLBACK round trips, on the driver (DriverStatement) when the session
+    reads through its engine. Elsewhere, a transaction of the session's, ended at once;
+    with a transaction already open, in that one."""
     if isinstance(session, scoped_session):
         session = session()
     if session.in_transaction():
-        yield
-        return
+        return _rows(session.connection(), statement, parameters)
+    bind = session.get_bind()
+    if isinstance(bind, sa.Engine) and is_postgresql(bind):
+        return statement.rows(bind, parameters)
     conn = session.connection()
     try:
         if is_postgresql(conn):
             with autocommit(conn):
-                yield
-        else:
-            yield
+                return _rows(conn, statement, parameters)
+        return _rows(conn, statement, parameters)
     finally:
         session.rollback()
+
+
+def _rows(conn: sa.Connection, statement: DriverStatement,
+          parameters: dict[str, Any]) -> list[tuple]:
+    return [tuple(row) for row in conn.execute(cast(sa.Executable, statement.statement),
+                                               parameters)]
 
 
 def _prepare_postgresql(engine: sa.Engine) -> None:
