@@ -126,15 +126,9 @@ def problems(model: type[BaseModel], error: ValidationError) -> list[tuple[str, 
 
 
 def _job(new: NewJob) -> Job:
-    builder = (JobBuilder().set_relation_id(new.relation_id).set_store_id(new.store_id)
-               .set_source_id(new.source_id).set_priority(new.priority))
-    if new.run_at is not None:
-        builder.set_run_at(new.run_at)
-    if new.delay_seconds is not None:
-        builder.set_delay(new.delay_seconds)
-    if new.unique_key is not None:
-        builder.set_unique_key(new.unique_key)
-    job = builder.create()
+    job = (JobBuilder().set_relation_id(new.relation_id).set_store_id(new.store_id)
+           .set_source_id(new.source_id).set_priority(new.priority).set_run_at(new.run_at)
+           .set_delay(new.delay_seconds).set_unique_key(new.unique_key).create())
     for item in new.requests:
         # An identical request (same type and payload) is dropped, as the core does.
         job.request_builder().set_type_code(item.type_code).set_payload(

@@ -128,15 +128,9 @@ def enqueue_command(type_code: str, payload: str, relation_id: str | None,
     if run_at is not None and delay is not None:
         raise click.UsageError("give --run-at or --delay, not both")
     try:
-        builder = (JobBuilder().set_relation_id(relation_id).set_store_id(store_id)
-                   .set_source_id(source_id).set_priority(priority))
-        if run_at is not None:
-            builder.set_run_at(run_at)
-        if delay is not None:
-            builder.set_delay(delay)
-        if unique_key is not None:
-            builder.set_unique_key(unique_key)
-        job = builder.create()
+        job = (JobBuilder().set_relation_id(relation_id).set_store_id(store_id)
+               .set_source_id(source_id).set_priority(priority).set_run_at(run_at)
+               .set_delay(delay).set_unique_key(unique_key).create())
         job.request_builder().set_type_code(type_code).set_payload(data).create()
     except ValueError as error:
         raise click.UsageError(str(error)) from None

@@ -72,24 +72,26 @@ class JobBuilder:
         self._source_id = validate_source_id(source_id)
         return self
 
-    def set_run_at(self, run_at: datetime) -> JobBuilder:
-        """The digest starts the job at this time at the earliest (timezone-aware)."""
-        if self._delay is not None:
+    def set_run_at(self, run_at: datetime | None) -> JobBuilder:
+        """The digest starts the job at this time at the earliest (timezone-aware); None:
+        as soon as it is saved."""
+        if run_at is not None and self._delay is not None:
             raise ValueError("set_run_at and set_delay exclude each other")
-        self._run_at = validate_run_at(run_at)
+        self._run_at = None if run_at is None else validate_run_at(run_at)
         return self
 
-    def set_delay(self, seconds: float) -> JobBuilder:
-        """The digest starts the job this many seconds after it is saved, at the earliest."""
-        if self._run_at is not None:
+    def set_delay(self, seconds: float | None) -> JobBuilder:
+        """The digest starts the job this many seconds after it is saved, at the earliest;
+        None: no delay."""
+        if seconds is not None and self._run_at is not None:
             raise ValueError("set_run_at and set_delay exclude each other")
-        self._delay = validate_delay(seconds)
+        self._delay = None if seconds is None else validate_delay(seconds)
         return self
 
-    def set_unique_key(self, unique_key: str) -> JobBuilder:
+    def set_unique_key(self, unique_key: str | None) -> JobBuilder:
         """While an active job has this key, saving this one creates nothing (see
-        ``JobRepository.save``)."""
-        self._unique_key = validate_unique_key(unique_key)
+        ``JobRepository.save``); None: no key."""
+        self._unique_key = None if unique_key is None else validate_unique_key(unique_key)
         return self
 
     def set_priority(self, priority: int) -> JobBuilder:

@@ -17,16 +17,8 @@ from tests.support.factories import make_job
 
 def build(*, relation_id=None, run_at=None, delay=None, unique_key=None, priority=None,
           payload=None):
-    builder = JobBuilder().set_relation_id(relation_id)
-    if run_at is not None:
-        builder.set_run_at(run_at)
-    if delay is not None:
-        builder.set_delay(delay)
-    if unique_key is not None:
-        builder.set_unique_key(unique_key)
-    if priority is not None:
-        builder.set_priority(priority)
-    job = builder.create()
+    job = (JobBuilder().set_relation_id(relation_id).set_run_at(run_at).set_delay(delay)
+           .set_unique_key(unique_key).set_priority(priority or 0).create())
     job.request_builder().set_type_code("test_echo").set_payload(payload or {}).create()
     return job
 

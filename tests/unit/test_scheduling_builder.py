@@ -52,6 +52,14 @@ def test_run_at_and_delay_exclude_each_other():
         JobBuilder().set_run_at(datetime.now(UTC)).set_delay(5)
 
 
+def test_none_leaves_a_setting_unset():
+    # So a caller passes what it was given (an HTTP field, a CLI option) straight on.
+    job = (JobBuilder().set_delay(5).set_run_at(None).set_unique_key(None).create())
+    assert (job.delay_seconds, job.next_attempt_at, job.unique_key) == (5, None, None)
+    at = datetime.now(UTC)
+    assert JobBuilder().set_run_at(at).set_delay(None).create().next_attempt_at == at
+
+
 def test_the_longest_key_and_the_extreme_priorities_are_accepted():
     assert JobBuilder().set_unique_key("k" * 255).create().unique_key == "k" * 255
     assert JobBuilder().set_priority(100).create().priority == 100
