@@ -48,17 +48,19 @@ def _token_key() -> str:
 
 def _limit() -> str:
     value = current_app.config["API_RATE_LIMIT"]
-    return "1/second" if value == RATE_LIMIT_OFF else value  # off: exempt, never counted
+    return "1/second" if value == RATE_LIMIT_OFF else value  # off: filtered out (_off)
 
 
+@limiter.request_filter
 def _off() -> bool:
+    """Off: no limit is looked up or counted (the filter comes before Flask-Limiter's
+    work for a request, ``exempt_when`` after most of it)."""
     return current_app.config["API_RATE_LIMIT"] == RATE_LIMIT_OFF
 
 
 #: The views that take a token: one count per token, whatever the endpoint.
 per_token = limiter.shared_limit(
     _limit, scope="api-token", key_func=_token_key,
-    exempt_when=_off,
     error_message="too many requests with this token (API_RATE_LIMIT); wait and retry",
 )
 

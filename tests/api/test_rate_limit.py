@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from dashboard.api.ratelimit import SQLiteFileStorage
+from dashboard.api.ratelimit import SQLiteFileStorage, limiter
 from dashboard.app import config
 from tests.support.api import job_body
 
@@ -44,10 +44,19 @@ def test_the_description_and_bad_tokens_are_not_counted_against_a_token(limited,
     assert api("operator").get("/api/v1/jobs").status_code == 200
 
 
-def test_off_turns_the_limit_off(app, api):
+def test_off_turns_the_limit_off(app, api, monkeypatch):
     app.config["API_RATE_LIMIT"] = "off"
     client = api("viewer")
+    # Off, Flask-Limiter looks up no limit for a call (its costliest part), and counts none.
+    looked_up = []
+    resolve = limiter.limit_manager.resolve_limits
+    monkeypatch.setattr(limiter.limit_manager, "resolve_limits",
+                        lambda *args: looked_up.append(args) or resolve(*args))
     assert {client.get("/api/v1/jobs").status_code for _ in range(5)} == {200}
+    assert looked_up == []
+    app.config["API_RATE_LIMIT"] = "3 per minute"
+    assert client.get("/api/v1/jobs").status_code == 200
+    assert looked_up  # the count above is of something that happens when the limit is on
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
