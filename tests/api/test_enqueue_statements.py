@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from dashboard.app.extensions import db
 from tests.support.api import job_body, scoped_token
+from tests.support.driver import on_the_driver
 
 
 @contextmanager
@@ -86,35 +87,17 @@ def test_on_postgresql_an_enqueue_opens_no_transaction(api, db_url):
     assert seen == [(TOKEN, True), ("WITH NEW_JOB AS", True)]
 
 
-def test_on_postgresql_an_enqueue_goes_to_the_driver(api, db_url, monkeypatch):
+def test_on_postgresql_an_enqueue_goes_to_the_driver(api, db_url):
     # With nothing listening to the engine's statements, the token's read and the save
     # skip SQLAlchemy's execution (database.DriverStatement): two statements on the
-    # driver, each in autocommit, and no SQLAlchemy Connection made for either. Counted on
-    # psycopg, which sees everything sent.
+    # driver, each in autocommit, and no SQLAlchemy Connection made for either.
     if not db_url.startswith("postgresql"):
         pytest.skip("PostgreSQL's driver path")
-    import psycopg
-
     client = api("enqueue")
     assert client.post("/api/v1/jobs", job_body(("test_echo", {}))).status_code == 201
-    sent: list[tuple[str, bool]] = []
-    execute = psycopg.Cursor.execute
-
-    def note(cursor, query, *args, **kwargs):
-        sent.append((" ".join(str(query).split()[:3]).upper(), cursor.connection.autocommit))
-        return execute(cursor, query, *args, **kwargs)
-
-    connections: list[object] = []
-
-    def connected(conn) -> None:
-        connections.append(conn)
-
-    monkeypatch.setattr(psycopg.Cursor, "execute", note)
-    sa.event.listen(db.engine, "engine_connect", connected)
-    try:
+    with on_the_driver(db.engine) as log:
         response = client.post("/api/v1/jobs", job_body(("test_echo", {"n": 1})))
-    finally:
-        sa.event.remove(db.engine, "engine_connect", connected)
     assert response.status_code == 201
-    assert sent == [(TOKEN, True), ("WITH NEW_JOB AS", True)]
-    assert connections == []
+    assert [(text.upper(), auto) for text, auto in log.sent] == [
+        (TOKEN, True), ("WITH NEW_JOB AS", True)]
+    assert log.connections == []

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from dashboard.app.extensions import db
 from dashboard.queue import JobDigest, JobRepository, QueueSettings
+from tests.support.driver import on_the_driver
 from tests.support.factories import make_job, save_job
 
 #: Statements per database kind: a save of one job of two requests. (SQLite can't keep
@@ -81,36 +82,18 @@ def test_a_digest_step_sends_its_count_of_statements(session, clock):
     assert len(three) - len(one) == 2 * EACH_FURTHER_JOB[kind()], three
 
 
-def test_on_postgresql_a_save_goes_to_the_driver_as_one_statement(session, clock, monkeypatch):
+def test_on_postgresql_a_save_goes_to_the_driver_as_one_statement(session, clock):
     # With nothing listening to the engine, the save skips SQLAlchemy's execution
     # (database.DriverStatement): one statement on the driver, in autocommit, and no
-    # Connection made for it. Counted on the driver, which sees everything sent.
+    # Connection made for it.
     if kind() != "postgresql":
         pytest.skip("PostgreSQL's driver path")
-    import psycopg
-
-    sent: list[tuple[str, bool]] = []
-    execute = psycopg.Cursor.execute
-
-    def note(cursor, query, *args, **kwargs):
-        sent.append((" ".join(str(query).split()[:3]), cursor.connection.autocommit))
-        return execute(cursor, query, *args, **kwargs)
-
-    connections: list[object] = []
-
-    def connected(conn) -> None:
-        connections.append(conn)
-
     job = make_job(("test_echo", {"n": 1}), ("test_echo", {"n": 2}))
     session.commit()
-    monkeypatch.setattr(psycopg.Cursor, "execute", note)
-    sa.event.listen(db.engine, "engine_connect", connected)
-    try:
+    with on_the_driver(db.engine) as log:
         JobRepository(session, clock).save(job)
-    finally:
-        sa.event.remove(db.engine, "engine_connect", connected)
-    assert sent == [("WITH new_job AS", True)]
-    assert connections == []
+    assert log.sent == [("WITH new_job AS", True)]
+    assert log.connections == []
     assert [r.id is not None for r in job.requests] == [True, True]
 
 
