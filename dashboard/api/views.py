@@ -113,9 +113,6 @@ def enqueue() -> Response | tuple[Response, int, dict[str, str]]:
     """Enqueue a job of one or more requests; 201 with its id and URL (the whole job
     for ``Prefer: return=representation``); 200 with the whole job an active job of the
     same unique key is."""
-    # End the token's read first: on SQLite it holds the write lock (a POST's transactions
-    # take it up front), which the digest should not wait for while a 1 MB body is parsed.
-    db.session.rollback()
     job = job_from_body(read_json())
     refused = guard.out_of_scope(job.source_id, "source_id")
     if refused is not None:
