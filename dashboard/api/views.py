@@ -137,7 +137,6 @@ def enqueue() -> Response | tuple[Response, int, dict[str, str]]:
 def enqueue_batch() -> Response | tuple[Response, int]:
     """Enqueue up to MAX_BATCH jobs, all or none; 201 with their ids in order (for a
     duplicate of an active job's unique key, that job's id)."""
-    db.session.rollback()  # as enqueue() does: no lock held while the body is read
     jobs = jobs_from_batch(read_json())
     for number, job in enumerate(jobs):
         refused = guard.out_of_scope(job.source_id, f"jobs[{number}].source_id")

@@ -9,13 +9,16 @@ from typing import Any
 #: search copy walk a value recursively, and a value nested a thousand deep would make
 #: them fail (a job page answering 500) instead of showing it.
 MAX_DEPTH = 100
+#: One encoder for every payload: ``json.dumps`` with options builds a new one each call,
+#: which cost as much as the encoding of a small payload.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
 
 def dump_json(value: Any, *, what: str = "payload") -> str:
     """Serialise ``value`` losslessly (unicode kept as is); ValueError when JSON can't hold it
     or it is nested deeper than MAX_DEPTH."""
     try:
-        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        text = _ENCODER.encode(value)
     except (TypeError, ValueError) as error:
         raise ValueError(f"the {what} is not JSON-serialisable: {error}") from None
     except RecursionError:
