@@ -9,9 +9,10 @@ from typing import Any
 #: search copy walk a value recursively, and a value nested a thousand deep would make
 #: them fail (a job page answering 500) instead of showing it.
 MAX_DEPTH = 100
-#: One encoder for every payload: ``json.dumps`` with options builds a new one each call,
-#: which cost as much as the encoding of a small payload.
+#: One encoder for every payload, and one for their canonical spelling: ``json.dumps``
+#: with options builds a new one each call, as dear as encoding a small payload.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
 
 
 def dump_json(value: Any, *, what: str = "payload") -> str:
@@ -66,4 +67,4 @@ def load_shown(text: str | None) -> Any:
 
 def canonical(text: str) -> str:
     """One spelling per JSON value, to spot duplicate payloads."""
-    return json.dumps(json.loads(text), sort_keys=True, ensure_ascii=False)
+    return _CANONICAL.encode(json.loads(text))

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 import sqlalchemy as sa
 
@@ -39,6 +41,21 @@ def test_payload_that_json_cannot_hold_is_refused(payload, message):
     job = JobBuilder().create()
     with pytest.raises(ValueError, match=message):
         job.request_builder().set_type_code("a").set_payload(payload)
+
+
+def test_payloads_are_written_as_given_by_one_encoder(monkeypatch):
+    """Unicode as is, by encoders made once (json.dumps with options would build one per
+    call, as dear as encoding a small payload), duplicates spotted as before."""
+    made = []
+    original = json.JSONEncoder.__init__
+    monkeypatch.setattr(json.JSONEncoder, "__init__",
+                        lambda self, *a, **kw: made.append(kw) or original(self, *a, **kw))
+    job = JobBuilder().create()
+    for n in range(3):
+        job.request_builder().set_type_code("a").set_payload({"name": f"Zoë {n} ✓"}).create()
+    job.request_builder().set_type_code("a").set_payload({"name": "Zoë 1 ✓"}).create()
+    assert [r.payload for r in job.requests] == [f'{{"name": "Zoë {n} ✓"}}' for n in range(3)]
+    assert made == []
 
 
 @pytest.mark.parametrize(("type_code", "message"), [
