@@ -31,7 +31,7 @@ LATENCY_PEERS = (
           "warning", "worker", "--one-shot", "--concurrency", str(AT_ONCE)),
          settings=_SLOW),
     Peer(f"pgqueuer, --batch-size {AT_ONCE}, concurrency_limit={AT_ONCE}", PGQUEUER.module,
-         PGQUEUER.database, PGQUEUER.worker + ("--batch-size", str(AT_ONCE)),
+         PGQUEUER.database, (*PGQUEUER.worker, "--batch-size", str(AT_ONCE)),
          settings=(*_SLOW, ("BENCH_CONCURRENCY_LIMIT", str(AT_ONCE)))),
 )
 _ONE = DigestScenario("", "", "postgresql")
@@ -46,7 +46,7 @@ def noop_key(concurrency: int) -> str:
 
 
 def latency_round(results: Results, database: QueueDatabase, jobs: int, cap: float,
-                  record) -> None:  # noqa: ANN001 - run.record
+                  record) -> None:
     """One round of the latency row: ours at 16 in flight, then each peer."""
     ours = digest_throughput(database, _ONE, jobs, cap, concurrency=AT_ONCE,
                              request_seconds=WAIT)
@@ -60,7 +60,7 @@ def latency_round(results: Results, database: QueueDatabase, jobs: int, cap: flo
 
 
 def noop_round(results: Results, database: QueueDatabase, jobs: int, cap: float,
-               record) -> None:  # noqa: ANN001 - run.record
+               record) -> None:
     """One round of no-op throughput at each concurrency."""
     for concurrency in NOOP_CONCURRENCIES:
         record(results, noop_key(concurrency),

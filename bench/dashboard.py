@@ -24,14 +24,14 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard import create_app  # noqa: E402
-from dashboard.actions.bulk import apply_bulk  # noqa: E402
-from dashboard.app.extensions import db  # noqa: E402
-from dashboard.auth import sessions  # noqa: E402
-from dashboard.auth.models import User, new_user  # noqa: E402
-from dashboard.db import utcnow  # noqa: E402
-from dashboard.queries.filters import parse_filter  # noqa: E402
-from dashboard.queries.jobs import list_query  # noqa: E402
+from dashboard import create_app
+from dashboard.actions.bulk import apply_bulk
+from dashboard.app.extensions import db
+from dashboard.auth import sessions
+from dashboard.auth.models import User, new_user
+from dashboard.db import utcnow
+from dashboard.queries.filters import parse_filter
+from dashboard.queries.jobs import list_query
 
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TYPES = ["crm_customer_sync", "crm_address_sync", "loyalty_points", "loyalty_tier",

@@ -96,5 +96,5 @@ PGQUEUER = Peer(
      "--log-level", "warning"))
 PGQUEUER_BATCH_1 = Peer(
     "pgqueuer, batch of 1", "bench.peer_pgqueuer", f"{DATABASE_PREFIX}_pgqueuer",
-    PGQUEUER.worker + ("--batch-size", "1"))
+    (*PGQUEUER.worker, "--batch-size", "1"))
 WORKERS = (PROCRASTINATE, PGQUEUER, PGQUEUER_BATCH_1)

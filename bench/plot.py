@@ -12,7 +12,7 @@ import sys
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 BARS = (
     ("digest/postgresql/1req/1proc", "ours: PostgreSQL\n1 digest", "ours"),

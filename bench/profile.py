@@ -146,8 +146,8 @@ def census(database: QueueDatabase, jobs: int) -> tuple[dict[str, float], float]
     database.fill(jobs, 1)
     with database.app.app_context():
         engine = db.engine
-        def on_transaction(name: str):  # noqa: ANN202
-            def count(conn) -> None:  # noqa: ANN001
+        def on_transaction(name: str):
+            def count(conn) -> None:
                 # In autocommit (a statement that is its own transaction) nothing is sent.
                 if not conn.connection.driver_connection.autocommit:
                     counts[name] += 1
