@@ -26,6 +26,8 @@ from tests.support.limited_types import MODULES, RATE_20, THREE_SLOTS
 from tests.support.processes import wait_until
 
 TYPES = {"QUEUE_TYPES": MODULES}
+#: How many intervals late a call may start after its turn (see the rate test).
+LATE_TURNS = 3
 
 
 def jobs_of(type_code: str, count: int, **payload) -> list:
@@ -69,9 +71,12 @@ def test_two_digests_share_one_rate_limit(session, digests):
     assert len(rows) == count
     assert len({r.pid for r in rows}) == 2, "the digests did not overlap"
     starts = [r.started for r in rows]
-    # 20 a second, one interval apart: a second holds 20 calls, 21 when its both ends
-    # fall on a call.
-    assert busiest_second(starts) <= RATE_20.rate_limit + 1
+    # 20 a second, one interval apart: a second holds 20 turns, 21 when its both ends
+    # fall on one. A call starts at its turn or later, by the commit that booked it and by
+    # the scheduler: on a loaded machine up to about three intervals (22 calls started
+    # within one second on MariaDB once), which a second's count can't tell from a burst.
+    # The run's length below is what bounds the rate.
+    assert busiest_second(starts) <= RATE_20.rate_limit + 1 + LATE_TURNS
     # The limit is what held them back: at 20 a second the calls took their 5 seconds.
     assert max(starts) - min(starts) >= (count - 1) / RATE_20.rate_limit * 0.95
     assert connector_state(session, RATE_20.name) == (0, 0)
