@@ -215,19 +215,19 @@ def test_a_connection_lost_during_a_save_fails_it_and_the_next_save_gets_a_new_o
         pytest.skip("PostgreSQL's driver path")
     import psycopg
 
-    execute = psycopg.Connection.execute
+    execute = psycopg.Cursor.execute
     killed: list[int] = []
 
-    def lose_connection(connection, query, *args, **kwargs):
+    def lose_connection(cursor, query, *args, **kwargs):
         if not killed and "INSERT INTO jobs" in str(query):
-            killed.append(connection.info.backend_pid)
+            killed.append(cursor.connection.info.backend_pid)
             with psycopg.connect(db.engine.url.render_as_string(hide_password=False)
                                  .replace("+psycopg", ""), autocommit=True) as other:
                 other.execute("SELECT pg_terminate_backend(%s)", killed)
             wait_until(lambda: _gone(killed[0]), timeout=10, what="the backend to end")
-        return execute(connection, query, *args, **kwargs)
+        return execute(cursor, query, *args, **kwargs)
 
-    monkeypatch.setattr(psycopg.Connection, "execute", lose_connection)
+    monkeypatch.setattr(psycopg.Cursor, "execute", lose_connection)
     with pytest.raises(sa.exc.OperationalError) as failed:
         save_job(session, clock, ("test_echo", {"n": 1}))
     assert failed.value.connection_invalidated
