@@ -179,8 +179,8 @@ class DriverStatement:
         try:
             driver: Any = connection.driver_connection  # a psycopg connection
             # The connection's own cursor, kept while the pool keeps the connection: a new
-            # cursor looks up the parameters' adapters again, about a tenth of a one-job
-            # save's time (docs/benchmarks.md).
+            # cursor looks up the parameters' adapters again, 5-10% of a one-job save's
+            # time (docs/benchmarks.md).
             cursor = connection.info.get(_CURSOR)
             if cursor is None or cursor.closed or cursor.connection is not driver:
                 cursor = connection.info[_CURSOR] = driver.cursor()

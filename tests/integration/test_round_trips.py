@@ -99,7 +99,7 @@ def test_on_postgresql_a_save_goes_to_the_driver_as_one_statement(session, clock
 
 def test_on_postgresql_saves_reuse_their_connections_cursor(session, clock):
     # A pooled connection keeps the cursor the driver path made on it: a new cursor would
-    # look up the parameters' adapters again, a tenth of a one-job save's time.
+    # look up the parameters' adapters again, 5-10% of a one-job save's time.
     if kind() != "postgresql":
         pytest.skip("PostgreSQL's driver path")
     session.commit()
