@@ -29,7 +29,7 @@ def on_the_driver(engine: sa.Engine) -> Iterator[DriverLog]:
     import psycopg
 
     log = DriverLog()
-    execute, cursor = psycopg.Cursor.execute, psycopg.Connection.cursor
+    execute, make_cursor = psycopg.Cursor.execute, psycopg.Connection.cursor
 
     def note(cursor, query, *args, **kwargs):
         log.sent.append((" ".join(str(query).split()[:3]), cursor.connection.autocommit))
@@ -37,7 +37,7 @@ def on_the_driver(engine: sa.Engine) -> Iterator[DriverLog]:
 
     def new_cursor(connection, *args, **kwargs):
         log.cursors += 1
-        return cursor(connection, *args, **kwargs)
+        return make_cursor(connection, *args, **kwargs)
 
     def connected(conn: sa.Connection) -> None:
         log.connections.append(conn)
@@ -50,4 +50,4 @@ def on_the_driver(engine: sa.Engine) -> Iterator[DriverLog]:
     finally:
         sa.event.remove(engine, "engine_connect", connected)
         psycopg.Cursor.execute = execute  # type: ignore[method-assign]
-        psycopg.Connection.cursor = cursor  # type: ignore[method-assign]
+        psycopg.Connection.cursor = make_cursor  # type: ignore[method-assign]
