@@ -108,6 +108,7 @@ def queue_settings(cfg: dict[str, Any], run_listeners: tuple = ()) -> queue.Queu
         lease_seconds=cfg["QUEUE_LEASE_SECONDS"],
         limit_wait=cfg["QUEUE_LIMIT_WAIT"],
         concurrency=cfg["QUEUE_CONCURRENCY"],
+        request_timeout=cfg["QUEUE_REQUEST_TIMEOUT"],
         run_listeners=run_listeners,
         masked_keys=tuple(cfg["QUEUE_MASKED_KEYS"]),
         schedule=config.schedule_entries(cfg["QUEUE_SCHEDULE"]),

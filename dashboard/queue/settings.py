@@ -39,6 +39,9 @@ class QueueSettings:
     #: Seconds a request waits for a turn at its connector's limits; past that its job is
     #: given back, due when the connector may have room (see limits.py).
     limit_wait: float = 10.0
+    #: Seconds a request may run before it is ended as failed, for types that don't set
+    #: their own ``timeout`` (QUEUE_REQUEST_TIMEOUT).
+    request_timeout: float = 300.0
     #: The recurring schedule's entries (QUEUE_SCHEDULE, see recurring.py): each run of due
     #: jobs first enqueues their occurrences that have fallen due.
     schedule: tuple[Any, ...] = ()
@@ -54,6 +57,8 @@ class QueueSettings:
             raise ValueError("concurrency must be at least 1")
         if not 0 <= self.limit_wait < float("inf"):
             raise ValueError("limit_wait must be a number of seconds, 0 or more")
+        if not 0 < self.request_timeout < float("inf"):
+            raise ValueError("request_timeout must be a positive number of seconds")
 
     @cached_property
     def masker(self) -> Masker:

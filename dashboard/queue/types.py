@@ -162,6 +162,9 @@ class RequestType:
     max_attempts: ClassVar[int | None] = None
     #: Overrides ``QUEUE_RETRY_DELAY`` (seconds) for this type when set.
     retry_delay: ClassVar[float | None] = None
+    #: Seconds a call of this type may run before the digest ends it as failed ("timed
+    #: out after N s"); overrides ``QUEUE_REQUEST_TIMEOUT`` when set.
+    timeout: ClassVar[float | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -203,6 +206,13 @@ class RequestTypeRegistry:
 
 
 registry = RequestTypeRegistry()
+
+
+def timeout_of(type_cls: type[RequestType] | None, default: float) -> float:
+    """Seconds a request of ``type_cls`` may run: its own ``timeout``, else ``default``
+    (``QUEUE_REQUEST_TIMEOUT``); an unknown type (None) gets the default."""
+    own = getattr(type_cls, "timeout", None)
+    return float(own) if own is not None else default
 
 
 def validate_type_code(type_code: object) -> str:

@@ -12,6 +12,7 @@ def test_defaults(tmp_path):
     assert config["QUEUE_MAX_JOBS_PER_RUN"] == 500
     assert config["QUEUE_LEASE_SECONDS"] == 300
     assert config["QUEUE_CONCURRENCY"] == 8
+    assert config["QUEUE_REQUEST_TIMEOUT"] == 300.0
     assert config["QUEUE_TYPES"] == []
 
 
@@ -35,6 +36,8 @@ def test_queue_types_list(tmp_path):
     ("QUEUE_MAX_JOBS_PER_RUN", "1.5", "must be a number"),
     ("QUEUE_LEASE_SECONDS", "0", "QUEUE_LEASE_SECONDS must be at least 1"),
     ("QUEUE_CONCURRENCY", "0", "QUEUE_CONCURRENCY must be at least 1"),
+    ("QUEUE_REQUEST_TIMEOUT", "0", "QUEUE_REQUEST_TIMEOUT must be at least 1"),
+    ("QUEUE_REQUEST_TIMEOUT", "inf", "QUEUE_REQUEST_TIMEOUT must be a finite number"),
     ("QUEUE_CONCURRENCY", "eight", "QUEUE_CONCURRENCY must be a number"),
     ("QUEUE_CONCURRENCY", "2.5", "QUEUE_CONCURRENCY must be a number"),
 ])

@@ -11,6 +11,7 @@ from dashboard.queue import (
     registry,
 )
 from dashboard.queue.database import UnsupportedDatabase, check_mysql_version
+from dashboard.queue.types import timeout_of
 
 
 def test_defining_a_type_registers_it():
@@ -82,3 +83,16 @@ def test_servers_without_skip_locked_are_refused(version, ok):
     else:
         with pytest.raises(UnsupportedDatabase, match="or later"):
             check_mysql_version(version)
+
+
+def test_a_types_own_timeout_overrides_the_default():
+    class Quick(RequestType):
+        type_code = "test_timeout_quick"
+        timeout = 5
+
+    class Plain(RequestType):
+        type_code = "test_timeout_plain"
+
+    assert timeout_of(Quick, 300.0) == 5.0
+    assert timeout_of(Plain, 300.0) == 300.0
+    assert timeout_of(None, 42.0) == 42.0
