@@ -103,7 +103,7 @@ class QueueCollector:
         due = overview.oldest_due(self.session, self.now)
         yield GaugeMetricFamily(
             "asyncqueue_oldest_due_job_age_seconds",
-            "How long the job due the longest has waited (0 when none is due).",
+            "How long the job a digest could take now has waited (0 when none is due).",
             value=0.0 if due is None else max(self.now - due.due_since, timedelta(0))
             .total_seconds())
 

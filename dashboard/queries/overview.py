@@ -3,7 +3,7 @@ connectors' limits."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -33,8 +33,6 @@ class StateCount:
 class DueJob:
     id: int
     due_since: datetime
-    #: The earlier unfinished job of its relation that holds it back, if one does.
-    blocked_by: int | None = None
 
 
 def state_counts(session: Session, cap: int | None = None) -> list[StateCount]:
@@ -77,20 +75,19 @@ def _postgres_estimates(session: Session) -> dict[str, int]:
 
 
 def oldest_due(session: Session, now: datetime) -> DueJob | None:
-    """The job that has waited longest past its due time (one index lookup per state)."""
+    """The job a digest could take now that has waited longest past its due time: never
+    one that an earlier unfinished job of its relation holds back (one index walk per
+    state, each stopping at the first job that nothing holds back)."""
     candidates = []
     for state in DUE_STATES:
         row = session.execute(
             sa.select(jobs.c.id, jobs.c.next_attempt_at)
-            .where(jobs.c.state == state, jobs.c.next_attempt_at <= now)
+            .where(jobs.c.state == state, jobs.c.next_attempt_at <= now, ~claims.blocker(jobs))
             .order_by(jobs.c.next_attempt_at, jobs.c.id).limit(1)
         ).one_or_none()
         if row is not None:
             candidates.append(DueJob(row.id, row.next_attempt_at))
-    oldest = min(candidates, key=lambda due: (due.due_since, due.id), default=None)
-    if oldest is None:
-        return None
-    return replace(oldest, blocked_by=claims.blocking_job(session, oldest.id))
+    return min(candidates, key=lambda due: (due.due_since, due.id), default=None)
 
 
 @dataclass(frozen=True)
@@ -99,14 +96,15 @@ class DigestSilence:
 
     #: When a digest was last seen; None: never.
     since: datetime | None
-    #: The job due the longest.
+    #: The job a digest could take now that has waited longest.
     oldest_due: DueJob
 
 
 def digest_silence(session: Session, now: datetime, expected_seconds: float,
                    due: DueJob | None) -> DigestSilence | None:
-    """Whether to sound the alarm: ``due`` (the oldest due job) waits and no digest has
-    started a run or beaten its heartbeat for ``expected_seconds``."""
+    """Whether to sound the alarm: ``due`` (the oldest job a digest could take now, see
+    ``oldest_due``) waits and no digest has started a run or beaten its heartbeat for
+    ``expected_seconds``. Blocked jobs never sound it: no digest could take them."""
     if due is None:
         return None
     seen = processes.last_seen(session)

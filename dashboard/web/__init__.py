@@ -12,6 +12,7 @@ from . import (
     errors,
     job_actions,
     jobs,
+    liveness,
     login,
     overview,
     schedules,
@@ -25,6 +26,7 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     assets.init_app(app)
     templating.init_app(app)
+    liveness.init_app(app)
     errors.init_app(app)
     for blueprint in (login.bp, users.bp, overview.bp, jobs.bp, bulk_actions.bp, job_actions.bp,
                       audit.bp, schedules.bp, digests.bp):

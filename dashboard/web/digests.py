@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from ..app.extensions import db
+from ..queries import overview, waiting
 from ..queue import processes
+from .liveness import digest_alarm
 from .templating import is_htmx, now
 
 bp = Blueprint("digests", __name__, url_prefix="/digests")
@@ -16,6 +18,10 @@ def index():
     """Each digest's host, pid, start, last heartbeat, concurrency and requests in flight."""
     moment = now()
     found = processes.running(db.session, now=moment)
+    silence = digest_alarm()
     template = "digests/_table.html" if is_htmx() else "digests/index.html"
-    return render_template(template, digests=found, now=moment,
-                           missed=processes.MISSED_BEATS, kept=processes.KEPT_AFTER_SILENCE)
+    return render_template(
+        template, digests=found, now=moment, missed=processes.MISSED_BEATS,
+        kept=processes.KEPT_AFTER_SILENCE, silence=silence,
+        last_seen=processes.last_seen(db.session),
+        due=waiting.waiting(db.session, moment, overview.COUNT_CAP).due if silence else None)

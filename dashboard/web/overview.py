@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 from sqlalchemy.exc import IntegrityError
 
 from ..app.extensions import db
@@ -12,6 +12,7 @@ from ..queries import errors, hourly, overview, waiting
 from ..queue import stats
 from ..queue.database import writing
 from .chart import stacked_bars
+from .liveness import digest_alarm
 from .templating import is_htmx, now
 
 bp = Blueprint("overview", __name__)
@@ -26,16 +27,13 @@ def index():
     week = hourly.by_hour(db.session, moment, 24 * 7)
     if week.to_keep:
         _keep(week.to_keep)
-    oldest_due = overview.oldest_due(db.session, moment)
     panels = dict(
-        silence=overview.digest_silence(
-            db.session, moment, current_app.config["QUEUE_DIGEST_EXPECTED_SECONDS"],
-            oldest_due),
+        silence=digest_alarm(),
         counts=overview.state_counts(db.session),
         waiting=waiting.waiting(db.session, moment, overview.COUNT_CAP),
         top_errors=errors.top_errors(db.session),
         scanned=errors.SCANNED,
-        oldest_due=oldest_due,
+        oldest_due=overview.oldest_due(db.session, moment),
         day_chart=stacked_bars(week.totals(24)),
         week_chart=stacked_bars(week.totals()),
         failing=week.failing_types(24),

@@ -43,6 +43,10 @@ def test_the_alarm_then_a_real_digest_on_the_digests_page_then_stale(page, serve
     assert "No digest is running." in alarm.inner_text()
     assert re.search(r"No digest has run since .* \(\d+ min \d+ s ago\)", alarm.inner_text())
     screenshot(page, "overview-digest-alarm.png")
+    # Every page sounds it, and the tab's title says so.
+    page.goto(f"{server.url}/jobs")
+    assert "No digest is running." in page.locator("[role=alert]").inner_text()
+    assert page.title().startswith("⚠ Jobs")
 
     [job_id] = add_jobs(server, make_job(("test_sleeps", {"seconds": 40})))
     env = digest_env(server.env["DATABASE_URL"], QUEUE_TYPES="tests.support.types",

@@ -42,10 +42,67 @@ def test_the_navigation_links_to_the_digests_page(viewer):
     assert re.search(r'<a href="/digests"\s*>Digests</a>', page)
 
 
-def test_no_digest_running_says_so(viewer):
+def test_no_digest_yet_says_so(viewer):
     page = text(viewer.get("/digests"))
-    assert "No digest is running now." in page
+    assert "No digest has run yet." in page
     assert 'aria-current="page">Digests' in page
+
+
+def test_cron_between_runs_says_when_a_digest_was_last_seen(viewer, session, clock):
+    run_digest(session, clock)
+    save_job(session, clock, ("test_echo", {}))
+    clock.advance(seconds=42)
+    page = " ".join(text(viewer.get("/digests")).split())
+    assert "No digest is running now: cron between runs, last seen 42.0 s ago" in page
+    assert "silence" not in page
+
+
+def test_nothing_seen_while_jobs_are_due_is_said_in_red(viewer, session, clock):
+    run_digest(session, clock)
+    for n in range(3):
+        save_job(session, clock, ("test_echo", {"n": n}))
+    clock.advance(seconds=200)
+    page = " ".join(text(viewer.get("/digests")).split())
+    said = page.split('<p class="empty silence">')[1].split("</p>")[0]
+    assert re.sub(r"<[^>]+>", "", said).startswith(
+        "Nothing seen for 3 min 20 s (since ") and "while 3 jobs are due" in said
+
+
+@pytest.mark.parametrize("path", ["/jobs", "/jobs?state=failed", "/audit", "/schedules",
+                                  "/digests"])
+def test_the_alarm_stands_on_every_page_and_in_its_title(viewer, session, clock, path):
+    job = save_job(session, clock, ("test_echo", {}))
+    clock.advance(seconds=181)
+    page = text(viewer.get(path))
+    assert f"#{job.id} has waited 3 min 1 s" in alarm(page)
+    assert re.search(r"<title>⚠ ", page)
+
+
+def test_no_alarm_and_a_plain_title_while_a_digest_runs_on_time(viewer, session, clock):
+    save_job(session, clock, ("test_echo", {}))
+    run_digest(session, clock)
+    save_job(session, clock, ("test_echo", {"n": 2}))
+    clock.advance(seconds=179)
+    page = text(viewer.get("/jobs"))
+    assert alarm(page) is None and "<title>⚠" not in page
+
+
+def test_blocked_jobs_never_sound_the_alarm(viewer, session, clock):
+    first = save_job(session, clock, ("test_echo", {}), relation_id="cust-1")
+    first.state = JobState.PAUSED  # unfinished: the later job of its relation waits
+    session.commit()
+    save_job(session, clock, ("test_echo", {"n": 2}), relation_id="cust-1")
+    clock.advance(hours=1)
+    for path in ("/", "/jobs"):
+        page = text(viewer.get(path))
+        assert alarm(page) is None and "<title>⚠" not in page
+
+
+def test_the_login_page_asks_nothing_of_the_queue(app, session, clock):
+    save_job(session, clock, ("test_echo", {}))
+    clock.advance(seconds=181)
+    page = text(app.test_client().get("/login"))
+    assert alarm(page) is None and "<title>⚠" not in page
 
 
 def test_each_digest_with_its_requests_in_flight_stale_ones_marked(viewer, session, clock):

@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from dashboard.queries import errors, waiting
 from dashboard.queue import Job, JobState
@@ -59,12 +60,23 @@ def test_counts_stop_at_their_cap(session, clock, queue):
     assert found.due.count + found.blocked.count == 2  # the two jobs read, cap + 1
 
 
-def test_the_oldest_due_job_says_it_is_blocked_and_by_which_job(viewer, queue):
+def test_the_oldest_due_job_is_one_a_digest_could_take_never_a_blocked_one(viewer, queue):
     page = " ".join(text(viewer.get("/")).split())
-    oldest = queue["blocked"][0]
-    assert f'<a href="/jobs/{oldest}">#{oldest}</a>' in page
-    assert (f'blocked by job <a href="/jobs/{queue["failed"]}">#{queue["failed"]}</a>'
-            in page)
+    oldest = page.split('<p class="oldest">')[1].split("</p>")[0]
+    # The blocked jobs waited longer, but no digest could take them.
+    assert f'<a href="/jobs/{queue["due"]}">#{queue["due"]}</a>' in oldest
+    assert all(f"#{blocked}<" not in oldest for blocked in queue["blocked"])
+
+
+def test_with_only_blocked_jobs_due_the_oldest_due_job_says_none_could_run(viewer, session,
+                                                                         clock, queue):
+    session.execute(sa.update(Job).where(Job.id == queue["due"]).values(
+        next_attempt_at=clock.now + timedelta(hours=1)))
+    session.commit()
+    page = " ".join(text(viewer.get("/")).split())
+    oldest = page.split('<p class="oldest">')[1].split("</p>")[0]
+    assert "none a digest could take now" in oldest
+    assert 'href="/jobs?waiting=blocked"' in oldest
 
 
 @pytest.mark.parametrize(("query", "expected"), [
