@@ -6,8 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+# The browser tests' Chromium, and libfaketime for the tests of skewed clocks.
+if { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/faketime ]; } && [ "$(id -u)" = 0 ] \
+        && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium faketime \
+        >/dev/null
 fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
