@@ -72,6 +72,22 @@ def test_oldest_due_job(session, clock):
     assert (due.id, due.due_since) == (first.id, clock.now - timedelta(minutes=5))
 
 
+def test_the_oldest_due_job_is_never_one_a_digest_could_not_take(session, clock):
+    held = save_job(session, clock, ("test_echo", {}), relation_id="cust-1")
+    held.state = JobState.PAUSED  # unfinished: the later jobs of its relation wait
+    session.commit()
+    clock.advance(minutes=1)
+    blocked = save_job(session, clock, ("test_echo", {"n": 1}), relation_id="cust-1")
+    clock.advance(minutes=1)
+    assert overview.oldest_due(session, clock.now) is None  # blocked alone: none to take
+    assert overview.digest_silence(session, clock.now, 1.0, None) is None
+    free = save_job(session, clock, ("test_echo", {"n": 2}), relation_id="cust-2")
+    clock.advance(minutes=1)
+    due = overview.oldest_due(session, clock.now)
+    assert due is not None and (due.id, due.due_since) == (free.id, free.next_attempt_at)
+    assert blocked.id < free.id
+
+
 def test_a_bulk_action_rolled_back_by_its_caller_leaves_no_change_and_no_entry(session,
                                                                               clock):
     from dashboard.actions.bulk import apply_bulk
