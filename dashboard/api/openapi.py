@@ -109,6 +109,30 @@ def _action(action: Action) -> dict[str, Any]:
     }}
 
 
+def _type_change(verb: str) -> dict[str, Any]:
+    paused = verb == "pause"
+    return {"post": {
+        "operationId": f"{verb}Type",
+        "summary": f"{verb.capitalize()} a request type",
+        "description": ("No digest starts a job with a request of the type still to run, "
+                        "new jobs included, until it is resumed; the relation's order holds."
+                        if paused else "Digests start the type's jobs again.")
+        + " Recorded in the audit log as token:NAME. Needs an operator token not scoped "
+          "to sources (a pause holds every source's jobs).",
+        "parameters": [{"name": "type_code", "in": "path", "required": True,
+                        "schema": {"type": "string", "minLength": 1,
+                                   "maxLength": MAX_TYPE_CODE_LENGTH}}],
+        "responses": {
+            "200": _json(ref("TypeChange"), "Done, or nothing to do (``changed`` says)."),
+            "401": UNAUTHORIZED,
+            "403": _error("The token's role does not allow this, or it is scoped to "
+                          "sources."),
+            "404": _error("No request type of this installation has this code."),
+            "503": UNAVAILABLE,
+        },
+    }}
+
+
 PATHS: dict[str, Any] = {
     "/api/v1/jobs": {
         "post": {
@@ -190,6 +214,8 @@ PATHS: dict[str, Any] = {
         },
     },
     **{f"/api/v1/jobs/{{job_id}}/{code}": _action(action) for code, action in ACTIONS.items()},
+    "/api/v1/types/{type_code}/pause": _type_change("pause"),
+    "/api/v1/types/{type_code}/resume": _type_change("resume"),
     "/api/v1/openapi.json": {
         "get": {
             "operationId": "getOpenApi",

@@ -124,6 +124,17 @@ SCHEMAS: dict[str, Any] = {
         "required": ["message", "job"],
         "properties": {"message": {"type": "string"}, "job": ref("Job")},
     },
+    "TypeChange": {
+        "type": "object",
+        "required": ["message", "type_code", "changed", "paused"],
+        "properties": {
+            "message": {"type": "string"},
+            "type_code": {"type": "string"},
+            "changed": {"type": "boolean",
+                        "description": "False: it was paused (or resumed) already."},
+            "paused": {"type": "boolean", "description": "Whether the type is paused now."},
+        },
+    },
     "JobCreated": {
         "type": "object",
         "required": ["id", "url", "state", "relation_id", "store_id", "source_id"],

@@ -8,12 +8,13 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 
 from ..actions import one_job
+from ..actions import pauses as pause_actions
 from ..app.extensions import db
 from ..app.http_errors import problem
 from ..queries.detail import job_detail
 from ..queries.filters import BadFilter, parse_filter, parse_id, whole_number
 from ..queries.jobs import PAGE_SIZE, check_filter, list_jobs
-from ..queue import Job, JobRepository, registry
+from ..queue import Job, JobRepository, pauses, registry
 from ..queue.masking import Masker
 from ..queue.settings import clock
 from . import documents, errors, guard
@@ -195,3 +196,23 @@ def act(job_id: int, action: str) -> Response:
     except one_job.Refused as refusal:
         return problem(409, refusal.reason)
     return jsonify(message=done.message, job=_document(job_id))
+
+
+@bp.post("/types/<type_code>/<any(pause, resume):verb>", provide_automatic_options=False)
+@per_token
+@guard.needs("act")
+def pause_type(type_code: str, verb: str) -> Response:
+    """Pause a request type (no digest starts a job with a request of it), or resume it."""
+    if guard.current_token().sources is not None:
+        return problem(403, "a token scoped to sources can't pause or resume a type: a "
+                            "type's pause holds the jobs of every source")
+    change = pause_actions.pause if verb == "pause" else pause_actions.resume
+    try:
+        done = change(db.session(), "type", type_code, actor=guard.current_token().actor,
+                      now=clock())
+    except pause_actions.PauseRefused as refusal:
+        db.session.rollback()
+        abort(404, str(refusal))
+    db.session.commit()
+    return jsonify(message=done.message, type_code=type_code, changed=done.changed,
+                   paused=type_code in pauses.type_codes(db.session()))

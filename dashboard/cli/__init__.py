@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import alerts, jobs, queue, schedules, tokens, users
+from . import alerts, jobs, pauses, queue, schedules, tokens, users
 
 #: Each module's commands: ``digest``, ``enqueue``, ``demo-seed``, ``prune``, then the groups.
 COMMANDS = (
@@ -21,6 +21,8 @@ COMMANDS = (
     users.users_cli,
     tokens.tokens_cli,
     schedules.schedule_cli,
+    pauses.types_cli,
+    pauses.connectors_cli,
 )
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..queue import claims, processes
+from ..queue import claims, pauses, processes
 from ..queue.database import is_postgresql
 from ..queue.limits import declared_connectors, live_call
 from ..queue.models import ConnectorCall, ConnectorRow, DigestRun, Job
@@ -76,13 +76,15 @@ def _postgres_estimates(session: Session) -> dict[str, int]:
 
 def oldest_due(session: Session, now: datetime) -> DueJob | None:
     """The job a digest could take now that has waited longest past its due time: never
-    one that an earlier unfinished job of its relation holds back (one index walk per
-    state, each stopping at the first job that nothing holds back)."""
+    one that an earlier unfinished job of its relation holds back, nor one held by a
+    paused type (one index walk per state, each stopping at the first job that nothing
+    holds back)."""
     candidates = []
     for state in DUE_STATES:
         row = session.execute(
             sa.select(jobs.c.id, jobs.c.next_attempt_at)
-            .where(jobs.c.state == state, jobs.c.next_attempt_at <= now, ~claims.blocker(jobs))
+            .where(jobs.c.state == state, jobs.c.next_attempt_at <= now, ~claims.blocker(jobs),
+                   ~pauses.held(jobs))
             .order_by(jobs.c.next_attempt_at, jobs.c.id).limit(1)
         ).one_or_none()
         if row is not None:

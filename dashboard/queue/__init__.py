@@ -11,6 +11,7 @@ from .builder import JobBuilder
 from .claims import NotRunnable
 from .digest import DigestResult, JobDigest
 from .models import Attempt, DigestRun, FailureAlert, Job, Request
+from .pauses import PausedType
 from .repository import JobRepository
 from .request_builder import RequestBuilder
 from .retry import RetryStrategy
@@ -42,6 +43,7 @@ __all__ = [
     "JobRepository",
     "JobState",
     "NotRunnable",
+    "PausedType",
     "PermanentFailure",
     "QueueSettings",
     "QueueSetup",

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .models import Attempt, Job, Request
+from .pauses import HELD_SQL, UNFINISHED_REQUEST_STATES, held, paused_types
 from .states import DUE_STATES, UNFINISHED_STATES, JobState, RequestState
 
 jobs = Job.__table__
@@ -121,6 +122,7 @@ SQLITE_DUE = sa.text(f"""
             WHERE earlier.relation_id = jobs.relation_id
               AND earlier.source_id = jobs.source_id AND earlier.id < jobs.id
               AND earlier.state IN ({_quoted(UNFINISHED_STATES)})))
+      AND NOT ({HELD_SQL})
     ORDER BY jobs.priority DESC, jobs.created_at, jobs.id
     LIMIT :limit
 """).bindparams(sa.bindparam("due_by", type_=jobs.c.next_attempt_at.type),
@@ -180,7 +182,7 @@ def _mysql_candidates(
         query = (
             sa.select(jobs.c.id, jobs.c.priority, jobs.c.created_at)
             .where(jobs.c.state == state, jobs.c.next_attempt_at <= due_by, _free(now),
-                   sa.or_(jobs.c.relation_id.is_(None), ~blocker(jobs)))
+                   sa.or_(jobs.c.relation_id.is_(None), ~blocker(jobs)), ~held(jobs))
             .order_by(*claim_order(jobs))
             .limit(limit)
         )
@@ -217,6 +219,10 @@ def claim_one(conn: sa.Connection, lease: Lease, job_id: int, *, now: datetime) 
             f"job {job_id} is blocked by job #{blocking}, an earlier unfinished job "
             "of the same relation"
         )
+    paused = paused_type_of(conn, job_id)
+    if paused is not None:
+        raise NotRunnable(f"job {job_id} has a request of the paused type {paused!r}; "
+                          "resume the type first")
     result = conn.execute(
         sa.update(jobs)
         .where(jobs.c.id == job_id, jobs.c.state.in_(DUE_STATES), _free(now))
@@ -224,6 +230,16 @@ def claim_one(conn: sa.Connection, lease: Lease, job_id: int, *, now: datetime) 
     )
     if result.rowcount != 1:
         raise NotRunnable(f"job {job_id} was just taken by another digest")
+
+
+def paused_type_of(db: sa.Connection | Session, job_id: int) -> str | None:
+    """The paused type of a request of this job still to run, if one is paused."""
+    return db.scalar(
+        sa.select(requests.c.type_code)
+        .join(paused_types, paused_types.c.type_code == requests.c.type_code)
+        .where(requests.c.job_id == job_id,
+               requests.c.state.in_([s.value for s in UNFINISHED_REQUEST_STATES]))
+        .order_by(requests.c.position).limit(1))
 
 
 def blocking_job(db: sa.Connection | Session, job_id: int) -> int | None:

@@ -21,7 +21,7 @@ def _routes(app) -> set[tuple[str, str]]:
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/"):
             continue
-        path = re.sub(r"<int:(\w+)>", r"{\1}", rule.rule)
+        path = re.sub(r"<(?:int:)?(\w+)>", r"{\1}", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             if "<any(" in path:
                 choices = re.search(r"<any\(([^)]*)\):\w+>", path).group(1)
