@@ -27,6 +27,8 @@ class JobDetail:
     #: The values of the secret keys of the job's payloads and results: hidden wherever
     #: they turn up in its errors, tracebacks and results.
     secrets: frozenset[str] = frozenset()
+    #: The paused request type that holds this waiting job back.
+    paused_type: str | None = None
 
     @property
     def shown_state(self) -> JobState | ShownState:
@@ -42,7 +44,8 @@ def job_detail(session: Session, job_id: int) -> JobDetail | None:
                   if waiting and job.relation_id is not None else None)
     secrets = current().settings.masker.secrets_of_json(
         *(text for r in job.requests for text in (r.payload, r.result)))
-    return JobDetail(job, blocked_by, entries_for_job(session, job_id), secrets)
+    paused_type = claims.paused_type_of(session, job_id) if job.state in DUE_STATES else None
+    return JobDetail(job, blocked_by, entries_for_job(session, job_id), secrets, paused_type)
 
 
 #: Requests a job's page shows at once: a job of 1,000 requests is read a part at a time.

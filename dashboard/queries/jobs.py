@@ -14,6 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..queue import pauses
 from ..queue.masking import hide
 from ..queue.models import Attempt, Job, Request
 from ..queue.settings import clock, current
@@ -53,6 +54,8 @@ class JobRow:
     failed_at: datetime | None = None
     #: The earlier unfinished job of its relation that holds this waiting job back.
     blocked_by: int | None = None
+    #: The paused request type that holds this waiting job back.
+    paused_type: str | None = None
 
     @property
     def failing(self) -> bool:
@@ -160,11 +163,12 @@ def list_jobs(session: Session, found: JobFilter, *, before: int | None = None,
     _hide_secrets(session, details)
     blockers = _blockers(session, [row.id for row in found_rows if row.relation_id is not None
                                    and row.state in WAITING_STATES])
+    held = pauses.holding(session, [row.id for row in found_rows if row.state in DUE_STATES])
     rows = [
         JobRow(**{k: v for k, v in row._mapping.items() if k != "finished_at"},
                type_codes=details[row.id][0], attempts=counts.get(row.id, 0),
                last_error=details[row.id][1], failed_at=details[row.id][2],
-               blocked_by=blockers.get(row.id))
+               blocked_by=blockers.get(row.id), paused_type=held.get(row.id))
         for row in found_rows
     ]
     if not more:

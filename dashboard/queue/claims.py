@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .models import Attempt, Job, Request
-from .pauses import HELD_SQL, UNFINISHED_REQUEST_STATES, held, paused_types
+from .pauses import HELD_SQL, held, holding
 from .states import DUE_STATES, UNFINISHED_STATES, JobState, RequestState
 
 jobs = Job.__table__
@@ -234,12 +234,7 @@ def claim_one(conn: sa.Connection, lease: Lease, job_id: int, *, now: datetime) 
 
 def paused_type_of(db: sa.Connection | Session, job_id: int) -> str | None:
     """The paused type of a request of this job still to run, if one is paused."""
-    return db.scalar(
-        sa.select(requests.c.type_code)
-        .join(paused_types, paused_types.c.type_code == requests.c.type_code)
-        .where(requests.c.job_id == job_id,
-               requests.c.state.in_([s.value for s in UNFINISHED_REQUEST_STATES]))
-        .order_by(requests.c.position).limit(1))
+    return holding(db, [job_id]).get(job_id)
 
 
 def blocking_job(db: sa.Connection | Session, job_id: int) -> int | None:

@@ -94,6 +94,21 @@ def type_codes(conn: sa.Connection | sa.orm.Session) -> set[str]:
     return set(conn.scalars(sa.select(paused_types.c.type_code)))
 
 
+def holding(conn: sa.Connection | sa.orm.Session, job_ids: list[int]) -> dict[int, str]:
+    """For each of ``job_ids`` held by a paused type: that type (its first request still to
+    run of a paused type). One query, for a page of jobs."""
+    if not job_ids:
+        return {}
+    requests = Request.__table__
+    rows = conn.execute(
+        sa.select(requests.c.job_id, requests.c.type_code)
+        .join(paused_types, paused_types.c.type_code == requests.c.type_code)
+        .where(requests.c.job_id.in_(job_ids),
+               requests.c.state.in_([s.value for s in UNFINISHED_REQUEST_STATES]))
+        .order_by(requests.c.job_id, requests.c.position.desc()))
+    return {job_id: type_code for job_id, type_code in rows}
+
+
 def connector_types(name: str) -> list[str]:
     """The type codes of this installation whose connector is ``name``."""
     return sorted(code for code in registry.codes() if registry.get(code).connector.name == name)

@@ -18,6 +18,7 @@ from . import (
     schedules,
     security,
     templating,
+    type_pauses,
     users,
 )
 
@@ -29,5 +30,5 @@ def init_app(app: Flask) -> None:
     liveness.init_app(app)
     errors.init_app(app)
     for blueprint in (login.bp, users.bp, overview.bp, jobs.bp, bulk_actions.bp, job_actions.bp,
-                      audit.bp, schedules.bp, digests.bp):
+                      audit.bp, schedules.bp, digests.bp, type_pauses.bp):
         app.register_blueprint(blueprint)

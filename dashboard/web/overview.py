@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..app.extensions import db
 from ..queries import errors, hourly, overview, waiting
-from ..queue import stats
+from ..queue import pauses, registry, stats
 from ..queue.database import writing
 from .chart import stacked_bars
 from .liveness import digest_alarm
@@ -39,6 +39,8 @@ def index():
         failing=week.failing_types(24),
         last_run=overview.last_run(db.session),
         connectors=overview.connectors(db.session, moment),
+        paused=pauses.listed(db.session()),
+        type_codes=registry.codes(),
         now=moment,
     )
     template = "overview/_panels.html" if is_htmx() else "overview/index.html"
