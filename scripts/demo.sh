@@ -39,4 +39,4 @@ echo "The digest runs every 3 seconds in the background (log: instance/demo-dige
 echo "Ctrl-C stops the dashboard and the digest."
 echo
 # The shipped settings (threaded workers, a read timeout for slow clients), on 127.0.0.1.
-.venv/bin/gunicorn -c gunicorn.conf.py --bind "127.0.0.1:$PORT" "dashboard:create_app()"
+.venv/bin/gunicorn -c python:dashboard.gunicorn_conf --bind "127.0.0.1:$PORT" "dashboard:create_app()"

@@ -13,6 +13,6 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
-.venv/bin/ruff check dashboard tests migrations bench
+.venv/bin/ruff check dashboard tests bench
 .venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

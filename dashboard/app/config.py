@@ -150,9 +150,16 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
     return found
 
 
+def instance_folder() -> str:
+    """The instance folder: ``instance/`` in the working folder. It holds the SQLite file
+    when DATABASE_URL is not set and the generated SECRET_KEY; never the package's folder,
+    which may be inside a virtualenv or a read-only image."""
+    return str(Path.cwd() / "instance")
+
+
 def check_environment() -> None:
     """Read every setting of this process's environment; ConfigError names a wrong one."""
-    found = settings(str(Path.cwd() / "instance"))
+    found = settings(instance_folder())
     import_types(found["QUEUE_TYPES"])
     from ..queue import load_types
     load_types()  # the installed packages' types too: the schedule may name them

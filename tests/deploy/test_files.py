@@ -1,4 +1,4 @@
-"""The deployment files: Dockerfile (hadolint), gunicorn.conf.py, compose, crontab."""
+"""The deployment files: Dockerfile (hadolint), gunicorn settings, compose, crontab."""
 
 from __future__ import annotations
 
@@ -63,7 +63,8 @@ def test_healthcheck_asks_healthz_with_python_alone():
 
 def test_the_image_holds_what_the_app_needs_and_nothing_local(tmp_path):
     tree = build_context(tmp_path)
-    for needed in ("dashboard/__init__.py", "migrations/env.py", "gunicorn.conf.py",
+    for needed in ("dashboard/__init__.py", "dashboard/migrations/env.py",
+                   "dashboard/gunicorn_conf.py",
                    "deploy/entrypoint.sh", "pyproject.toml"):
         assert (tree / needed).exists(), needed
     for left_out in (".venv", ".git", "tests", "instance/asyncqueue.db", ".env"):
@@ -78,7 +79,7 @@ def gunicorn_settings(monkeypatch, **env: str) -> dict:
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    return runpy.run_path(str(ROOT / "dashboard" / "gunicorn_conf.py"))
 
 
 def test_gunicorn_defaults(monkeypatch):
@@ -183,12 +184,13 @@ def test_crontab_commands_parse(tmp_path):
 
 
 def test_the_demo_and_the_image_serve_with_the_shipped_settings():
-    # Both run gunicorn.conf.py: threaded workers and the read timeout, not sync workers.
+    # Both run the package's gunicorn settings: threaded workers and the read timeout, not
+    # sync workers.
     demo = (ROOT / "scripts/demo.sh").read_text()
-    assert '/gunicorn -c gunicorn.conf.py --bind "127.0.0.1:$PORT"' in demo
+    assert '/gunicorn -c python:dashboard.gunicorn_conf --bind "127.0.0.1:$PORT"' in demo
     assert "--workers" not in demo
     entrypoint = (ROOT / "deploy/entrypoint.sh").read_text()
-    assert 'exec gunicorn -c gunicorn.conf.py "dashboard:create_app()"' in entrypoint
+    assert 'exec gunicorn -c python:dashboard.gunicorn_conf "dashboard:create_app()"' in entrypoint
 
 
 def test_compose_passes_the_web_server_settings():
