@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+#: The one source of the version: the build reads it (pyproject.toml), and so do users.
+__version__ = "0.1.0"
+
 import functools
 import gc
 from collections.abc import Callable

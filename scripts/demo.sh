@@ -14,7 +14,8 @@ DEMO_PASSWORD="${DEMO_PASSWORD:-demo-password}"
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/pip install -q --disable-pip-version-check -e .
+# SQLite and gunicorn (the server extra), at the lock's versions.
+.venv/bin/pip install -q --disable-pip-version-check -c requirements/image.txt -e '.[server]'
 export FLASK_APP=dashboard QUEUE_TYPES=dashboard.queue.demo QUEUE_RETRY_DELAY="${QUEUE_RETRY_DELAY:-5}"
 .venv/bin/flask db upgrade
 .venv/bin/flask demo-seed --jobs 24

@@ -42,14 +42,15 @@ def _run(args: list, **options) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Installed:
     """Built once a session: the sdist, the wheel made from it, a new virtualenv with the
-    wheel and the extras a server needs."""
+    wheel and the extras a PostgreSQL server needs (not mail, metrics nor MariaDB)."""
     folder = tmp_path_factory.mktemp("package")
     _run([sys.executable, "-m", "build", "--outdir", folder / "dist", ROOT])
     (wheel,), (sdist,) = (folder / "dist").glob("*.whl"), (folder / "dist").glob("*.tar.gz")
     venv = folder / "venv"
     _run([sys.executable, "-m", "venv", venv])
+    # The lock's versions (as CI's), and two extras of five: the others are missing.
     _run([venv / "bin" / "python", "-m", "pip", "install", "--quiet",
-          f"{wheel}[server,postgresql]"])
+          "-c", ROOT / "requirements" / "test.txt", f"{wheel}[server,postgresql]"])
     return Installed(wheel, sdist, venv)
 
 
@@ -76,7 +77,21 @@ def test_the_wheel_and_the_sdist_hold_the_whole_package(installed):
     with tarfile.open(installed.sdist) as sdist:
         in_sdist = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
     assert _package_files() <= in_sdist
-    assert "LICENSE" in in_sdist and "pyproject.toml" in in_sdist
+    assert {"LICENSE", "CHANGELOG.md", "pyproject.toml"} <= in_sdist
+
+
+def test_the_wheels_metadata(installed):
+    """The version from dashboard.__version__, the license, and the console script."""
+    import dashboard
+
+    with zipfile.ZipFile(installed.wheel) as wheel:
+        info = installed.wheel.name.split("-")[:2]
+        metadata = wheel.read(f"{'-'.join(info)}.dist-info/METADATA").decode()
+        scripts = wheel.read(f"{'-'.join(info)}.dist-info/entry_points.txt").decode()
+    assert f"\nVersion: {dashboard.__version__}\n" in metadata
+    assert "\nLicense-Expression: MIT\n" in metadata
+    assert "\nProject-URL: Changelog, " in metadata
+    assert "asyncqueue = dashboard.__main__:main" in scripts
 
 
 def _environment(installed: Installed, **variables: str) -> dict[str, str]:
@@ -111,11 +126,12 @@ def test_upgrade_digest_and_serve_from_an_empty_folder(installed, tmp_path, requ
     # The installed package, not this checkout.
     where = run("python", "-c", "import dashboard; print(dashboard.__file__)")
     assert where.strip().startswith(str(installed.venv))
-    assert "Running upgrade  -> 0001" in run("flask", "--app", "dashboard", "db", "upgrade")
+    # The three ways to the same commands.
+    assert "Running upgrade  -> 0001" in run("asyncqueue", "db", "upgrade")
     assert "enqueued job 1" in run("flask", "--app", "dashboard", "enqueue",
                                    "demo_customer_sync", "--payload", '{"customer_id": 7}')
     assert "digest: 1 jobs run, 1 requests succeeded, 0 failed" in run(
-        "flask", "--app", "dashboard", "digest")
+        "python", "-m", "dashboard", "digest")
     if database == "sqlite":
         # The working folder's instance/, never the package's folder or the venv.
         assert (folder / "instance" / "asyncqueue.db").is_file()
@@ -138,3 +154,26 @@ def test_upgrade_digest_and_serve_from_an_empty_folder(installed, tmp_path, requ
         assert server.stop() == 0
     finally:
         server.kill()
+
+
+@pytest.mark.parametrize(("setting", "value", "extra"), [
+    ("DATABASE_URL", "mysql+pymysql://root@127.0.0.1/queue", "mariadb"),
+    ("METRICS_TOKEN", "scrape-token", "metrics"),
+    ("QUEUE_ALERT_TO", "ops@example.com", "mail"),
+])
+def test_a_setting_that_needs_a_missing_extra_names_it(installed, tmp_path, setting, value,
+                                                       extra):
+    env = _environment(installed, **{setting: value, "MAIL_DEFAULT_SENDER": "q@example.com",
+                                     "DASHBOARD_URL": "https://queue.example.com"})
+    result = subprocess.run([installed.bin / "asyncqueue", "digest"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert f"pip install 'asyncqueue-dashboard[{extra}]'" in result.stderr
+    assert setting in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_queue_core_imports_without_the_web(installed, tmp_path):
+    result = _run([installed.bin / "python", "-c",
+                   "import sys, dashboard.queue; print('flask' in sys.modules)"],
+                  cwd=tmp_path, env=_environment(installed))
+    assert result.stdout.strip() == "False"
