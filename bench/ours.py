@@ -125,9 +125,9 @@ def commit_ceiling(url: str, seconds: float = 1.5) -> Measurement:
 
 @contextmanager
 def _api_client(database: QueueDatabase) -> Iterator[tuple[http.client.HTTPConnection, str]]:
-    """A keep-alive connection to gunicorn as shipped (gunicorn.conf.py: 2 workers of 16
-    threads, access log on) on 127.0.0.1 serving the emptied database, and an enqueue
-    token for it."""
+    """A keep-alive connection to gunicorn as shipped (dashboard/gunicorn_conf.py: 2
+    workers of 16 threads, access log on) on 127.0.0.1 serving the emptied database, and
+    an enqueue token for it."""
     database.reset()
     # The rate limit per token (600 a minute by default) is a policy, not a cost: off, or
     # it would be what the figure measures.
@@ -139,7 +139,7 @@ def _api_client(database: QueueDatabase) -> Iterator[tuple[http.client.HTTPConne
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = Running([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
+    server = Running([sys.executable, "-m", "gunicorn", "-c", "python:dashboard.gunicorn_conf",
                       "--bind", f"127.0.0.1:{port}", "dashboard:create_app()"], env)
     client = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:

@@ -11,5 +11,5 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/pip install -q --disable-pip-version-check -e .
+.venv/bin/pip install -q --disable-pip-version-check -c requirements/image.txt -e '.[all]'
 exec .venv/bin/python -m bench.run "$@"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+#: The one source of the version: the build reads it (pyproject.toml), and so do users.
+__version__ = "0.1.0"
+
 import functools
 import gc
 from collections.abc import Callable
@@ -15,7 +18,9 @@ from .queue.database import engine_options, prepare_engine
 if TYPE_CHECKING:
     from flask import Flask
 
-ROOT = Path(__file__).resolve().parent.parent
+#: The package's folder: its templates/, static/ and migrations/ live in it, so that they
+#: ship inside the wheel and are found wherever it is installed.
+PACKAGE = Path(__file__).resolve().parent
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -30,9 +35,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app = Flask(
         __name__,
+        instance_path=config.instance_folder(),
         instance_relative_config=True,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(PACKAGE / "templates"),
+        static_folder=str(PACKAGE / "static"),
     )
     app.config.from_mapping(config.from_environment(app.instance_path))
     if test_config:
@@ -48,7 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     logs.init_app(app)
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(PACKAGE / "migrations"), render_as_batch=True)
     with app.app_context():
         prepare_engine(db.engine)
     transactions.init_app(app)

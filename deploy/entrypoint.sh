@@ -1,7 +1,7 @@
 #!/bin/sh
 # The container's entry point.
 #   entrypoint.sh [web]    upgrade the schema (retrying while the database starts), then
-#                          serve the dashboard with gunicorn (gunicorn.conf.py)
+#                          serve the dashboard with gunicorn (dashboard/gunicorn_conf.py)
 #   entrypoint.sh CMD...   run CMD instead, e.g. flask --app dashboard digest --loop
 # DB_UPGRADE_TRIES (default 30) and DB_UPGRADE_INTERVAL (seconds, default 2) bound the wait.
 set -eu
@@ -46,4 +46,4 @@ while :; do
     sleep "$interval"
 done
 
-exec gunicorn -c gunicorn.conf.py "dashboard:create_app()"
+exec gunicorn -c python:dashboard.gunicorn_conf "dashboard:create_app()"

@@ -14,7 +14,8 @@ DEMO_PASSWORD="${DEMO_PASSWORD:-demo-password}"
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/pip install -q --disable-pip-version-check -e .
+# SQLite and gunicorn (the server extra), at the lock's versions.
+.venv/bin/pip install -q --disable-pip-version-check -c requirements/image.txt -e '.[server]'
 export FLASK_APP=dashboard QUEUE_TYPES=dashboard.queue.demo QUEUE_RETRY_DELAY="${QUEUE_RETRY_DELAY:-5}"
 .venv/bin/flask db upgrade
 .venv/bin/flask demo-seed --jobs 24
@@ -39,4 +40,4 @@ echo "The digest runs every 3 seconds in the background (log: instance/demo-dige
 echo "Ctrl-C stops the dashboard and the digest."
 echo
 # The shipped settings (threaded workers, a read timeout for slow clients), on 127.0.0.1.
-.venv/bin/gunicorn -c gunicorn.conf.py --bind "127.0.0.1:$PORT" "dashboard:create_app()"
+.venv/bin/gunicorn -c python:dashboard.gunicorn_conf --bind "127.0.0.1:$PORT" "dashboard:create_app()"

@@ -15,7 +15,8 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
-.venv/bin/ruff check dashboard tests migrations bench
+# The lock's versions (requirements/test.txt), as CI and the image have them.
+.venv/bin/pip install -q --disable-pip-version-check -c requirements/test.txt -e '.[test]'
+.venv/bin/ruff check dashboard tests bench
 .venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

@@ -12,7 +12,6 @@ import logging
 from flask import Flask
 
 from ..app import config
-from ..app.extensions import mail
 from .models import AlertChannel
 from .sending import after_digest_run, send_failure_alerts
 from .throttle import AlertStatus, alert_status
@@ -35,7 +34,9 @@ def init_app(app: Flask) -> None:
     app.config["QUEUE_ALERT_TO"] = config.addresses(recipients)
     config.check_mail_settings(app.config)
     warn_of_clear_text_login(app.config)
-    mail.init_app(app)
+    if recipients:  # and then the settings checked that Flask-Mail is installed
+        from ..app.mail import mail
+        mail.init_app(app)
 
 
 def warn_of_clear_text_login(settings: dict) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, render_template
 
-from ..app.mail import Message
 from .failures import Listing
+
+if TYPE_CHECKING:
+    from ..app.mail import Message
 
 
 def _plural(count: int, word: str) -> str:
@@ -16,6 +18,8 @@ def _plural(count: int, word: str) -> str:
 
 
 def _message(template: str, subject: str, **context: Any) -> Message:
+    from ..app.mail import Message  # the mail extra (cli.alerts checks it is installed)
+
     base = current_app.config.get("DASHBOARD_URL") or ""
     context.update(
         dashboard_url=base,

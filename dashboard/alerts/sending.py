@@ -17,8 +17,6 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..app.extensions import mail
-from ..app.mail import describe
 from ..queue.database import writing
 from . import failures, messages, throttle
 
@@ -40,6 +38,7 @@ def send_failure_alerts(session: Session, *, clock: Callable[[], datetime],
     config = current_app.config
     if not config["QUEUE_ALERT_TO"]:
         return "off"
+    from ..app.mail import describe, mail  # the mail extra: QUEUE_ALERT_TO needs it
     waiting = failures.waiting(session)
     if not waiting:
         session.rollback()  # a read: end it

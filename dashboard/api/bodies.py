@@ -78,6 +78,13 @@ def _whole(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+def _text(value: Any, example: str) -> Any:
+    """A string or null, one type in and out of the API (the core also takes integers)."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"must be a string ({example}) or null")
+    return value
+
+
 def _type_code(value: object) -> str:
     type_code = validate_type_code(value)
     if type_code not in registry:
@@ -173,11 +180,10 @@ class NewJob(BaseModel):
 
     relation_id: Annotated[
         str | None,
-        BeforeValidator(lambda v: validate_relation_id(_whole(v)),
-                        json_schema_input_type=RelationText
-                        | int | None),
+        BeforeValidator(lambda v: validate_relation_id(_text(v, 'e.g. "42"')),
+                        json_schema_input_type=RelationText | None),
         Field(description="The object the job acts on; jobs of one relation (and source) "
-                          "run in order."),
+                          "run in order. A string, as answers give it back."),
     ] = None
     store_id: Annotated[
         Annotated[int, Field(ge=MIN_STORE_ID, le=MAX_STORE_ID)] | None,

@@ -10,6 +10,7 @@ import copy
 from typing import Any
 
 from ..queries.filters import (
+    FILTER_STATES,
     MAX_ERROR_LENGTH,
     MAX_ID,
     MAX_SCHEDULE_NAME_LENGTH,
@@ -24,9 +25,8 @@ from ..queue.builder import (
     MAX_STORE_ID,
     MIN_STORE_ID,
 )
-from ..queue.states import JobState
 from ..queue.types import MAX_TYPE_CODE_LENGTH
-from .bodies import MAX_BATCH
+from .bodies import MAX_BATCH, NOT_BLANK
 from .schemas import SCHEMAS, ref
 
 
@@ -47,6 +47,12 @@ UNAUTHORIZED = {
                                      "description": 'Bearer realm="api"'}},
 }
 FORBIDDEN = _error("The token's role does not allow this.")
+TOO_MANY = {
+    **_error("More calls with this token than API_RATE_LIMIT allows (default 600 a "
+             "minute); nothing was done. Call again after Retry-After seconds."),
+    "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 0},
+                                "description": "Seconds until the token may call again."}},
+}
 NOT_FOUND = _error("No such job.")
 UNAVAILABLE = _error("The database did not answer; try again later.")
 
@@ -57,7 +63,9 @@ PREFER = {"name": "Prefer", "in": "header", "required": False, "schema": {"type"
                          "are ignored (RFC 7240)."}
 
 FILTERS = [
-    ("state", {"type": "string", "enum": [s.value for s in JobState]}, "Jobs in this state."),
+    ("state", {"type": "string", "enum": [s.value for s in FILTER_STATES]},
+     "Jobs in this state; scheduled: the pending jobs whose run-at time is ahead (pending "
+     "includes them)."),
     ("type", {"type": "string", "maxLength": MAX_TYPE_CODE_LENGTH},
      "Jobs with a request of this type code (a code no type defines and no request has is "
      "refused)."),
@@ -104,7 +112,7 @@ def _action(action: Action) -> dict[str, Any]:
             "401": UNAUTHORIZED, "403": FORBIDDEN, "404": NOT_FOUND,
             "409": _error("The action does not apply to the job as it is (the message says "
                           "why); nothing changed."),
-            "503": UNAVAILABLE,
+            "429": TOO_MANY, "503": UNAVAILABLE,
         },
     }}
 
@@ -160,7 +168,7 @@ PATHS: dict[str, Any] = {
                 "413": _error("The body is larger than API_MAX_BODY (default 1 MiB)."),
                 "415": _error("The body is not declared as application/json."),
                 "422": _error("A field is missing or wrong; ``problems`` lists each one."),
-                "503": UNAVAILABLE,
+                "429": TOO_MANY, "503": UNAVAILABLE,
             },
         },
         "get": {
@@ -173,7 +181,7 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "200": _json(ref("JobList"), "A page of jobs."),
                 "400": _error("A filter value is wrong or unknown; ``field`` names it."),
-                "401": UNAUTHORIZED, "403": FORBIDDEN, "503": UNAVAILABLE,
+                "401": UNAUTHORIZED, "403": FORBIDDEN, "429": TOO_MANY, "503": UNAVAILABLE,
             },
         },
     },
@@ -197,7 +205,7 @@ PATHS: dict[str, Any] = {
                 "415": _error("The body is not declared as application/json."),
                 "422": _error("A field of a job is missing or wrong (``field``: "
                               "jobs[3].requests[0].type_code); nothing was saved."),
-                "503": UNAVAILABLE,
+                "429": TOO_MANY, "503": UNAVAILABLE,
             },
         },
     },
@@ -209,7 +217,8 @@ PATHS: dict[str, Any] = {
             "parameters": [JOB_ID_PARAMETER],
             "responses": {
                 "200": _json(ref("Job"), "The job."),
-                "401": UNAUTHORIZED, "403": FORBIDDEN, "404": NOT_FOUND, "503": UNAVAILABLE,
+                "401": UNAUTHORIZED, "403": FORBIDDEN, "404": NOT_FOUND, "429": TOO_MANY,
+                "503": UNAVAILABLE,
             },
         },
     },
@@ -238,6 +247,9 @@ SPEC: dict[str, Any] = {
                        "(``Error``). Tokens: ``flask --app dashboard tokens create NAME "
                        "--role enqueue|viewer|operator``.",
     },
+    # The server that serves this description: the same description for every
+    # deployment, whatever its address.
+    "servers": [{"url": "/", "description": "The dashboard serving this description."}],
     "paths": PATHS,
     "components": {
         "schemas": SCHEMAS,
@@ -248,11 +260,25 @@ SPEC: dict[str, Any] = {
 }
 
 
+def _any_type_code(spec: dict[str, Any]) -> None:
+    """A request's type code is any code a request type may have (a pattern, not the list
+    of one installation's types): a client generated from one server serves them all."""
+    type_code = spec["components"]["schemas"]["NewRequest"]["properties"]["type_code"]
+    type_code["pattern"] = NOT_BLANK
+    type_code["description"] = ("The code of a request type the server has; another is "
+                                "refused (422).")
+
+
+_any_type_code(SPEC)
+
+
 def description(type_codes: list[str]) -> dict[str, Any]:
-    """The description as this installation serves it: the request types it has loaded
-    are the type codes a new job's requests may name."""
+    """The description as this installation serves it: the same schemas everywhere, with
+    the request types it has loaded named in the type code's description."""
     found = copy.deepcopy(SPEC)
     if type_codes:
         type_code = found["components"]["schemas"]["NewRequest"]["properties"]["type_code"]
-        type_code["enum"] = sorted(type_codes)
+        type_code["description"] += " This server's request types: " + ", ".join(
+            sorted(type_codes)) + "."
+        type_code["examples"] = sorted(type_codes)
     return found

@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, Response, current_app, g
 from flask_limiter import Limiter
 from limits.storage import Storage
 
@@ -39,7 +39,18 @@ def init_app(app: Flask) -> None:
         RATELIMIT_SWALLOW_ERRORS=True,
         RATELIMIT_KEY_PREFIX="asyncqueue",
     )
+    # Registered first, so it runs after Flask-Limiter's headers are added (Flask runs
+    # after_request functions last registered first).
+    app.after_request(_retry_after_on_refusals_only)
     limiter.init_app(app)
+
+
+def _retry_after_on_refusals_only(response: Response) -> Response:
+    """Flask-Limiter puts ``Retry-After`` (the window's end) on every answer; on a
+    success it would tell a client to wait for nothing."""
+    if response.status_code < 400:
+        response.headers.pop("Retry-After", None)
+    return response
 
 
 def _token_key() -> str:

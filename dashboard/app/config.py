@@ -17,7 +17,7 @@ import sqlalchemy.exc
 from limits import parse_many
 
 from ..queue.masking import DEFAULT_WORDS
-from . import files
+from . import extras, files
 
 
 class ConfigError(click.ClickException, ValueError):
@@ -89,8 +89,11 @@ def _address(env: dict[str, str], name: str) -> str | None:
 
 def mail_settings(env: dict[str, str]) -> dict[str, Any]:
     """The failure alerts' settings: recipients, sender, SMTP server, timeout, throttle."""
+    recipients = addresses(env.get("QUEUE_ALERT_TO", ""))
+    if recipients:
+        _need("flask_mail", "QUEUE_ALERT_TO (failure alert emails)")
     settings = {
-        "QUEUE_ALERT_TO": addresses(env.get("QUEUE_ALERT_TO", "")),
+        "QUEUE_ALERT_TO": recipients,
         "QUEUE_ALERT_INTERVAL": _number(env, "QUEUE_ALERT_INTERVAL", 900.0, kind=float),
         "DASHBOARD_URL": (env.get("DASHBOARD_URL") or "").strip().rstrip("/") or None,
         "MAIL_DEFAULT_SENDER": _address(env, "MAIL_DEFAULT_SENDER"),
@@ -129,14 +132,28 @@ def check_mail_settings(settings: dict[str, Any]) -> None:
                               "link to the dashboard, e.g. DASHBOARD_URL=https://queue.example.com")
 
 
+def _need(module: str, needed_for: str) -> None:
+    """An optional part a setting needs: ConfigError naming the extra when it is missing."""
+    try:
+        extras.need(module, needed_for)
+    except extras.MissingExtra as missing:
+        raise ConfigError(str(missing)) from None
+
+
 def database_url(url: str) -> str:
     """Ask MariaDB and MySQL for full UTF-8 unless the URL says otherwise."""
     try:
         parsed = sa.make_url(url)
-        parsed.get_dialect()  # an unknown database kind is a setting's error, said now
+        dialect = parsed.get_dialect()  # an unknown database kind is a setting's error
     except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError, ValueError):
         raise ConfigError("DATABASE_URL is not a database URL SQLAlchemy knows (e.g. "
                           "postgresql+psycopg://user@host/db)") from None
+    try:
+        dialect.import_dbapi()  # its driver: an extra of the install, said now too
+    except ModuleNotFoundError as error:
+        if error.name not in extras.EXTRAS:
+            raise
+        raise ConfigError(str(extras.MissingExtra(error.name, "DATABASE_URL"))) from None
     if parsed.get_backend_name() in ("mysql", "mariadb") and "charset" not in parsed.query:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     return parsed.render_as_string(hide_password=False)
@@ -150,9 +167,16 @@ def from_environment(instance_path: str, env: dict[str, str] | None = None) -> d
     return found
 
 
+def instance_folder() -> str:
+    """The instance folder: ``instance/`` in the working folder. It holds the SQLite file
+    when DATABASE_URL is not set and the generated SECRET_KEY; never the package's folder,
+    which may be inside a virtualenv or a read-only image."""
+    return str(Path.cwd() / "instance")
+
+
 def check_environment() -> None:
     """Read every setting of this process's environment; ConfigError names a wrong one."""
-    found = settings(str(Path.cwd() / "instance"))
+    found = settings(instance_folder())
     import_types(found["QUEUE_TYPES"])
     from ..queue import load_types
     load_types()  # the installed packages' types too: the schedule may name them
@@ -239,11 +263,14 @@ def _choice(env: dict[str, str], name: str, choices: tuple[str, ...], default: s
 
 def logs_and_metrics(env: dict[str, str]) -> dict[str, Any]:
     """Logs and metrics: how the app reports on itself when deployed."""
+    token = env.get("METRICS_TOKEN", "").strip() or None
+    if token is not None:
+        _need("prometheus_client", "METRICS_TOKEN (GET /metrics)")
     return {
         "LOG_FORMAT": _choice(env, "LOG_FORMAT", LOG_FORMATS, "plain"),
         "LOG_LEVEL": _choice(env, "LOG_LEVEL", LOG_LEVELS, "INFO"),
         # No token, no /metrics: the endpoint is off unless asked for.
-        "METRICS_TOKEN": env.get("METRICS_TOKEN", "").strip() or None,
+        "METRICS_TOKEN": token,
         "METRICS_WINDOW": _number(env, "METRICS_WINDOW", 300.0, kind=float, minimum=1),
     }
 

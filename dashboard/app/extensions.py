@@ -8,10 +8,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
 from ..db import Base
-from .mail import Mail
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-mail = Mail()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -45,7 +45,13 @@ def fields(record: logging.LogRecord) -> dict[str, Any]:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: timestamp, level, logger, message, then the fields."""
+    """One JSON object per line: timestamp, level, logger, message, then the fields.
+
+    Kept rather than python-json-logger's: what matters here is ours either way (the
+    fields ``fields()`` picks, the timestamp the plain lines share, and
+    ``printable_json``'s escapes, which keep text from payloads and external APIs from
+    acting on a terminal), and the rest is one ``json.dumps``, not a dependency.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {

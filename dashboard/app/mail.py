@@ -1,5 +1,6 @@
 """Flask-Mail, made safe for the digest: a deadline on the whole SMTP conversation, bodies
 encoded so no line exceeds SMTP's 998 characters, and clear words for what went wrong.
+The ``mail`` extra: imported only where an email is sent or built.
 
 Flask-Mail 0.10 opens ``smtplib.SMTP(server, port)`` without a timeout (a server that
 accepts the connection and never answers would hang the digest for ever), sends bodies as
@@ -144,3 +145,7 @@ def describe(error: BaseException) -> str:
     if isinstance(error, OSError):
         return f"could not talk to the mail server {server}: {error.strerror or error}"
     return f"{type(error).__name__}: {error}"
+
+
+#: The extension, bound to the app when QUEUE_ALERT_TO is set (alerts.init_app).
+mail = Mail()

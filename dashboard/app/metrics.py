@@ -11,16 +11,18 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy.orm import Session
 
 from ..queries import overview
 from ..queue import processes, stats
 from ..queue.settings import clock
 from .extensions import db
+
+if TYPE_CHECKING:
+    from prometheus_client.core import Metric
 
 bp = Blueprint("metrics", __name__)
 
@@ -39,6 +41,9 @@ def metrics() -> Response:
     if not _bearer_matches(request.headers.get("Authorization", ""), token):
         return Response("a valid bearer token is required\n", 401, mimetype="text/plain",
                         headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+    # The metrics extra: imported when asked for (METRICS_TOKEN checked it is installed).
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
     registry = CollectorRegistry(auto_describe=False)
     registry.register(QueueCollector(db.session(), now=clock(),
                                      window=current_app.config["METRICS_WINDOW"]))
@@ -68,6 +73,8 @@ class QueueCollector:
         self.window = window
 
     def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import GaugeMetricFamily
+
         # Counted as the overview counts them: exact up to overview.COUNT_CAP, so a
         # scrape never reads millions of index entries.
         by_state = GaugeMetricFamily(

@@ -4,6 +4,11 @@ The session cookie carries a random key; the database keeps only its SHA-256 (a 
 database gives no usable cookie). A session ends when its row goes: at logout, when its
 user is removed or gets a new password, and once it has been idle too long or has lived
 too long, whatever the user does. No Flask here: the views and the CLI call it.
+
+Kept rather than Flask-Session: its stores key a session by the cookie's value as sent
+(a copy of the database would be a set of live cookies), hold no user to end every
+session of (a new password, a removed user), and have one lifetime where we have two
+(absolute and idle).
 """
 
 from __future__ import annotations

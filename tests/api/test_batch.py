@@ -20,7 +20,7 @@ def test_jobs_are_saved_and_their_ids_answered_in_order(api, session):
     body = {"jobs": [job_body(("test_echo", {"n": 1}), ("test_flaky", {"fail_times": 1}),
                               relation_id="cust-1", store_id=4, source_id="shop"),
                      job_body(("test_echo", {"n": 2})),
-                     job_body(("test_echo", {"n": 3}), relation_id=5)]}
+                     job_body(("test_echo", {"n": 3}), relation_id="5")]}
     response = api("enqueue").post("/api/v1/jobs/batch", body)
     assert response.status_code == 201, response.get_json()
     ids = response.get_json()["ids"]

@@ -24,7 +24,6 @@ from tests.deploy.image import (
     healthcheck_command,
     wait_until_served,
 )
-from tests.support import databases
 from tests.support.network import free_port
 
 pytestmark = pytest.mark.slow
@@ -52,27 +51,6 @@ def start(tree, tmp_path):
         process.kill()
 
 
-@pytest.fixture
-def fresh_postgresql():
-    """An empty PostgreSQL database of its own, as a new deployment has."""
-    try:
-        databases.server_url("postgresql")  # reachable?
-    except ConnectionError as error:
-        if databases.required():
-            pytest.fail(str(error))
-        pytest.skip(str(error))
-    admin = sa.make_url(databases.SERVERS["postgresql"])
-    name = f"{databases.NAME}_deploy"
-    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield admin.set(database=name)
-    with engine.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    engine.dispose()
-
-
 def serve(start, **variables: str) -> tuple[Process, str, int]:
     port = free_port()
     process = start(GUNICORN_CMD_ARGS=f"--bind=127.0.0.1:{port}", WEB_CONCURRENCY="1",
@@ -83,7 +61,7 @@ def serve(start, **variables: str) -> tuple[Process, str, int]:
 def head() -> str:
     """The newest migration's revision."""
     config = Config()
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.set_main_option("script_location", str(ROOT / "dashboard" / "migrations"))
     return ScriptDirectory.from_config(config).get_current_head()
 
 
@@ -209,7 +187,7 @@ def test_healthcheck_fails_when_the_database_is_down(start, tree):
     """gunicorn serves, the database does not answer: Docker marks the container unhealthy."""
     port = free_port()
     process = start(
-        command=["gunicorn", "-c", str(tree / "gunicorn.conf.py"), "dashboard:create_app()"],
+        command=["gunicorn", "-c", "python:dashboard.gunicorn_conf", "dashboard:create_app()"],
         GUNICORN_CMD_ARGS=f"--bind=127.0.0.1:{port} --chdir={tree}", WEB_CONCURRENCY="1",
         DATABASE_URL=f"postgresql+psycopg://postgres:hunter2@127.0.0.1:{free_port()}/q")
     status, body = wait_until_served(process, f"http://127.0.0.1:{port}/healthz")
@@ -240,7 +218,7 @@ def test_a_wrong_setting_stops_at_once_with_one_line(start):
 
 
 def test_the_image_serves_fingerprinted_static_files_and_compressed_pages(start, tree):
-    """What the browser tests see from gunicorn, the image's gunicorn.conf.py serves too."""
+    """What the browser tests see from gunicorn, the image's gunicorn settings serve too."""
     process, url, port = serve(start)
     assert wait_until_served(process, url)[0] == 200
     base = f"http://127.0.0.1:{port}"

@@ -1,4 +1,5 @@
-"""A real gunicorn for the tests, with the shipped gunicorn.conf.py, on 127.0.0.1."""
+"""A real gunicorn for the tests, with the shipped settings (dashboard/gunicorn_conf.py),
+on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -15,14 +16,15 @@ from tests.support.processes import ROOT, digest_env
 
 
 class Gunicorn:
-    """``gunicorn -c gunicorn.conf.py`` on a free port of 127.0.0.1; ``url`` once it is up."""
+    """``gunicorn -c python:dashboard.gunicorn_conf`` on a free port of 127.0.0.1; ``url``
+    once it is up."""
 
     def __init__(self, db_url: str, log_dir: Path, **settings: Any) -> None:
         env = digest_env(db_url, **settings)
         self.log = log_dir / "gunicorn.err"
         with self.log.open("wb") as err:
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
+                [sys.executable, "-m", "gunicorn", "-c", "python:dashboard.gunicorn_conf",
                  "--bind", "127.0.0.1:0", "dashboard:create_app()"],
                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err,
                 stdin=subprocess.DEVNULL)

@@ -10,7 +10,7 @@ import brotli
 import pytest
 from flask import Response
 
-from dashboard import ROOT
+from dashboard import PACKAGE
 from dashboard.web.assets import FINGERPRINTED_MAX_AGE, fingerprints
 
 YEAR = 365 * 24 * 3600
@@ -40,7 +40,7 @@ def test_pages_link_fingerprinted_files_cached_for_a_year(app):
         assert response.status_code == 200
         assert max_age(response) >= YEAR == FINGERPRINTED_MAX_AGE
         assert "immutable" in response.headers["Cache-Control"]
-        assert response.get_data() == (ROOT / "static" / f"{name}{suffix}").read_bytes()
+        assert response.get_data() == (PACKAGE / "static" / f"{name}{suffix}").read_bytes()
 
 
 def test_an_old_fingerprint_gets_404_and_the_bare_name_is_revalidated(app):
@@ -102,7 +102,7 @@ def test_static_files_are_compressed_when_asked(app, asked, encoding, decode):
         packed = client.get(url, headers={"Accept-Encoding": asked}, buffered=True)
         assert packed.headers["Content-Encoding"] == encoding, url
         name = re.sub(r"\.[0-9a-f]{12}(\.\w+)$", r"\1", url.removeprefix("/static/"))
-        assert decode(packed.get_data()) == (ROOT / "static" / name).read_bytes()
+        assert decode(packed.get_data()) == (PACKAGE / "static" / name).read_bytes()
         assert int(packed.headers["Content-Length"]) == len(packed.get_data())
 
 

@@ -55,9 +55,9 @@ def test_flask_commands_say_which_setting_is_wrong_in_one_line(tmp_path, env, ex
 @pytest.mark.parametrize(("env", "expected"), BAD)
 def test_gunicorn_says_which_setting_is_wrong_in_one_line_before_any_worker(tmp_path, env,
                                                                              expected):
-    result = run([str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind",
+    result = run([str(VENV_BIN / "gunicorn"), "-c", "python:dashboard.gunicorn_conf", "--bind",
                   "127.0.0.1:0", "dashboard:create_app()"], tmp_path, **env)
-    assert_one_line(result, expected, "gunicorn.conf.py: ")
+    assert_one_line(result, expected, "dashboard.gunicorn_conf: ")
     assert "Booting worker" not in result.stdout + result.stderr
 
 
@@ -81,6 +81,6 @@ def test_a_bad_schedule_is_refused_at_start_naming_the_entry_and_field(tmp_path,
     env = {"QUEUE_SCHEDULE": str(path), "QUEUE_TYPES": "tests.support.types"}
     result = run([sys.executable, "-m", "flask", "--app", "dashboard", "digest"], tmp_path, **env)
     assert_one_line(result, expected, "Error: ")
-    result = run([str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind",
+    result = run([str(VENV_BIN / "gunicorn"), "-c", "python:dashboard.gunicorn_conf", "--bind",
                   "127.0.0.1:0", "dashboard:create_app()"], tmp_path, **env)
-    assert_one_line(result, expected, "gunicorn.conf.py: ")
+    assert_one_line(result, expected, "dashboard.gunicorn_conf: ")

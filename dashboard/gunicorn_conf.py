@@ -1,6 +1,6 @@
 """gunicorn's settings, from the environment (see the README's "Deploy" section).
 
-    gunicorn -c gunicorn.conf.py "dashboard:create_app()"
+    gunicorn -c python:dashboard.gunicorn_conf "dashboard:create_app()"
 """
 
 import os
@@ -14,7 +14,7 @@ from dashboard.app.serving import read_timeout
 
 def _stop(message: str) -> NoReturn:
     """A setting's error: one line and exit code 2, as every flask command does."""
-    print(f"gunicorn.conf.py: {message}", file=sys.stderr)
+    print(f"dashboard.gunicorn_conf: {message}", file=sys.stderr)
     raise SystemExit(2)
 
 
