@@ -1,33 +1,19 @@
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
 
 from dashboard import create_app
 from dashboard.app.extensions import db
 from tests.support import databases
+from tests.support.apps import IsolatedClient, app_config, database_url
 from tests.support.clock import Clock
 from tests.support.schema import build_template, copy_template, empty_tables, reset_schema
 from tests.support.smtp import SMTPServer
-
-
-class IsolatedClient(FlaskClient):
-    """Each request gets its own app context, as under a real server.
-
-    The ``app`` fixture keeps an app context open for the test; a request would reuse it,
-    and with it ``g`` (the logged-in user, the CSRF token) and the database session of
-    earlier requests. An empty ``contextvars`` context makes Flask push a fresh one.
-    """
-
-    def open(self, *args, **kwargs):
-        return contextvars.Context().run(super().open, *args, **kwargs)
-
 
 #: The databases migrated in this session: later tests only empty their tables.
 _migrated: set[str] = set()
@@ -66,27 +52,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(params=databases.KINDS)
 def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """Each test that uses the database runs once per database kind."""
-    kind = request.param
-    if kind == "sqlite":
-        return f"sqlite:///{tmp_path / 'queue.db'}"
-    try:
-        return databases.server_url(kind)
-    except ConnectionError as error:
-        if databases.required():
-            pytest.fail(f"{error} (REQUIRE_ALL_DATABASES=1)")
-        pytest.skip(str(error))
-
-
-def app_config(db_url: str) -> dict:
-    """The settings of a test's app on the database at ``db_url``."""
-    return {
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": db_url,
-        "SECRET_KEY": "test",
-        "QUEUE_LEASE_SECONDS": 300.0,
-        # Counts of this app alone: the host's file would carry them from test to test.
-        "API_RATE_LIMIT_STORAGE": "memory://",
-    }
+    return database_url(request.param, tmp_path)
 
 
 @pytest.fixture
