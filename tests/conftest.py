@@ -1,69 +1,83 @@
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
 
 from dashboard import create_app
 from dashboard.app.extensions import db
 from tests.support import databases
+from tests.support.apps import IsolatedClient, app_config, database_url
 from tests.support.clock import Clock
-from tests.support.schema import empty_tables, reset_schema
+from tests.support.schema import build_template, copy_template, empty_tables, reset_schema
 from tests.support.smtp import SMTPServer
-
-
-class IsolatedClient(FlaskClient):
-    """Each request gets its own app context, as under a real server.
-
-    The ``app`` fixture keeps an app context open for the test; a request would reuse it,
-    and with it ``g`` (the logged-in user, the CSRF token) and the database session of
-    earlier requests. An empty ``contextvars`` context makes Flask push a fresh one.
-    """
-
-    def open(self, *args, **kwargs):
-        return contextvars.Context().run(super().open, *args, **kwargs)
-
 
 #: The databases migrated in this session: later tests only empty their tables.
 _migrated: set[str] = set()
+
+#: The folders whose tests run on SQLite alone, unless marked ``all_databases``: the pages,
+#: the API and the commands mostly run SQL that is the same on every database, and the
+#: core's SQL runs on all three in tests/integration.
+SQLITE_ONLY = ("web", "api", "cli")
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "all_databases: a page, API or command test that reaches SQL of a "
+        "database's own (a fast path, a search, an order, a limit): run on SQLite, "
+        "PostgreSQL and MariaDB, not on SQLite alone")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test of tests/web, tests/api or tests/cli gets ``db_url`` on SQLite only, unless
+    marked ``all_databases`` or parametrized over ``db_url`` itself."""
+    definition = metafunc.definition
+    if "db_url" not in metafunc.fixturenames or definition.get_closest_marker("all_databases"):
+        return
+    if definition.path.parent.relative_to(TESTS).parts[:1] not in [(d,) for d in SQLITE_ONLY]:
+        return
+    for mark in definition.iter_markers("parametrize"):
+        names = mark.args[0]
+        if "db_url" in ([n.strip() for n in names.split(",")] if isinstance(names, str)
+                        else names):
+            return
+    definition.add_marker(pytest.mark.parametrize("db_url", ["sqlite"], indirect=True))
 
 
 @pytest.fixture(params=databases.KINDS)
 def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """Each test that uses the database runs once per database kind."""
-    kind = request.param
-    if kind == "sqlite":
-        return f"sqlite:///{tmp_path / 'queue.db'}"
-    try:
-        return databases.server_url(kind)
-    except ConnectionError as error:
-        if databases.required():
-            pytest.fail(f"{error} (REQUIRE_ALL_DATABASES=1)")
-        pytest.skip(str(error))
+    return database_url(request.param, tmp_path)
 
 
 @pytest.fixture
 def config(db_url: str) -> dict:
-    return {
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": db_url,
-        "SECRET_KEY": "test",
-        "QUEUE_LEASE_SECONDS": 300.0,
-        # Counts of this app alone: the host's file would carry them from test to test.
-        "API_RATE_LIMIT_STORAGE": "memory://",
-    }
+    return app_config(db_url)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to head once a session: each SQLite test's database
+    starts as a copy of it (running the migrations takes far longer than the copy)."""
+    path = tmp_path_factory.mktemp("template") / "queue.db"
+    build_template(create_app(app_config(f"sqlite:///{path}")), path)
+    return path
 
 
 @pytest.fixture
-def app(config: dict) -> Iterator[Flask]:
+def app(config: dict, request: pytest.FixtureRequest) -> Iterator[Flask]:
     app = create_app(config)
     app.test_client_class = IsolatedClient
     url = config["SQLALCHEMY_DATABASE_URI"]
-    if url.startswith("sqlite") or url not in _migrated:
+    if url.startswith("sqlite"):
+        if not copy_template(app, request.getfixturevalue("sqlite_template")):
+            reset_schema(app)
+    elif url not in _migrated:
         reset_schema(app)
         _migrated.add(url)
     else:

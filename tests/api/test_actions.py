@@ -23,6 +23,7 @@ def failed_job(session, clock):
     return job
 
 
+@pytest.mark.all_databases
 @pytest.mark.parametrize(("action", "before", "after", "message"), [
     ("retry", "failed", "pending", "is due again"),
     ("cancel", "failed", "cancelled", "is cancelled"),
@@ -66,6 +67,7 @@ def test_an_action_that_does_not_apply_gets_409_and_changes_nothing(
     assert audit_rows(session) == []
 
 
+@pytest.mark.all_databases
 def test_run_is_refused_while_an_earlier_job_of_the_relation_blocks_it(
         api, session, clock, failed_job):
     later = save_job(session, clock, ("test_echo", {}), relation_id="cust-1")

@@ -10,6 +10,8 @@ from dashboard.queue import Job, JobState
 from tests.support.api import counts, job_body, scoped_token
 from tests.support.busy import digest_running
 
+pytestmark = pytest.mark.all_databases
+
 
 def batch(count: int, **fields) -> dict:
     return {"jobs": [job_body(("test_echo", {"n": n}), relation_id=f"r{n % 3}", **fields)

@@ -33,6 +33,7 @@ def test_a_job_with_its_requests_results_and_attempts(api, session, clock):
     assert "Traceback" in operator["requests"][1]["history"][0]["traceback"]
 
 
+@pytest.mark.all_databases
 def test_a_job_held_back_by_an_earlier_one_says_which(api, session, clock):
     first = save_job(session, clock, ("test_not_applicable", {}), relation_id="cust-9")
     run_digest(session, clock)

@@ -14,6 +14,7 @@ from tests.support.api import counts, job_body
 WHOLE = {"Prefer": "return=representation"}
 
 
+@pytest.mark.all_databases
 def test_a_job_is_enqueued_and_answered_with_its_id_and_url(api, session):
     response = api("enqueue").post("/api/v1/jobs", job_body(
         ("test_echo", {"customer_id": 42}), relation_id="cust-42", store_id=3,
@@ -71,6 +72,7 @@ def test_whole_numbers_written_as_decimals_are_integers(api):
     assert body["store_id"] == 3
 
 
+@pytest.mark.all_databases
 def test_an_identical_request_is_dropped_as_the_core_does(api):
     body = api().post("/api/v1/jobs", job_body(
         ("test_echo", {"a": 1, "b": 2}), ("test_echo", {"b": 2, "a": 1})),
@@ -78,6 +80,7 @@ def test_an_identical_request_is_dropped_as_the_core_does(api):
     assert len(body["requests"]) == 1
 
 
+@pytest.mark.all_databases
 def test_a_half_valid_job_is_not_saved_at_all(api, session):
     response = api().post("/api/v1/jobs", job_body(
         ("test_echo", {"n": 1}), ("no_such_type", {"n": 2}), ("test_echo", {"n": 3}),
@@ -141,6 +144,7 @@ def test_bad_input_gets_422_naming_the_field(api, session, body, field, words):
     assert counts(session) == (0, 0)
 
 
+@pytest.mark.all_databases
 @pytest.mark.parametrize(("raw", "field", "words"), [
     (NAN_BODY, "requests[0].payload", "not JSON-serialisable"),
     (SURROGATE_BODY, "requests[0].payload", "not valid Unicode"),
@@ -234,6 +238,7 @@ def test_the_limit_is_configurable(app, api, session):
     assert counts(session) == (1, 1)
 
 
+@pytest.mark.all_databases
 def test_payloads_keep_unicode_and_big_numbers(api, session):
     payload = {"name": "Zoë 🚀 日本", "big": 2**70, "nothing": None, "list": [1.5, True]}
     body = api().post("/api/v1/jobs", job_body(("test_echo", payload)),

@@ -21,6 +21,7 @@ def stored(session, job_id: int) -> Job:
     return session.get(Job, job_id)
 
 
+@pytest.mark.all_databases
 @pytest.mark.parametrize("run_at", ["2026-01-05T10:10:00+01:00", "2026-01-05T09:10:00Z",
                                     "2026-01-05t09:10:00.000z"])
 def test_run_at_with_its_offset_is_when_the_job_becomes_due(api, session, clock, run_at):
@@ -68,6 +69,7 @@ def test_a_bad_scheduling_field_gets_422_naming_it(api, session, fields, field, 
     assert counts(session) == (0, 0)
 
 
+@pytest.mark.all_databases
 def test_a_unique_key_held_by_an_active_job_answers_200_with_that_job(api, session):
     first = enqueue(api, unique_key="order-7", payload={"n": 1})
     assert first.status_code == 201
@@ -80,6 +82,7 @@ def test_a_unique_key_held_by_an_active_job_answers_200_with_that_job(api, sessi
     assert counts(session) == (1, 1)
 
 
+@pytest.mark.all_databases
 def test_the_key_is_free_again_once_the_job_is_cancelled(api, session):
     first = enqueue(api, unique_key="order-7").get_json()["id"]
     assert api().post(f"/api/v1/jobs/{first}/cancel").status_code == 200
@@ -88,6 +91,7 @@ def test_the_key_is_free_again_once_the_job_is_cancelled(api, session):
     assert again.get_json()["id"] != first
 
 
+@pytest.mark.all_databases
 def test_a_batch_answers_the_holders_ids_for_duplicates(api, session):
     held = enqueue(api, unique_key="a").get_json()["id"]
     response = api().post("/api/v1/jobs/batch", {"jobs": [

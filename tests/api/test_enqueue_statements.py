@@ -14,6 +14,8 @@ from dashboard.app.extensions import db
 from tests.support.api import job_body, scoped_token
 from tests.support.driver import on_the_driver
 
+pytestmark = pytest.mark.all_databases
+
 
 @contextmanager
 def statements() -> Iterator[list[str]]:

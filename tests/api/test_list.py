@@ -7,6 +7,8 @@ import pytest
 from tests.support.factories import save_job
 from tests.support.web import run_digest
 
+pytestmark = pytest.mark.all_databases
+
 
 @pytest.fixture
 def jobs(session, clock):

@@ -37,6 +37,7 @@ def test_enqueue_with_a_priority(runner, session):
     assert [job.priority for job in jobs(session)] == [-20]
 
 
+@pytest.mark.all_databases
 def test_enqueue_a_unique_key_twice_makes_one_job(runner, session):
     first = runner.invoke(args=[*ENQUEUE, "--unique-key", "order-7"])
     second = runner.invoke(args=[*ENQUEUE, "--unique-key", "order-7"])

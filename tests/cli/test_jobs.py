@@ -41,6 +41,7 @@ def test_list_prints_the_jobs_newest_first(runner, jobs):
     assert lines[1].endswith("customer is outside the synced groups")
 
 
+@pytest.mark.all_databases
 def test_list_filters_as_the_page_does(runner, jobs):
     result = runner.invoke(args=["jobs", "list", "--state", "failed", "--json"])
     assert result.exit_code == 0
@@ -135,6 +136,7 @@ def test_an_action_with_json_prints_only_json(runner, jobs):
     assert [r["id"] for r in body["refused"]] == [jobs["done"].id]
 
 
+@pytest.mark.all_databases
 def test_run_is_refused_while_an_earlier_job_blocks_it(runner, session, clock, jobs):
     later = save_job(session, clock, ("test_echo", {}), relation_id="c-2")
     result = runner.invoke(args=["jobs", "run", str(later.id)])

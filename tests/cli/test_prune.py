@@ -9,6 +9,8 @@ from dashboard.queue import Job, JobDigest, actions
 from tests.support.clock import Clock
 from tests.support.factories import save_job
 
+pytestmark = pytest.mark.all_databases
+
 #: Long before the real clock, which the command uses: these jobs are older than any cutoff.
 LONG_AGO = datetime(2020, 1, 6, 12, 0, tzinfo=UTC)
 

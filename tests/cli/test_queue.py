@@ -7,6 +7,8 @@ from dashboard import create_app
 from dashboard.queue import Job, JobRepository, JobState
 from tests.support.factories import save_job
 
+pytestmark = pytest.mark.all_databases
+
 
 def test_digest_prints_a_summary_and_exits_0_even_when_requests_fail(runner, session, clock):
     save_job(session, clock, ("test_echo", {}))

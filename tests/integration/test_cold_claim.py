@@ -7,21 +7,26 @@ running: every other job of those relations is held back, and the claim has to p
 them. In the third, one job in seven has a high priority and one in eleven a low one: the
 claim takes the oldest of the high ones, walking the index in priority order. What a claim reads
 is measured with each database's own counters (see tests/support/plans.py), once before the
-database has statistics of the jobs and once after it has taken them.
+database has statistics of the jobs and once after it has taken them. A burst is seeded
+once, in tables just made from the migrations, for all the tests that only read it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 
 from dashboard.app.extensions import db
 from dashboard.db import UTCDateTime
 from dashboard.queue import Job, JobState, Request, RequestState, claims, dialect
 from dashboard.queue.claims import Lease, claim_due
-from tests.support import plans
+from tests.support import databases, plans
+from tests.support.apps import database_url, module_app
 from tests.support.clock import T0
 from tests.support.concurrency import forget_statistics
 from tests.support.schema import reset_schema
@@ -78,40 +83,94 @@ def seed_requests(connection: sa.Connection) -> None:
                   jobs.c.created_at, jobs.c.created_at)))
 
 
-@pytest.fixture(params=["no relations", "20% in relations", "mixed priorities"])
+@pytest.fixture(scope="module", params=databases.KINDS)
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return database_url(request.param, tmp_path_factory.mktemp("cold"))
+
+
+@pytest.fixture(scope="module")
+def app(db_url: str) -> Iterator[Flask]:
+    with module_app(db_url) as app:
+        yield app
+
+
+@pytest.fixture(scope="module", params=["no relations", "20% in relations", "mixed priorities"])
 def backlog(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-@pytest.fixture(params=["fresh", "analyzed"])
-def burst(request: pytest.FixtureRequest, app, db_url: str, backlog: str) -> list[int]:
-    """A burst of jobs, on a table whose statistics know nothing of it (fresh) or have
-    been taken since; returns the jobs a claim must take."""
-    dialect = db.engine.dialect.name
-    if dialect == "postgresql":
-        reset_schema(app)  # a table never analyzed, as after `flask db upgrade`
+@pytest.fixture(scope="module", params=["fresh", "analyzed"])
+def statistics(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@dataclass
+class Table:
+    """The jobs table the module's tests share: a burst is seeded once for the tests that
+    only read it, and again when a test wrote to it or it must be fresh again."""
+
+    app: Flask
+    backlog: str | None = None
+    analyzed: bool = False
+    written: bool = False
+    expected: list[int] = field(default_factory=list)
+
+    def ready(self, backlog: str, *, analyzed: bool) -> list[int]:
+        if self.backlog != backlog or self.written or (self.analyzed and not analyzed):
+            self.seed(backlog)
+        if analyzed and not self.analyzed:
+            with db.engine.begin() as connection:
+                connection.exec_driver_sql(ANALYZE[db.engine.dialect.name]).close()
+            self.analyzed = True
+        return self.expected
+
+    def seed(self, backlog: str) -> None:
+        """A burst of jobs in tables just made from the migrations: whatever a table's
+        statistics know, they know nothing of it."""
+        dialect = db.engine.dialect.name
+        db.session.remove()
+        reset_schema(self.app)  # a table never analyzed, as after `flask db upgrade`
+        with db.engine.begin() as connection:
+            if dialect in ("mysql", "mariadb"):
+                # InnoDB would recompute them in the background, as autoanalyze would later.
+                connection.exec_driver_sql("ALTER TABLE jobs STATS_AUTO_RECALC = 0")
+                connection.exec_driver_sql(f"SET SESSION max_recursive_iterations = {BACKLOG}")
+            seed(connection, relations=backlog == "20% in relations",
+                 priorities=backlog == "mixed priorities")
+            if dialect == "postgresql":
+                seed_requests(connection)
+            self.expected = connection.execute(
+                sa.select(jobs.c.id)
+                .where(jobs.c.relation_id.is_(None), jobs.c.state == JobState.PENDING)
+                .order_by(jobs.c.priority.desc(), jobs.c.created_at, jobs.c.id)
+                .limit(BATCH)).scalars().all()
+        self.backlog, self.analyzed, self.written = backlog, False, False
+
+
+@pytest.fixture(scope="module")
+def table(app: Flask) -> Iterator[Table]:
+    table = Table(app)
+    yield table
+    db.session.remove()
     with db.engine.begin() as connection:
-        if dialect in ("mysql", "mariadb"):
-            # InnoDB would recompute them in the background, as autoanalyze would later.
-            connection.exec_driver_sql("ALTER TABLE jobs STATS_AUTO_RECALC = 0")
-            connection.exec_driver_sql(f"SET SESSION max_recursive_iterations = {BACKLOG}")
-        seed(connection, relations=backlog == "20% in relations",
-             priorities=backlog == "mixed priorities")
-        if dialect == "postgresql":
-            seed_requests(connection)
-        if request.param == "analyzed":
-            connection.exec_driver_sql(ANALYZE[dialect]).close()
-        expected = connection.execute(
-            sa.select(jobs.c.id)
-            .where(jobs.c.relation_id.is_(None), jobs.c.state == JobState.PENDING)
-            .order_by(jobs.c.priority.desc(), jobs.c.created_at, jobs.c.id)
-            .limit(BATCH)).scalars().all()
-    yield expected
-    with db.engine.begin() as connection:
-        if dialect in ("mysql", "mariadb"):
+        if db.engine.dialect.name in ("mysql", "mariadb"):
             connection.exec_driver_sql("ALTER TABLE jobs STATS_AUTO_RECALC = DEFAULT")
         connection.execute(jobs.delete())
         forget_statistics(connection)
+
+
+@pytest.fixture
+def burst(table: Table, backlog: str, statistics: str) -> Iterator[list[int]]:
+    """A burst of jobs, on a table whose statistics know nothing of it (fresh) or have
+    been taken since (analyzed); returns the jobs a claim must take."""
+    yield table.ready(backlog, analyzed=statistics == "analyzed")
+    db.session.remove()
+
+
+@pytest.fixture
+def writes(table: Table) -> None:
+    """The test commits a claim: the next test gets a burst seeded again."""
+    table.written = True
 
 
 ANALYZE = {"postgresql": "ANALYZE jobs", "sqlite": "ANALYZE", "mysql": "ANALYZE TABLE jobs",
@@ -121,19 +180,6 @@ ANALYZE = {"postgresql": "ANALYZE jobs", "sqlite": "ANALYZE", "mysql": "ANALYZE 
 def claim(connection: sa.Connection) -> list[int]:
     """SQLite's and MariaDB's claim, without the read of the jobs' requests that follows."""
     return claim_due(connection, LEASE, due_by=T0, now=T0, limit=BATCH)
-
-
-def test_a_claim_takes_the_first_unblocked_jobs_of_a_burst(burst, backlog) -> None:
-    """The digest's claim on each database (committed): by priority, then age."""
-    with db.engine.connect() as connection:
-        claimed = dialect.for_connection(connection).claim(
-            connection, LEASE, due_by=T0, now=T0, limit=BATCH).ids
-        leased = connection.scalars(
-            sa.select(jobs.c.id).where(jobs.c.locked_by == LEASE.worker)).all()
-        priorities = set(connection.scalars(
-            sa.select(jobs.c.priority).where(jobs.c.id.in_(claimed))))
-    assert claimed == burst and sorted(leased) == sorted(burst)
-    assert priorities == ({10} if backlog == "mixed priorities" else {0})
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -184,3 +230,17 @@ def test_a_claim_does_not_scan_the_backlog_on_sqlite(burst) -> None:
             "due_by": str(T0), "now": str(T0), "limit": BATCH})
     assert steps <= MAX_VM_STEPS, f"{steps * 100} instructions to claim {BATCH}"
     assert plan.startswith("SCAN jobs USING INDEX ix_jobs_due") and "TEMP B-TREE" not in plan, plan
+
+
+# Last in the file: it commits, so the tests that only read share a burst before it.
+def test_a_claim_takes_the_first_unblocked_jobs_of_a_burst(burst, backlog, writes) -> None:
+    """The digest's claim on each database (committed): by priority, then age."""
+    with db.engine.connect() as connection:
+        claimed = dialect.for_connection(connection).claim(
+            connection, LEASE, due_by=T0, now=T0, limit=BATCH).ids
+        leased = connection.scalars(
+            sa.select(jobs.c.id).where(jobs.c.locked_by == LEASE.worker)).all()
+        priorities = set(connection.scalars(
+            sa.select(jobs.c.priority).where(jobs.c.id.in_(claimed))))
+    assert claimed == burst and sorted(leased) == sorted(burst)
+    assert priorities == ({10} if backlog == "mixed priorities" else {0})

@@ -165,7 +165,7 @@ def test_a_stopped_worker_finishes_its_request_and_gives_back_the_rest(
     session.rollback()
     assert session.scalar(sa.select(sa.func.count()).where(Job.locked_by.is_not(None))) == 3
     worker.send(sig)
-    time.sleep(0.5)
+    wait_until(lambda: f"{sig.name} received" in worker.stderr, what="the signal taken")
     assert worker.popen.poll() is None, "the worker left its request unfinished"
     marker.touch()
     worker.wait(timeout=30)
@@ -241,7 +241,7 @@ def test_a_stopped_worker_drains_8_requests_in_flight_and_gives_every_job_back_a
 
     wait_until(all_claimed, what="the 11 jobs claimed")
     worker.send(signal.SIGTERM)
-    time.sleep(0.5)
+    wait_until(lambda: "SIGTERM received" in worker.stderr, what="the signal taken")
     assert worker.popen.poll() is None, "the worker left its requests unfinished"
     marker.touch()
     touched = time.monotonic()

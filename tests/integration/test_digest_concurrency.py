@@ -132,8 +132,9 @@ def test_past_max_seconds_no_request_starts_and_jobs_in_flight_are_given_back(
     jobs = overlapping_jobs(session, clock, 6, steps=3, sleep=1.2)
     started = time.monotonic()
     result = digest(session, clock, concurrency=4).execute(max_seconds=1)
-    # The four requests in flight finished; none started after the deadline.
-    assert time.monotonic() - started < 1.2 * 2
+    # The four requests in flight finished; none started after the deadline (the counts
+    # below show it; the time, 1.2 s and a little when idle, that the digest did not wait).
+    assert time.monotonic() - started < 3 * 1.2
     assert (result.succeeded, result.jobs) == (4, 4)
     states = [stored(session, job) for job in jobs]
     assert sorted([r.state for r in j.requests] for j in states) == (

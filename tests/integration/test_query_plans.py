@@ -10,12 +10,15 @@ run).
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 
 import psycopg
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 
 from dashboard.app.extensions import db
 from dashboard.auth.models import Role
@@ -25,11 +28,13 @@ from dashboard.queries.jobs import conditions, list_query
 from dashboard.queries.ordering import COUNT_CAP, SORTS, capped_count, parse_cursor
 from dashboard.queue import claims, dialect
 from tests.support import plans
+from tests.support.apps import database_url, module_app
 from tests.support.clock import T0
 from tests.support.plans import sent_statement
 from tests.support.web import add_user, log_in
 
 pytestmark = pytest.mark.slow
+VIEWERS = itertools.count()
 
 BACKLOG = 50_000
 #: A live queue: most jobs done, some due, some waiting for a retry, a few failed or paused;
@@ -69,12 +74,23 @@ FROM jobs AS j,
 """
 
 
-@pytest.fixture
-def backlog(db_url: str, request: pytest.FixtureRequest):
-    if not db_url.startswith("postgresql"):
-        pytest.skip("query plans are checked on PostgreSQL only: SQLite's and MariaDB's "
-                    "planners differ, and the issue's targets are PostgreSQL's")
-    request.getfixturevalue("app")
+@pytest.fixture(scope="module", params=["postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """PostgreSQL only: SQLite's and MariaDB's planners differ, and the issue's targets are
+    PostgreSQL's."""
+    return database_url(request.param, tmp_path_factory.mktemp("plans"))
+
+
+@pytest.fixture(scope="module")
+def app(db_url: str) -> Iterator[Flask]:
+    """One app and one backlog for the module: the tests only read it (what they write,
+    they roll back)."""
+    with module_app(db_url) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def backlog(app: Flask):
     with db.engine.begin() as connection:
         connection.exec_driver_sql(SEED, {"count": BACKLOG, "t0": T0.replace(tzinfo=None)})
         connection.exec_driver_sql(SEED_REQUESTS)
@@ -88,6 +104,13 @@ def backlog(db_url: str, request: pytest.FixtureRequest):
     db.session.remove()
     with db.engine.begin() as connection:
         connection.exec_driver_sql("TRUNCATE jobs CASCADE")
+
+
+@pytest.fixture(autouse=True)
+def fresh_session(app: Flask) -> Iterator[None]:
+    """Each test gets a database session of its own, as with the function-scoped app."""
+    yield
+    db.session.remove()
 
 
 def claim_statement() -> tuple[str, dict]:
@@ -198,7 +221,9 @@ def test_the_expired_lease_query_uses_an_index(backlog) -> None:
 def test_the_job_list_queries_use_indexes(backlog, app, params, before) -> None:
     """The page's main query (newest first, a page at a time, filtered by one column or
     by text), as the page sends it, reads jobs through an index, never the whole table."""
-    client = log_in(app.test_client(), add_user(db.session, "viewer", Role.VIEWER))
+    # A viewer of its own: the users table outlives the test, with the backlog.
+    viewer = add_user(db.session, f"viewer-{next(VIEWERS)}", Role.VIEWER)
+    client = log_in(app.test_client(), viewer)
     query = {**params, **({} if before is None else {"before": str(before)})}
     statement, parameters = sent_by_page(client, "/jobs", query, "ORDER BY jobs.id DESC")
     with db.engine.connect() as connection:

@@ -66,6 +66,7 @@ def test_actions_are_post_only(operator, failed_job):
     assert operator.get(f"/jobs/{failed_job.id}/retry").status_code == 405
 
 
+@pytest.mark.all_databases
 @pytest.mark.parametrize("role", ["operator", "admin"])
 def test_retry_gives_a_failed_job_a_fresh_round_and_keeps_its_history(as_role, role, failed_job,
                                                                       session):
@@ -123,6 +124,7 @@ def test_cancel_asks_for_confirmation_first(operator, failed_job, session):
     assert audit_rows(session) == [("operator", "cancel", failed_job.id)]
 
 
+@pytest.mark.all_databases
 def test_cancel_frees_the_next_job_of_the_relation(operator, failed_job, session, clock):
     later = save_job(session, clock, ("test_echo", {}), relation_id="cust-1")
     assert "Blocked by job" in text(operator.get(f"/jobs/{later.id}"))
@@ -130,6 +132,7 @@ def test_cancel_frees_the_next_job_of_the_relation(operator, failed_job, session
     assert "Blocked by job" not in text(operator.get(f"/jobs/{later.id}"))
 
 
+@pytest.mark.all_databases
 def test_run_now_runs_the_job_here_and_tells_the_outcome(operator, session, clock):
     job = save_job(session, clock, ("test_echo", {"x": 1}))
     response = post(operator, f"/jobs/{job.id}/run", follow_redirects=True)
@@ -147,6 +150,7 @@ def test_run_now_is_refused_when_an_earlier_job_blocks_it(operator, failed_job, 
     assert audit_rows(session) == []
 
 
+@pytest.mark.all_databases
 def test_run_now_is_refused_while_another_digest_holds_the_job(operator, session, clock):
     job = save_job(session, clock, ("test_echo", {}))
     stored = session.get(Job, job.id)

@@ -13,6 +13,8 @@ from dashboard.queue import Job, JobRepository, JobState
 from tests.support.factories import make_job
 from tests.support.web import post, run_digest, text
 
+pytestmark = pytest.mark.all_databases
+
 
 @pytest.fixture
 def failed_jobs(session, clock):

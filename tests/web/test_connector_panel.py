@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from dashboard.queries import overview
@@ -12,6 +13,8 @@ from dashboard.queue.models import ConnectorCall, ConnectorRow, Job
 from tests.support.factories import save_job
 from tests.support.limited_types import ONE_SLOT, THREE_SLOTS
 from tests.support.web import text
+
+pytestmark = pytest.mark.all_databases
 
 
 def rows(page: str) -> dict[str, list[str]]:

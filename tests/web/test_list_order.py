@@ -13,6 +13,8 @@ from dashboard.queue.models import Job
 from tests.support.factories import make_job, save_job
 from tests.support.web import text
 
+pytestmark = pytest.mark.all_databases
+
 ROW = re.compile(r'<tr data-job="(\d+)"')
 
 

@@ -11,6 +11,8 @@ from dashboard.queue import Request
 from tests.support.factories import save_job
 from tests.support.web import csrf_token, post, run_digest, text
 
+pytestmark = pytest.mark.all_databases
+
 HUGE = "99999999999999999999999"
 
 

@@ -22,6 +22,7 @@ def failed_job(session, clock):
     return job
 
 
+@pytest.mark.all_databases
 @pytest.mark.parametrize("role", ROLES)
 def test_overview_shows_counts_charts_failing_types_and_the_last_run(as_role, role, failed_job,
                                                                     session, clock):
@@ -80,6 +81,7 @@ FILTERS = [
 ]
 
 
+@pytest.mark.all_databases
 @pytest.mark.parametrize(("query", "expected"), FILTERS)
 def test_job_list_filters(viewer, failed_job, session, clock, query, expected):
     other = save_job(session, clock, ("test_echo", {"n": 1}), relation_id="cust-7")
@@ -119,6 +121,7 @@ def test_bad_filter_gets_a_400_naming_the_value(viewer, query, message):
     assert message in text(response)
 
 
+@pytest.mark.all_databases
 def test_keyset_pages_never_repeat_or_skip(viewer, session, clock):
     from dashboard.queue import JobRepository
     from tests.support.factories import make_job
@@ -154,6 +157,7 @@ def test_job_page_shows_requests_payloads_and_attempt_history(as_role, role, fai
     assert (">Retry</button>" in page) == (role != "viewer")
 
 
+@pytest.mark.all_databases
 def test_job_page_says_which_job_blocks_it(viewer, failed_job, session, clock):
     later = save_job(session, clock, ("test_echo", {}), relation_id="cust-42", source_id="crm")
     page = text(viewer.get(f"/jobs/{later.id}"))

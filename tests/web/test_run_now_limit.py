@@ -13,6 +13,8 @@ from dashboard.queue.models import Request
 from tests.support.factories import save_job
 from tests.support.web import post, run_digest, text
 
+pytestmark = pytest.mark.all_databases
+
 
 def audit_details(session) -> list[tuple[str, str]]:
     session.rollback()

@@ -39,6 +39,7 @@ def test_the_list_shows_scheduled_jobs_with_their_time_and_priorities(viewer, se
     assert re.search(r" pending 0 .* 2026-01-05 08:59", rows[past.id]), rows[past.id]
 
 
+@pytest.mark.all_databases
 def test_the_list_filters_by_priority_and_by_scheduled(viewer, session, clock):
     scheduled = save(session, clock, run_at=clock.now + timedelta(minutes=5), priority=5)
     due = save(session, clock, priority=5)

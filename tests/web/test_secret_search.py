@@ -13,6 +13,8 @@ from dashboard.api import tokens
 from tests.support.factories import save_job
 from tests.support.web import run_digest, text
 
+pytestmark = pytest.mark.all_databases
+
 SECRET = "hunter2x"
 #: What the attacker tries at each position (the secret's own characters among them).
 ALPHABET = string.ascii_lowercase + string.digits + "-_"

@@ -1,17 +1,24 @@
 """A wrong setting at start: one line naming it and exit code 2, never a traceback, for
-the flask commands and gunicorn alike (real processes)."""
+the flask commands and gunicorn alike.
+
+Each entry point starts for real once (a flask command, gunicorn, and a flask command
+with good settings); every setting's message is checked in this process, through the
+same code each entry point runs: flask's command line (click) loading the app, and
+dashboard/gunicorn_conf.py as gunicorn reads it.
+"""
 
 from __future__ import annotations
 
 import os
+import runpy
 import subprocess
 import sys
 
 import pytest
+from click.testing import CliRunner
+from flask.cli import cli as flask_cli
 
 from tests.deploy.image import APP_VARIABLES, ROOT, VENV_BIN
-
-pytestmark = pytest.mark.slow
 
 #: A setting that is wrong -> the line that must name it.
 BAD = [
@@ -24,48 +31,97 @@ BAD = [
     ({"QUEUE_SCHEDULE": "/no/such/schedule.toml"},
      "QUEUE_SCHEDULE /no/such/schedule.toml: can't read it"),
 ]
+GUNICORN = [str(VENV_BIN / "gunicorn"), "-c", "python:dashboard.gunicorn_conf", "--bind",
+            "127.0.0.1:0", "dashboard:create_app()"]
+#: What gunicorn's settings say before a setting's message.
+GUNICORN_PREFIX = "dashboard.gunicorn_conf: "
+
+
+def environment(tmp_path, **env: str) -> dict[str, str | None]:
+    """The process's environment without the dashboard's settings, then ``env``: None
+    unsets a variable."""
+    ours = {k: None for k in os.environ
+            if k in APP_VARIABLES or k.startswith(("QUEUE_", "MAIL_", "DASHBOARD_"))}
+    return {**ours, "PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{tmp_path / 'q.db'}",
+            **env}
 
 
 def run(args: list[str], tmp_path, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in APP_VARIABLES and not k.startswith(("QUEUE_", "MAIL_", "DASHBOARD_"))}
-    return subprocess.run(
-        args, cwd=ROOT, capture_output=True, text=True, timeout=60,
-        env={**clean, "PYTHONPATH": str(ROOT),
-             "DATABASE_URL": f"sqlite:///{tmp_path / 'q.db'}", **env})
+    """A real process."""
+    variables = {k: v for k, v in {**os.environ, **environment(tmp_path, **env)}.items()
+                 if v is not None}
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env=variables)
 
 
-def assert_one_line(result: subprocess.CompletedProcess, expected: str, prefix: str) -> None:
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
+def flask_here(args: list[str], tmp_path, **env: str) -> tuple[int, str]:
+    """``flask --app dashboard ARGS`` in this process: flask's own command line, which
+    builds the app as the real command does. Exit code and standard error."""
+    result = CliRunner().invoke(
+        flask_cli, ["--app", "dashboard", *args],
+        env={**environment(tmp_path, **env), "FLASK_RUN_FROM_CLI": None})
+    return result.exit_code, result.stderr
+
+
+def gunicorn_config_here(monkeypatch, capsys, tmp_path, **env: str) -> tuple[int, str]:
+    """dashboard/gunicorn_conf.py run in this process, as gunicorn's master reads it
+    before any worker starts. Exit code and standard error."""
+    for name, value in environment(tmp_path, **env).items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(SystemExit) as stopped:
+        runpy.run_path(str(ROOT / "dashboard" / "gunicorn_conf.py"))
+    return stopped.value.code, capsys.readouterr().err
+
+
+def assert_one_line(code: int, stderr: str, expected: str, prefix: str) -> None:
+    assert code == 2, stderr
+    assert "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
     assert lines[0].startswith(prefix) and expected in lines[0], lines[0]
+
+
+@pytest.mark.slow
+def test_a_flask_command_says_which_setting_is_wrong_in_one_line(tmp_path):
+    (env, expected), = BAD[:1]
+    result = run([sys.executable, "-m", "flask", "--app", "dashboard", "digest"], tmp_path,
+                 **env)
+    assert_one_line(result.returncode, result.stderr, expected, "Error: ")
+
+
+@pytest.mark.slow
+def test_gunicorn_says_which_setting_is_wrong_in_one_line_before_any_worker(tmp_path):
+    (env, expected), = BAD[:1]
+    result = run(GUNICORN, tmp_path, **env)
+    assert_one_line(result.returncode, result.stderr, expected, GUNICORN_PREFIX)
+    assert "Booting worker" not in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_good_settings_still_start(tmp_path):
+    result = run([sys.executable, "-m", "flask", "--app", "dashboard", "digest"], tmp_path,
+                 DASHBOARD_HTTPS_ONLY="yes", SECRET_KEY="k" * 32)
+    # No tables yet: the digest's own one-line error, exit 1 (not a setting's error).
+    assert result.returncode == 1 and "db upgrade" in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize(("env", "expected"), BAD)
 @pytest.mark.parametrize("command", [["digest"], ["db", "upgrade"], ["users", "list"]])
 def test_flask_commands_say_which_setting_is_wrong_in_one_line(tmp_path, env, expected,
                                                                  command):
-    result = run([sys.executable, "-m", "flask", "--app", "dashboard", *command], tmp_path,
-                 **env)
-    assert_one_line(result, expected, "Error: ")
+    code, stderr = flask_here(command, tmp_path, **env)
+    assert_one_line(code, stderr, expected, "Error: ")
 
 
 @pytest.mark.parametrize(("env", "expected"), BAD)
-def test_gunicorn_says_which_setting_is_wrong_in_one_line_before_any_worker(tmp_path, env,
-                                                                             expected):
-    result = run([str(VENV_BIN / "gunicorn"), "-c", "python:dashboard.gunicorn_conf", "--bind",
-                  "127.0.0.1:0", "dashboard:create_app()"], tmp_path, **env)
-    assert_one_line(result, expected, "dashboard.gunicorn_conf: ")
-    assert "Booting worker" not in result.stdout + result.stderr
-
-
-def test_good_settings_still_start(tmp_path):
-    result = run([sys.executable, "-m", "flask", "--app", "dashboard", "digest"], tmp_path,
-                 DASHBOARD_HTTPS_ONLY="yes", SECRET_KEY="k" * 32)
-    # No tables yet: the digest's own one-line error, exit 1 (not a setting's error).
-    assert result.returncode == 1 and "db upgrade" in result.stderr, result.stderr
+def test_gunicorn_config_says_which_setting_is_wrong_in_one_line(monkeypatch, capsys,
+                                                                 tmp_path, env, expected):
+    code, stderr = gunicorn_config_here(monkeypatch, capsys, tmp_path, **env)
+    assert_one_line(code, stderr, expected, GUNICORN_PREFIX)
 
 
 @pytest.mark.parametrize(("entry", "expected"), [
@@ -74,13 +130,11 @@ def test_good_settings_still_start(tmp_path):
     ('cron = "0 3 * * *"\nrequests = [{type_code = "reconcile", payload = {}}]',
      "schedule entry 1 ('nightly'): requests[0].type_code: unknown request type 'reconcile'"),
 ])
-def test_a_bad_schedule_is_refused_at_start_naming_the_entry_and_field(tmp_path, entry,
-                                                                       expected):
+def test_a_bad_schedule_is_refused_at_start_naming_the_entry_and_field(
+        monkeypatch, capsys, tmp_path, entry, expected):
     path = tmp_path / "schedule.toml"
     path.write_text(f'[[schedule]]\nname = "nightly"\n{entry}\n')
     env = {"QUEUE_SCHEDULE": str(path), "QUEUE_TYPES": "tests.support.types"}
-    result = run([sys.executable, "-m", "flask", "--app", "dashboard", "digest"], tmp_path, **env)
-    assert_one_line(result, expected, "Error: ")
-    result = run([str(VENV_BIN / "gunicorn"), "-c", "python:dashboard.gunicorn_conf", "--bind",
-                  "127.0.0.1:0", "dashboard:create_app()"], tmp_path, **env)
-    assert_one_line(result, expected, "dashboard.gunicorn_conf: ")
+    assert_one_line(*flask_here(["digest"], tmp_path, **env), expected, "Error: ")
+    assert_one_line(*gunicorn_config_here(monkeypatch, capsys, tmp_path, **env), expected,
+                    GUNICORN_PREFIX)

@@ -15,6 +15,8 @@ from dashboard.queue.masking import MASK
 from tests.support.factories import save_job
 from tests.support.web import post, run_digest, text
 
+pytestmark = pytest.mark.all_databases
+
 LONG = ("upstream answered after a very long and winding explanation of what went wrong "
         "with order 81723: HTTP 410 Gone")
 
