@@ -205,8 +205,9 @@ class NewJob(BaseModel):
     unique_key: Annotated[
         UniqueKeyText | None,
         BeforeValidator(lambda v: None if v is None else validate_unique_key(v)),
-        Field(description="While an active job (any state but completed or cancelled) has "
-                          "this key, nothing is enqueued and the answer is that job."),
+        Field(description="While an active job (any state but completed or cancelled) of "
+                          "the same source_id has this key, nothing is enqueued and the "
+                          "answer is that job."),
     ] = None
     priority: Annotated[
         Annotated[int, Field(ge=MIN_PRIORITY, le=MAX_PRIORITY)],

@@ -121,9 +121,11 @@ PATHS: dict[str, Any] = {
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": ref("NewJob")}}},
             "responses": {
-                "200": {**_json(ref("Job"), "Not enqueued: an active job (any state but "
-                                            "completed or cancelled) has the unique key; "
-                                            "the answer is that job."),
+                "200": {**_json({"anyOf": [ref("Job"), ref("JobHeld")]},
+                                "Not enqueued: an active job (any state but completed or "
+                                "cancelled) of the same source has the unique key; the "
+                                "answer is that job: whole for an operator token, its id "
+                                "and state for an enqueue token."),
                         "headers": {"Location": {"schema": {"type": "string"},
                                                  "description": "That job's URL."}},
                         "links": _links("$response.body#/id")},
