@@ -206,6 +206,8 @@ def settings(instance_path: str, env: dict[str, str] | None = None) -> dict[str,
         **serving(env),
         # The HTTP API answers 413 to a larger body (bytes).
         "API_MAX_BODY": _number(env, "API_MAX_BODY", 1024 * 1024, minimum=1024),
+        # ... and to a body of more JSON values than this, before parsing it.
+        "API_MAX_ELEMENTS": _number(env, "API_MAX_ELEMENTS", 100_000, minimum=100),
         "API_RATE_LIMIT_STORAGE": (env.get("API_RATE_LIMIT_STORAGE", "").strip()
                                    or "sqlitefile://" + str(Path(instance_path).resolve()
                                                             / "rate-limits.db")),
