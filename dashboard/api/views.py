@@ -13,6 +13,7 @@ from ..app.http_errors import problem
 from ..queries.detail import job_detail
 from ..queries.filters import BadFilter, parse_filter, parse_id, whole_number
 from ..queries.jobs import PAGE_SIZE, check_filter, list_jobs
+from ..queries.search import time_limit
 from ..queue import Job, JobRepository, registry
 from ..queue.masking import Masker
 from ..queue.settings import clock
@@ -163,7 +164,8 @@ def index() -> Response:
     before = parse_id("before", _single("before"))
     limit = _limit()
     check_filter(db.session(), found)
-    page = list_jobs(db.session(), found, before=before, limit=limit)
+    with time_limit(db.session(), found, current_app.config["DASHBOARD_SEARCH_TIMEOUT_MS"]):
+        page = list_jobs(db.session(), found, before=before, limit=limit)
     db.session.rollback()
     body = documents.job_page(page, job_url)
     body["next"] = (external_url("api.index", **found.to_params(), before=page.next_before,
