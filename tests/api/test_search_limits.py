@@ -16,54 +16,13 @@ from dashboard import create_app
 from dashboard.api import tokens
 from dashboard.app.extensions import db
 from dashboard.auth.models import Role
-from tests.conftest import IsolatedClient
 from tests.support import databases
 from tests.support.api import ApiClient
 from tests.support.schema import reset_schema
+from tests.support.search_seed import JOBS, NO_TRIGRAM, seed
 from tests.support.web import add_user, log_in
 
 pytestmark = pytest.mark.slow
-
-JOBS = 100_000
-#: Every job's payload names its customer: "cust-N" (each one of the search's trigrams
-#: is in every row, so a search of "cust-x" reads them all, on PostgreSQL too).
-SEED_POSTGRESQL = """
-INSERT INTO jobs (relation_id, source_id, state, priority, created_at, updated_at)
-SELECT 'cust-' || g, 'default', 'completed', 0, now(), now()
-FROM generate_series(1, %(jobs)s) AS g
-"""
-SEED_OTHERS = """
-INSERT INTO jobs (relation_id, source_id, state, priority, created_at, updated_at)
-WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {jobs})
-SELECT {name}, 'default', 'completed', 0, '2026-01-05 09:00:00', '2026-01-05 09:00:00'
-FROM seq
-"""
-SEED_REQUESTS = """
-INSERT INTO requests (job_id, position, type_code, payload, payload_search, state, attempts,
-                      created_at, updated_at)
-SELECT id, 0, 'test_echo', {payload}, {payload}, 'succeeded', 1, created_at, created_at
-FROM jobs
-"""
-#: The searches of the finding: no run of three letters or digits in any.
-NO_TRIGRAM = ["\\" * 200, "ab", "__", "%"]
-
-
-def _seed(connection: sa.Connection) -> None:
-    kind = connection.dialect.name
-    if kind == "postgresql":
-        connection.exec_driver_sql(SEED_POSTGRESQL, {"jobs": JOBS})
-    else:
-        if kind != "sqlite":
-            connection.exec_driver_sql(f"SET SESSION max_recursive_iterations = {JOBS + 1}")
-        name = "'cust-' || n" if kind == "sqlite" else "CONCAT('cust-', n)"
-        connection.exec_driver_sql(SEED_OTHERS.format(jobs=JOBS, name=name))
-    payload = ("'{\"customer\": \"' || relation_id || '\"}'" if kind != "mysql" else
-               "CONCAT('{\"customer\": \"', relation_id, '\"}')")
-    connection.exec_driver_sql(SEED_REQUESTS.format(payload=payload))
-    if kind == "postgresql":
-        connection.exec_driver_sql("ANALYZE jobs")
-        connection.exec_driver_sql("ANALYZE requests")
-
 
 @pytest.fixture(scope="module", params=databases.KINDS)
 def seeded(request, tmp_path_factory) -> Iterator[Flask]:
@@ -80,11 +39,10 @@ def seeded(request, tmp_path_factory) -> Iterator[Flask]:
             pytest.skip(str(error))
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test",
                       "API_RATE_LIMIT_STORAGE": "memory://"})
-    app.test_client_class = IsolatedClient
     reset_schema(app)
     with app.app_context():
         with db.engine.begin() as connection:
-            _seed(connection)
+            seed(connection, JOBS)
         _, app.config["TEST_TOKEN"] = tokens.create(db.session, "viewer", "viewer",
                                                     now=datetime.now(UTC))
         db.session.commit()
@@ -94,11 +52,10 @@ def seeded(request, tmp_path_factory) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def app(seeded: Flask) -> Iterator[Flask]:
+def app(seeded: Flask) -> Flask:
+    """The seeded app, outside any app context: each request pushes its own."""
     seeded.config["DASHBOARD_SEARCH_TIMEOUT_MS"] = 2000
-    with seeded.app_context():
-        yield seeded
-        db.session.remove()
+    return seeded
 
 
 @pytest.fixture
@@ -115,9 +72,11 @@ def searches(app: Flask) -> Iterator[list[str]]:
         if "payload_search" in statement:
             sent.append(statement)
 
-    sa.event.listen(db.engine, "before_cursor_execute", catch)
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", catch)
     yield sent
-    sa.event.remove(db.engine, "before_cursor_execute", catch)
+    sa.event.remove(engine, "before_cursor_execute", catch)
 
 
 @pytest.mark.parametrize("q", NO_TRIGRAM, ids=["backslashes", "ab", "underscores", "percent"])
@@ -141,11 +100,13 @@ def test_a_search_past_the_time_limit_asks_to_narrow_it(app, api):
         "(a longer text, or another filter)")
     listed = app.test_cli_runner().invoke(args=["jobs", "list", "--q", "cust-x"])
     assert listed.exit_code == 2 and "narrow the search" in listed.output
-    page = log_in(app.test_client(), add_user(db.session, "ann", Role.VIEWER))
+    with app.app_context():
+        page = log_in(app.test_client(), add_user(db.session, "ann", Role.VIEWER))
     shown = page.get("/jobs", query_string={"q": "cust-x"})
     assert shown.status_code == 400 and "narrow the search" in shown.get_data(as_text=True)
-    db.session.execute(sa.delete(db.metadata.tables["users"]))
-    db.session.commit()
+    with app.app_context():
+        db.session.execute(sa.delete(db.metadata.tables["users"]))
+        db.session.commit()
 
 
 def test_the_connection_searches_again_after_a_search_timed_out(app, api):
