@@ -7,7 +7,7 @@ import os
 import sys
 from typing import NoReturn
 
-from dashboard.app.config import LOG_FORMATS, ConfigError, check_environment
+from dashboard.app.config import LOG_FORMATS, ConfigError, check_environment, proxies
 from dashboard.app.logs import gunicorn_logging
 from dashboard.app.serving import read_timeout
 
@@ -54,6 +54,11 @@ timeout = _whole_number("GUNICORN_TIMEOUT", 60, 1)
 # On SIGTERM, requests in progress get this long to finish before workers are killed.
 graceful_timeout = _whole_number("GRACEFUL_TIMEOUT", 30, 1)
 keepalive = 5
+# gunicorn believes X-Forwarded-Proto (and sets the request's scheme by it) from these
+# addresses only: the proxies of DASHBOARD_PROXIES, as the app does, and nobody when it
+# is unset (gunicorn's own default trusts 127.0.0.1, so any local process could claim
+# HTTPS).
+forwarded_allow_ips = ",".join(map(str, proxies(os.environ.get("DASHBOARD_PROXIES", ""))))
 # Access log to standard output, errors to standard error, one line each (JSON lines
 # with LOG_FORMAT=json).
 accesslog = "-"

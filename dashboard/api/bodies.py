@@ -35,7 +35,7 @@ from ..queue.builder import (
     validate_source_id,
     validate_store_id,
 )
-from ..queue.payload import dump_json
+from ..queue.payload import dump_json, shape
 from ..queue.scheduling import (
     MAX_DELAY,
     MAX_PRIORITY,
@@ -54,23 +54,11 @@ MAX_BATCH = 1000
 #: Deeper payloads are refused: nothing real nests this far, and every reader of the
 #: payload (masking, the pages, request types) walks it recursively.
 MAX_DEPTH = 64
+#: The validation context's flag: the body as a whole nests no deeper than MAX_DEPTH, so
+#: no payload in it needs measuring.
+SHALLOW = "shallow"
 #: Characters a database can't store or a terminal would act on (``check_text``).
 NO_CONTROLS = "\\u0000-\\u001f\\u007f"
-
-
-def depth(value: Any) -> int:
-    """How deep lists and objects nest in ``value`` (a scalar is 0), without recursion."""
-    deepest, stack = 0, [(value, 0)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict | list):
-            level += 1
-            deepest = max(deepest, level)
-            if level > MAX_DEPTH:
-                break
-            stack.extend((child, level) for child in
-                         (item.values() if isinstance(item, dict) else item))
-    return deepest
 
 
 def _whole(value: Any) -> Any:
@@ -92,10 +80,11 @@ def _type_code(value: object) -> str:
     return type_code
 
 
-def _payload(value: Any) -> Any:
-    if depth(value) > MAX_DEPTH:
+def _payload(value: Any, info: ValidationInfo) -> Any:
+    text = dump_json(value)  # refuses NaN and lone surrogates, which no database stores
+    if (not (info.context or {}).get(SHALLOW)
+            and shape(text.encode("utf-8"), MAX_DEPTH)[1] > MAX_DEPTH):
         raise ValueError(f"nests deeper than {MAX_DEPTH} levels")
-    dump_json(value)  # refuses NaN and lone surrogates, which no database stores
     return value
 
 
@@ -211,8 +200,9 @@ class NewJob(BaseModel):
     unique_key: Annotated[
         UniqueKeyText | None,
         BeforeValidator(lambda v: None if v is None else validate_unique_key(v)),
-        Field(description="While an active job (any state but completed or cancelled) has "
-                          "this key, nothing is enqueued and the answer is that job."),
+        Field(description="While an active job (any state but completed or cancelled) of "
+                          "the same source_id has this key, nothing is enqueued and the "
+                          "answer is that job."),
     ] = None
     priority: Annotated[
         Annotated[int, Field(ge=MIN_PRIORITY, le=MAX_PRIORITY)],

@@ -4,25 +4,38 @@ anything is stored (the job is then saved whole, in one transaction, or not at a
 from __future__ import annotations
 
 import json
-from typing import Any, get_args
+from typing import Any, NamedTuple, get_args
 
-from flask import request
+from flask import current_app, request
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..queue import Job, JobBuilder
-from .bodies import NewBatch, NewJob
+from ..queue.payload import shape
+from .bodies import MAX_DEPTH, SHALLOW, NewBatch, NewJob
 from .errors import Invalid
 
 #: Digits of a JSON integer, at most: Python's int() refuses longer ones by default.
 MAX_DIGITS = 4300
 #: Problems listed in one answer, at most.
 MAX_PROBLEMS = 20
+#: A payload sits this many levels deep in a batch's body (``{"jobs": [{"requests":
+#: [{"payload": ...``): a deeper body can't be valid.
+MAX_BODY_DEPTH = MAX_DEPTH + 5
 
 
-def read_json() -> Any:
-    """The request's JSON body; 415 when it is not declared as JSON, 400 when it is not."""
+class Body(NamedTuple):
+    """A request's JSON body, and how deep it nests."""
+
+    data: Any
+    depth: int
+
+
+def read_json() -> Body:
+    """The request's JSON body; 415 when it is not declared as JSON, 400 when it is not.
+    A body too deep to be valid (400) or of more than API_MAX_ELEMENTS values (413) is
+    refused before it is parsed, for a fraction of what parsing it would cost."""
     if not request.is_json:
         raise Invalid([("body", "send the job as JSON, with Content-Type: application/json")],
                       status=415)
@@ -31,8 +44,16 @@ def read_json() -> Any:
     if request.content_length is None and limit is not None and len(raw) >= limit:
         # A chunked body is cut at the limit rather than refused: refuse it here.
         raise RequestEntityTooLarge()
+    most = current_app.config["API_MAX_ELEMENTS"]
+    values, depth = shape(raw, MAX_BODY_DEPTH, most)
+    if depth > MAX_BODY_DEPTH:
+        raise Invalid([("body", f"is nested too deeply: more than {MAX_BODY_DEPTH} levels "
+                                "of arrays and objects")], status=400)
+    if values > most:
+        raise Invalid([("body", f"holds {values:,} JSON values; a body may hold at most "
+                                f"{most:,} (API_MAX_ELEMENTS)")], status=413)
     try:
-        return _loads(raw.decode("utf-8"))
+        return Body(_loads(raw.decode("utf-8")), depth)
     except UnicodeDecodeError:
         raise Invalid([("body", "is not UTF-8 text")], status=400) from None
     except json.JSONDecodeError as error:
@@ -136,17 +157,23 @@ def _job(new: NewJob) -> Job:
     return job
 
 
-def job_from_body(data: Any) -> Job:
+def _context(body: Body) -> dict[str, bool]:
+    # A body no deeper than a payload may be holds no payload too deep: none is walked.
+    return {SHALLOW: body.depth <= MAX_DEPTH}
+
+
+def job_from_body(body: Body) -> Job:
     """A job built from the body, not yet saved; Invalid lists every problem found."""
     try:
-        return _job(NewJob.model_validate(data))
+        return _job(NewJob.model_validate(body.data, context=_context(body)))
     except ValidationError as error:
         raise Invalid(problems(NewJob, error)) from None
 
 
-def jobs_from_batch(data: Any) -> list[Job]:
+def jobs_from_batch(body: Body) -> list[Job]:
     """The jobs of a batch's body, not yet saved; Invalid lists every problem of any."""
     try:
-        return [_job(new) for new in NewBatch.model_validate(data).jobs]
+        return [_job(new) for new in
+                NewBatch.model_validate(body.data, context=_context(body)).jobs]
     except ValidationError as error:
         raise Invalid(problems(NewBatch, error)) from None

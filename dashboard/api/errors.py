@@ -8,10 +8,12 @@ from collections.abc import Iterable
 
 import sqlalchemy.exc
 from flask import Blueprint, Response
+from limits.errors import StorageError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..app.http_errors import from_http_error, problem
 from ..queries.filters import BadFilter
+from .ratelimit import storage_down
 
 log = logging.getLogger("dashboard.api")
 
@@ -52,5 +54,6 @@ def _server_error(error: InternalServerError) -> Response:
 def init_blueprint(bp: Blueprint) -> None:
     bp.register_error_handler(Invalid, _invalid)
     bp.register_error_handler(BadFilter, _bad_filter)
+    bp.register_error_handler(StorageError, storage_down)
     bp.register_error_handler(InternalServerError, _server_error)
     bp.register_error_handler(HTTPException, from_http_error)

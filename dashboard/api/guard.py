@@ -14,7 +14,7 @@ from ..app.http_errors import problem
 from ..queries.filters import JobFilter
 from ..queue.database import writing
 from ..queue.settings import clock
-from . import tokens
+from . import ratelimit, tokens
 from .models import PERMISSIONS
 
 #: Endpoints open without a token: the API's description.
@@ -39,8 +39,14 @@ def authenticate() -> Response | None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return _unauthorized("send the token as Authorization: Bearer <token>")
+    # Checked before the token, so a client past the limit learns nothing from its guesses.
+    wait = ratelimit.token_failures_wait()
+    if wait is not None:
+        return problem(429, "too many failed token checks from this address; wait and retry",
+                       headers={"Retry-After": str(wait)})
     token = tokens.authenticate(db.session(), secret.strip())
     if token is None:
+        ratelimit.count_token_failure()
         return _unauthorized("the token is unknown or revoked", invalid=True)
     now = clock()
     if tokens.use_is_due(token, now):

@@ -153,9 +153,11 @@ PATHS: dict[str, Any] = {
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": ref("NewJob")}}},
             "responses": {
-                "200": {**_json(ref("Job"), "Not enqueued: an active job (any state but "
-                                            "completed or cancelled) has the unique key; "
-                                            "the answer is that job."),
+                "200": {**_json({"anyOf": [ref("Job"), ref("JobHeld")]},
+                                "Not enqueued: an active job (any state but completed or "
+                                "cancelled) of the same source has the unique key; the "
+                                "answer is that job: whole for an operator token, its id "
+                                "and state for an enqueue token."),
                         "headers": {"Location": {"schema": {"type": "string"},
                                                  "description": "That job's URL."}},
                         "links": _links("$response.body#/id")},
@@ -165,7 +167,8 @@ PATHS: dict[str, Any] = {
                         "links": _links("$response.body#/id")},
                 "400": _error("The body is not JSON (or not UTF-8)."),
                 "401": UNAUTHORIZED, "403": FORBIDDEN,
-                "413": _error("The body is larger than API_MAX_BODY (default 1 MiB)."),
+                "413": _error("The body is larger than API_MAX_BODY (default 1 MiB), or "
+                              "holds more JSON values than API_MAX_ELEMENTS (100,000)."),
                 "415": _error("The body is not declared as application/json."),
                 "422": _error("A field is missing or wrong; ``problems`` lists each one."),
                 "429": TOO_MANY, "503": UNAVAILABLE,
@@ -201,7 +204,8 @@ PATHS: dict[str, Any] = {
                 "403": _error("The token's role does not allow this, or a job's source_id "
                               "is outside the token's sources (``field`` names it, e.g. "
                               "jobs[3].source_id)."),
-                "413": _error("The body is larger than API_MAX_BODY (default 1 MiB)."),
+                "413": _error("The body is larger than API_MAX_BODY (default 1 MiB), or "
+                              "holds more JSON values than API_MAX_ELEMENTS (100,000)."),
                 "415": _error("The body is not declared as application/json."),
                 "422": _error("A field of a job is missing or wrong (``field``: "
                               "jobs[3].requests[0].type_code); nothing was saved."),

@@ -7,24 +7,39 @@ the limit again. Flask-Limiter keeps it in a ``limits`` storage (``API_RATE_LIMI
 own in the instance folder, which every worker of the host opens. A file apart from the
 queue's database: counting API calls must not queue behind the digest for SQLite's write
 lock, nor load PostgreSQL or MariaDB with a write per call.
+
+The limit never fails open. A storage that fails (Redis down, the file locked past its
+busy timeout) makes each worker count on its own, in memory, until it is back; an error
+that escapes even that is a 503 with ``Retry-After``, never a call let through uncounted.
+Failed token checks are counted too, per client address (``TOKEN_FAILURES``): past them
+the address gets 429 without its token being checked.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
 import time
 from typing import Any
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
+from limits import RateLimitItemPerMinute
+from limits.errors import StorageError
 from limits.storage import Storage
 
 from ..app.config import RATE_LIMIT_OFF
+from ..app.http_errors import problem
 
 SCHEME = "sqlitefile"
+#: Failed token checks allowed from one client address in a minute.
+TOKEN_FAILURES = RateLimitItemPerMinute(20)
+#: Seconds a client waits when the count can't be kept.
+STORAGE_DOWN_RETRY = 5
 
+log = logging.getLogger("dashboard.api")
 limiter = Limiter(key_func=lambda: "unused: every limit has its own key")
 
 
@@ -34,9 +49,11 @@ def init_app(app: Flask) -> None:
         RATELIMIT_STRATEGY="fixed-window",
         RATELIMIT_HEADERS_ENABLED=True,
         # A storage that fails (Redis down) does not fail the API: each worker counts on
-        # its own until it is back.
+        # its own until it is back. An error never lets a call through uncounted: it
+        # reaches storage_down() as a StorageError.
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
-        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_SWALLOW_ERRORS=False,
+        RATELIMIT_STORAGE_OPTIONS={"wrap_exceptions": True},
         RATELIMIT_KEY_PREFIX="asyncqueue",
     )
     # Registered first, so it runs after Flask-Limiter's headers are added (Flask runs
@@ -51,6 +68,30 @@ def _retry_after_on_refusals_only(response: Response) -> Response:
     if response.status_code < 400:
         response.headers.pop("Retry-After", None)
     return response
+def storage_down(error: StorageError) -> Response:
+    """The count could not be kept: refuse the call (503) rather than let it through."""
+    log.warning("api: the rate limit's storage failed; the call is refused", exc_info=error)
+    return problem(503, "the rate limit's count is unavailable; try again shortly",
+                   headers={"Retry-After": str(STORAGE_DOWN_RETRY)})
+
+
+def _address() -> str:
+    # The client's, or behind a proxy of DASHBOARD_PROXIES the one it forwarded.
+    return request.remote_addr or "unknown"
+
+
+def token_failures_wait() -> int | None:
+    """Seconds until the client's address may have a token checked again, once it failed
+    TOKEN_FAILURES checks in the window; None while it may."""
+    strategy = limiter.limiter
+    if strategy.test(TOKEN_FAILURES, "token-failures", _address()):
+        return None
+    reset_at = strategy.get_window_stats(TOKEN_FAILURES, "token-failures", _address())[0]
+    return max(1, int(reset_at - time.time()) + 1)
+
+
+def count_token_failure() -> None:
+    limiter.limiter.hit(TOKEN_FAILURES, "token-failures", _address())
 
 
 def _token_key() -> str:
@@ -83,10 +124,16 @@ class SQLiteFileStorage(Storage):
     # A list, as limits' Storage declares it (limits finds the class by it).
     STORAGE_SCHEME = [SCHEME]  # noqa: RUF012
 
+    #: Seconds a statement waits for another worker's write: short, as a count is quick.
+    BUSY_TIMEOUT = 2.0
+
     def __init__(self, uri: str, wrap_exceptions: bool = False, **options: Any) -> None:
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         self.path = uri.split("://", 1)[1]
         self._local = threading.local()  # a connection per thread (gthread workers)
+        # One write at a time per process: the threads of a worker queue here, not for
+        # SQLite's lock, which then only the workers of the host share.
+        self._write = threading.Lock()
 
     @property
     def base_exceptions(self) -> type[Exception]:
@@ -96,7 +143,8 @@ class SQLiteFileStorage(Storage):
         connection = getattr(self._local, "connection", None)
         if connection is None:
             fresh = not os.path.exists(self.path)
-            connection = sqlite3.connect(self.path, timeout=5, isolation_level=None)
+            connection = sqlite3.connect(self.path, timeout=self.BUSY_TIMEOUT,
+                                         isolation_level=None)
             if fresh:
                 os.chmod(self.path, 0o600)
             connection.execute("PRAGMA journal_mode = WAL")
@@ -106,6 +154,10 @@ class SQLiteFileStorage(Storage):
         return connection
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        with self._write:
+            return self._incr(key, expiry, amount)
+
+    def _incr(self, key: str, expiry: int, amount: int) -> int:
         now = time.time()
         db = self._db()
         # A window that has ended starts again at this hit.
@@ -131,8 +183,11 @@ class SQLiteFileStorage(Storage):
         return row[0] if row else time.time()
 
     def check(self) -> bool:
+        """Whether a count can be written (a read would succeed on a locked file)."""
         try:
-            self._db().execute("SELECT 1").fetchone()
+            with self._write:
+                self._db().execute("BEGIN IMMEDIATE")
+                self._db().execute("ROLLBACK")
         except sqlite3.Error:
             return False
         return True

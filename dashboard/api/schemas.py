@@ -145,6 +145,12 @@ SCHEMAS: dict[str, Any] = {
                     "description": "The job's URL: GET it for the whole job."},
         },
     },
+    "JobHeld": {
+        "type": "object",
+        "required": ["id", "state"],
+        "description": "The job that holds the unique key, as an enqueue token may know it.",
+        "properties": {name: JOB_FIELDS[name] for name in ("id", "state")},
+    },
     "BatchResult": {
         "type": "object",
         "required": ["ids", "duplicates"],

@@ -14,6 +14,7 @@ from ..app.http_errors import problem
 from ..queries.detail import job_detail
 from ..queries.filters import BadFilter, parse_filter, parse_id, whole_number
 from ..queries.jobs import PAGE_SIZE, check_filter, list_jobs
+from ..queries.search import time_limit
 from ..queue import Job, JobRepository, pauses, registry
 from ..queue.masking import Masker
 from ..queue.settings import clock
@@ -112,15 +113,17 @@ def openapi() -> Response:
 @guard.needs("enqueue")
 def enqueue() -> Response | tuple[Response, int, dict[str, str]]:
     """Enqueue a job of one or more requests; 201 with its id and URL (the whole job
-    for ``Prefer: return=representation``); 200 with the whole job an active job of the
-    same unique key is."""
+    for ``Prefer: return=representation``); 200 with the active job of the same source
+    and unique key (whole for a token that may read jobs, else its id and state)."""
     job = job_from_body(read_json())
     refused = guard.out_of_scope(job.source_id, "source_id")
     if refused is not None:
         return refused
     JobRepository(db.session()).save(job)
     url = job_url(job.id)
-    if job.duplicate:  # an active job holds the unique key: it is the answer
+    if job.duplicate:  # an active job of the source holds the unique key: it is the answer
+        if not guard.current_token().may("read"):  # an enqueue token: what it may know
+            return jsonify(id=job.id, state=job.state.value), 200, {"Location": url}
         return jsonify(_document(job.id)), 200, {"Location": url}
     if wants_representation():
         return (jsonify(_document(job.id)), 201,
@@ -162,7 +165,8 @@ def index() -> Response:
     before = parse_id("before", _single("before"))
     limit = _limit()
     check_filter(db.session(), found)
-    page = list_jobs(db.session(), found, before=before, limit=limit)
+    with time_limit(db.session(), found, current_app.config["DASHBOARD_SEARCH_TIMEOUT_MS"]):
+        page = list_jobs(db.session(), found, before=before, limit=limit)
     db.session.rollback()
     body = documents.job_page(page, job_url)
     body["next"] = (external_url("api.index", **found.to_params(), before=page.next_before,

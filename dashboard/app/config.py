@@ -232,11 +232,16 @@ def settings(instance_path: str, env: dict[str, str] | None = None) -> dict[str,
         **serving(env),
         # The HTTP API answers 413 to a larger body (bytes).
         "API_MAX_BODY": _number(env, "API_MAX_BODY", 1024 * 1024, minimum=1024),
+        # ... and to a body of more JSON values than this, before parsing it.
+        "API_MAX_ELEMENTS": _number(env, "API_MAX_ELEMENTS", 100_000, minimum=100),
         "API_RATE_LIMIT_STORAGE": (env.get("API_RATE_LIMIT_STORAGE", "").strip()
                                    or "sqlitefile://" + str(Path(instance_path).resolve()
                                                             / "rate-limits.db")),
         "QUEUE_MASKED_KEYS": _words(env.get("QUEUE_MASKED_KEYS"), DEFAULT_WORDS),
         "DASHBOARD_BULK_LIMIT": _number(env, "DASHBOARD_BULK_LIMIT", 10_000, minimum=1),
+        # A text search (q) stops after this long, asking to narrow it.
+        "DASHBOARD_SEARCH_TIMEOUT_MS": _number(env, "DASHBOARD_SEARCH_TIMEOUT_MS", 2000,
+                                               minimum=1),
         "DASHBOARD_POLL_SECONDS": _number(env, "DASHBOARD_POLL_SECONDS", 5.0, kind=float,
                                           minimum=1),
         **access(env),

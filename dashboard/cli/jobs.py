@@ -20,6 +20,7 @@ from ..app.extensions import db
 from ..queries.detail import job_detail
 from ..queries.filters import BadFilter, parse_filter
 from ..queries.jobs import PAGE_SIZE, check_filter, list_jobs
+from ..queries.search import time_limit
 from ..queue import search_copy
 from ..queue.actions import ACTIONS, Action
 from ..queue.masking import Masker
@@ -68,10 +69,12 @@ def list_command(before: int | None, limit: int, as_json: bool, **filters: str |
         try:
             found = parse_filter(params)
             check_filter(db.session(), found)
+            with time_limit(db.session(), found,
+                            current_app.config["DASHBOARD_SEARCH_TIMEOUT_MS"]):
+                page = list_jobs(db.session(), found, before=before, limit=limit)
         except BadFilter as error:
             raise click.BadParameter(f"{error.value!r} {error.reason}",
                                         param_hint=f"--{error.parameter}") from None
-        page = list_jobs(db.session(), found, before=before, limit=limit)
     if as_json:
         _print_json(documents.job_page(page))
     for row in [] if as_json else page.rows:

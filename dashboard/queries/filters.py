@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, timedelta
@@ -20,6 +21,8 @@ from ..queue.states import JobState
 from ..queue.types import MAX_TYPE_CODE_LENGTH
 
 MAX_SEARCH_LENGTH = 200
+#: Three letters or digits in a row: what a search needs (a trigram the indexes hold).
+TRIGRAM = re.compile(r"[^\W_]{3}")
 #: A failure reason to filter by, as the Top errors panel gives it (see errors.py).
 MAX_ERROR_LENGTH = 500
 #: Characters of a wrong value repeated in the error message, at most.
@@ -173,6 +176,17 @@ def _text(limit: int):
     return parse
 
 
+def _search(parameter: str, text: str) -> str:
+    """Text the trigram indexes can look up: one run of three letters or digits at least
+    (``ab``, ``%`` or backslashes alone would read every request; see search.py)."""
+    text = _text(MAX_SEARCH_LENGTH)(parameter, text)
+    if not TRIGRAM.search(text):
+        raise BadFilter(parameter, text, "needs 3 letters or digits in a row to search for "
+                                         "(shorter words, wildcards and punctuation alone "
+                                         "can't be looked up)")
+    return text
+
+
 def _priority(parameter: str, text: str) -> int:
     return whole_number(parameter, text, MIN_PRIORITY, MAX_PRIORITY, "a priority")
 def _waiting(parameter: str, text: str) -> str:
@@ -212,7 +226,7 @@ _PARSERS = {
     "source": _text(MAX_SOURCE_ID_LENGTH),
     "from": _time,
     "to": _time,
-    "q": _text(MAX_SEARCH_LENGTH),
+    "q": _search,
     "schedule": _text(MAX_SCHEDULE_NAME_LENGTH),
     "priority": _priority,
     "waiting": _waiting,

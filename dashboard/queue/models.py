@@ -57,7 +57,8 @@ class Job(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: -100..100: due jobs are claimed higher first, then oldest first.
     priority: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
-    #: While the job is active (neither completed nor cancelled) no other job has this key.
+    #: While the job is active (neither completed nor cancelled) no other job of its
+    #: source has this key.
     unique_key: Mapped[str | None] = mapped_column(sa.String(255))
     #: A job of a recurring schedule: the entry's name and the slot (the time its cron
     #: expression names) it was enqueued for (see recurring.py).
@@ -82,10 +83,12 @@ class Job(Base):
             postgresql_where=sa.text("state IN ('pending', 'retrying')"),
             sqlite_where=sa.text("state IN ('pending', 'retrying')"),
         ),
-        # One active job per unique key. (MariaDB: a unique index on a generated column
-        # that is NULL once the job is finished, made by migration 0010.)
+        # One active job per unique key and source: one source's keys never block
+        # another's jobs. (MariaDB: a unique index on the source and a generated column
+        # that is NULL once the job is finished, made by migrations 0010 and 0018.)
         sa.Index(
             "ux_jobs_unique_key",
+            "source_id",
             "unique_key",
             unique=True,
             postgresql_where=sa.text(ACTIVE_UNIQUE_KEY),

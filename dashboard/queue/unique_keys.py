@@ -1,10 +1,12 @@
 """Saving jobs with unique keys: at most one active job (any state but completed or
-cancelled) per key, however many processes save the key at once.
+cancelled) per key within a source (``source_id``), however many processes save the key at
+once. A key is the source's own: another source's job of the same key neither blocks the
+save nor is ever answered for it.
 
-The unique index over active jobs decides (migration 0010), not a read before the insert:
-of two saves of one key at once both insert, the second waits for the first's transaction
-and then fails on the index, in a savepoint, and reads the job that holds the key,
-committed by then.
+The unique index over active jobs decides (migrations 0010, 0018), not a read before the
+insert: of two saves of one key at once both insert, the second waits for the first's
+transaction and then fails on the index, in a savepoint, and reads the job that holds the
+key, committed by then.
 """
 
 from __future__ import annotations
@@ -32,17 +34,17 @@ def insert_jobs(session: Session, rows: list[dict[str, Any]],
     """The jobs' rows (their ``dialect.job_row()``) one at a time, in order (ids ascend
     as the jobs come), in the session's transaction, which the caller commits. Returns
     the ids (for a duplicate, its holder's) and {position of a duplicate: its holder's
-    id}. A key taken by an earlier job of the same call makes a duplicate of that job.
-    The caller began the transaction as a write (``database.begin_for_write``)."""
-    holders: dict[str, int] = {}
+    id}. A key taken by an earlier job of the same call and source makes a duplicate of
+    that job. The caller began the transaction as a write (``database.begin_for_write``)."""
+    holders: dict[tuple[str, str], int] = {}
     job_ids: list[int] = []
     duplicates: dict[int, int] = {}
     for n, job_row in enumerate(rows):
         row = {**job_row, "created_at": now, "updated_at": now}
-        key = row["unique_key"]
-        if key is None:
+        if row["unique_key"] is None:
             job_ids.append(session.connection().scalar(INSERT_JOB, row))
             continue
+        key = (row["source_id"], row["unique_key"])
         if key in holders:
             duplicate = True
         else:
@@ -54,16 +56,17 @@ def insert_jobs(session: Session, rows: list[dict[str, Any]],
 
 
 def _insert_unless_held(session: Session, row: dict) -> tuple[int, bool]:
-    """Insert the job row, its key free: (its id, False). When an active job holds the
-    key: (that job's id, True). Should the holder finish between the failed insert and
-    the read, the key is free: the insert is tried again."""
+    """Insert the job row, its key free: (its id, False). When an active job of its
+    source holds the key: (that job's id, True). Should the holder finish between the
+    failed insert and the read, the key is free: the insert is tried again."""
     for tries_left in reversed(range(KEY_TRIES)):
         try:
             with session.begin_nested():
                 return session.connection().scalar(INSERT_JOB, row), False
         except sa.exc.IntegrityError:
             holder = session.connection().scalar(
-                sa.select(jobs.c.id).where(jobs.c.unique_key == row["unique_key"],
+                sa.select(jobs.c.id).where(jobs.c.source_id == row["source_id"],
+                                           jobs.c.unique_key == row["unique_key"],
                                            jobs.c.state.not_in(KEY_RELEASED)))
             if holder is not None:
                 return holder, True

@@ -8,7 +8,8 @@ URL never changes content, so browsers keep it for a year without asking again
 revalidated each time, for anything that links to it directly.
 
 Flask-Compress compresses HTML, JSON, CSS and JavaScript (brotli or gzip) for a client
-that sends ``Accept-Encoding``; nothing else, and nothing for a client that does not ask.
+that sends ``Accept-Encoding``; nothing else, and nothing for a client that does not ask,
+nor a page that may show the request's own input (``PageCompress``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from flask import Flask, Response, abort, send_from_directory
+from flask import Flask, Response, abort, request, send_from_directory
 from flask_compress import Compress
 
 #: A year: the longest lifetime RFC 9111 caches are asked to honour.
@@ -77,4 +78,17 @@ def init_app(app: Flask) -> None:
     app.view_functions["static"] = static
     for key, value in COMPRESSION.items():
         app.config.setdefault(key, value)
-    Compress(app)
+    PageCompress(app)
+
+
+class PageCompress(Compress):
+    """Flask-Compress, but for a page that may show the request's own input (a query
+    string, a form sent back): such a page also holds the CSRF token, and compressing the
+    two together lets an attacker who makes the browser send chosen input and sees the
+    sizes guess the token (BREACH). Those pages are sent uncompressed."""
+
+    def after_request(self, response: Response | None) -> Response:
+        if (response is not None and response.mimetype == "text/html"
+                and (request.query_string or request.method != "GET")):
+            return response
+        return super().after_request(response)

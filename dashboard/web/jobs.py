@@ -20,6 +20,7 @@ from ..queries.filters import (
 )
 from ..queries.jobs import check_filter, conditions, jobs, list_jobs
 from ..queries.ordering import COUNT_CAP, SORTS, capped_count, parse_cursor, parse_sort
+from ..queries.search import time_limit
 from ..queue.actions import ACTIONS, BULK, applicable
 from ..queue.states import DUE_STATES, JobState
 from ..queue.types import registry
@@ -75,18 +76,19 @@ def _listing(args: MultiDict[str, str]) -> dict[str, object]:
     seen = whole_number("seen", args["seen"], 0, MAX_ID) if first and args.get("seen") else None
     session = db.session()
     check_filter(session, found)
-    page = list_jobs(session, found, sort=sort, before=before, cursor=cursor, seen=seen)
-    where = conditions(found)
-    newer = None
-    if first:
-        if seen is None:
-            seen = _newest_id()
-        else:
-            newer = capped_count(session, [*where, jobs.c.id > seen], COUNT_CAP)
+    with time_limit(session, found, current_app.config["DASHBOARD_SEARCH_TIMEOUT_MS"]):
+        page = list_jobs(session, found, sort=sort, before=before, cursor=cursor, seen=seen)
+        where = conditions(found)
+        newer = None
+        if first:
+            if seen is None:
+                seen = _newest_id()
+            else:
+                newer = capped_count(session, [*where, jobs.c.id > seen], COUNT_CAP)
+        matching = capped_count(session, [*where, *sort.scope], COUNT_CAP)
     return dict(page=page, found=found, params=found.to_params(), sort=sort, before=before,
                 cursor=cursor, seen=seen if first else None, newer=newer,
-                matching=capped_count(session, [*where, *sort.scope], COUNT_CAP),
-                count_cap=COUNT_CAP)
+                matching=matching, count_cap=COUNT_CAP)
 
 
 def _newest_id() -> int:

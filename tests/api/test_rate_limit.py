@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from dashboard.api.ratelimit import SQLiteFileStorage, limiter
 from dashboard.app import config
-from tests.support.api import job_body
+from tests.support.api import ApiClient, job_body
 
 
 @pytest.fixture
@@ -91,3 +94,51 @@ def test_a_second_storage_on_the_same_file_sees_the_same_counts(tmp_path):
     first, second = SQLiteFileStorage(uri), SQLiteFileStorage(uri)
     first.incr("token:1", 60)
     assert second.incr("token:1", 60) == 2
+
+
+@pytest.fixture
+def file_limited(app, tmp_path, monkeypatch):
+    """Three calls a minute per token, counted in a SQLite file; statements wait 0.5 s at
+    most for its lock."""
+    monkeypatch.setattr(SQLiteFileStorage, "BUSY_TIMEOUT", 0.5, raising=False)
+    path = tmp_path / "limits.db"
+    app.config["API_RATE_LIMIT"] = "3 per minute"
+    monkeypatch.setattr(limiter, "_storage", SQLiteFileStorage(f"sqlitefile://{path}",
+                                                               wrap_exceptions=True))
+    monkeypatch.setattr(limiter, "_limiter", type(limiter._limiter)(limiter._storage))
+    limiter._storage.incr("made", 60)  # the file and its table
+    return path
+
+
+def test_a_locked_count_never_lets_a_call_through_uncounted(file_limited, app, api,
+                                                           token_secrets):
+    holder = sqlite3.connect(file_limited, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process writing, for longer than 0.5 s
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: api("operator").get("/api/v1/jobs"), range(8)))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    statuses = Counter(answer.status_code for answer in answers)
+    # Counted in this worker's memory meanwhile: three calls, then 429; or refused.
+    assert statuses[200] <= 3, [a.get_json() for a in answers]
+    assert set(statuses) <= {200, 429, 503}, statuses
+    for answer in answers:
+        if answer.status_code == 503:
+            assert answer.headers["Retry-After"] == "5"
+            assert "rate limit" in answer.get_json()["message"]
+
+
+def test_twenty_failed_token_checks_from_one_address_get_429(app, api, token_secrets):
+    guesser = ApiClient(app.test_client(), "not-a-token")
+    guesses = [guesser.get("/api/v1/jobs").status_code for _ in range(21)]
+    assert guesses == [401] * 20 + [429]
+    refused = api("operator").get("/api/v1/jobs")  # a good token, from that address
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 61
+    assert refused.get_json()["message"] == (
+        "too many failed token checks from this address; wait and retry")
+    elsewhere = {"environ_base": {"REMOTE_ADDR": "192.0.2.7"}}
+    assert api("operator").get("/api/v1/jobs", **elsewhere).status_code == 200
+    assert guesser.get("/api/v1/jobs", **elsewhere).status_code == 401

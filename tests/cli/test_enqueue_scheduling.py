@@ -48,6 +48,16 @@ def test_enqueue_a_unique_key_twice_makes_one_job(runner, session):
     assert job.unique_key == "order-7"
 
 
+def test_enqueue_a_unique_key_held_by_another_source_makes_a_job(runner, session):
+    crm = runner.invoke(args=[*ENQUEUE, "--unique-key", "invoice:78", "--source-id", "crm"])
+    erp = runner.invoke(args=[*ENQUEUE, "--unique-key", "invoice:78", "--source-id", "erp"])
+    again = runner.invoke(args=[*ENQUEUE, "--unique-key", "invoice:78", "--source-id", "erp"])
+    held, new = jobs(session)
+    assert (crm.output, erp.output) == (f"enqueued job {held.id}\n", f"enqueued job {new.id}\n")
+    assert (held.source_id, new.source_id) == ("crm", "erp")
+    assert again.output == f"job {new.id} holds the unique key 'invoice:78': nothing enqueued\n"
+
+
 @pytest.mark.parametrize(("options", "message"), [
     (["--run-at", "2026-01-05T10:30:00"], "Invalid value for '--run-at'"),
     (["--run-at", "2026-01-05T10:30:00"], "needs a date, a time and an offset"),

@@ -16,9 +16,10 @@ from tests.support.factories import make_job
 
 
 def build(*, relation_id=None, run_at=None, delay=None, unique_key=None, priority=None,
-          payload=None):
+          payload=None, source_id="default"):
     job = (JobBuilder().set_relation_id(relation_id).set_run_at(run_at).set_delay(delay)
-           .set_unique_key(unique_key).set_priority(priority or 0).create())
+           .set_unique_key(unique_key).set_priority(priority or 0).set_source_id(source_id)
+           .create())
     job.request_builder().set_type_code("test_echo").set_payload(payload or {}).create()
     return job
 
@@ -97,6 +98,20 @@ def test_save_many_takes_keys_in_order(session, clock):
     assert (jobs[2].id, jobs[3].id) == (held.id, jobs[0].id)
     assert count(session) == 4 and count(session, Request) == 4
     assert [len(job.requests) for job in jobs] == [1] * 5
+
+
+def test_a_key_is_unique_within_its_source_only(session, clock):
+    repository = JobRepository(session, clock)
+    crm = repository.save(build(unique_key="invoice:78", source_id="crm", delay=3600))
+    jobs = repository.save_many([build(unique_key="invoice:78", source_id=source)
+                                 for source in ("erp", "crm", "erp", "shop")])
+    assert [job.duplicate for job in jobs] == [False, True, True, False]
+    assert jobs[1].id == crm.id and jobs[2].id == jobs[0].id
+    assert [job.source_id for job in jobs] == ["erp", "crm", "erp", "shop"]
+    assert len({crm.id, jobs[0].id, jobs[3].id}) == 3
+    again = repository.save(build(unique_key="invoice:78", source_id="erp"))
+    assert (again.duplicate, again.id, again.source_id) == (True, jobs[0].id, "erp")
+    assert count(session) == 3
 
 
 def test_a_failed_save_with_keys_saves_nothing(session, clock):

@@ -106,3 +106,15 @@ def test_a_config_error_is_one_line_and_exit_code_2_for_every_flask_command():
 ])
 def test_the_connection_pool_is_sized_from_the_concurrency(url, concurrency, pool_size):
     assert engine_options(url, concurrency=concurrency).get("pool_size") == pool_size
+
+
+@pytest.mark.parametrize(("env", "value"), [({}, 100_000), ({"API_MAX_ELEMENTS": "5000"}, 5000)])
+def test_api_max_elements(tmp_path, env, value):
+    assert from_environment(str(tmp_path), env)["API_MAX_ELEMENTS"] == value
+
+
+@pytest.mark.parametrize(("raw", "message"), [("lots", "API_MAX_ELEMENTS must be a number"),
+                                              ("10", "API_MAX_ELEMENTS must be at least 100")])
+def test_a_bad_api_max_elements_stops_start_up(tmp_path, raw, message):
+    with pytest.raises(ConfigError, match=message):
+        from_environment(str(tmp_path), {"API_MAX_ELEMENTS": raw})

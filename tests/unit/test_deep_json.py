@@ -7,7 +7,7 @@ import pytest
 
 from dashboard.queue import JobBuilder
 from dashboard.queue.masking import Masker
-from dashboard.queue.payload import MAX_DEPTH, depth, dump_json
+from dashboard.queue.payload import MAX_DEPTH, dump_json, shape
 
 
 def nested(levels: int) -> list:
@@ -17,9 +17,32 @@ def nested(levels: int) -> list:
     return value
 
 
-def test_depth_counts_arrays_and_objects():
-    assert [depth(1), depth([]), depth({"a": [1, {"b": []}]}), depth(nested(5000))] == [
-        0, 1, 4, 5000]
+@pytest.mark.parametrize(("text", "values", "levels"), [
+    ("1", 1, 0),
+    ('"x"', 1, 0),
+    ("[]", 1, 1),
+    ("{}", 1, 1),
+    ("[1, 2]", 3, 1),
+    ('{"a": [1, {"b": []}]}', 5, 4),  # the object, the list, 1, {...}, []
+    ("[ [ ] ,\n[ ] ]", 3, 2),  # spaces change nothing
+    ('["a,[{\\"", {"]}": ","}]', 4, 2),  # brackets and commas in strings are text
+    ('"\\\\"', 1, 0),  # an escaped backslash ends before the quote
+    ("[" + ",".join(["[]"] * 1000) + "]", 1001, 2),
+])
+def test_shape_counts_values_and_depth_on_the_text(text, values, levels):
+    assert shape(text.encode(), 100) == (values, levels)
+
+
+@pytest.mark.parametrize("text", ["[" * 5000 + "]" * 5000, "[" * 5000,
+                                  "[[],[[],[[],[[]" * 40 + "]]]" * 40])
+def test_shape_counts_depth_only_up_to_one_past_the_limit(text):
+    assert shape(text.encode(), 64)[1] == 65
+
+
+def test_shape_past_the_values_limit_stops_counting_depth():
+    wide = "[" + ",".join(["[[]]"] * 200) + "]"
+    assert shape(wide.encode(), 64) == (401, 3)
+    assert shape(wide.encode(), 64, max_values=400) == (401, 0)
 
 
 @pytest.mark.parametrize("levels", [MAX_DEPTH + 1, 5_000])
