@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from ..app.extensions import db
-from ..queue import processes
+from ..queue import db_clock, processes
+from ..queue.settings import current
 from .templating import is_htmx, now
 
 bp = Blueprint("digests", __name__, url_prefix="/digests")
@@ -16,6 +17,8 @@ def index():
     """Each digest's host, pid, start, last heartbeat, concurrency and requests in flight."""
     moment = now()
     found = processes.running(db.session, now=moment)
+    skew = current().settings.clock_skew_warn
+    skewed = db_clock.skewed_hosts(db.session, now=moment, warn_over=skew)
     template = "digests/_table.html" if is_htmx() else "digests/index.html"
-    return render_template(template, digests=found, now=moment,
+    return render_template(template, digests=found, now=moment, skewed=skewed, skew=skew,
                            missed=processes.MISSED_BEATS, kept=processes.KEPT_AFTER_SILENCE)
