@@ -115,6 +115,7 @@ def queue_settings(cfg: dict[str, Any], run_listeners: tuple = ()) -> queue.Queu
         limit_wait=cfg["QUEUE_LIMIT_WAIT"],
         concurrency=cfg["QUEUE_CONCURRENCY"],
         request_timeout=cfg["QUEUE_REQUEST_TIMEOUT"],
+        clock_skew_warn=cfg["QUEUE_CLOCK_SKEW_WARN"],
         run_listeners=run_listeners,
         masked_keys=tuple(cfg["QUEUE_MASKED_KEYS"]),
         schedule=config.schedule_entries(cfg["QUEUE_SCHEDULE"]),

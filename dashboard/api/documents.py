@@ -14,6 +14,7 @@ from typing import Any
 
 from ..queries.detail import JobDetail
 from ..queries.jobs import JobPage, JobRow, first_line
+from ..queries.running import running_document
 from ..queue.masking import Masker, hide
 from ..queue.models import Attempt, Request
 from ..queue.payload import load_shown
@@ -85,7 +86,7 @@ def request_document(found: Request, shown: Shown) -> dict[str, Any]:
         "payload": _value(found.payload, masker, secrets),
         "result": _value(found.result, masker, secrets),
         "last_error": _text(found.last_error, secrets), "created_at": when(found.created_at),
-        "updated_at": when(found.updated_at),
+        "updated_at": when(found.updated_at), "running": running_document(found),
         "history": [attempt(a, shown) for a in found.history],
     }
 

@@ -63,7 +63,7 @@ SCHEMAS: dict[str, Any] = {
     "Request": {
         "type": "object",
         "required": ["id", "position", "type_code", "state", "attempts", "payload", "result",
-                     "last_error", "created_at", "updated_at", "history"],
+                     "last_error", "created_at", "updated_at", "running", "history"],
         "properties": {
             "id": {"type": "integer"},
             "position": {"type": "integer", "minimum": 0},
@@ -76,6 +76,16 @@ SCHEMAS: dict[str, Any] = {
                                       "succeeded), secrets masked."},
             "last_error": {"type": ["string", "null"]},
             "created_at": TIME, "updated_at": TIME,
+            "running": {
+                "type": ["object", "null"],
+                "description": "While the request runs (null otherwise): when its call "
+                               "started, seconds since, and the seconds it may run before "
+                               "the digest ends it (its type's timeout, else "
+                               "QUEUE_REQUEST_TIMEOUT).",
+                "required": ["started_at", "elapsed", "timeout"],
+                "properties": {"started_at": TIME, "elapsed": {"type": "number"},
+                               "timeout": {"type": "number"}},
+            },
             "history": {"type": "array", "items": ref("Attempt"),
                         "description": "Every attempt, across operator retries."},
         },

@@ -222,6 +222,8 @@ def settings(instance_path: str, env: dict[str, str] | None = None) -> dict[str,
         "QUEUE_CONCURRENCY": _number(env, "QUEUE_CONCURRENCY", 8, minimum=1),
         "QUEUE_REQUEST_TIMEOUT": _number(env, "QUEUE_REQUEST_TIMEOUT", 300.0, kind=float,
                                          minimum=1),
+        "QUEUE_CLOCK_SKEW_WARN": _number(env, "QUEUE_CLOCK_SKEW_WARN", 5.0, kind=float,
+                                         minimum=0.1),
         # A TOML file of recurring schedule entries (see dashboard/queue/recurring.py).
         "QUEUE_SCHEDULE": env.get("QUEUE_SCHEDULE", "").strip() or None,
         #: With jobs due and no digest seen for this long, the overview raises an alarm.

@@ -127,6 +127,10 @@ def describe(job: dict[str, Any]) -> list[str]:
             f"{request['state']}, {request['attempts']} attempt(s) this round",
             f"  payload: {json.dumps(request['payload'], ensure_ascii=False)}",
         ]
+        if request.get("running"):
+            call = request["running"]
+            lines.append(f"  running since {call['started_at']}, for {call['elapsed']:.1f}s; "
+                         f"times out after {call['timeout']:g}s")
         if request["result"] is not None:
             lines.append(f"  result: {json.dumps(request['result'], ensure_ascii=False)}")
         if request["last_error"]:

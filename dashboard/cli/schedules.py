@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from ..app.extensions import db
-from ..queue import recurring
+from ..queue import schedules
 from ..queue.settings import clock, current
 from ..queue.terminal import printable
 from .common import database_errors
@@ -17,7 +17,7 @@ schedule_cli = AppGroup("schedule", help="The recurring schedule (QUEUE_SCHEDULE
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "never"
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "none"
 
 
 @schedule_cli.command("list")
@@ -28,12 +28,15 @@ def list_command() -> None:
         click.echo("no recurring schedule: QUEUE_SCHEDULE is not set")
         return
     with database_errors():
-        shown = recurring.status(db.session(), entries, clock())
+        shown = schedules.status(db.session(), entries, clock())
         db.session.commit()
     for s in shown:
         zone = "" if s.entry.timezone == "UTC" else f" ({s.entry.timezone})"
         last = (f"{_when(s.last_slot)} job {s.last_job_id} {s.last_job_state}"
                 if s.last_job_id else "never")
+        flags = "".join((" | disabled" if s.disabled else "",
+                         f" | error: {s.error}" if s.error else ""))
         click.echo(printable(
             f"{s.entry.name}: {s.entry.cron}{zone}{', catch up' if s.entry.catch_up else ''}"
-            f" | last: {last} | next: {_when(s.next_slot)} | jobs: {s.jobs}", one_line=True))
+            f" | last: {last} | next: {_when(s.next_slot)} | jobs: {s.jobs}{flags}",
+            one_line=True))

@@ -282,12 +282,17 @@ def take_expired(conn: sa.Connection, lease: Lease, job_id: int, *, now: datetim
 
 
 def renew(connection: sa.Connection, lease: Lease, job_ids: list[int], *, now: datetime) -> int:
-    """Push the lease of the jobs this digest holds; returns how many it still holds."""
+    """Push the lease of the jobs this digest holds; returns how many it still holds.
+
+    Not a cancelled job's: its call, if one still runs, keeps the job from nothing, and its
+    late outcome is written as an attempt that moves the job nowhere. A paused job keeps its
+    lease while its call runs, so that resuming it can't start a second call beside it."""
     if not job_ids:
         return 0
     result = connection.execute(
         sa.update(jobs)
-        .where(jobs.c.id.in_(job_ids), jobs.c.locked_by == lease.worker)
+        .where(jobs.c.id.in_(job_ids), jobs.c.locked_by == lease.worker,
+               jobs.c.state != JobState.CANCELLED)
         .values(locked_until=lease.until(now))
     )
     return result.rowcount

@@ -14,6 +14,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from . import sqlite_space
+
 IMMEDIATE = "sqlite_begin_immediate"
 #: Connections a concurrent digest uses besides one per thread: its own (claims, the
 #: run's record), the heartbeat's, and the caller's session.
@@ -57,6 +59,8 @@ def _prepare_sqlite(engine: sa.Engine) -> None:
     def on_begin(connection):
         immediate = connection.get_execution_options().get(IMMEDIATE) or _WRITING.get()
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    sqlite_space.prepare(engine)  # the write-ahead log kept in bounds (a full disk)
 
 
 def begin_for_write(session: Session) -> None:

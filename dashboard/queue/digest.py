@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from . import claims, digest_runs, execution, limits, processes, recurring, retention, retry
 from .claims import Lease
 from .database import IMMEDIATE
+from .db_clock import for_digest
 from .dialect import General, for_connection
 from .digest_runs import DigestResult
 from .heartbeat import Heartbeat, Holdings
@@ -96,6 +97,8 @@ class JobDigest:
         # Read here: the threads can't ask the session (a Flask one is bound to a context).
         # A digest opens connections of its own: the session is bound to an engine.
         self._engine = cast(sa.Engine, self.session.get_bind())
+        if clock is None:  # leases and due times go by the database server's clock
+            self.clock = for_digest(self.clock, self._engine, self.settings.clock_skew_warn)
         if concurrency is None and in_memory(self._engine):
             self.concurrency = 1  # the default, where only one connection has the database
         if self.concurrency > 1:

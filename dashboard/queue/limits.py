@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
 
 from .claims import Lease
+from .db_clock import db_epoch
 from .models import ConnectorCall, ConnectorRow, Job, Request
 from .states import JobState, RequestState
 from .types import DEFAULT_CONNECTOR, Connector, registry
@@ -60,31 +60,6 @@ class ConnectorBusy(Exception):
         super().__init__(f"connector {connector!r} {reason}; may run in {retry_in:.2f}s")
         self.connector = connector
         self.retry_in = retry_in
-
-
-class db_epoch(sa.sql.expression.FunctionElement):
-    """Now, in seconds since the epoch, by the database server's clock."""
-
-    type = sa.Double()
-    inherit_cache = True
-
-
-@compiles(db_epoch)
-def _sqlite_epoch(element: db_epoch, compiler: sa.sql.compiler.SQLCompiler, **kw: object) -> str:
-    # Milliseconds; stable within a statement. SQLite runs on the digests' host anyway.
-    return "((julianday('now') - 2440587.5) * 86400.0)"
-
-
-@compiles(db_epoch, "postgresql")
-def _postgresql_epoch(element: db_epoch, compiler: sa.sql.compiler.SQLCompiler,
-                      **kw: object) -> str:
-    return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)"
-
-
-@compiles(db_epoch, "mysql")
-@compiles(db_epoch, "mariadb")
-def _mysql_epoch(element: db_epoch, compiler: sa.sql.compiler.SQLCompiler, **kw: object) -> str:
-    return "UNIX_TIMESTAMP(NOW(6))"
 
 
 # Parameters are named apart from the columns: an UPDATE takes a parameter named like a

@@ -32,7 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
-from croniter import croniter
+from croniter import CroniterError, croniter
 from sqlalchemy.orm import Session
 
 from .builder import JobBuilder, validate_relation_id, validate_source_id, validate_store_id
@@ -48,6 +48,26 @@ MAX_CATCH_UP = 100
 _ENTRY_KEYS = frozenset({"name", "cron", "timezone", "relation_id", "store_id", "source_id",
                          "requests", "catch_up"})
 _REQUEST_KEYS = frozenset({"type_code", "payload"})
+
+
+#: An entry's next 2 slots must each come within this many years of the one before
+#: (29 February does), else it is refused at start.
+OCCURS_WITHIN_YEARS = 5
+
+
+def upcoming(cron: str, timezone: str, after: datetime, count: int) -> list[datetime]:
+    """Up to ``count`` slots of ``cron`` after ``after`` (UTC), each within
+    OCCURS_WITHIN_YEARS of the one before: fewer, or none, for an expression that names no
+    such time (30 February)."""
+    found: list[datetime] = []
+    try:
+        times = croniter(cron, after.astimezone(ZoneInfo(timezone)),
+                         max_years_between_matches=OCCURS_WITHIN_YEARS)
+        while len(found) < count:
+            found.append(times.get_next(datetime).astimezone(UTC))
+    except (CroniterError, ValueError, OverflowError):
+        pass
+    return found
 
 
 class ScheduleError(ValueError):
@@ -90,9 +110,6 @@ class Entry:
         while True:
             yield times.get_next(datetime).astimezone(UTC)
 
-    def next_after(self, moment: datetime) -> datetime:
-        return next(self.following(moment))
-
     def due(self, last: datetime, now: datetime) -> list[datetime]:
         """The slots after ``last`` up to ``now`` that this run enqueues."""
         if not self.catch_up:
@@ -105,7 +122,8 @@ class Entry:
             slots.append(slot)
         return slots
 
-    def build(self, slot: datetime) -> Job:
+    def build(self, slot: datetime | None) -> Job:
+        """The slot's job (None: one enqueued by hand, outside the slots)."""
         job = (JobBuilder().set_relation_id(self.relation_id).set_store_id(self.store_id)
                .set_source_id(self.source_id).create())
         for request in self.requests:
@@ -164,7 +182,7 @@ def _entry(raw: object, known_type: Callable[[str], bool], where: str) -> Entry:
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
         raise fail("name", f"required, a string of 1 to {MAX_NAME_LENGTH} characters")
     cron = raw.get("cron")
-    if not isinstance(cron, str) or not croniter.is_valid(cron):
+    if not isinstance(cron, str) or len(cron.split()) != 5 or not croniter.is_valid(cron):
         raise fail("cron", f"{cron!r} is not a cron expression of 5 fields, e.g. '0 3 * * *'")
     timezone = raw.get("timezone", "UTC")
     try:
@@ -174,6 +192,9 @@ def _entry(raw: object, known_type: Callable[[str], bool], where: str) -> Entry:
     except (ValueError, ZoneInfoNotFoundError):
         raise fail("timezone", f"{timezone!r} is not a time zone name, e.g. 'Europe/Paris'"
                    ) from None
+    if len(upcoming(cron, timezone, datetime.now(UTC), 2)) < 2:
+        raise fail("cron", f"{cron!r} names no time to run within {OCCURS_WITHIN_YEARS} "
+                   "years (like 30 February)")
     catch_up = raw.get("catch_up", False)
     if not isinstance(catch_up, bool):
         raise fail("catch_up", "must be true or false")
@@ -219,27 +240,44 @@ def _request(raw: object, known_type: Callable[[str], bool],
 
 def enqueue_due(session: Session, entries: Iterable[Entry], now: datetime) -> list[Job]:
     """Enqueue the occurrences of ``entries`` that have fallen due by ``now``; returns the
-    jobs this call made (another digest may have made some of the slots' jobs first)."""
+    jobs this call made (another digest may have made some of the slots' jobs first).
+    A disabled entry makes none. An entry that raises is skipped for this run, with its
+    error logged in one line and kept for the Schedules page; the others go on."""
     made: list[Job] = []
     for entry in entries:
-        last = _last_slot(session, entry, now)
-        if last is None:
-            continue  # first seen now: it starts from here
-        for slot in entry.due(last, now):
-            job = _enqueue(session, entry, slot, now)
-            if job is not None:
-                made.append(job)
-                log.info("schedule %s: enqueued job %s for %s", entry.name, job.id,
-                         slot.isoformat())
-            _advance(session, entry.name, slot)
+        try:
+            made += _enqueue_entry(session, entry, now)
+        except Exception as error:
+            session.rollback()
+            reason = f"{type(error).__name__}: {one_line(error)}"
+            log.error("schedule %s: skipped this run: %s", entry.name, reason)
+            _keep_error(session, entry.name, reason, now)
     return made
 
 
-def _last_slot(session: Session, entry: Entry, now: datetime) -> datetime | None:
+def _enqueue_entry(session: Session, entry: Entry, now: datetime) -> list[Job]:
+    state = session.get(ScheduleState, entry.name, populate_existing=True)
+    last = _last_slot(session, entry, state, now)
+    if last is None or (state is not None and state.disabled):
+        return []
+    made = []
+    for slot in entry.due(last, now):
+        job = _enqueue(session, entry, slot, now)
+        if job is not None:
+            made.append(job)
+            log.info("schedule %s: enqueued job %s for %s", entry.name, job.id,
+                     slot.isoformat())
+        _advance(session, entry.name, slot)
+    if state is not None and state.error is not None:
+        _keep_error(session, entry.name, None, now)  # this run went through
+    return made
+
+
+def _last_slot(session: Session, entry: Entry, state: ScheduleState | None,
+               now: datetime) -> datetime | None:
     """Where the entry's due slots start: its latest slot enqueued (by the jobs, or by the
     schedule's own row if those jobs were pruned), else when it was first seen. None: seen
     for the first time now."""
-    state = session.get(ScheduleState, entry.name, populate_existing=True)
     newest = session.scalar(sa.select(sa.func.max(Job.schedule_slot))
                             .where(Job.schedule_name == entry.name))
     session.commit()
@@ -247,6 +285,22 @@ def _last_slot(session: Session, entry: Entry, now: datetime) -> datetime | None
         _write(session, lambda: session.add(ScheduleState(name=entry.name, since=now)))
         return newest  # None, unless its jobs outlived an earlier row
     return max(t for t in (state.since, state.last_slot, newest) if t is not None)
+
+
+def one_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:500] if text else "(no message)"
+
+
+def _keep_error(session: Session, name: str, reason: str | None, now: datetime) -> None:
+    """Write (or clear, with None) the entry's error; never raises: the run goes on."""
+    table = ScheduleState.__table__
+    try:
+        _write(session, lambda: session.execute(table.update().where(table.c.name == name)
+                                                .values(error=reason, error_at=now)))
+    except Exception:
+        session.rollback()
+        log.warning("schedule %s: could not keep its error", name)
 
 
 def _enqueue(session: Session, entry: Entry, slot: datetime, now: datetime) -> Job | None:
@@ -283,33 +337,3 @@ def _write(session: Session, work: Callable[[], object]) -> None:
     except BaseException:
         session.rollback()
         raise
-
-
-# -- what the CLI and the page show ------------------------------------------------------
-
-@dataclass(frozen=True)
-class EntryStatus:
-    entry: Entry
-    last_slot: datetime | None
-    last_job_id: int | None
-    last_job_state: str | None
-    next_slot: datetime
-    jobs: int
-
-
-def status(session: Session, entries: Iterable[Entry], now: datetime) -> list[EntryStatus]:
-    """Each entry with its last run (slot and job) and its next slot."""
-    found = []
-    for entry in entries:
-        last = session.execute(
-            sa.select(Job.schedule_slot, Job.id, Job.state)
-            .where(Job.schedule_name == entry.name)
-            .order_by(Job.schedule_slot.desc()).limit(1)).first()
-        count = session.scalar(sa.select(sa.func.count()).select_from(Job)
-                               .where(Job.schedule_name == entry.name))
-        found.append(EntryStatus(
-            entry=entry, last_slot=last.schedule_slot if last else None,
-            last_job_id=last.id if last else None,
-            last_job_state=last.state.value if last else None,
-            next_slot=entry.next_after(now), jobs=count or 0))
-    return found

@@ -45,6 +45,9 @@ class QueueSettings:
     #: The recurring schedule's entries (QUEUE_SCHEDULE, see recurring.py): each run of due
     #: jobs first enqueues their occurrences that have fallen due.
     schedule: tuple[Any, ...] = ()
+    #: Seconds a digest host's clock may be off the database server's before it is warned
+    #: of (QUEUE_CLOCK_SKEW_WARN; see db_clock.py).
+    clock_skew_warn: float = 5.0
 
     def __post_init__(self) -> None:
         if self.max_jobs_per_run < 1:
@@ -59,6 +62,8 @@ class QueueSettings:
             raise ValueError("limit_wait must be a number of seconds, 0 or more")
         if not 0 < self.request_timeout < float("inf"):
             raise ValueError("request_timeout must be a positive number of seconds")
+        if not 0 < self.clock_skew_warn < float("inf"):
+            raise ValueError("clock_skew_warn must be a positive number of seconds")
 
     @cached_property
     def masker(self) -> Masker:

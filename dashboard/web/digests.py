@@ -6,7 +6,8 @@ from flask import Blueprint, render_template
 
 from ..app.extensions import db
 from ..queries import overview, waiting
-from ..queue import processes
+from ..queue import db_clock, processes
+from ..queue.settings import current
 from .liveness import digest_alarm
 from .templating import is_htmx, now
 
@@ -19,9 +20,11 @@ def index():
     moment = now()
     found = processes.running(db.session, now=moment)
     silence = digest_alarm()
+    skew = current().settings.clock_skew_warn
+    skewed = db_clock.skewed_hosts(db.session, now=moment, warn_over=skew)
     template = "digests/_table.html" if is_htmx() else "digests/index.html"
     return render_template(
         template, digests=found, now=moment, missed=processes.MISSED_BEATS,
-        kept=processes.KEPT_AFTER_SILENCE, silence=silence,
+        kept=processes.KEPT_AFTER_SILENCE, silence=silence, skewed=skewed, skew=skew,
         last_seen=processes.last_seen(db.session),
         due=waiting.waiting(db.session, moment, overview.COUNT_CAP).due if silence else None)

@@ -8,6 +8,7 @@ from flask import Flask, current_app, request
 from markupsafe import Markup, escape
 
 from ..auth.models import Role
+from ..queries.running import running_call
 from ..queue.masking import Masker, hide
 from ..queue.settings import clock
 
@@ -106,4 +107,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(pretty)
     app.add_template_filter(hidden)
     app.add_template_global(time_tag)
+    app.add_template_global(running_call)
     app.context_processor(lambda: {"Role": Role, "htmx_config": HTMX_CONFIG})

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
 from dashboard.queue import Request
 from dashboard.queue.masking import MASK
 from tests.support.factories import save_job
+from tests.support.running import mark_running
 from tests.support.web import run_digest
 
 
@@ -56,3 +59,12 @@ def test_a_stored_payload_that_is_not_json_is_given_as_stored(api, session, cloc
     response = api("viewer").get(f"/api/v1/jobs/{job.id}")
     assert response.status_code == 200
     assert response.get_json()["requests"][0]["payload"] == '{"password": "pw", broken'
+
+
+def test_a_running_request_gives_its_start_elapsed_time_and_timeout(api, session, clock):
+    job = save_job(session, clock, ("test_echo", {"n": 1}), ("test_echo", {"n": 2}))
+    mark_running(session, job, clock.now - timedelta(seconds=42))
+    running, waiting = api("viewer").get(f"/api/v1/jobs/{job.id}").get_json()["requests"]
+    assert running["running"] == {"started_at": (clock.now - timedelta(seconds=42)).isoformat(),
+                                  "elapsed": 42.0, "timeout": 300.0}
+    assert waiting["running"] is None

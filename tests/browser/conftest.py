@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,14 +58,14 @@ def _gunicorn(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError(f"gunicorn did not start:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Iterator[Server]:
+@contextmanager
+def _serve(folder: Path, **settings: str) -> Iterator[Server]:
+    """The seeded dashboard on a database of its own in ``folder``, with ``settings``."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    folder = tmp_path_factory.mktemp("browser")
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'queue.db'}",
            "SECRET_KEY": "browser-tests-" + "k" * 32, "QUEUE_TYPES": "tests.support.types",
-           "DASHBOARD_POLL_SECONDS": "1", "PYTHONPATH": str(ROOT)}
+           "DASHBOARD_POLL_SECONDS": "1", "PYTHONPATH": str(ROOT), **settings}
     jobs = seed.seed(env, now=datetime.now(UTC))
     process, url = _gunicorn(env, folder / "gunicorn.log")
     try:
@@ -73,6 +74,35 @@ def server(tmp_path_factory) -> Iterator[Server]:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[Server]:
+    with _serve(tmp_path_factory.mktemp("browser")) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def scheduled_server(tmp_path_factory) -> Iterator[Server]:
+    """A dashboard of its own with a recurring schedule (QUEUE_SCHEDULE): its switches
+    change what the other tests' server would show."""
+    folder = tmp_path_factory.mktemp("scheduled")
+    (folder / "schedule.toml").write_text(SCHEDULE)
+    with _serve(folder, QUEUE_SCHEDULE=str(folder / "schedule.toml")) as served:
+        yield served
+
+
+SCHEDULE = """
+[[schedule]]
+name = "every-two-minutes"
+cron = "*/2 * * * *"
+requests = [{type_code = "test_echo", payload = {"from" = "schedule"}}]
+
+[[schedule]]
+name = "nightly"
+cron = "0 3 * * *"
+requests = [{type_code = "test_echo", payload = {"from" = "nightly"}}]
+"""
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from dashboard.queue import Job, JobState
 from tests.support.api import audit_rows
 from tests.support.factories import save_job
+from tests.support.running import mark_running
 from tests.support.web import run_digest
 
 ME = f"cli:{getpass.getuser()}"
@@ -149,3 +151,12 @@ def test_run_is_refused_while_an_earlier_job_blocks_it(runner, session, clock, j
                                   ["pause", str(2**31)]])
 def test_actions_need_job_ids(runner, jobs, args):
     assert runner.invoke(args=["jobs", *args]).exit_code == 2
+
+
+def test_show_gives_a_running_requests_start_elapsed_time_and_timeout(runner, session, clock):
+    job = save_job(session, clock, ("test_echo", {}))
+    mark_running(session, job, clock.now - timedelta(seconds=75))
+    result = runner.invoke(args=["jobs", "show", str(job.id)])
+    assert result.exit_code == 0, result.output
+    assert (f"  running since {(clock.now - timedelta(seconds=75)).isoformat()}, for 75.0s; "
+            "times out after 300s") in result.stdout.splitlines()

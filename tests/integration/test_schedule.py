@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from dashboard.app.extensions import db
 from dashboard.queue import Job, JobDigest, JobState, QueueSettings
 from dashboard.queue.models import ScheduleState
-from dashboard.queue.recurring import enqueue_due, parse, status
+from dashboard.queue.recurring import enqueue_due, parse
+from dashboard.queue.schedules import status
 
 HOURLY = {"name": "hourly-sync", "cron": "0 * * * *", "relation_id": "sync",
           "requests": [{"type_code": "test_echo", "payload": {"scope": "all"}}]}

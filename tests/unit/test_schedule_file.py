@@ -41,6 +41,13 @@ requests = [{type_code = "reconcile", payload = {"scope" = "all"}}]
 @pytest.mark.parametrize(("change", "message"), [
     ({"cron": "0 3 * *"}, "schedule entry 1 ('nightly'): cron: '0 3 * *' is not a cron"),
     ({"cron": "61 * * * *"}, "cron: '61 * * * *' is not a cron"),
+    # Valid to croniter, but no time to run: refused, not left to fail every run.
+    ({"cron": "0 0 31 2 *"}, "schedule entry 1 ('nightly'): cron: '0 0 31 2 *' names no time "
+                             "to run within 5 years"),
+    ({"cron": "0 0 30 2 *"}, "cron: '0 0 30 2 *' names no time to run within 5 years"),
+    # Seconds and years are not the 5 fields the README documents.
+    ({"cron": "0 0 1 1 * 0 2099"}, "cron: '0 0 1 1 * 0 2099' is not a cron expression of 5"),
+    ({"cron": "* * * * * *"}, "cron: '* * * * * *' is not a cron expression of 5 fields"),
     ({"cron": None}, "cron: None is not a cron"),
     ({"name": ""}, "schedule entry 1: name: required"),
     ({"name": "x" * 101}, "name: required, a string of 1 to 100"),
@@ -105,3 +112,7 @@ def test_a_time_zone_moves_the_slots():
         2026, 1, 5, 2, 0, tzinfo=UTC)
     assert paris.latest(datetime(2026, 7, 5, 9, 0, tzinfo=UTC)) == datetime(
         2026, 7, 5, 1, 0, tzinfo=UTC)
+
+
+def test_29_february_is_a_time_to_run():
+    assert entry(cron="0 0 29 2 *").cron == "0 0 29 2 *"

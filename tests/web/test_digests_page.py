@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from dashboard.queue import DigestRun, JobState
+from dashboard.queue import DigestRun, JobState, db_clock
 from dashboard.queue.models import DigestProcess
 from dashboard.queue.states import RequestState
 from tests.support.factories import save_job
@@ -199,3 +199,15 @@ def test_metrics_export_the_age_of_the_last_digest_run(app, session, clock):
     assert scrape(app)["asyncqueue_digest_last_run_age_seconds"] == 75
     add_digest(session, clock, "long:1:x", beat_ago=10)
     assert scrape(app)["asyncqueue_digest_last_run_age_seconds"] == 10
+
+
+def test_a_host_whose_clock_is_off_is_shown_until_it_is_set_right(viewer, session, clock):
+    with session.get_bind().begin() as connection:
+        db_clock.record(connection, "skewed-1", -301.4, now=clock.now)
+        db_clock.record(connection, "fine-1", 0.2, now=clock.now)
+    page = " ".join(re.sub(r"<[^>]+>", "", text(viewer.get("/digests"))).split())
+    assert "skewed-1: 301.4 s ahead of the database's clock" in page
+    assert "fine-1" not in page
+    with session.get_bind().begin() as connection:
+        db_clock.record(connection, "skewed-1", 0.1, now=clock.now)
+    assert "clock is off" not in text(viewer.get("/digests"))

@@ -129,6 +129,10 @@ def test_gunicorn_config_says_which_setting_is_wrong_in_one_line(monkeypatch, ca
      "schedule entry 1 ('nightly'): cron: '0 3 * *' is not a cron expression"),
     ('cron = "0 3 * * *"\nrequests = [{type_code = "reconcile", payload = {}}]',
      "schedule entry 1 ('nightly'): requests[0].type_code: unknown request type 'reconcile'"),
+    ('cron = "0 0 31 2 *"\nrequests = [{type_code = "test_echo", payload = {}}]',
+     "schedule entry 1 ('nightly'): cron: '0 0 31 2 *' names no time to run within 5 years"),
+    ('cron = "* * * * * *"\nrequests = [{type_code = "test_echo", payload = {}}]',
+     "schedule entry 1 ('nightly'): cron: '* * * * * *' is not a cron expression of 5 fields"),
 ])
 def test_a_bad_schedule_is_refused_at_start_naming_the_entry_and_field(
         monkeypatch, capsys, tmp_path, entry, expected):

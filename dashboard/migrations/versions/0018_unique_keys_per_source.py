@@ -11,7 +11,7 @@ Downgrading makes keys unique across sources again: it stops, naming the keys, w
 sources' active jobs share one (cancel or finish one of them first), rather than lose a job.
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 
 """
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0018'
-down_revision = '0015'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
