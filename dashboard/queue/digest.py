@@ -76,6 +76,8 @@ class JobDigest:
 
     ``concurrency`` (default: the settings') is how many jobs it runs at once, each in a
     thread of its own (see inflight.py); 1 runs them one after the other in this thread.
+    ``resident``: a long-lived worker's (worker.py), whose row on the Digests page outlives
+    each run.
     """
 
     def __init__(
@@ -85,6 +87,7 @@ class JobDigest:
         clock: Callable[[], datetime] | None = None,
         worker: str | None = None,
         concurrency: int | None = None,
+        resident: bool = False,
     ) -> None:
         setup = current()
         self.session = session if session is not None else setup.new_session()
@@ -101,6 +104,7 @@ class JobDigest:
         if self.concurrency > 1:
             check_pool(self._engine, self.concurrency)
         self.lease = Lease(worker or claims.new_worker_id(), self.settings.lease_seconds)
+        self.resident = resident
         self._job: Job | None = None
         self._run_started = self.clock()
         self._held = Holdings()
@@ -362,7 +366,8 @@ class JobDigest:
         try:
             with self._transaction():
                 digest_runs.record_end(self._conn, run_id, result, error, now=self.clock())
-                processes.forget(self._conn, self.lease.worker)
+                if not self.resident:
+                    processes.forget(self._conn, self.lease.worker)
                 # Old runs, sent alerts and hourly counts: bounded for a --loop worker.
                 retention.prune_history(self._conn, now=self.clock())
         except Exception:
