@@ -358,8 +358,9 @@ class JobDigest:
 
     def _record_run_start(self, started_at: datetime) -> int | None:
         with self._transaction():
-            processes.register(self._conn, self.lease.worker, concurrency=self.concurrency,
-                               lease_seconds=self.lease.seconds, now=started_at)
+            if not self.resident:  # a resident worker's row is written once, at its start
+                processes.register(self._conn, self.lease.worker, concurrency=self.concurrency,
+                                   lease_seconds=self.lease.seconds, now=started_at)
             return digest_runs.record_start(self._conn, self.lease.worker, started_at)
 
     def _record_run_end(self, run_id: int | None, result: DigestResult, error: str | None) -> None:

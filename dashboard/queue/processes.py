@@ -68,12 +68,13 @@ def register(conn: sa.Connection, worker: str, *, concurrency: int, lease_second
 
 
 def beat(conn: sa.Connection, worker: str, *, now: datetime,
-         connections: int | None = None, hung: int | None = None) -> None:
-    """The digest is alive; ``connections`` and ``hung``, when given, are its counts now."""
+         connections: int | None = None, hung: int | None = None) -> bool:
+    """The digest is alive; ``connections`` and ``hung``, when given, are its counts now.
+    False: it has no row (deleted meanwhile)."""
     counts = {name: value for name, value in (("connections", connections), ("hung", hung))
               if value is not None}
-    conn.execute(sa.update(processes).where(processes.c.worker == worker)
-                 .values(heartbeat_at=now, **counts))
+    return conn.execute(sa.update(processes).where(processes.c.worker == worker)
+                        .values(heartbeat_at=now, **counts)).rowcount > 0
 
 
 def forget(conn: sa.Connection, worker: str) -> None:

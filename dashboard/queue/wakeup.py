@@ -17,9 +17,10 @@ A cron-run digest uses none of this: its pickup is the cron interval.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -65,13 +66,33 @@ def next_due(conn: sa.Connection, now: datetime) -> datetime | None:
     return min((moment for moment in row if moment is not None), default=None)
 
 
+def own_connection(engine: sa.Engine) -> Any:
+    """A driver connection of the engine's, set up as its pool's are, taken out of the
+    pool (the pool's connections stay for the runs), in autocommit: a statement sent on it
+    is all that reaches the server."""
+    pooled = engine.raw_connection()
+    driver: Any = pooled.driver_connection
+    pooled.detach()
+    try:
+        if callable(getattr(driver, "autocommit", None)):
+            driver.autocommit(True)  # PyMySQL
+        elif hasattr(driver, "autocommit") and not isinstance(driver, sqlite3.Connection):
+            driver.autocommit = True  # psycopg
+        # sqlite3: in autocommit already (database.py sets isolation_level None)
+    except Exception:
+        driver.close()
+        raise
+    return driver
+
+
 class Poller:
     """Waits by polling the highest job id on a connection of its own (SQLite, MariaDB)."""
 
     def __init__(self, engine: sa.Engine, interval: float) -> None:
         self.engine = engine
         self.interval = max(interval, FAST_POLL)
-        self._conn: sa.Connection | None = None
+        self._sql = str(NEWEST.compile(dialect=engine.dialect))
+        self._driver: Any = None
         self._newest: int | None = None
         self._period = FAST_POLL
         self._fast_until = time.monotonic() + RECENT  # a worker just started is expected
@@ -79,9 +100,9 @@ class Poller:
         self.polls = 0
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        if self._driver is not None:
+            _close_quietly(self._driver)
+            self._driver = None
 
     def worked(self) -> None:
         """Work arrived: poll fast for the next RECENT seconds."""
@@ -89,16 +110,18 @@ class Poller:
         self._period = FAST_POLL
 
     def poll(self) -> bool:
-        """One probe: True when a job was saved since the last one."""
-        if self._conn is None:
-            self._conn = self.engine.connect()
+        """One statement, one index probe: True when a job was saved since the last one."""
+        if self._driver is None:
+            self._driver = own_connection(self.engine)
         self.polls += 1
+        cursor = self._driver.cursor()
         try:
-            newest = self._conn.scalar(NEWEST)
+            cursor.execute(self._sql)
+            newest = cursor.fetchone()[0] or 0
         finally:
-            self._conn.rollback()  # no snapshot held (MariaDB), no WAL pinned (SQLite)
-        arrived = self._newest is not None and (newest or 0) > self._newest
-        self._newest = newest or 0
+            cursor.close()
+        arrived = self._newest is not None and newest > self._newest
+        self._newest = newest
         return arrived
 
     def wait(self, seconds: float, stop: Stoppable) -> bool:
@@ -122,11 +145,10 @@ class Poller:
                     return True
                 if not fast:
                     self._period = min(self._period * 2, self.interval)
-        except sa.exc.DBAPIError as error:
+        except Exception as error:  # the database is down: the run says so
             log.warning("could not poll for new jobs: %s", first_line(error))
-            return False  # the run says what is wrong; the interval paces the next try
-        finally:
-            self.close()  # runs use the pool's connections; none is kept between waits
+            self.close()
+            return False
 
 
 class Listener:
@@ -135,14 +157,11 @@ class Listener:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        self._driver: object | None = None
+        self._driver: Any = None
 
     def close(self) -> None:
         if self._driver is not None:
-            try:
-                self._driver.close()  # type: ignore[attr-defined]
-            except Exception:  # it may be broken already; it is let go either way
-                pass
+            _close_quietly(self._driver)
             self._driver = None
 
     def worked(self) -> None:
@@ -153,14 +172,11 @@ class Listener:
         the run's claim and the wait is missed)."""
         if self._driver is not None:
             return
-        pooled = self.engine.raw_connection()
-        driver = pooled.driver_connection
-        pooled.detach()  # its own: the pool's connections stay for the runs
+        driver = own_connection(self.engine)
         try:
-            driver.autocommit = True  # type: ignore[union-attr]
-            driver.execute(f"LISTEN {CHANNEL}")  # type: ignore[union-attr]
+            driver.execute(f"LISTEN {CHANNEL}")
         except Exception:
-            driver.close()  # type: ignore[union-attr]
+            _close_quietly(driver)
             raise
         self._driver = driver
 
@@ -177,7 +193,7 @@ class Listener:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
-                notified = list(self._driver.notifies(  # type: ignore[union-attr]
+                notified = list(self._driver.notifies(
                     timeout=min(left, SLICE), stop_after=1))
                 if notified:
                     self._drain()
@@ -190,7 +206,7 @@ class Listener:
 
     def _drain(self) -> None:
         """Read the notifications already come in: one run claims for them all."""
-        for _ in self._driver.notifies(timeout=0, stop_after=1000):  # type: ignore[union-attr]
+        for _ in self._driver.notifies(timeout=0, stop_after=1000):
             pass
 
 
@@ -199,6 +215,13 @@ def for_engine(engine: sa.Engine, interval: float) -> Listener | Poller:
     if is_postgresql(engine) and engine.dialect.driver == "psycopg":
         return Listener(engine)
     return Poller(engine, interval)
+
+
+def _close_quietly(driver: Any) -> None:
+    try:
+        driver.close()
+    except Exception:  # it may be broken already; it is let go either way
+        pass
 
 
 def first_line(error: BaseException) -> str:

@@ -104,20 +104,25 @@ class LoopWorker:
         except sa.exc.DBAPIError:
             return None  # the database is down: the interval paces the next run
 
-    def _register(self) -> None:
+    def _register(self, conn: sa.Connection | None = None) -> None:
+        """Write its row, on ``conn`` (in the caller's transaction) or in one of its own."""
+        if conn is None:
+            with self.engine.begin() as own:
+                return self._register(own)
         digest = self.digest
-        with self.engine.begin() as conn:
-            processes.register(conn, digest.lease.worker, concurrency=digest.concurrency,
-                               lease_seconds=digest.lease.seconds, now=digest.clock())
-            processes.beat(conn, digest.lease.worker, now=digest.clock(), **self._counts())
+        processes.register(conn, digest.lease.worker, concurrency=digest.concurrency,
+                           lease_seconds=digest.lease.seconds, now=digest.clock())
+        processes.beat(conn, digest.lease.worker, now=digest.clock(), **self._counts())
+        return None
 
     def _beat(self) -> None:
         self._next_beat = time.monotonic() + self._beat_every
         counts = self._counts()
         try:
             with self.engine.begin() as conn:
-                processes.beat(conn, self.digest.lease.worker, now=self.digest.clock(),
-                               **counts)
+                if not processes.beat(conn, self.digest.lease.worker,
+                                      now=self.digest.clock(), **counts):
+                    self._register(conn)  # its row was deleted: it is alive all the same
         except sa.exc.DBAPIError as error:  # the next beat tries again
             log.warning("could not beat the digest's row: %s", wakeup.first_line(error))
 
