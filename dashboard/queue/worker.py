@@ -25,12 +25,12 @@ log = logging.getLogger("dashboard.digest")
 
 def end_leases_of_gone(digest: JobDigest) -> list[str]:
     """At a digest process's start: give back the jobs held by this host's earlier digests
-    that are gone (see processes.end_leases_of_gone), one warning line each."""
+    that are gone (see processes.end_leases_of_gone), one line each."""
     engine = _engine(digest)
     with engine.begin() as conn:
         gone = processes.end_leases_of_gone(conn, digest.lease.worker, now=digest.clock())
-    for worker in gone:
-        log.warning("digest %s of this host is gone; its jobs' leases end now", worker)
+    for worker in gone:  # each job taken over says so in a warning of its own
+        log.info("digest %s of this host is gone; its jobs' leases end now", worker)
     return gone
 
 

@@ -153,7 +153,7 @@ def test_a_digest_gives_back_at_once_the_jobs_of_a_killed_digest_of_its_host(
     until = session.scalar(sa.select(Job.locked_until).where(Job.id == job.id))
     assert until > utcnow() + timedelta(minutes=4)
 
-    recovery = digests.run()
+    recovery = digests.run(LOG_LEVEL="INFO")
     assert recovery.popen.returncode == 0, recovery.output
     assert "of this host is gone; its jobs' leases end now" in recovery.stderr
     assert f"job {job.id}: its digest's lease expired; taking it over" in recovery.stderr
