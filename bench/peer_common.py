@@ -21,6 +21,10 @@ import psycopg
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 #: Seconds each task waits, as a call to a remote API would (the latency row); 0: none.
 WAIT = float(os.environ.get("BENCH_REQUEST_SECONDS") or 0)
+#: The pickup row (bench/pickup.py): a worker idle this long, then jobs enqueued one at a
+#: time, a random pause of this many seconds apart.
+PICKUP_IDLE = 6.0
+PICKUP_PAUSES = (0.1, 0.4)
 
 
 def dsn() -> str:
@@ -75,6 +79,9 @@ class PeerSide:
     enqueue: Callable[[int, int], Awaitable[float]]
     #: Selects (jobs done, epoch of the first start, epoch of the last completion).
     window: str
+    #: ``pickup(jobs)``: each job's wait from its enqueue to its start, with a worker
+    #: idle at its defaults (bench/pickup.py); None: not measured for this peer.
+    pickup: Callable[[int], list[float]] | None = None
 
     def cli(self, command: str, *args: str) -> None:
         if command == "setup":
@@ -94,6 +101,8 @@ class PeerSide:
             answer(per_second=asyncio.run(self.enqueue(int(args[0]), 1)))
         elif command == "enqueue-bulk":
             answer(per_second=asyncio.run(self.enqueue(int(args[0]), int(args[1]))))
+        elif command == "pickup" and self.pickup is not None:
+            answer(waits=self.pickup(int(args[0])))
         elif command == "window":
             done, first, last = execute(self.window)[0]
             answer(done=done, seconds=float(last - first) if done else 0.0)

@@ -52,6 +52,9 @@ class Running:
             command, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True)
 
+    def send(self, sig: signal.Signals) -> None:
+        self._proc.send_signal(sig)
+
     def finish(self, timeout: float) -> Finished:
         deadline = self.started + timeout
         peak_kb = 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-from . import concurrency
+from . import concurrency, pickup
 from .ours import SCENARIOS
 from .peers import PGQUEUER, PGQUEUER_BATCH_1, PROCRASTINATE, WORKERS
 from .results import Results
@@ -238,6 +238,27 @@ def concurrency_targets(results: Results) -> list[str]:
     return lines
 
 
+def pickup_table(results: Results) -> list[str]:
+    """Issue 24: save to start with a long-lived worker at its defaults, idle a while."""
+    lines = ["| worker | p50 ms | p95 ms | runs of p50 | poll ms | target (p50 / p95) |",
+             "|---|---|---|---|---|---|"]
+    wanted = {"postgresql": (50, 200), "sqlite": (500, 1000)}
+    for name in pickup.NAMES:
+        p50, p95 = pickup.key(name, "p50"), pickup.key(name, "p95")
+        if p50 not in results.runs:
+            continue
+        poll = results.median(pickup.key(name, "poll"))
+        target = wanted.get(name)
+        met = "—" if target is None else (
+            f"≤ {target[0]} / ≤ {target[1]}: " + (
+                "yes" if results.median(p50) <= target[0] and results.median(p95) <= target[1]
+                else "**no**"))
+        lines.append(f"| {pickup.LABELS[name]} | **{fmt(results.median(p50))}** | "
+                     f"{fmt(results.median(p95))} | {runs(results, p50)} | "
+                     f"{'—' if poll is None else fmt(poll, 3)} | {met} |")
+    return lines
+
+
 def markdown(results: Results) -> str:
     parts = ["### Figures of the last run", "", *machine(results), "",
              "#### Digest throughput (no-op requests; medians; ratios of medians from this run)",
@@ -252,6 +273,9 @@ def markdown(results: Results) -> str:
         parts += ["", "#### Requests in flight (issue 11; medians, ratios of medians)", "",
                   *concurrency_table(results), "", "#### Targets of issue 11", "",
                   *concurrency_targets(results)]
+    if any(key.startswith("pickup/") for key in results.runs):
+        parts += ["", f"#### Pickup (issue 24; {pickup.JOBS} jobs saved one at a time to an "
+                  "idle `--loop` worker; medians of the rounds)", "", *pickup_table(results)]
     return "\n".join(parts) + "\n"
 
 

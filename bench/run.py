@@ -23,14 +23,14 @@ import sqlalchemy as sa
 
 from dashboard.api.bodies import MAX_BATCH
 
-from . import concurrency, memory, ours, peers, profile, report
+from . import concurrency, memory, ours, peers, pickup, profile, report
 from .process import DATABASE_PREFIX, ROOT
 from .queue_db import QueueDatabase, database_url
 from .results import Measurement, Results
 
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
-SECTIONS = ("digest", "cold", "concurrency", "enqueue", "memory", "profile")
+SECTIONS = ("digest", "cold", "concurrency", "enqueue", "pickup", "memory", "profile")
 PROFILE_RAW = ROOT / "bench" / "results" / "digest-profile.txt"
 PROFILE_CPU = ROOT / "bench" / "results" / "digest-profile-gil.txt"
 
@@ -132,6 +132,13 @@ def enqueue_rounds(args, results: Results, database: QueueDatabase) -> None:
                "jobs/s")
 
 
+def pickup_rounds(args, results: Results, databases: dict[str, QueueDatabase]) -> None:
+    """Issue 24's pickup latency (bench/pickup.py): ours on each database, then pgqueuer's."""
+    for round_number in range(1, args.runs + 1):
+        say(f"pickup round {round_number}/{args.runs}")
+        pickup.pickup_round(results, databases, record, poll=round_number == 1)
+
+
 def memory_section(args, results: Results, database: QueueDatabase) -> None:
     database.reset()
     record(results, "memory/digest/empty", memory.digest_peak_rss(database, 1000, 30), "MB")
@@ -226,6 +233,8 @@ def main(argv: list[str] | None = None) -> None:
             concurrency_rounds(args, results, databases["postgresql"])
         if "enqueue" in args.sections:
             enqueue_rounds(args, results, databases["postgresql"])
+        if "pickup" in args.sections:
+            pickup_rounds(args, results, databases)
         if "memory" in args.sections:
             memory_section(args, results, databases["memory"])
         if "profile" in args.sections:

@@ -7,6 +7,7 @@ __version__ = "0.1.0"
 
 import functools
 import gc
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,15 +24,22 @@ if TYPE_CHECKING:
 PACKAGE = Path(__file__).resolve().parent
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """The app factory: defaults, then the environment, then ``test_config``."""
+def create_app(test_config: dict[str, Any] | None = None, *,
+               digest_only: bool | None = None) -> Flask:
+    """The app factory: defaults, then the environment, then ``test_config``.
+
+    ``digest_only``: the app of a digest process, which leaves out the pages, the API and
+    ``flask db`` (None: when this process is ``flask ... digest``, see runs_the_digest)."""
     # Imported here, as flaskr does, so that importing the queue core (which loads this
     # package first) loads neither Flask nor the pages.
     from flask import Flask
 
-    from . import alerts, api, auth, cli, web
-    from .app import files, health, input_checks, logs, metrics, transactions
-    from .app.extensions import csrf, db, migrate
+    from . import alerts, cli
+    from .app import files, logs
+    from .app.extensions import db
+
+    if digest_only is None:
+        digest_only = test_config is None and runs_the_digest(sys.argv)
 
     app = Flask(
         __name__,
@@ -54,10 +62,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     logs.init_app(app)
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PACKAGE / "migrations"), render_as_batch=True)
     with app.app_context():
         prepare_engine(db.engine)
-    transactions.init_app(app)
     alerts.init_app(app)
     config.import_types(app.config["QUEUE_TYPES"])
     queue.load_types()  # and the installed packages' entry points
@@ -65,16 +71,49 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["queue"] = queue.QueueSetup(session=db.session, settings=queue_settings(
         app.config, run_listeners=(alerts.after_digest_run(app),)))
     queue.settings.add_finder(app_queue_setup)
+    cli.init_app(app, digest_only=digest_only)
+    if not digest_only:
+        _migrations_pages_and_api(app)
+    _set_aside_what_lives_on()
+    return app
+
+
+def _migrations_pages_and_api(app: Flask) -> None:
+    """``flask db``, and what serves pages and the API: none of it is loaded by a digest
+    process."""
+    from . import api, auth, web
+    from .app import health, input_checks, metrics, transactions
+    from .app.extensions import csrf, db, migrate
+
+    migrate.init_app(app, db, directory=str(PACKAGE / "migrations"), render_as_batch=True)
+    transactions.init_app(app)
     input_checks.init_app(app)
-    cli.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)
     web.init_app(app)
     health.init_app(app)
     metrics.init_app(app)
     api.init_app(app)
-    _set_aside_what_lives_on()
-    return app
+
+
+#: ``flask``'s own options that take a value (``flask --app dashboard digest``).
+_FLASK_OPTIONS_WITH_VALUES = ("--app", "-A", "--env-file", "-e")
+
+
+def runs_the_digest(argv: list[str]) -> bool:
+    """Whether this process is ``flask [--app dashboard] digest ...`` (also through
+    ``python -m flask``): then it loads the queue, settings, logs and alerts, and not what
+    serves pages and the API. A test's or a server's app loads everything."""
+    program = Path(argv[0])
+    if program.name != "flask" and (program.name, program.parent.name) != ("__main__.py",
+                                                                          "flask"):
+        return False
+    args = argv[1:]
+    at = 0
+    while at < len(args) and args[at].startswith("-"):
+        takes_value = args[at] in _FLASK_OPTIONS_WITH_VALUES
+        at += 2 if takes_value else 1
+    return at < len(args) and args[at] == "digest"
 
 
 def _set_aside_what_lives_on() -> None:

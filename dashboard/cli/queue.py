@@ -24,6 +24,7 @@ from ..queue import (
     scheduling,
 )
 from ..queue.settings import clock
+from ..queue.worker import LoopWorker, end_leases_of_gone
 from .common import JOB_ID, database_errors
 
 T = TypeVar("T")
@@ -54,7 +55,8 @@ def stop_on_signals(digest: JobDigest) -> Iterator[None]:
 @click.option("--job", "job_id", type=JOB_ID, help="Run only this job, now.")
 @click.option("--loop", is_flag=True, help="Keep running, as a long-lived worker.")
 @click.option("--interval", type=click.FloatRange(min=0), default=5.0, show_default=True,
-              help="With --loop: seconds to wait when no job is due.")
+              help="With --loop: seconds between runs at most, when no new job wakes it "
+                   "sooner.")
 @with_appcontext
 def digest_command(max_jobs: int | None, max_seconds: float | None, concurrency: int | None,
                    job_id: int | None, loop: bool, interval: float) -> None:
@@ -63,10 +65,12 @@ def digest_command(max_jobs: int | None, max_seconds: float | None, concurrency:
         raise click.UsageError("--job and --loop can't be used together")
     with database_errors():
         try:
-            digest = JobDigest(db.session(), concurrency=concurrency)
+            digest = JobDigest(db.session(), concurrency=concurrency, resident=loop)
         except ValueError as error:
             raise click.UsageError(str(error)) from None
         with stop_on_signals(digest):
+            if job_id is None:
+                end_leases_of_gone(digest)
             if job_id is not None:
                 job = db.session.get(Job, job_id)
                 if job is None:
@@ -77,15 +81,12 @@ def digest_command(max_jobs: int | None, max_seconds: float | None, concurrency:
                     raise click.ClickException(str(refusal)) from None
                 click.echo(f"digest: {result.summary()}")
                 return
-            while True:
-                result = digest.execute(max_jobs=max_jobs, max_seconds=max_seconds)
-                click.echo(f"digest: {result.summary()}")
-                if not loop or digest.stopped:
-                    return
-                if result.jobs == 0:
-                    digest.wait(interval)
-                    if digest.stopped:
-                        return
+            if loop:
+                LoopWorker(digest, interval=interval, max_jobs=max_jobs,
+                           max_seconds=max_seconds, echo=click.echo).run()
+                return
+            result = digest.execute(max_jobs=max_jobs, max_seconds=max_seconds)
+            click.echo(f"digest: {result.summary()}")
 
 
 def _checked(check: Callable[[Any], T]) -> Callable[..., T | None]:

@@ -77,6 +77,8 @@ class JobDigest:
 
     ``concurrency`` (default: the settings') is how many jobs it runs at once, each in a
     thread of its own (see inflight.py); 1 runs them one after the other in this thread.
+    ``resident``: a long-lived worker's (worker.py), whose row on the Digests page outlives
+    each run.
     """
 
     def __init__(
@@ -86,6 +88,7 @@ class JobDigest:
         clock: Callable[[], datetime] | None = None,
         worker: str | None = None,
         concurrency: int | None = None,
+        resident: bool = False,
     ) -> None:
         setup = current()
         self.session = session if session is not None else setup.new_session()
@@ -104,6 +107,7 @@ class JobDigest:
         if self.concurrency > 1:
             check_pool(self._engine, self.concurrency)
         self.lease = Lease(worker or claims.new_worker_id(), self.settings.lease_seconds)
+        self.resident = resident
         self._job: Job | None = None
         self._run_started = self.clock()
         self._held = Holdings()
@@ -357,15 +361,17 @@ class JobDigest:
 
     def _record_run_start(self, started_at: datetime) -> int | None:
         with self._transaction():
-            processes.register(self._conn, self.lease.worker, concurrency=self.concurrency,
-                               lease_seconds=self.lease.seconds, now=started_at)
+            if not self.resident:  # a resident worker's row is written once, at its start
+                processes.register(self._conn, self.lease.worker, concurrency=self.concurrency,
+                                   lease_seconds=self.lease.seconds, now=started_at)
             return digest_runs.record_start(self._conn, self.lease.worker, started_at)
 
     def _record_run_end(self, run_id: int | None, result: DigestResult, error: str | None) -> None:
         try:
             with self._transaction():
                 digest_runs.record_end(self._conn, run_id, result, error, now=self.clock())
-                processes.forget(self._conn, self.lease.worker)
+                if not self.resident:
+                    processes.forget(self._conn, self.lease.worker)
                 # Old runs, sent alerts and hourly counts: bounded for a --loop worker.
                 retention.prune_history(self._conn, now=self.clock())
         except Exception:

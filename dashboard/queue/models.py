@@ -228,7 +228,8 @@ class DigestRun(Base):
 class DigestProcess(Base):
     """A digest process while it runs: what the Digests page lists.
 
-    Written when a run starts, beaten by the run's heartbeat, deleted when the run ends; a
+    Written when a run starts, beaten by the run's heartbeat, deleted when the run ends (a
+    ``--loop`` digest: when it starts, beaten while idle too, deleted when it stops); a
     digest that was killed leaves its row, stale, until a later digest prunes it.
     """
 
@@ -247,6 +248,13 @@ class DigestProcess(Base):
     #: The one job it was asked to run (``flask digest --job``, Run now); NULL: a run of
     #: due jobs, the kind cron starts.
     job_id: Mapped[int | None] = mapped_column(sa.Integer)
+    #: Its pid namespace (Linux: the inode of /proc/self/ns/pid), so that a digest starting
+    #: on the same host can tell whether ``pid`` is one of its own processes.
+    pid_namespace: Mapped[str | None] = mapped_column(sa.String(32))
+    #: Database connections it holds; NULL: not told.
+    connections: Mapped[int | None] = mapped_column(sa.Integer)
+    #: Calls it abandoned past their timeout that never returned; NULL: not told.
+    hung: Mapped[int | None] = mapped_column(sa.Integer)
 
     __table_args__ = (TABLE_ARGS,)
 

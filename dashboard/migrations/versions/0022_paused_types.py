@@ -5,7 +5,7 @@ claims say so in the application's SQL, PostgreSQL's in its function ``lock_due_
 written here again whole with that condition (and the order of migration 0010).
 
 Revision ID: 0022
-Revises: 0018
+Revises: 0021
 
 """
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import mysql
 
 # revision identifiers, used by Alembic.
 revision = '0022'
-down_revision = '0018'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 
