@@ -20,7 +20,8 @@ from .models import PERMISSIONS
 #: Endpoints open without a token: the API's description.
 OPEN_ENDPOINTS = {"api.openapi"}
 
-WHAT = {"read": "read jobs", "enqueue": "enqueue jobs", "act": "act on jobs"}
+WHAT = {"read": "read jobs", "enqueue": "enqueue jobs", "act": "act on jobs",
+        "delete": "delete jobs"}
 
 
 def _unauthorized(message: str, *, invalid: bool = False) -> Response:

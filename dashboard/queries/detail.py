@@ -15,6 +15,7 @@ from ..queue.settings import current
 from ..queue.states import DUE_STATES, JobState, RequestState
 from .filters import ShownState
 from .jobs import shown_state
+from .permanence import is_permanent
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class JobDetail:
     #: The values of the secret keys of the job's payloads and results: hidden wherever
     #: they turn up in its errors, tracebacks and results.
     secrets: frozenset[str] = frozenset()
+    #: Its requests (ids) that failed for good at once (see permanence.py).
+    permanent: frozenset[int] = frozenset()
 
     @property
     def shown_state(self) -> JobState | ShownState:
@@ -42,7 +45,9 @@ def job_detail(session: Session, job_id: int) -> JobDetail | None:
                   if waiting and job.relation_id is not None else None)
     secrets = current().settings.masker.secrets_of_json(
         *(text for r in job.requests for text in (r.payload, r.result)))
-    return JobDetail(job, blocked_by, entries_for_job(session, job_id), secrets)
+    permanent = frozenset(r.id for r in job.requests
+                          if is_permanent(r.type_code, r.state, r.attempts))
+    return JobDetail(job, blocked_by, entries_for_job(session, job_id), secrets, permanent)
 
 
 #: Requests a job's page shows at once: a job of 1,000 requests is read a part at a time.

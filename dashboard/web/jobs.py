@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, render_template, request
+from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from ..app.extensions import db
+from ..auth.models import Role
 from ..queries.detail import job_detail, request_part
 from ..queries.filters import (
     FILTER_STATES,
@@ -18,6 +20,7 @@ from ..queries.filters import (
     parse_id,
     whole_number,
 )
+from ..queries.followed import followed
 from ..queries.jobs import check_filter, conditions, jobs, list_jobs
 from ..queries.ordering import COUNT_CAP, SORTS, capped_count, parse_cursor, parse_sort
 from ..queue.actions import ACTIONS, BULK, applicable
@@ -75,6 +78,11 @@ def _listing(args: MultiDict[str, str]) -> dict[str, object]:
     seen = whole_number("seen", args["seen"], 0, MAX_ID) if first and args.get("seen") else None
     session = db.session()
     check_filter(session, found)
+    follow = None
+    if found.audit_entry is not None:
+        follow = followed(session, found.audit_entry)
+        if follow is None:
+            raise BadFilter("audit", found.audit_entry, "no audit entry has this id")
     page = list_jobs(session, found, sort=sort, before=before, cursor=cursor, seen=seen)
     where = conditions(found)
     newer = None
@@ -84,7 +92,7 @@ def _listing(args: MultiDict[str, str]) -> dict[str, object]:
         else:
             newer = capped_count(session, [*where, jobs.c.id > seen], COUNT_CAP)
     return dict(page=page, found=found, params=found.to_params(), sort=sort, before=before,
-                cursor=cursor, seen=seen if first else None, newer=newer,
+                cursor=cursor, seen=seen if first else None, newer=newer, followed=follow,
                 matching=capped_count(session, [*where, *sort.scope], COUNT_CAP),
                 count_cap=COUNT_CAP)
 
@@ -110,4 +118,6 @@ def render_job(job_id: int, *, confirm: str | None = None, status: int = 200):
     return render_template(template, detail=found, job=found.job, confirm=confirm,
                            part=request_part(found.job.requests, number),
                            live=found.job.state in LIVE_STATES,
-                           applies=applicable(found.job.state)), status
+                           applies=[action for action in applicable(found.job.state)
+                                    if current_user.can(Role.ADMIN) or not action.admin_only]
+                           ), status
