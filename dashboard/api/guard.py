@@ -80,7 +80,9 @@ def needs(permission: str) -> Callable:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             token = current_token()
             if not token.may(permission):
-                allowed = " or ".join(r.value for r, p in PERMISSIONS.items() if permission in p)
+                roles = [r.value for r, p in PERMISSIONS.items() if permission in p]
+                allowed = " or ".join([", ".join(roles[:-1]), roles[-1]] if len(roles) > 2
+                                      else roles)
                 return problem(403, f"this token's role ({token.role}) can't {WHAT[permission]}; "
                                     f"it needs a token of role {allowed}")
             return view(*args, **kwargs)
