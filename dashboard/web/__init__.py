@@ -15,6 +15,7 @@ from . import (
     login,
     overview,
     schedules,
+    search,
     security,
     templating,
     users,
@@ -27,5 +28,5 @@ def init_app(app: Flask) -> None:
     templating.init_app(app)
     errors.init_app(app)
     for blueprint in (login.bp, users.bp, overview.bp, jobs.bp, bulk_actions.bp, job_actions.bp,
-                      audit.bp, schedules.bp, digests.bp):
+                      audit.bp, schedules.bp, digests.bp, search.bp):
         app.register_blueprint(blueprint)
