@@ -7,6 +7,7 @@ failed again, polled with the list.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -26,6 +27,12 @@ class Followed:
     states: list[tuple[JobState, int]]
     #: The entry's jobs that no longer exist (deleted, or pruned).
     gone: int
+
+    @property
+    def filter_params(self) -> dict[str, str]:
+        """The filter the action was over, as the list's URL parameters ({} for ticked
+        rows or one job)."""
+        return json.loads(self.entry.filter) if self.entry.filter else {}
 
     @property
     def unfinished(self) -> int:

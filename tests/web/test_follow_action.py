@@ -50,6 +50,7 @@ def test_the_result_of_retry_all_is_the_list_of_its_jobs_followed_to_the_end(
     assert location == f"/jobs?audit={entry.id}"
     page = text(operator.get(location))
     assert "4 job(s) retried." in page
+    assert 'of the filter <a href="/jobs?store=1"><code>store=1</code></a>' in page
     assert sorted(int(i) for i in re.findall(r'<tr data-job="(\d+)"', page)) == ids
     assert followed_counts(page) == {"pending": 4}
     assert "The digest is still at work on 4" in page
