@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ..queue.models import Job, Request
 from ..queue.states import JobState, RequestState
 from .jobs import first_line, shown_state
-from .permanence import is_permanent
+from .permanence import judge
 
 jobs = Job.__table__
 requests = Request.__table__
@@ -43,6 +43,7 @@ def blockers(session: Session, blocked: Iterable[tuple[int, int | None]]) -> lis
     for job in session.execute(sa.select(jobs.c.id, jobs.c.state, jobs.c.next_attempt_at)
                                .where(jobs.c.id.in_(found))):
         found[job.id].state = shown_state(job.state, job.next_attempt_at).value
+    is_permanent = judge()
     for row in session.execute(
             sa.select(requests.c.job_id, requests.c.type_code, requests.c.state,
                       requests.c.attempts, requests.c.last_error)

@@ -15,7 +15,7 @@ from ..queue.settings import current
 from ..queue.states import DUE_STATES, JobState, RequestState
 from .filters import ShownState
 from .jobs import shown_state
-from .permanence import is_permanent
+from .permanence import judge
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ def job_detail(session: Session, job_id: int) -> JobDetail | None:
                   if waiting and job.relation_id is not None else None)
     secrets = current().settings.masker.secrets_of_json(
         *(text for r in job.requests for text in (r.payload, r.result)))
+    is_permanent = judge()
     permanent = frozenset(r.id for r in job.requests
                           if is_permanent(r.type_code, r.state, r.attempts))
     return JobDetail(job, blocked_by, entries_for_job(session, job_id), secrets, permanent)

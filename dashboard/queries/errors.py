@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ..queue.models import Job, Request
 from ..queue.states import JobState, RequestState
 from .filters import MAX_ERROR_LENGTH
-from .permanence import is_permanent
+from .permanence import judge
 
 jobs = Job.__table__
 requests = Request.__table__
@@ -93,10 +93,13 @@ def top_errors(session: Session, *, scanned: int = SCANNED, shown: int = SHOWN) 
         ids.extend(found[:scanned])
     groups: dict[str, list] = {}
     seen: set[int] = set()
+    is_permanent = judge()
     for chunk in range(0, len(ids), 500):
         for row in session.execute(
             sa.select(requests.c.job_id, requests.c.last_error, requests.c.updated_at,
-                      requests.c.type_code, requests.c.state, requests.c.attempts)
+                      requests.c.type_code, requests.c.attempts,
+                      # The state as stored text: no enum made per row of thousands.
+                      sa.type_coerce(requests.c.state, sa.String).label("state"))
             .where(requests.c.job_id.in_(ids[chunk:chunk + 500]),
                    requests.c.state.in_(FAILING_REQUESTS))
             .order_by(requests.c.job_id, requests.c.position)

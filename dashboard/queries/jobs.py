@@ -23,7 +23,7 @@ from ..queue.types import registry
 from . import errors, waiting
 from .filters import BadFilter, JobFilter, ShownState
 from .ordering import SORTS, Cursor, Sort, ordered
-from .permanence import is_permanent
+from .permanence import judge
 
 jobs = Job.__table__
 requests = Request.__table__
@@ -197,6 +197,7 @@ def _request_details(session: Session, ids: list[int], permanent: set[int]
     """Per job: its type codes, the reason of its failing request (else of the last one that
     failed once) and when the failing request failed; adds to ``permanent`` the jobs whose
     failing request failed for good."""
+    is_permanent = judge()
     details: dict[int, tuple[list[str], str | None, datetime | None]] = {
         i: ([], None, None) for i in ids}
     if not ids:

@@ -10,6 +10,9 @@ here in Python (a row, a request) and in SQL (a filter, a count) from the same l
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import sqlalchemy as sa
 
 from ..queue import retry
@@ -28,19 +31,33 @@ FAILING = (RequestState.FAILED, RequestState.RETRYING)
 
 def _max_attempts() -> tuple[int, dict[str, int]]:
     """The default ``max_attempts`` and each known type's own where it differs."""
-    default = current().settings.retry
-    own = {code: retry.for_type(code, default).max_attempts for code in registry.codes()}
+    return _limits(current().settings.retry, tuple(registry.codes()))
+
+
+@functools.lru_cache(maxsize=16)
+def _limits(default: retry.RetryStrategy, codes: tuple[str, ...]) -> tuple[int, dict[str, int]]:
+    # Read once per settings and set of types: Top errors asks for thousands of rows.
+    own = {code: retry.for_type(code, default).max_attempts for code in codes}
     return default.max_attempts, {c: n for c, n in own.items() if n != default.max_attempts}
+
+
+def judge() -> Callable[[str, RequestState, int], bool]:
+    """``is_permanent`` with the limits read once, for many rows."""
+    default, own = _max_attempts()
+    known = frozenset(registry.codes())
+
+    def permanent(type_code: str, state: RequestState, attempts: int) -> bool:
+        if state not in FAILING:
+            return False
+        if type_code not in known:
+            return True
+        return state == RequestState.FAILED and attempts < own.get(type_code, default)
+    return permanent
 
 
 def is_permanent(type_code: str, state: RequestState, attempts: int) -> bool:
     """A failing request (failed or retrying) that a retry can't mend."""
-    if state not in FAILING:
-        return False
-    if type_code not in registry:
-        return True
-    default, own = _max_attempts()
-    return state == RequestState.FAILED and attempts < own.get(type_code, default)
+    return judge()(type_code, state, attempts)
 
 
 def permanent_request() -> sa.ColumnElement[bool]:
