@@ -6,6 +6,7 @@ Callable from the web, the HTTP API and the CLI alike (no Flask here).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from .. import audit
 from ..queries.filters import JobFilter
 from ..queries.jobs import conditions
+from ..queries.permanence import permanent_job
 from ..queue.actions import ACTION_FUNCTIONS, APPLIES_TO, ActionRefused
 from ..queue.database import begin_for_write
 from ..queue.models import Job
@@ -23,6 +25,8 @@ jobs = Job.__table__
 #: What a bulk action acts on: the ticked jobs, every job matching a filter, or every
 #: job. An empty filter matches every job, so that takes "all", chosen on purpose.
 SCOPES = ("selected", "filter", "all")
+#: A destructive action over more jobs than this asks the operator to type their number.
+TYPED_ABOVE = 100
 
 
 class ScopeRefused(ValueError):
@@ -63,6 +67,34 @@ def count_for_action(session: Session, found: JobFilter, action: str, *, upto: i
     return session.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one()
 
 
+def left_out(session: Session, found: JobFilter, action: str, *, upto: int | None,
+             cap: int) -> dict[str, int]:
+    """The jobs matching the filter (up to ``upto``) that the action does not apply to as
+    they are now, counted per state (at most ``cap + 1`` in all): what the list counts
+    and the confirmation does not."""
+    query = sa.select(jobs.c.state).where(*conditions(found),
+                                          jobs.c.state.not_in(APPLIES_TO[action]))
+    if upto is not None:
+        query = query.where(jobs.c.id <= upto)
+    capped = query.limit(cap + 1).subquery()
+    return {str(state): count for state, count in session.execute(
+        sa.select(capped.c.state, sa.func.count()).group_by(capped.c.state)
+        .order_by(sa.func.count().desc()))}
+
+
+def count_permanent(session: Session, found: JobFilter | None, action: str, *,
+                    upto: int | None, ids: list[int] | None, cap: int) -> int:
+    """Of the jobs the action would change (``ids``, or those of the filter), how many
+    failed permanently (see queries.permanence): a retry fails them the same way."""
+    if ids is not None:
+        query = sa.select(jobs.c.id).where(jobs.c.id.in_(ids))
+    else:
+        assert found is not None
+        query = _query(found, action, upto)
+    capped = query.where(permanent_job()).limit(cap + 1).subquery()
+    return session.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one()
+
+
 def ids_for_action(session: Session, found: JobFilter, action: str, *, upto: int | None,
                    cap: int) -> list[int]:
     """The ids the action would change, newest first, at most ``cap``."""
@@ -70,9 +102,20 @@ def ids_for_action(session: Session, found: JobFilter, action: str, *, upto: int
         _query(found, action, upto).order_by(jobs.c.id.desc()).limit(cap)))
 
 
+@dataclass(frozen=True)
+class BulkDone:
+    """What a bulk action did."""
+
+    changed: list[int]
+    #: {refused id: reason}: jobs that changed state meanwhile, left as they are.
+    refused: dict[int, str]
+    #: The audit entry of the changed jobs (None when none changed): ``/jobs?action=ID``
+    #: lists them.
+    entry_id: int | None
+
+
 def apply_bulk(session: Session, action: str, job_ids: list[int], *, actor: str, now: datetime,
-               filter: Mapping[str, str] | None = None,
-               ) -> tuple[list[int], dict[int, str]]:
+               filter: Mapping[str, str] | None = None) -> BulkDone:
     """Apply ``action`` to each job and write one audit entry, all in one transaction,
     which the caller commits. Call it with no transaction open: it begins one that takes
     SQLite's write lock up front.
@@ -80,7 +123,7 @@ def apply_bulk(session: Session, action: str, job_ids: list[int], *, actor: str,
     Each job is still a compare-and-set update of the core, so a job that changed state
     meanwhile is refused (and left as it is) while the others go through. One transaction
     instead of one per job: 10,000 jobs take seconds, not a minute, and the audit entry
-    can't miss a change. Returns (changed ids, {refused id: reason}).
+    can't miss a change.
     """
     changed: list[int] = []
     refused: dict[int, str] = {}
@@ -92,7 +135,7 @@ def apply_bulk(session: Session, action: str, job_ids: list[int], *, actor: str,
             refused[job_id] = str(refusal)
         else:
             changed.append(job_id)
-    if changed:
-        audit.record(session, actor, f"bulk-{action}", changed, filter=filter,
-                     detail=f"{len(changed)} changed, {len(refused)} refused", at=now)
-    return changed, refused
+    entry = audit.record(session, actor, f"bulk-{action}", changed, filter=filter,
+                         detail=f"{len(changed)} changed, {len(refused)} refused",
+                         at=now) if changed else None
+    return BulkDone(changed, refused, entry.id if entry is not None else None)

@@ -20,7 +20,8 @@ from .models import PERMISSIONS
 #: Endpoints open without a token: the API's description.
 OPEN_ENDPOINTS = {"api.openapi"}
 
-WHAT = {"read": "read jobs", "enqueue": "enqueue jobs", "act": "act on jobs"}
+WHAT = {"read": "read jobs", "enqueue": "enqueue jobs", "act": "act on jobs",
+        "delete": "delete jobs"}
 
 
 def _unauthorized(message: str, *, invalid: bool = False) -> Response:
@@ -85,7 +86,9 @@ def needs(permission: str) -> Callable:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             token = current_token()
             if not token.may(permission):
-                allowed = " or ".join(r.value for r, p in PERMISSIONS.items() if permission in p)
+                roles = [r.value for r, p in PERMISSIONS.items() if permission in p]
+                allowed = " or ".join([", ".join(roles[:-1]), roles[-1]] if len(roles) > 2
+                                      else roles)
                 return problem(403, f"this token's role ({token.role}) can't {WHAT[permission]}; "
                                     f"it needs a token of role {allowed}")
             return view(*args, **kwargs)

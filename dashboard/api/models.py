@@ -22,13 +22,17 @@ class TokenRole(enum.StrEnum):
     VIEWER = "viewer"
     #: May read, enqueue, and retry, pause, resume, cancel or run jobs.
     OPERATOR = "operator"
+    #: Also deletes finished jobs (DELETE /api/v1/jobs/{id}).
+    ADMIN = "admin"
 
 
-#: What each role may do: ``read`` (GET), ``enqueue`` (POST /jobs), ``act`` (the actions).
+#: What each role may do: ``read`` (GET), ``enqueue`` (POST /jobs), ``act`` (the actions),
+#: ``delete`` (DELETE /jobs/{id}).
 PERMISSIONS: dict[TokenRole, frozenset[str]] = {
     TokenRole.ENQUEUE: frozenset({"enqueue"}),
     TokenRole.VIEWER: frozenset({"read"}),
     TokenRole.OPERATOR: frozenset({"read", "enqueue", "act"}),
+    TokenRole.ADMIN: frozenset({"read", "enqueue", "act", "delete"}),
 }
 
 

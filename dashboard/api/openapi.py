@@ -87,6 +87,8 @@ FILTERS = [
     ("error", {"type": "string", "maxLength": MAX_ERROR_LENGTH},
      "Jobs whose failing request's reason reads so, with # for any number or id (as the "
      "dashboard's Top errors panel groups them)."),
+    ("audit", JOB_ID, "The jobs an operator's action changed: the id of its audit entry "
+                      "(bulk actions link to it)."),
     ("before", JOB_ID, "The cursor: jobs with a smaller id (``next_before`` of the previous "
                        "page)."),
     ("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": PAGE_SIZE},
@@ -177,8 +179,8 @@ PATHS: dict[str, Any] = {
         "get": {
             "operationId": "listJobs",
             "summary": "List jobs, newest first",
-            "description": "The dashboard's filters and cursor. Needs a viewer or operator "
-                           "token.",
+            "description": "The dashboard's filters and cursor. Needs a viewer, operator or "
+                           "admin token.",
             "parameters": [{"name": name, "in": "query", "required": False, "schema": schema,
                             "description": text} for name, schema, text in FILTERS],
             "responses": {
@@ -225,8 +227,26 @@ PATHS: dict[str, Any] = {
                 "503": UNAVAILABLE,
             },
         },
+        "delete": {
+            "operationId": "deleteJob",
+            "summary": "Delete a finished job",
+            "description": ACTIONS["delete"].help + " Only a completed, failed or cancelled "
+                           "job. Recorded in the audit log as token:NAME. Needs an admin "
+                           "token.",
+            "parameters": [JOB_ID_PARAMETER],
+            "responses": {
+                "200": _json({"type": "object", "required": ["message", "id"],
+                              "properties": {"message": {"type": "string"}, "id": JOB_ID}},
+                             "Deleted, with its requests and attempts."),
+                "401": UNAUTHORIZED, "403": FORBIDDEN, "404": NOT_FOUND,
+                "409": _error("The job is not finished (pending, running, retrying or "
+                              "paused); nothing changed."),
+                "503": UNAVAILABLE,
+            },
+        },
     },
-    **{f"/api/v1/jobs/{{job_id}}/{code}": _action(action) for code, action in ACTIONS.items()},
+    **{f"/api/v1/jobs/{{job_id}}/{code}": _action(action) for code, action in ACTIONS.items()
+       if not action.admin_only},
     "/api/v1/types/{type_code}/pause": _type_change("pause"),
     "/api/v1/types/{type_code}/resume": _type_change("resume"),
     "/api/v1/openapi.json": {
@@ -249,7 +269,7 @@ SPEC: dict[str, Any] = {
         "description": "Enqueue jobs of ordered requests, read their outcome, and act on "
                        "them as the dashboard's operators do. Every error is JSON "
                        "(``Error``). Tokens: ``flask --app dashboard tokens create NAME "
-                       "--role enqueue|viewer|operator``.",
+                       "--role enqueue|viewer|operator|admin``.",
     },
     # The server that serves this description: the same description for every
     # deployment, whatever its address.

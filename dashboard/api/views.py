@@ -16,6 +16,7 @@ from ..queries.filters import BadFilter, parse_filter, parse_id, whole_number
 from ..queries.jobs import PAGE_SIZE, check_filter, list_jobs
 from ..queries.search import time_limit
 from ..queue import Job, JobRepository, pauses, registry
+from ..queue.actions import ACTIONS
 from ..queue.masking import Masker
 from ..queue.settings import clock
 from . import documents, errors, guard
@@ -183,7 +184,28 @@ def show(job_id: int) -> Response:
     return jsonify(_document(job_id))
 
 
-@bp.post(f"/jobs/<int:job_id>/<any({', '.join(one_job.OPERATIONS)}):action>",
+#: The actions posted to /jobs/{id}/{action}; ``delete`` is DELETE /jobs/{id}.
+POSTED = tuple(code for code in one_job.OPERATIONS if not ACTIONS[code].admin_only)
+
+
+@bp.delete("/jobs/<int:job_id>", provide_automatic_options=False)
+@per_token
+@guard.needs("delete")
+def delete(job_id: int) -> Response:
+    """Delete a completed, failed or cancelled job for good, as an administrator does."""
+    _check_visible(job_id)
+    try:
+        done = one_job.perform(db.session(), "delete", job_id,
+                               actor=guard.current_token().actor, now=clock())
+        db.session.commit()
+    except one_job.NoSuchJob as missing:
+        abort(404, str(missing))
+    except one_job.Refused as refusal:
+        return problem(409, refusal.reason)
+    return jsonify(message=done.message, id=job_id)
+
+
+@bp.post(f"/jobs/<int:job_id>/<any({', '.join(POSTED)}):action>",
          provide_automatic_options=False)
 @per_token
 @guard.needs("act")

@@ -1,4 +1,4 @@
-"""``flask --app dashboard jobs list|show|retry|pause|resume|cancel|run``: the dashboard's
+"""``flask --app dashboard jobs list|show|retry|pause|resume|cancel|run|delete``: the dashboard's
 pages and buttons from a shell, with the same filters, rules and audit entries.
 
 With ``--json`` standard output holds only JSON (the API's documents); messages go to
@@ -174,7 +174,21 @@ def _action_command(action: Action) -> None:
 
 
 for _action in ACTIONS.values():
-    _action_command(_action)
+    if _action.code != "delete":  # it asks first: its own command below
+        _action_command(_action)
+
+
+@jobs_cli.command("delete", help=f"Delete: {ACTIONS['delete'].help} Asks first; several "
+                  "ids: one job after the other. Recorded in the audit log as cli:USER.")
+@click.argument("job_ids", nargs=-1, required=True, type=JOB_ID, metavar="ID...")
+@click.option("--yes", is_flag=True, help="Don't ask first (for scripts).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
+def delete_command(job_ids: tuple[int, ...], yes: bool, as_json: bool) -> None:
+    if not yes:
+        named = ", ".join(f"#{job_id}" for job_id in dict.fromkeys(job_ids))
+        click.confirm(f"Delete job {named} for good, with its requests, payloads and attempt "
+                      "history?", abort=True, err=True)
+    _act("delete", job_ids, as_json)
 
 
 @jobs_cli.command("remask")

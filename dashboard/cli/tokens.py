@@ -20,7 +20,7 @@ tokens_cli = AppGroup("tokens", help="Manage the HTTP API's bearer tokens.")
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice([r.value for r in TokenRole]),
               help="enqueue: only enqueues jobs; viewer: reads jobs; operator: reads, "
-                   "enqueues and acts on jobs.")
+                   "enqueues and acts on jobs; admin: also deletes finished jobs.")
 @click.option("--replace", is_flag=True,
               help="Replace the token of that name (the old one stops working at once).")
 @click.option("--source", "sources", multiple=True, metavar="SOURCE_ID",

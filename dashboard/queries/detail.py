@@ -15,6 +15,7 @@ from ..queue.settings import current
 from ..queue.states import DUE_STATES, JobState, RequestState
 from .filters import ShownState
 from .jobs import shown_state
+from .permanence import judge
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class JobDetail:
     secrets: frozenset[str] = frozenset()
     #: The paused request type that holds this waiting job back.
     paused_type: str | None = None
+    #: Its requests (ids) that failed for good at once (see permanence.py).
+    permanent: frozenset[int] = frozenset()
 
     @property
     def shown_state(self) -> JobState | ShownState:
@@ -44,8 +47,12 @@ def job_detail(session: Session, job_id: int) -> JobDetail | None:
                   if waiting and job.relation_id is not None else None)
     secrets = current().settings.masker.secrets_of_json(
         *(text for r in job.requests for text in (r.payload, r.result)))
+    is_permanent = judge()
+    permanent = frozenset(r.id for r in job.requests
+                          if is_permanent(r.type_code, r.state, r.attempts))
     paused_type = claims.paused_type_of(session, job_id) if job.state in DUE_STATES else None
-    return JobDetail(job, blocked_by, entries_for_job(session, job_id), secrets, paused_type)
+    return JobDetail(job, blocked_by, entries_for_job(session, job_id), secrets,
+                     paused_type=paused_type, permanent=permanent)
 
 
 #: Requests a job's page shows at once: a job of 1,000 requests is read a part at a time.

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ..queue.models import Job, Request
 from ..queue.states import JobState, RequestState
 from .filters import MAX_ERROR_LENGTH
+from .permanence import judge
 
 jobs = Job.__table__
 requests = Request.__table__
@@ -65,6 +66,9 @@ class ErrorGroup:
     #: When the oldest and the newest of them failed.
     first_seen: datetime
     last_seen: datetime
+    #: Of them, those that failed for good at once (see permanence.py): a retry of the
+    #: group fails them again.
+    permanent: int = 0
 
 
 @dataclass(frozen=True)
@@ -89,9 +93,13 @@ def top_errors(session: Session, *, scanned: int = SCANNED, shown: int = SHOWN) 
         ids.extend(found[:scanned])
     groups: dict[str, list] = {}
     seen: set[int] = set()
+    is_permanent = judge()
     for chunk in range(0, len(ids), 500):
         for row in session.execute(
-            sa.select(requests.c.job_id, requests.c.last_error, requests.c.updated_at)
+            sa.select(requests.c.job_id, requests.c.last_error, requests.c.updated_at,
+                      requests.c.type_code, requests.c.attempts,
+                      # The state as stored text: no enum made per row of thousands.
+                      sa.type_coerce(requests.c.state, sa.String).label("state"))
             .where(requests.c.job_id.in_(ids[chunk:chunk + 500]),
                    requests.c.state.in_(FAILING_REQUESTS))
             .order_by(requests.c.job_id, requests.c.position)
@@ -100,8 +108,9 @@ def top_errors(session: Session, *, scanned: int = SCANNED, shown: int = SHOWN) 
                 continue
             seen.add(row.job_id)
             group = groups.setdefault(normalise(row.last_error), [0, row.updated_at,
-                                                                   row.updated_at])
+                                                                   row.updated_at, 0])
             group[0] += 1
+            group[3] += is_permanent(row.type_code, row.state, row.attempts)
             group[1] = min(group[1], row.updated_at)
             group[2] = max(group[2], row.updated_at)
     ranked = sorted(groups.items(), key=lambda item: (-item[1][0], -item[1][2].timestamp()))

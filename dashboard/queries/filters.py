@@ -39,6 +39,7 @@ PARAMETERS = {
     "schedule": "schedule_name",
     "priority": "priority",
     "waiting": "waiting", "error": "error",
+    "audit": "audit_entry",
 }
 #: The ``waiting`` filter's values: see waiting.py.
 WAITING = ("due", "blocked", "scheduled")
@@ -90,6 +91,8 @@ class JobFilter:
     waiting: str | None = None
     #: Failing jobs whose reason reads so, numbers and ids aside (errors.normalise).
     error: str | None = None
+    #: The jobs an operator's action changed: the id of its audit entry.
+    audit_entry: int | None = None
     #: Only jobs of these sources (an API token's scope); not a URL parameter.
     sources: tuple[str, ...] | None = None
 
@@ -195,6 +198,10 @@ def _waiting(parameter: str, text: str) -> str:
     return text.lower()
 
 
+def _entry(parameter: str, text: str) -> int:
+    return whole_number(parameter, text, 1, MAX_ID, "an audit entry id")
+
+
 def _store(parameter: str, text: str) -> int:
     return whole_number(parameter, text, MIN_STORE_ID, MAX_STORE_ID, "a store id")
 
@@ -231,6 +238,7 @@ _PARSERS = {
     "priority": _priority,
     "waiting": _waiting,
     "error": _text(MAX_ERROR_LENGTH),
+    "audit": _entry,
 }
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..audit import AuditJob
 from ..queue import pauses
 from ..queue.masking import hide
 from ..queue.models import Attempt, Job, Request
@@ -23,6 +24,7 @@ from ..queue.types import registry
 from . import errors, waiting
 from .filters import BadFilter, JobFilter, ShownState
 from .ordering import SORTS, Cursor, Sort, ordered
+from .permanence import judge
 
 jobs = Job.__table__
 requests = Request.__table__
@@ -56,6 +58,8 @@ class JobRow:
     blocked_by: int | None = None
     #: The paused request type that holds this waiting job back.
     paused_type: str | None = None
+    #: Its failing request failed for good at once (see permanence.py).
+    permanent: bool = False
 
     @property
     def failing(self) -> bool:
@@ -93,6 +97,9 @@ def conditions(found: JobFilter, now: datetime | None = None) -> list[sa.ColumnE
         where.append(waiting.CONDITIONS[found.waiting](now or clock()))
     if found.error is not None:
         where.append(errors.matches(found.error))
+    if found.audit_entry is not None:
+        where.append(jobs.c.id.in_(sa.select(AuditJob.job_id)
+                                   .where(AuditJob.entry_id == found.audit_entry)))
     if found.state == ShownState.SCHEDULED:
         where += [jobs.c.state == JobState.PENDING, jobs.c.next_attempt_at > (now or clock())]
     elif found.state is not None:
@@ -158,7 +165,8 @@ def list_jobs(session: Session, found: JobFilter, *, before: int | None = None,
     more = len(found_rows) > limit
     found_rows = found_rows[:limit]
     ids = [row.id for row in found_rows]
-    details = _request_details(session, ids)
+    permanent: set[int] = set()
+    details = _request_details(session, ids, permanent)
     counts = _attempt_counts(session, ids)
     _hide_secrets(session, details)
     blockers = _blockers(session, [row.id for row in found_rows if row.relation_id is not None
@@ -168,7 +176,8 @@ def list_jobs(session: Session, found: JobFilter, *, before: int | None = None,
         JobRow(**{k: v for k, v in row._mapping.items() if k != "finished_at"},
                type_codes=details[row.id][0], attempts=counts.get(row.id, 0),
                last_error=details[row.id][1], failed_at=details[row.id][2],
-               blocked_by=blockers.get(row.id), paused_type=held.get(row.id))
+               blocked_by=blockers.get(row.id), permanent=row.id in permanent,
+               paused_type=held.get(row.id))
         for row in found_rows
     ]
     if not more:
@@ -188,17 +197,19 @@ def list_query(found: JobFilter, *, before: int | None = None,
     return ordered(query, sort, cursor).limit(limit + 1)
 
 
-def _request_details(session: Session, ids: list[int]
+def _request_details(session: Session, ids: list[int], permanent: set[int]
                      ) -> dict[int, tuple[list[str], str | None, datetime | None]]:
     """Per job: its type codes, the reason of its failing request (else of the last one that
-    failed once) and when the failing request failed."""
+    failed once) and when the failing request failed; adds to ``permanent`` the jobs whose
+    failing request failed for good."""
+    is_permanent = judge()
     details: dict[int, tuple[list[str], str | None, datetime | None]] = {
         i: ([], None, None) for i in ids}
     if not ids:
         return details
     rows = session.execute(
         sa.select(requests.c.job_id, requests.c.type_code, requests.c.state,
-                  requests.c.last_error, requests.c.updated_at)
+                  requests.c.last_error, requests.c.updated_at, requests.c.attempts)
         .where(requests.c.job_id.in_(ids))
         .order_by(requests.c.job_id, requests.c.position)
     )
@@ -207,6 +218,8 @@ def _request_details(session: Session, ids: list[int]
         if row.type_code not in codes:
             codes.append(row.type_code)
         failing = row.state in (RequestState.FAILED, RequestState.RETRYING)
+        if is_permanent(row.type_code, row.state, row.attempts):
+            permanent.add(row.job_id)
         if row.last_error and (failing or failed_at is None):
             error = shown_reason(row.last_error)
             failed_at = row.updated_at if failing else None

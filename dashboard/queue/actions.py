@@ -1,4 +1,4 @@
-"""What an operator can do to a job: retry, pause, resume, cancel, run now.
+"""What an operator can do to a job: retry, pause, resume, cancel, run now, delete.
 
 ``ACTIONS`` is the one table of them: the pages' buttons, the bulk form, the HTTP API's
 description and ``flask jobs`` read their label, help text and states from it.
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..db import changed_rows
 from .models import Job, Request
+from .retention import PRUNABLE_STATES, delete_jobs
 from .states import DUE_STATES, JobState, RequestState
 
 jobs = Job.__table__
@@ -44,6 +45,11 @@ class Action:
     #: What one job is afterwards, for the message "Job #12 is due again." (None for
     #: ``run``, whose message tells how the run went).
     result: str | None = None
+    #: It destroys what can't be had back: only an administrator may do it.
+    admin_only: bool = False
+    #: It can't be undone: its buttons are styled apart, and over many jobs the operator
+    #: types their number to confirm.
+    destructive: bool = False
 
 
 #: Every action, in the order the pages show them.
@@ -59,10 +65,14 @@ ACTIONS: dict[str, Action] = {action.code: action for action in (
     Action("cancel", (JobState.PENDING, JobState.RETRYING, JobState.RUNNING, JobState.PAUSED,
                       JobState.FAILED), "Cancel", "cancelled",
            "Stop the job for good; later jobs of its relation are no longer held back.",
-           "is cancelled"),
+           "is cancelled", destructive=True),
     Action("run", DUE_STATES, "Run now", "run",
            "Run the job here and now through the digest (it must be pending or retrying, "
            "not held by another digest nor blocked by an earlier job of its relation)."),
+    Action("delete", PRUNABLE_STATES, "Delete", "deleted",
+           "Delete the finished job with its requests and attempt history, for good (the "
+           "audit log keeps what was done to it). Administrators only.", "is deleted",
+           admin_only=True, destructive=True),
 )}
 
 #: The states each action applies to.
@@ -143,9 +153,16 @@ def cancel(session: Session, job_id: int, now: datetime) -> None:
     )
 
 
+def delete(session: Session, job_id: int, now: datetime) -> None:
+    """``delete`` (see ACTIONS): the compare-and-set update holds the job's row (no retry
+    slips in between) while it goes, with its requests, attempts and alerts."""
+    _update(session, "delete", job_id, updated_at=now)
+    delete_jobs(session, [job_id])
+
+
 #: The compare-and-set actions (every one but ``run``): also the bulk actions.
 ACTION_FUNCTIONS: dict[str, Callable[[Session, int, datetime], None]] = {
-    "retry": retry, "pause": pause, "resume": resume, "cancel": cancel,
+    "retry": retry, "pause": pause, "resume": resume, "cancel": cancel, "delete": delete,
 }
 BULK = tuple(ACTION_FUNCTIONS)
 

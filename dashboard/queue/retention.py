@@ -154,6 +154,14 @@ def _lock_batch(session: Session, old: sa.ColumnElement[bool], after: int,
     return list(session.scalars(query))
 
 
+def delete_jobs(session: Session, ids: list[int]) -> PruneResult:
+    """Delete these jobs with their requests, attempts and alerts, in the caller's
+    transaction (an operator's delete, which checked their state)."""
+    result = PruneResult()
+    _delete(session, ids, result)
+    return result
+
+
 def _delete(session: Session, ids: list[int], result: PruneResult) -> None:
     of_jobs = sa.select(requests.c.id).where(requests.c.job_id.in_(ids))
     result.attempts += changed_rows(session.execute(

@@ -16,6 +16,7 @@ from . import (
     login,
     overview,
     schedules,
+    search,
     security,
     templating,
     type_pauses,
@@ -30,5 +31,5 @@ def init_app(app: Flask) -> None:
     liveness.init_app(app)
     errors.init_app(app)
     for blueprint in (login.bp, users.bp, overview.bp, jobs.bp, bulk_actions.bp, job_actions.bp,
-                      audit.bp, schedules.bp, digests.bp, type_pauses.bp):
+                      audit.bp, schedules.bp, digests.bp, search.bp, type_pauses.bp):
         app.register_blueprint(blueprint)

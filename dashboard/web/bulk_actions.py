@@ -32,6 +32,9 @@ def act():
     action = form.get("action", "")
     if action not in actions.BULK:
         abort(400, f"Unknown bulk action {action!r}: use {', '.join(actions.BULK)}.")
+    if actions.ACTIONS[action].admin_only and not current_user.can(Role.ADMIN):
+        abort(403, f"Only an administrator may {action} jobs: your role is "
+                   f"{current_user.role}.")
     found = parse_filter({k: form.getlist(k) for k in PARAMETERS if k in form})
     check_filter(db.session, found)
     back = url_for("jobs.index", **found.to_params())
@@ -53,24 +56,41 @@ def act():
         upto = parse_id("upto", form.get("upto")) or bulk.newest_match(db.session, found, action)
         count = bulk.count_for_action(db.session, found, action, upto=upto, cap=cap)
         ids = None
-    if form.get("confirm") != "yes":
+    shown = min(count, cap)
+    permanent = bulk.count_permanent(db.session, found, action, upto=upto, ids=ids, cap=cap) \
+        if action == "retry" and count else 0
+    typed = actions.ACTIONS[action].destructive and shown > bulk.TYPED_ABOVE
+    mistyped = typed and form.get("confirm") == "yes" and _number(form.get("typed")) != shown
+    again = permanent and form.get("confirm") == "yes" and form.get("permanent") != "yes"
+    if form.get("confirm") != "yes" or mistyped or again:
+        left_out = {} if scope == "selected" else bulk.left_out(
+            db.session, found, action, upto=upto, cap=cap)
         return render_template(
             "jobs/confirm_bulk.html", action=action, verb=actions.ACTIONS[action].label,
-            done=actions.ACTIONS[action].past,
-            scope=scope,
-            count=min(count, cap), more=count > cap, cap=cap, upto=upto, found=found,
+            done=actions.ACTIONS[action].past, destructive=actions.ACTIONS[action].destructive,
+            scope=scope, count=shown, more=count > cap, cap=cap, upto=upto, found=found,
             params=found.to_params(), selected=ids or [], back=back,
-            refused=len(selected) - count if scope == "selected" else 0)
+            refused=len(selected) - count if scope == "selected" else 0,
+            left_out=left_out, permanent=permanent, again=again, typed=typed,
+            mistyped=form.get("typed", "") if mistyped else None), 400 if mistyped else 200
     if ids is None:
         ids = bulk.ids_for_action(db.session, found, action, upto=upto, cap=cap)
     actor = current_user.name  # read before the rollback, which expires the user
     db.session.rollback()  # end the reads: the writes take a transaction of their own
-    changed, refused = bulk.apply_bulk(
+    done = bulk.apply_bulk(
         db.session, action, ids, actor=actor, now=now(),
         filter=None if scope == "selected" else found.to_params())
     db.session.commit()
-    _report(action, changed, refused)
-    return redirect(back, code=303)
+    _report(action, done.changed, done.refused)
+    # The result is the jobs it changed, as they go on: the list of its audit entry.
+    return redirect(back if done.entry_id is None
+                    else url_for("jobs.index", audit=done.entry_id), code=303)
+
+
+def _number(typed: str | None) -> int | None:
+    """A number as an operator types it: "10000", "10,000" or "10 000"."""
+    text = (typed or "").replace(",", "").replace(" ", "").replace("\u202f", "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
 
 
 def _selected_ids(raw: list[str], cap: int) -> list[int]:

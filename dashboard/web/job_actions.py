@@ -1,4 +1,4 @@
-"""Operator actions on one job: retry, pause, resume, cancel, run now (POST only)."""
+"""Operator actions on one job: retry, pause, resume, cancel, run now, delete (POST only)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from ..actions import one_job
 from ..app.extensions import db
 from ..auth.models import Role
 from ..auth.roles import require
+from ..queue.actions import ACTIONS
 from ..queue.models import Job
 from .jobs import render_job
 from .login import safe_next
@@ -23,10 +24,16 @@ def act(job_id: int, action: str):
     """Apply an action to one job; an action that does not apply changes nothing."""
     if action not in one_job.OPERATIONS:
         abort(404, f"There is no action {action!r}: use {', '.join(one_job.OPERATIONS)}.")
+    if ACTIONS[action].admin_only and not current_user.can(Role.ADMIN):
+        abort(403, f"Only an administrator may {action} a job: your role is "
+                   f"{current_user.role}.")
     db.get_or_404(Job, job_id, description=f"Job #{job_id} does not exist.")
-    if action == "cancel" and request.form.get("confirm") != "yes":
-        return render_job(job_id, confirm="cancel")
+    if action in ("cancel", "delete") and request.form.get("confirm") != "yes":
+        return render_job(job_id, confirm=action)
     ok = perform(job_id, action)
+    if ok and action == "delete":  # its page is gone: back to the list
+        target = url_for("jobs.index")
+        return ("", 200, {"HX-Redirect": target}) if is_htmx() else redirect(target, code=303)
     if is_htmx():
         return render_job(job_id, status=200 if ok else 409)
     return redirect(safe_next(request.form.get("next")) if request.form.get("next")

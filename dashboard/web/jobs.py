@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, render_template, request
+from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from ..app.extensions import db
+from ..auth.models import Role
+from ..queries.blockers import WHY, blockers
 from ..queries.detail import job_detail, request_part
 from ..queries.filters import (
     FILTER_STATES,
@@ -14,10 +17,12 @@ from ..queries.filters import (
     PARAMETERS,
     WAITING,
     BadFilter,
+    ShownState,
     parse_filter,
     parse_id,
     whole_number,
 )
+from ..queries.followed import followed
 from ..queries.jobs import check_filter, conditions, jobs, list_jobs
 from ..queries.ordering import COUNT_CAP, SORTS, capped_count, parse_cursor, parse_sort
 from ..queries.search import time_limit
@@ -62,7 +67,9 @@ def _template() -> str:
 
 def _listing(args: MultiDict[str, str]) -> dict[str, object]:
     found = parse_filter(args.to_dict(flat=False), extra=LIST_PARAMETERS)
-    sort = parse_sort(args.get("sort"))
+    # Scheduled jobs are read soonest first, unless another order is asked for.
+    later = found.waiting == "scheduled" or found.state == ShownState.SCHEDULED
+    sort = parse_sort(args.get("sort") or ("next" if later else None))
     # Each order has its own page cursor: an id, or a sort key and an id.
     given, other = ("before", "cursor") if sort.key is None else ("cursor", "before")
     if args.get(other):
@@ -76,6 +83,11 @@ def _listing(args: MultiDict[str, str]) -> dict[str, object]:
     seen = whole_number("seen", args["seen"], 0, MAX_ID) if first and args.get("seen") else None
     session = db.session()
     check_filter(session, found)
+    follow = None
+    if found.audit_entry is not None:
+        follow = followed(session, found.audit_entry)
+        if follow is None:
+            raise BadFilter("audit", found.audit_entry, "no audit entry has this id")
     with time_limit(session, found, current_app.config["DASHBOARD_SEARCH_TIMEOUT_MS"]):
         page = list_jobs(session, found, sort=sort, before=before, cursor=cursor, seen=seen)
         where = conditions(found)
@@ -86,8 +98,10 @@ def _listing(args: MultiDict[str, str]) -> dict[str, object]:
             else:
                 newer = capped_count(session, [*where, jobs.c.id > seen], COUNT_CAP)
         matching = capped_count(session, [*where, *sort.scope], COUNT_CAP)
+    held = blockers(session, [(row.id, row.blocked_by) for row in page.rows])
     return dict(page=page, found=found, params=found.to_params(), sort=sort, before=before,
-                cursor=cursor, seen=seen if first else None, newer=newer,
+                blockers=held, blocker_states={b.id: b.state for b in held}, blocker_why=WHY,
+                cursor=cursor, seen=seen if first else None, newer=newer, followed=follow,
                 matching=matching, count_cap=COUNT_CAP)
 
 
@@ -108,8 +122,12 @@ def render_job(job_id: int, *, confirm: str | None = None, status: int = 200):
     if found is None:
         abort(404, f"Job #{job_id} does not exist (it may have been cleaned up).")
     number = whole_number("requests", request.args.get("requests") or 1, 1, MAX_ID)
+    held = blockers(db.session(), [(job_id, found.blocked_by)])
     template = "jobs/_job.html" if is_htmx() else "jobs/detail.html"
     return render_template(template, detail=found, job=found.job, confirm=confirm,
                            part=request_part(found.job.requests, number),
                            live=found.job.state in LIVE_STATES,
-                           applies=applicable(found.job.state)), status
+                           blocker=held[0] if held else None, blocker_why=WHY,
+                           applies=[action for action in applicable(found.job.state)
+                                    if current_user.can(Role.ADMIN) or not action.admin_only]
+                           ), status

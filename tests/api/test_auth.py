@@ -93,7 +93,7 @@ def test_a_refused_role_is_told_which_role_it_needs(api):
     assert response.get_json() == {
         "error": "forbidden",
         "message": "this token's role (viewer) can't enqueue jobs; it needs a token of role "
-                   "enqueue or operator"}
+                   "enqueue, operator or admin"}
 
 
 def test_only_the_hash_is_stored(session, token_secrets):

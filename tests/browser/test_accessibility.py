@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import axe, seed
+from tests.browser.action_jobs import accessibility_jobs
 from tests.support.browser import log_in
 
 
@@ -44,11 +45,41 @@ def visit(tab, server) -> dict[str, list[dict]]:
     tab.click(".bulk-filter button:has-text('Retry all')")
     tab.wait_for_selector(".confirm h1")
     check("bulk confirmation")
+    _action_states(tab, server, check)
     tab.goto(f"{url}/users")
     tab.click(f"tr:has(td:text-is('{seed.VIEWER}')) button:has-text('Remove')")
     tab.wait_for_selector(".confirm")
     check("remove user confirmation")
     return found
+
+
+def _action_states(tab, server, check) -> None:
+    """A followed bulk action, the permanent and typed confirmations, a job's delete
+    confirmation, and a header search without a match (nothing is confirmed)."""
+    url, jobs = server.url, accessibility_jobs(server)
+    tab.goto(f"{url}/jobs?audit={jobs['a11y-entry']}")
+    check("followed action")
+    tab.goto(f"{url}/jobs?source=a11y-permanent")
+    tab.click(".bulk-filter button:has-text('Retry all')")
+    tab.wait_for_selector(".confirm .permanent-warning")
+    check("permanent confirmation")
+    tab.click(".confirm button:has-text('Yes, retry')")
+    tab.wait_for_selector(".confirm h1:has-text('anyway?')")
+    check("permanent confirmation, asked once more")
+    tab.goto(f"{url}/jobs?source=a11y-typed")
+    tab.click(".bulk-filter button:has-text('Cancel all')")
+    tab.wait_for_selector("#typed-count")
+    check("typed confirmation")
+    tab.fill("#typed-count", "3")
+    tab.click(".confirm button:has-text('Yes, cancel')")
+    tab.wait_for_selector("#typed-problem")
+    check("typed confirmation, mistyped")
+    tab.goto(f"{url}/jobs/{jobs['a11y-finished']}")
+    tab.click("#job-actions button:has-text('Delete')")
+    tab.wait_for_selector("#job .confirm")
+    check("delete confirmation")
+    tab.goto(f"{url}/go?q=nothing-is-called-so")
+    check("header search without a match")
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

@@ -111,8 +111,10 @@ def test_bulk_retry_over_a_filter(page, server):
     assert page.inner_text("h1") == "Retry 4 jobs?"
     assert "<code>state=failed</code>" in page.inner_html(".confirm")
     page.click("button:has-text('Yes, retry 4 jobs')")
-    page.wait_for_url(f"{server.url}/jobs?state=failed&source=bulk-src")
+    page.wait_for_url(re.compile(r"/jobs\?audit=\d+$"))  # the jobs it changed
     assert "4 job(s) retried." in page.inner_text(".flash.success")
+    assert page.locator("tr[data-job]").count() == 4
+    page.click("#followed a:has-text('state=failed')")  # back to the filter
     assert "No failed jobs" in page.inner_text(".empty")
     page.goto(f"{server.url}/audit")
     assert "bulk-retry" in page.inner_text("table.audit")

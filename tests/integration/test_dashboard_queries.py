@@ -95,8 +95,8 @@ def test_a_bulk_action_rolled_back_by_its_caller_leaves_no_change_and_no_entry(s
     from dashboard.queue import Job
 
     job = save_job(session, clock, ("test_echo", {}))
-    changed, _ = apply_bulk(session, "cancel", [job.id], actor="cli:ops", now=clock.now)
-    assert changed == [job.id]
+    done = apply_bulk(session, "cancel", [job.id], actor="cli:ops", now=clock.now)
+    assert done.changed == [job.id]
     session.rollback()
     assert session.get(Job, job.id).state == JobState.PENDING
     assert session.scalars(sa.select(AuditEntry)).all() == []
@@ -122,8 +122,9 @@ def test_bulk_action_refuses_jobs_that_changed_and_audits_the_rest_at_once(sessi
     done.state = JobState.COMPLETED
     ids = [j.id for j in jobs]
     session.commit()  # apply_bulk begins a transaction of its own: none may be open
-    changed, refused = apply_bulk(session, "pause", ids, actor="cli:ops",
-                                  now=clock.now, filter={"source": "default"})
+    bulk = apply_bulk(session, "pause", ids, actor="cli:ops", now=clock.now,
+                      filter={"source": "default"})
+    changed, refused = bulk.changed, bulk.refused
     session.commit()  # the caller's: apply_bulk writes in its transaction, never commits
     assert changed == [jobs[0].id, jobs[2].id]
     assert list(refused) == [jobs[1].id] and "it is completed" in refused[jobs[1].id]

@@ -33,17 +33,17 @@ def failed_job(session, clock):
     (JobState.RETRYING, ["retry", "pause", "cancel", "run"]),
     (JobState.RUNNING, ["pause", "cancel"]),
     (JobState.PAUSED, ["resume", "cancel"]),
-    (JobState.FAILED, ["retry", "cancel"]),
-    (JobState.COMPLETED, []),   # finished: nothing applies
-    (JobState.CANCELLED, []),
+    (JobState.FAILED, ["retry", "cancel", "delete"]),
+    (JobState.COMPLETED, ["delete"]),   # finished: only an administrator's delete
+    (JobState.CANCELLED, ["delete"]),
 ])
 def test_the_actions_of_each_state_in_the_pages_order(state, codes):
     assert [action.code for action in applicable(state)] == codes
 
 
 def test_every_action_but_run_is_a_compare_and_set_and_a_bulk_action():
-    assert list(ACTIONS) == ["retry", "pause", "resume", "cancel", "run"]
-    assert BULK == tuple(ACTION_FUNCTIONS) == ("retry", "pause", "resume", "cancel")
+    assert list(ACTIONS) == ["retry", "pause", "resume", "cancel", "run", "delete"]
+    assert BULK == tuple(ACTION_FUNCTIONS) == ("retry", "pause", "resume", "cancel", "delete")
 
 
 def test_the_job_page_shows_the_tables_labels_and_help(operator, failed_job):
@@ -60,12 +60,14 @@ def test_a_due_job_offers_run_now_with_its_help(operator, session, clock):
     assert f'<button title="{html.escape(ACTIONS["run"].help)}">Run now</button>' in page
 
 
-def test_the_list_offers_the_bulk_actions_of_the_table(operator, failed_job):
+def test_the_list_offers_the_bulk_actions_of_the_table(operator, admin, failed_job):
     page = text(operator.get("/jobs"))
     for action in ("Retry", "Pause", "Resume", "Cancel"):
         assert f">{action} all</button>" in page
         assert f">{action}</button>" in page
     assert "Run now" not in page
+    assert "Delete" not in page  # an administrator's action
+    assert ">Delete all</button>" in text(admin.get("/jobs"))
 
 
 def test_the_bulk_confirmation_speaks_the_tables_past_tense(operator, failed_job):
@@ -76,8 +78,9 @@ def test_the_bulk_confirmation_speaks_the_tables_past_tense(operator, failed_job
 
 def test_the_api_description_of_each_action_is_the_tables_help():
     for code, action in ACTIONS.items():
-        described = SPEC["paths"][f"/api/v1/jobs/{{job_id}}/{code}"]["post"]["description"]
-        assert described.startswith(action.help + " Recorded in the audit log")
+        described = (SPEC["paths"]["/api/v1/jobs/{job_id}"]["delete"] if code == "delete"
+                     else SPEC["paths"][f"/api/v1/jobs/{{job_id}}/{code}"]["post"])
+        assert described["description"].startswith(action.help)
     assert SPEC["paths"]["/api/v1/jobs/{job_id}/retry"]["post"]["description"].startswith(
         RETRY_HELP)
 

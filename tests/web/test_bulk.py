@@ -41,14 +41,20 @@ def test_bulk_over_a_filter_confirms_with_the_count_then_acts(operator, failed_j
     assert "<code>store=1</code>" in page
     assert set(states(session).values()) == {"failed", "pending"}   # nothing yet
     upto = re.search(r'name="upto" value="(\d+)"', page).group(1)
-    done = post(operator, "/jobs/bulk", {**form, "confirm": "yes", "upto": upto})
-    assert done.status_code == 303 and done.headers["Location"] == "/jobs?store=1"
+    # The jobs raised PermanentFailure: the first "yes" asks once more, changing nothing.
+    again = text(post(operator, "/jobs/bulk", {**form, "confirm": "yes", "upto": upto}))
+    assert "Retry 5 permanent failures anyway?" in again
+    assert "<strong>All 5 failed permanently</strong>" in again
+    assert set(states(session).values()) == {"failed", "pending"}
+    done = post(operator, "/jobs/bulk", {**form, "confirm": "yes", "upto": upto,
+                                         "permanent": "yes"})
     assert {states(session)[i] for i in failed_jobs} == {"pending"}
     entry = session.scalars(sa.select(AuditEntry)).one()
+    assert done.status_code == 303 and done.headers["Location"] == f"/jobs?audit={entry.id}"
     assert (entry.actor, entry.action, entry.job_count) == ("operator", "bulk-retry", 5)
     assert json.loads(entry.filter) == {"store": "1"}
     assert sorted(session.scalars(sa.select(AuditJob.job_id))) == failed_jobs
-    assert "5 job(s) retried." in text(operator.get("/jobs?store=1"))
+    assert "5 job(s) retried." in text(operator.get(f"/jobs?audit={entry.id}"))
 
 
 def test_a_confirmed_filter_leaves_out_jobs_that_arrived_after_it(operator, failed_jobs,
@@ -81,7 +87,7 @@ def test_bulk_on_selected_rows_counts_only_those_it_applies_to(operator, failed_
     page = text(post(operator, "/jobs/bulk", form))
     assert '<strong class="bulk-count">2</strong> of the selected jobs will change' in page
     assert "1 selected job can't be retried" in page
-    post(operator, "/jobs/bulk", {**form, "confirm": "yes"})
+    post(operator, "/jobs/bulk", {**form, "confirm": "yes", "permanent": "yes"})
     after = states(session)
     assert (after[failed_jobs[0]], after[failed_jobs[1]], after[failed_jobs[2]]) == (
         "pending", "pending", "failed")

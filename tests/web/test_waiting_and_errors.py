@@ -208,7 +208,9 @@ def test_an_error_group_lists_its_jobs_and_retry_all_applies_to_them(operator, s
     page = text(post(operator, "/jobs/bulk", form))
     assert "Retry 2 jobs?" in page
     upto = re.search(r'name="upto" value="(\d+)"', page).group(1)
-    done = post(operator, "/jobs/bulk", {**form, "confirm": "yes", "upto": upto})
+    # PermanentFailure: asked once more before retrying them.
+    done = post(operator, "/jobs/bulk", {**form, "confirm": "yes", "upto": upto,
+                                         "permanent": "yes"})
     assert done.status_code == 303
     session.rollback()
     assert {session.get(Job, j.id).state for j in gone} == {JobState.PENDING}
