@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ..queue.claims import blocker
 from ..queue.models import Job
 from ..queue.states import DUE_STATES
+from .ordering import capped_count
 
 jobs = Job.__table__
 
@@ -57,20 +58,23 @@ class Waiting:
 
 
 def waiting(session: Session, now: datetime, cap: int) -> Waiting:
-    """Due, blocked and scheduled jobs, each exact up to ``cap``.
+    """Due, blocked and scheduled jobs, each exact up to ``cap`` ("cap+" beyond: never a
+    share of a sample, which would look exact and isn't).
 
-    Never more than ``cap`` index entries per count: blocked jobs are found among ``cap``
-    jobs whose time has come (each checked by one probe of ix_jobs_relation), so with more
-    than that, both due and blocked are "at least"."""
+    Jobs whose time has come are read once (index ix_jobs_state_next_attempt, and one
+    entry of ix_jobs_unfinished_relation for each to tell whether it is blocked); with
+    more than ``cap`` of them, due and blocked are counted apart, each up to ``cap``."""
     come = sa.select(jobs.c.id, jobs.c.relation_id, jobs.c.source_id).where(
         _time_has_come(now)).limit(cap + 1).subquery("come")
     # SUM(CASE ...), not COUNT(*) FILTER: MariaDB has no FILTER.
     total, held = session.execute(sa.select(
         sa.func.count(), sa.func.sum(sa.case((blocker(come), 1), else_=0)))
         .select_from(come)).one()
-    held = held or 0
-    later = session.scalar(sa.select(sa.func.count()).select_from(
-        sa.select(jobs.c.id).where(scheduled(now)).limit(cap + 1).subquery())) or 0
-    over = total > cap  # then of the cap + 1 jobs read: at least so many of each
-    return Waiting(due=Count(total - held, over), blocked=Count(held, over),
-                   scheduled=Count(min(later, cap), later > cap))
+    if total > cap:
+        free, held = (capped_count(session, [condition(now)], cap)
+                      for condition in (due, blocked))
+    else:
+        held = held or 0
+        free = total - held
+    later = capped_count(session, [scheduled(now)], cap)
+    return Waiting(*(Count(min(n, cap), n > cap) for n in (free, held, later)))

@@ -32,6 +32,7 @@ def index():
             db.session, moment, current_app.config["QUEUE_DIGEST_EXPECTED_SECONDS"],
             oldest_due),
         counts=overview.state_counts(db.session),
+        count_cap=overview.COUNT_CAP,
         waiting=waiting.waiting(db.session, moment, overview.COUNT_CAP),
         top_errors=errors.top_errors(db.session),
         scanned=errors.SCANNED,

@@ -80,6 +80,11 @@ def number(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
 
+def rough(value: int) -> str:
+    """An estimate in two significant digits (about 870,000, never 871,342)."""
+    return f"{round(value, 2 - len(str(abs(value)))):,}"
+
+
 def pretty(text: str | None, secrets: frozenset[str] = frozenset()) -> str:
     """Stored JSON, secrets masked (and ``secrets`` hidden), indented; the template
     escapes it."""
@@ -103,6 +108,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(span)
     app.add_template_filter(age)
     app.add_template_filter(number)
+    app.add_template_filter(rough)
     app.add_template_filter(pretty)
     app.add_template_filter(hidden)
     app.add_template_global(time_tag)

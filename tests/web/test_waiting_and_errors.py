@@ -55,8 +55,17 @@ def test_the_overview_counts_due_blocked_and_scheduled_apart(viewer, queue):
 def test_counts_stop_at_their_cap(session, clock, queue):
     found = waiting.waiting(session, clock.now, cap=1)
     assert found.scheduled == waiting.Count(1, False)
-    assert found.due.capped and found.blocked.capped
-    assert found.due.count + found.blocked.count == 2  # the two jobs read, cap + 1
+    assert found.blocked == waiting.Count(1, True)  # 2 blocked: "1+"
+
+
+@pytest.mark.parametrize("cap", [1, 2, 3])
+def test_past_the_cap_each_count_is_exact_or_the_cap_never_a_share(session, clock, queue, cap):
+    """More jobs whose time has come than the cap: due and blocked are each counted up to
+    the cap, never read off a sample of cap + 1 jobs ("8,641+" of 10,001)."""
+    found = waiting.waiting(session, clock.now, cap=cap)
+    for count, exact in ((found.due, 1), (found.blocked, 2)):
+        assert count == (waiting.Count(exact, False) if exact <= cap
+                         else waiting.Count(cap, True))
 
 
 def test_the_oldest_due_job_says_it_is_blocked_and_by_which_job(viewer, queue):
