@@ -25,7 +25,8 @@
 
   function fold() {
     document.querySelectorAll("details.fold").forEach(function (details) {
-      details.open = !phone.matches || details.hasAttribute("data-keep-open");
+      details.open = !phone.matches || details.hasAttribute("data-keep-open") ||
+        details.contains(document.activeElement);
     });
   }
 

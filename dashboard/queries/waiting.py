@@ -52,29 +52,31 @@ class Count:
 
 @dataclass(frozen=True)
 class Waiting:
-    due: Count
-    blocked: Count
+    #: None, with ``come`` capped: more jobs whose time has come than the cap, due and
+    #: blocked not told apart (that would read every one of them).
+    due: Count | None
+    blocked: Count | None
     scheduled: Count
+    #: Jobs whose time has come, due or blocked.
+    come: Count
 
 
 def waiting(session: Session, now: datetime, cap: int) -> Waiting:
-    """Due, blocked and scheduled jobs, each exact up to ``cap`` ("cap+" beyond: never a
-    share of a sample, which would look exact and isn't).
+    """Due, blocked and scheduled jobs, each exact up to ``cap``; past it, "cap+" jobs due
+    or blocked together, never a share of a sample (which would look exact and isn't).
 
-    Jobs whose time has come are read once (index ix_jobs_state_next_attempt, and one
-    entry of ix_jobs_unfinished_relation for each to tell whether it is blocked); with
-    more than ``cap`` of them, due and blocked are counted apart, each up to ``cap``."""
+    At most ``cap + 1`` jobs whose time has come are read (ix_jobs_state_next_attempt
+    alone), each with one entry of ix_jobs_unfinished_relation to tell whether it is
+    blocked."""
     come = sa.select(jobs.c.id, jobs.c.relation_id, jobs.c.source_id).where(
         _time_has_come(now)).limit(cap + 1).subquery("come")
     # SUM(CASE ...), not COUNT(*) FILTER: MariaDB has no FILTER.
     total, held = session.execute(sa.select(
         sa.func.count(), sa.func.sum(sa.case((blocker(come), 1), else_=0)))
         .select_from(come)).one()
-    if total > cap:
-        free, held = (capped_count(session, [condition(now)], cap)
-                      for condition in (due, blocked))
-    else:
-        held = held or 0
-        free = total - held
     later = capped_count(session, [scheduled(now)], cap)
-    return Waiting(*(Count(min(n, cap), n > cap) for n in (free, held, later)))
+    scheduled_count = Count(min(later, cap), later > cap)
+    if total > cap:
+        return Waiting(None, None, scheduled_count, Count(cap, True))
+    held = held or 0
+    return Waiting(Count(total - held), Count(held), scheduled_count, Count(total))
