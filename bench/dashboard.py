@@ -1,10 +1,12 @@
-"""How fast the dashboard answers with a million jobs in PostgreSQL.
+"""How fast the dashboard answers with a million jobs in PostgreSQL, or 100,000 in SQLite.
 
     .venv/bin/python bench/dashboard.py [--jobs 1000000] [--reseed] [--runs 20]
+    .venv/bin/python bench/dashboard.py --sqlite /tmp/bench.sqlite [--jobs 100000]
 
 Seeds a database of its own (``aq_bench_dashboard`` on the local PostgreSQL, made if
-missing, reused if already seeded) with bulk SQL: 1,000,000 jobs, 3 requests each, and
-their attempts, in a realistic mix of states, types, relations and stores. Then it serves
+missing, reused if already seeded; or the SQLite file given) with bulk SQL (rows made in
+Python on SQLite, the same mix): 1,000,000 jobs, 3 requests each, and their attempts, in a
+realistic mix of states, types, relations and stores. Then it serves
 the pages in process through Flask's test client (a logged-in operator, templates
 rendered, every query run) and prints the median and 95th percentile of ``--runs``
 requests per page, and the EXPLAIN ANALYZE plans of the list queries.
@@ -24,6 +26,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.seed_rows import seed_sqlite
 from dashboard import create_app
 from dashboard.actions.bulk import apply_bulk
 from dashboard.app.extensions import db
@@ -219,7 +222,10 @@ def explain(label: str, params: dict[str, str], before: int | None = None) -> No
     sql = str(query.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
     # (the compiler doubles % for the driver; sa.text will double them again)
     sql = sql.replace("%%", "%")
-    plan = db.session.execute(sa.text(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")).scalars().all()
+    if db.engine.dialect.name == "sqlite":
+        plan = [row[-1] for row in db.session.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}"))]
+    else:
+        plan = db.session.execute(sa.text(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")).scalars().all()
     db.session.rollback()
     print(f"\n-- {label}\n{sql}\n" + "\n".join(plan))
 
@@ -240,13 +246,23 @@ def bulk_timing(count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", default="aq_bench_dashboard")
-    parser.add_argument("--jobs", type=int, default=1_000_000)
+    parser.add_argument("--sqlite", metavar="FILE", help="an SQLite file instead")
+    parser.add_argument("--jobs", type=int, help="default: 1,000,000; 100,000 on SQLite")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--reseed", action="store_true", help="drop and seed again")
+    parser.add_argument("--pages", default="", help="only the pages whose label has this")
+    parser.add_argument("--no-plans", action="store_true", help="no bulk timing, no plans")
     args = parser.parse_args()
 
-    ensure_database(args.database, args.reseed)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url(args.database),
+    if args.sqlite:
+        if args.reseed:
+            Path(args.sqlite).unlink(missing_ok=True)
+        url = f"sqlite:///{Path(args.sqlite).resolve()}"
+    else:
+        ensure_database(args.database, args.reseed)
+        url = database_url(args.database)
+    jobs = args.jobs or (100_000 if args.sqlite else 1_000_000)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url,
                       "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False})
     with app.app_context():
         from flask_migrate import upgrade
@@ -254,8 +270,10 @@ def main() -> None:
         upgrade()
         seeded = db.session.scalar(sa.text("SELECT count(*) FROM (SELECT 1 FROM jobs LIMIT 1) j"))
         db.session.rollback()
-        if not seeded:
-            seed(args.jobs)
+        if not seeded and args.sqlite:
+            seed_sqlite(db.engine, jobs, TYPES, utcnow().replace(tzinfo=None))
+        elif not seeded:
+            seed(jobs)
         user = db.session.scalar(sa.select(User).where(User.name == "bench"))
         if user is None:
             user = new_user("bench", "operator", "bench-password")
@@ -273,6 +291,9 @@ def main() -> None:
     pages = {
         "overview /": "/",
         "list, unfiltered": "/jobs",
+        "list, waiting=due": "/jobs?waiting=due",
+        "list, waiting=blocked": "/jobs?waiting=blocked",
+        "list, waiting=scheduled": "/jobs?waiting=scheduled",
         "list, state=failed": "/jobs?state=failed",
         "list, type=loyalty_tier": "/jobs?type=loyalty_tier",
         f"list, relation={relation}": f"/jobs?relation={relation}",
@@ -293,9 +314,13 @@ def main() -> None:
           "templates rendered)\n")
     print(f"{'page':44} {'median':>8} {'p95':>8}")
     for label, url in pages.items():
+        if args.pages not in label:
+            continue
         median, p95 = measure(client, url, args.runs)
         print(f"{label:44} {median:8.1f} {p95:8.1f}", flush=True)
 
+    if args.no_plans:
+        return
     with app.app_context():
         bulk_timing(10_000)
         print("\nEXPLAIN ANALYZE of the list's main query:")
@@ -308,6 +333,8 @@ def main() -> None:
         explain("search an error", {"q": "invalid address for order 4242"})
         explain("search + state", {"q": "503 Service", "state": "retrying"})
         explain("deep page", {}, before=total // 3)
+        explain("waiting=due", {"waiting": "due"})
+        explain("waiting=blocked", {"waiting": "blocked"})
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ bulk actions and the API share it on every database.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,8 +39,11 @@ FAILING_JOBS = (JobState.FAILED, JobState.RETRYING)
 FAILING_REQUESTS = (RequestState.FAILED, RequestState.RETRYING)
 
 
+@functools.lru_cache(maxsize=2 * SCANNED)
 def normalise(reason: str | None) -> str:
-    """The first line of a reason, numbers and ids replaced by PLACEHOLDER, spaces folded."""
+    """The first line of a reason, numbers and ids replaced by PLACEHOLDER, spaces folded.
+
+    Kept for the reasons last seen: the overview's polls read the same ones again."""
     text = (reason or "").strip()
     line = text.splitlines()[0] if text else ""
     line = _VARYING.sub(PLACEHOLDER, " ".join(line.split()))

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ..queue.claims import blocker
 from ..queue.models import Job
 from ..queue.states import DUE_STATES
+from .ordering import capped_count
 
 jobs = Job.__table__
 
@@ -51,26 +52,31 @@ class Count:
 
 @dataclass(frozen=True)
 class Waiting:
-    due: Count
-    blocked: Count
+    #: None, with ``come`` capped: more jobs whose time has come than the cap, due and
+    #: blocked not told apart (that would read every one of them).
+    due: Count | None
+    blocked: Count | None
     scheduled: Count
+    #: Jobs whose time has come, due or blocked.
+    come: Count
 
 
 def waiting(session: Session, now: datetime, cap: int) -> Waiting:
-    """Due, blocked and scheduled jobs, each exact up to ``cap``.
+    """Due, blocked and scheduled jobs, each exact up to ``cap``; past it, "cap+" jobs due
+    or blocked together, never a share of a sample (which would look exact and isn't).
 
-    Never more than ``cap`` index entries per count: blocked jobs are found among ``cap``
-    jobs whose time has come (each checked by one probe of ix_jobs_relation), so with more
-    than that, both due and blocked are "at least"."""
+    At most ``cap + 1`` jobs whose time has come are read (ix_jobs_state_next_attempt
+    alone), each with one entry of ix_jobs_unfinished_relation to tell whether it is
+    blocked."""
     come = sa.select(jobs.c.id, jobs.c.relation_id, jobs.c.source_id).where(
         _time_has_come(now)).limit(cap + 1).subquery("come")
     # SUM(CASE ...), not COUNT(*) FILTER: MariaDB has no FILTER.
     total, held = session.execute(sa.select(
         sa.func.count(), sa.func.sum(sa.case((blocker(come), 1), else_=0)))
         .select_from(come)).one()
+    later = capped_count(session, [scheduled(now)], cap)
+    scheduled_count = Count(min(later, cap), later > cap)
+    if total > cap:
+        return Waiting(None, None, scheduled_count, Count(cap, True))
     held = held or 0
-    later = session.scalar(sa.select(sa.func.count()).select_from(
-        sa.select(jobs.c.id).where(scheduled(now)).limit(cap + 1).subquery())) or 0
-    over = total > cap  # then of the cap + 1 jobs read: at least so many of each
-    return Waiting(due=Count(total - held, over), blocked=Count(held, over),
-                   scheduled=Count(min(later, cap), later > cap))
+    return Waiting(Count(total - held), Count(held), scheduled_count, Count(total))

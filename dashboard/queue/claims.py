@@ -42,7 +42,9 @@ def blocker(job: sa.TableClause | sa.Subquery) -> sa.Exists:
         earlier.c.relation_id == job.c.relation_id,
         earlier.c.source_id == job.c.source_id,
         earlier.c.id < job.c.id,
-        earlier.c.state.in_(UNFINISHED_STATES),
+        # Written out, not bound, as the partial index ix_jobs_unfinished_relation says
+        # it: neither SQLite nor PostgreSQL's generic plan could use that index otherwise.
+        earlier.c.state.in_([sa.literal_column(f"'{s.value}'") for s in UNFINISHED_STATES]),
     )
 
 

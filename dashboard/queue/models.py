@@ -37,6 +37,9 @@ IN_A_RELATION = sa.text("relation_id IS NOT NULL")
 HAS_STORE = sa.text("store_id IS NOT NULL")
 FINISHED = sa.text("finished_at IS NOT NULL")
 SCHEDULED = sa.text("schedule_name IS NOT NULL")
+#: The jobs of a relation that hold back its later jobs (states.UNFINISHED_STATES).
+HOLDS_BACK = sa.text("relation_id IS NOT NULL AND state IN "
+                     "('pending', 'running', 'retrying', 'paused', 'failed')")
 
 
 class Job(Base):
@@ -99,13 +102,21 @@ class Job(Base):
         # Only the jobs of a relation (the claim asks only about them).
         sa.Index("ix_jobs_relation", "relation_id", "source_id", "id",
                  postgresql_where=IN_A_RELATION, sqlite_where=IN_A_RELATION),
+        # The unfinished jobs of a relation: whether an earlier one holds a job back
+        # (claims.blocker) is one index entry read, however many jobs the relation has run.
+        sa.Index("ix_jobs_unfinished_relation", "relation_id", "source_id", "id",
+                 postgresql_where=HOLDS_BACK, sqlite_where=HOLDS_BACK
+                 ).ddl_if(dialect=PARTIAL_INDEX_DIALECTS),  # type: ignore[arg-type]
         # Only the jobs that have a store (a job without one is in no store's list).
         sa.Index("ix_jobs_store_id", "store_id", "id", postgresql_where=HAS_STORE,
                  sqlite_where=HAS_STORE),
         sa.Index("ix_jobs_source_id", "source_id", "id"),
         sa.Index("ix_jobs_priority", "priority", "id"),
-        # The dashboard: the oldest due job, and lists filtered by creation time.
-        sa.Index("ix_jobs_state_next_attempt", "state", "next_attempt_at"),
+        # The dashboard: the oldest due job; due and blocked jobs read from the index
+        # alone (relation, source and id: whether an earlier job holds each back).
+        sa.Index("ix_jobs_state_next_attempt", "state", "next_attempt_at", "relation_id",
+                 "source_id", "id"),
+        # Lists filtered by creation time.
         sa.Index("ix_jobs_created_at", "created_at", "id"),
         # The list sorted by next attempt (due jobs) and by failed-at (migration 0012).
         sa.Index(
@@ -349,7 +360,7 @@ MIGRATION_ONLY_INDEXES = frozenset({"ix_requests_payload_search_trgm",
 #: its unique key over active jobs.
 MIGRATION_ONLY_COLUMNS = frozenset({"active_unique_key"})
 #: Model indexes that exist only on the databases with partial indexes.
-PARTIAL_ONLY_INDEXES = frozenset({"ux_jobs_unique_key"})
+PARTIAL_ONLY_INDEXES = frozenset({"ux_jobs_unique_key", "ix_jobs_unfinished_relation"})
 #: Model indexes with a descending column.
 DESCENDING_INDEXES = frozenset({"ix_jobs_due"})
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..queries.hourly import HourCount
 
@@ -29,6 +29,16 @@ class Chart:
     failed: int
     width: int = WIDTH
     height: int = HEIGHT
+    #: The time axis under the bars: one label (or "") per bar, UTC.
+    ticks: list[str] = field(default_factory=list)
+
+
+def time_ticks(counts: list[HourCount]) -> list[str]:
+    """Every 6 hours over two days or less ("06:00"), else every midnight ("Mon 07"),
+    under the left edge of the hour's bar."""
+    daily = len(counts) > 48
+    return [(f"{c.hour:%a %d}" if c.hour.hour == 0 else "") if daily
+            else (f"{c.hour:%H:%M}" if c.hour.hour % 6 == 0 else "") for c in counts]
 
 
 def stacked_bars(counts: list[HourCount], width: int = WIDTH, height: int = HEIGHT) -> Chart:
@@ -49,4 +59,4 @@ def stacked_bars(counts: list[HourCount], width: int = WIDTH, height: int = HEIG
             bottom -= size
             bars.append(Bar(x, round(bottom, 2), round(slot - gap, 2), size, kind, label))
     return Chart(bars, peak, sum(c.succeeded for c in counts), sum(c.failed for c in counts),
-                 width, height)
+                 width, height, time_ticks(counts))

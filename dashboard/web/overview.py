@@ -30,6 +30,7 @@ def index():
     panels = dict(
         silence=digest_alarm(),
         counts=overview.state_counts(db.session),
+        count_cap=overview.COUNT_CAP,
         waiting=waiting.waiting(db.session, moment, overview.COUNT_CAP),
         top_errors=errors.top_errors(db.session),
         scanned=errors.SCANNED,

@@ -9,7 +9,7 @@ from markupsafe import Markup, escape
 
 from ..auth.models import Role
 from ..queries.running import running_call
-from ..queue.masking import Masker, hide
+from ..queue.masking import MASK, Masker, hide
 from ..queue.settings import clock
 
 #: htmx without eval or inline styles (the CSP allows neither); 409 (an action that did
@@ -81,15 +81,30 @@ def number(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
 
-def pretty(text: str | None, secrets: frozenset[str] = frozenset()) -> str:
-    """Stored JSON, secrets masked (and ``secrets`` hidden), indented; the template
-    escapes it."""
-    return Masker(current_app.config["QUEUE_MASKED_KEYS"]).pretty(text, secrets)
+def rough(value: int) -> str:
+    """An estimate in two significant digits (about 870,000, never 871,342)."""
+    return f"{round(value, 2 - len(str(abs(value)))):,}"
 
 
-def hidden(text: str | None, secrets: frozenset[str] = frozenset()) -> str:
-    """A text (an error, a traceback) with the job's ``secrets`` hidden."""
-    return hide(text or "", secrets)
+#: A masked value as the page shows it: the mask to the eye, the word "masked" to a
+#: screen reader (which would read six bullets, or nothing).
+SHOWN_MASK = Markup(f'<span class="masked"><span aria-hidden="true">{MASK}</span>'
+                    '<span class="visually-hidden">masked</span></span>')
+
+
+def read_masked(text: str) -> Markup:
+    """The text escaped, each mask in it shown as SHOWN_MASK."""
+    return SHOWN_MASK.join(escape(part) for part in text.split(MASK))
+
+
+def pretty(text: str | None, secrets: frozenset[str] = frozenset()) -> Markup:
+    """Stored JSON, secrets masked (and ``secrets`` hidden), indented, escaped."""
+    return read_masked(Masker(current_app.config["QUEUE_MASKED_KEYS"]).pretty(text, secrets))
+
+
+def hidden(text: str | None, secrets: frozenset[str] = frozenset()) -> Markup:
+    """A text (an error, a traceback) with the job's ``secrets`` hidden, escaped."""
+    return read_masked(hide(text or "", secrets))
 
 
 def is_htmx() -> bool:
@@ -104,6 +119,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(span)
     app.add_template_filter(age)
     app.add_template_filter(number)
+    app.add_template_filter(rough)
     app.add_template_filter(pretty)
     app.add_template_filter(hidden)
     app.add_template_global(time_tag)

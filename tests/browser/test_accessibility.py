@@ -42,6 +42,10 @@ def visit(tab, server) -> dict[str, list[dict]]:
     tab.wait_for_selector("#job .flash")
     check("job after an action")
     tab.goto(f"{url}/jobs?state=failed")
+    if tab.locator("#bulk-menu").get_attribute("open") is None:  # folded on a phone
+        tab.click("#filter-fold > summary")
+        tab.click("#bulk-menu > summary")
+        check("filters and bulk actions unfolded")
     tab.click(".bulk-filter button:has-text('Retry all')")
     tab.wait_for_selector(".confirm h1")
     check("bulk confirmation")

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.browser import seed
-from tests.support.browser import log_in, screenshot
+from tests.support.browser import focused, log_in, screenshot
 
 PHONE = {"width": 390, "height": 844}
 
@@ -46,9 +46,9 @@ def test_no_page_scrolls_sideways_on_a_phone(tab_for, server):
         tab.goto(server.url + path)
         assert sideways(tab) <= 0, path
     tab.goto(f"{server.url}/jobs?state=failed")
-    # The list's table scrolls inside its own box instead.
-    scroller = tab.locator(".scroll").first
-    assert scroller.evaluate("e => getComputedStyle(e).overflowX") == "auto"
+    # The list's rows are cards instead (tests/browser/test_phone.py).
+    assert tab.locator("tr[data-job]").first.evaluate(
+        "e => getComputedStyle(e).display") == "block"
     tab.goto(server.url + "/")
     screenshot(tab, "phone.png")
 
@@ -113,19 +113,6 @@ def test_the_scheme_follows_the_system(tab_for, server, scheme):
         assert page > 0.9 and panel > 0.9 and ink < 0.2
 
 
-def focused(tab, settled: str = "") -> str:
-    """What has the keyboard focus: tag, classes and text; with ``settled``, once that text
-    is in it (htmx settles a swap, then focus.js moves the focus), or after 2 s."""
-    for _ in range(20):
-        now = tab.evaluate(
-            "(() => { const e = document.activeElement; return e === document.body"
-            " ? 'BODY' : `${e.tagName} ${e.className} ${e.textContent.trim()}`; })()")
-        if settled in now:
-            break
-        tab.wait_for_timeout(100)
-    return now
-
-
 def test_focus_follows_an_htmx_action_and_escape_closes_the_confirmation(page, server):
     page.goto(f"{server.url}/jobs/{server.jobs['focus']}")
     page.click("#job-actions button:has-text('Cancel')")
@@ -134,8 +121,9 @@ def test_focus_follows_an_htmx_action_and_escape_closes_the_confirmation(page, s
     page.keyboard.press("Escape")
     page.wait_for_selector("#job-actions button:has-text('Pause')")
     assert page.locator("#job .confirm").count() == 0
-    assert focused(page, "Pause").startswith("BUTTON")
-    page.keyboard.press("Enter")  # the focused Pause
+    # Back on the Cancel that opened it (not on Pause, which the next Enter would press).
+    assert focused(page, "Cancel").startswith("BUTTON")
+    page.click("#job-actions button:has-text('Pause')")
     page.wait_for_selector("#job h1 .state.paused")
     assert "flash" in focused(page, "is paused")
     page.click("#job-actions button:has-text('Resume')")
@@ -159,6 +147,8 @@ def test_escape_leaves_a_bulk_confirmation(page, server):
     assert focused(page, "Back to the list").startswith("A ")
     page.keyboard.press("Escape")
     page.wait_for_url(f"{server.url}/jobs?state=failed")
+    # Back on the button that opened it.
+    assert focused(page, "Retry all").startswith("BUTTON")
 
 
 def test_the_skip_link_comes_first_and_leads_to_the_page(page, server):

@@ -21,3 +21,16 @@ def log_in(tab, url: str, name: str) -> None:
 def screenshot(tab, name: str, full_page: bool = True) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     tab.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
+
+
+def focused(tab, settled: str = "") -> str:
+    """What has the keyboard focus: tag, classes and text; with ``settled``, once that text
+    is in it (htmx settles a swap, then focus.js moves the focus), or after 2 s."""
+    for _ in range(20):
+        now = tab.evaluate(
+            "(() => { const e = document.activeElement; return e === document.body"
+            " ? 'BODY' : `${e.tagName} ${e.className} ${e.textContent.trim()}`; })()")
+        if settled in now:
+            break
+        tab.wait_for_timeout(100)
+    return now

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from dashboard.api import tokens
 from dashboard.queue.masking import MASK
 from dashboard.queue.models import Attempt, FailureAlert, Request
+from dashboard.web.templating import SHOWN_MASK
 from tests.support.alerting import mail_config
 from tests.support.alerting import run_digest as run_digest_with_alerts
 from tests.support.factories import save_job
@@ -86,11 +87,11 @@ def test_the_job_page_hides_the_secret_and_shows_tracebacks_to_operators(
         stored_in_clear, operator, viewer) -> None:
     page = text(operator.get(f"/jobs/{stored_in_clear.id}"))
     assert SECRET not in page
-    assert f"was {MASK}" in page  # the result that echoed it
-    assert f"refused {MASK}" in page and "Traceback" in page
+    assert f"was {SHOWN_MASK}" in page  # the result that echoed it
+    assert f"refused {SHOWN_MASK}" in page and "Traceback" in page
     page = text(viewer.get(f"/jobs/{stored_in_clear.id}"))
     assert SECRET not in page
-    assert f"refused {MASK}" in page and "Traceback" not in page
+    assert f"refused {SHOWN_MASK}" in page and "Traceback" not in page
 
 
 def test_the_job_list_hides_the_secret_in_the_failure_reason(stored_in_clear, viewer) -> None:

@@ -56,10 +56,29 @@ def test_the_overview_counts_due_blocked_and_scheduled_apart(viewer, queue):
 
 
 def test_counts_stop_at_their_cap(session, clock, queue):
+    found = waiting.waiting(session, clock.now, cap=3)
+    assert found.due == waiting.Count(1) and found.blocked == waiting.Count(2)
+    assert found.come == waiting.Count(3)
     found = waiting.waiting(session, clock.now, cap=1)
     assert found.scheduled == waiting.Count(1, False)
-    assert found.due.capped and found.blocked.capped
-    assert found.due.count + found.blocked.count == 2  # the two jobs read, cap + 1
+
+
+@pytest.mark.parametrize("cap", [1, 2])
+def test_past_the_cap_due_and_blocked_are_counted_together_never_as_shares(
+        session, clock, queue, cap):
+    """More jobs whose time has come than the cap: "cap+ due or blocked", never shares of
+    the cap + 1 jobs read, which look exact and aren't ("8,641+" of 10,001)."""
+    found = waiting.waiting(session, clock.now, cap=cap)
+    assert found.due is None and found.blocked is None
+    assert found.come == waiting.Count(cap, True)
+
+
+def test_the_overview_says_due_or_blocked_past_the_cap(viewer, queue, monkeypatch):
+    monkeypatch.setattr("dashboard.queries.overview.COUNT_CAP", 2)
+    page = " ".join(text(viewer.get("/")).split())
+    counts = dict(re.findall(r'data-waiting="([\w-]+)"[^>]*>([\d,+]+)<', page))
+    assert counts == {"due-or-blocked": "2+", "scheduled": "1"}
+    assert "due or blocked" in page.lower()
 
 
 def test_the_oldest_due_job_is_one_a_digest_could_take_never_a_blocked_one(viewer, queue):

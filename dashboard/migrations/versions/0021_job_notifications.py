@@ -14,7 +14,7 @@ an outcome that ends a job sends none. See ``dashboard/queue/wakeup.py``.
 digest starting on the same host needs to tell that a process of an earlier row is gone.
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0020
 
 """
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0021'
-down_revision = '0018'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
