@@ -18,9 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import TABLE_ARGS, Base, UTCDateTime, changed_rows
+from .database import is_postgresql
 from .models import Request
 from .states import RequestState
 from .types import MAX_CONNECTOR_NAME_LENGTH, MAX_TYPE_CODE_LENGTH, registry
+from .wakeup import CHANNEL
 
 
 class PausedType(Base):
@@ -149,7 +151,10 @@ def _pause(conn: sa.Connection | sa.orm.Session, codes: list[str], connector: st
 def resume_type(conn: sa.Connection | sa.orm.Session, type_code: str) -> bool:
     """Resume one type; False when it was not paused."""
     result = conn.execute(sa.delete(paused_types).where(paused_types.c.type_code == type_code))
-    return changed_rows(result) > 0
+    if changed_rows(result) == 0:
+        return False
+    _wake_workers(conn)
+    return True
 
 
 def resume_connector(conn: sa.Connection | sa.orm.Session, name: str) -> list[str]:
@@ -158,4 +163,13 @@ def resume_connector(conn: sa.Connection | sa.orm.Session, name: str) -> list[st
                                 .where(paused_types.c.connector == name)))
     if codes:
         conn.execute(sa.delete(paused_types).where(paused_types.c.connector == name))
+        _wake_workers(conn)
     return codes
+
+
+def _wake_workers(conn: sa.Connection | sa.orm.Session) -> None:
+    """PostgreSQL: wake the --loop workers on commit (see wakeup.py), as a save does: the
+    jobs a resume lets go are due now. Elsewhere the workers poll."""
+    bind = conn if isinstance(conn, sa.Connection) else conn.get_bind()
+    if is_postgresql(bind):
+        conn.execute(sa.text(f"NOTIFY {CHANNEL}"))

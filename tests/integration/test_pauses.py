@@ -142,3 +142,20 @@ def test_held_sql_says_what_held_says(session, clock):
     by_core = set(session.scalars(sa.select(jobs.c.id).where(pauses.held(jobs))))
     by_text = set(session.scalars(sa.select(jobs.c.id).where(sa.text(pauses.HELD_SQL))))
     assert by_core == by_text and len(by_core) == 2
+
+
+def test_on_postgresql_a_resume_wakes_the_loop_workers(session, clock, db_url):
+    if not is_postgresql(session.get_bind()):
+        pytest.skip("PostgreSQL's notifications only (the other databases' workers poll)")
+    import psycopg
+
+    from dashboard.queue.wakeup import CHANNEL
+
+    pause(session, clock, "type", "test_echo")
+    url = sa.make_url(db_url).set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False),
+                         autocommit=True) as listener:
+        listener.execute(f"LISTEN {CHANNEL}")
+        resume(session, clock, "type", "test_echo")
+        woken = next(listener.notifies(timeout=10, stop_after=1), None)
+    assert woken is not None and woken.channel == CHANNEL
