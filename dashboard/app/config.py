@@ -196,6 +196,8 @@ def settings(instance_path: str, env: dict[str, str] | None = None) -> dict[str,
                                        minimum=1),
         "QUEUE_LIMIT_WAIT": _number(env, "QUEUE_LIMIT_WAIT", 10.0, kind=float),
         "QUEUE_CONCURRENCY": _number(env, "QUEUE_CONCURRENCY", 8, minimum=1),
+        "QUEUE_DB_CONNECTIONS": _number(env, "QUEUE_DB_CONNECTIONS", 8, minimum=2),
+        "QUEUE_DB_WAIT_SECONDS": _number(env, "QUEUE_DB_WAIT_SECONDS", 60.0, kind=float),
         "QUEUE_REQUEST_TIMEOUT": _number(env, "QUEUE_REQUEST_TIMEOUT", 300.0, kind=float,
                                          minimum=1),
         # A TOML file of recurring schedule entries (see dashboard/queue/recurring.py).
