@@ -122,6 +122,8 @@ def _row(name: str, rate: float, done: int, peak: int, finished: list[Finished])
 
 def rows(jobs: int, noop_jobs: int, only: set[str] | None = None) -> list[Row]:
     ensure_venv()
+    for each in (PROCRASTINATE, PGQUEUER):
+        each.helper("setup")
     database = QueueDatabase("postgresql", server_database(
         "postgresql", f"{DATABASE_PREFIX}_inflight"))
     procrastinate = (str(BIN / "procrastinate"), "--app", "bench.peer_procrastinate.app",
