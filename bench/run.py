@@ -23,14 +23,15 @@ import sqlalchemy as sa
 
 from dashboard.api.bodies import MAX_BATCH
 
-from . import concurrency, memory, ours, peers, pickup, profile, report
+from . import concurrency, inflight, memory, ours, peers, pickup, profile, report
 from .process import DATABASE_PREFIX, ROOT
 from .queue_db import QueueDatabase, database_url
 from .results import Measurement, Results
 
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
-SECTIONS = ("digest", "cold", "concurrency", "enqueue", "pickup", "memory", "profile")
+SECTIONS = ("digest", "cold", "concurrency", "inflight", "enqueue", "pickup", "memory",
+            "profile")
 PROFILE_RAW = ROOT / "bench" / "results" / "digest-profile.txt"
 PROFILE_CPU = ROOT / "bench" / "results" / "digest-profile-gil.txt"
 
@@ -231,6 +232,9 @@ def main(argv: list[str] | None = None) -> None:
             cold_rounds(args, results, databases)
         if "concurrency" in args.sections:
             concurrency_rounds(args, results, databases["postgresql"])
+        if "inflight" in args.sections:
+            # Issue 24's rows, printed as they come (see bench/inflight.py).
+            inflight.rows(4000 if not args.quick else 800, args.jobs or 5000)
         if "enqueue" in args.sections:
             enqueue_rounds(args, results, databases["postgresql"])
         if "pickup" in args.sections:

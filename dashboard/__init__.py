@@ -56,7 +56,8 @@ def create_app(test_config: dict[str, Any] | None = None, *,
                 test_config["SQLALCHEMY_DATABASE_URI"])
     app.config.setdefault(
         "SQLALCHEMY_ENGINE_OPTIONS", engine_options(
-            app.config["SQLALCHEMY_DATABASE_URI"], concurrency=app.config["QUEUE_CONCURRENCY"]))
+            app.config["SQLALCHEMY_DATABASE_URI"],
+            connections=app.config["QUEUE_DB_CONNECTIONS"]))
     files.private_folder(app.instance_path)
     files.private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
 
@@ -153,6 +154,8 @@ def queue_settings(cfg: dict[str, Any], run_listeners: tuple = ()) -> queue.Queu
         lease_seconds=cfg["QUEUE_LEASE_SECONDS"],
         limit_wait=cfg["QUEUE_LIMIT_WAIT"],
         concurrency=cfg["QUEUE_CONCURRENCY"],
+        db_connections=cfg["QUEUE_DB_CONNECTIONS"],
+        db_wait_seconds=cfg["QUEUE_DB_WAIT_SECONDS"],
         request_timeout=cfg["QUEUE_REQUEST_TIMEOUT"],
         clock_skew_warn=cfg["QUEUE_CLOCK_SKEW_WARN"],
         run_listeners=run_listeners,

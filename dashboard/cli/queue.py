@@ -32,10 +32,15 @@ T = TypeVar("T")
 
 @contextmanager
 def stop_on_signals(digest: JobDigest) -> Iterator[None]:
-    """SIGTERM and SIGINT finish the requests running, give back the claimed jobs, exit 0."""
+    """SIGTERM and SIGINT finish the requests running, give back the claimed jobs, exit 0;
+    a second one stops at once (the calls running are abandoned, see JobDigest.stop)."""
     def handler(signum: int, frame: object) -> None:
-        click.echo(f"digest: {signal.Signals(signum).name} received, stopping after the "
-                   "requests running", err=True)
+        name = signal.Signals(signum).name
+        if digest.stopped:
+            click.echo(f"digest: {name} received again, stopping at once", err=True)
+        else:
+            click.echo(f"digest: {name} received, stopping after the requests running "
+                       "(send it again to stop at once)", err=True)
         digest.stop()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}

@@ -17,9 +17,6 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from . import sqlite_space
 
 IMMEDIATE = "sqlite_begin_immediate"
-#: Connections a concurrent digest uses besides one per thread: its own (claims, the
-#: run's record), the heartbeat's, and the caller's session.
-EXTRA_CONNECTIONS = 3
 MIN_MARIADB = (10, 6)
 MIN_MYSQL = (8, 0)
 #: SQLAlchemy's log of the statements it sends (``create_engine(echo=True)`` turns it on).
@@ -309,18 +306,18 @@ def check_mysql_version(version: str) -> None:
         )
 
 
-def engine_options(url: str, *, concurrency: int = 1) -> dict:
+def engine_options(url: str, *, connections: int = 8) -> dict:
     """Engine options by database: MariaDB and MySQL read committed (fewer gap locks).
 
     PostgreSQL through psycopg needs no ``pool_pre_ping``: prepare_engine() checks pooled
-    connections without a round trip. The pool keeps a connection for each of a digest's
-    ``concurrency`` threads, and a few more (see inflight.py); a pool opens them only
-    when they are used at once.
+    connections without a round trip. The pool keeps the ``connections`` a digest process
+    uses at most (QUEUE_DB_CONNECTIONS, see connections.py), whatever its concurrency; a
+    pool opens them only when they are used at once.
     """
     parsed = sa.make_url(url)
     name = parsed.get_backend_name()
     pool = {} if parsed.database in (None, "", ":memory:") else {
-        "pool_size": max(5, concurrency + EXTRA_CONNECTIONS)}
+        "pool_size": max(5, connections)}
     if name in ("mysql", "mariadb"):
         return {"isolation_level": "READ COMMITTED", "pool_pre_ping": True,
                 "pool_recycle": 3600, **pool}

@@ -133,7 +133,8 @@ class General:
         return Claimed(ids, rows)
 
     def write_step(self, conn: sa.Connection, lease: Lease, pending: Pending | None,
-                   start: tuple[int, int] | None, now: datetime) -> StepWritten | None:
+                   start: tuple[int, int] | None, now: datetime, *,
+                   alone: bool = True) -> StepWritten | None:
         """None: the digest writes the step its general way (writes.Writer)."""
         return None
 
@@ -169,11 +170,13 @@ class PostgreSQL(General):
         return Claimed(list(dict.fromkeys(row.job_id for row in rows)), rows)
 
     def write_step(self, conn: sa.Connection, lease: Lease, pending: Pending | None,
-                   start: tuple[int, int] | None, now: datetime) -> StepWritten | None:
+                   start: tuple[int, int] | None, now: datetime, *,
+                   alone: bool = True) -> StepWritten | None:
         """Write ``pending``'s outcome and mark ``start``'s request running in one
-        statement, committed. None: this step takes the general way (a transaction already
-        open, a request that failed, or a job given back)."""
-        if conn.in_transaction():
+        statement: ``alone``, committed on its own; else in the connection's transaction
+        (a group's, see steps.py), which its caller commits. None: this step takes the
+        general way (alone, with a transaction already open; a request that failed)."""
+        if alone and conn.in_transaction():
             return None
         params: dict[str, Any] = {"worker": lease.worker, "until": lease.until(now),
                                   "now": now}
@@ -197,7 +200,10 @@ class PostgreSQL(General):
         statement = postgresql.STEPS.get((succeeded, following))
         if statement is None:
             return None
-        [(outcome, started)] = execute_alone(conn, statement, params)
+        if alone:
+            [(outcome, started)] = execute_alone(conn, statement, params)
+        else:
+            outcome, started = conn.execute(statement, params).one()
         return StepWritten(outcome=bool(outcome), start=bool(started))
 
     def save(self, session: Session, bind: sa.Engine | sa.Connection, jobs: list[Job],

@@ -1,82 +1,65 @@
 """The digest: claims due jobs and executes their requests in order.
 
-A digest works on a connection of its own, in short transactions: one claims a batch of
-jobs and reads their requests; then each request gets one transaction that writes the
-outcome of the request before it and marks it running. So no transaction stays open
-while a request type's ``execute`` runs, and each outcome is durable before the next
-request starts. Every write to a job is guarded by the digest's lease (``locked_by``).
-On PostgreSQL each of these transactions is a single statement, one round trip (see
-dialect.py).
+A digest runs up to ``concurrency`` jobs at once, each in a thread (inflight.py), on a few
+database connections that they all share (connections.py): a thread borrows one for each
+short transaction, never while a request runs. One transaction claims a batch of jobs
+and reads their requests; then each request gets a step, which writes the outcome of the
+request before it and marks it running (steps.py; the steps of different jobs that come
+close together share one transaction). So no transaction stays open while a request
+type's ``execute`` runs, and each outcome is durable before the next request starts.
+Every write to a job is guarded by the digest's lease (``locked_by``). A call that runs
+past its timeout is ended without it (calls.py). How one job runs is in running.py.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, cast
+from datetime import datetime
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import claims, digest_runs, execution, limits, processes, recurring, retention, retry
+from . import claims, digest_runs, processes, recurring, retention
+from .calls import Calls
 from .claims import Lease
-from .database import IMMEDIATE
+from .connections import Connections, in_memory, shared_size
 from .db_clock import for_digest
-from .dialect import General, for_connection
+from .dialect import for_connection
 from .digest_runs import DigestResult
 from .heartbeat import Heartbeat, Holdings
-from .inflight import InFlight, check_pool, in_memory
-from .limits import ConnectorBusy, ConnectorLimits
-from .models import Attempt, Job, Request
-from .payload import load_json, load_shown
+from .inflight import InFlight
+from .limits import ConnectorLimits
+from .models import Job, Request
+from .payload import load_shown
 from .repository import JobRepository
+from .running import JobRunning, Work
 from .settings import QueueSettings, current
-from .states import JobState, RequestState
-from .types import (
-    JobInfo,
-)
-from .writes import LOST, Executed, Pending, Writer
+from .states import RequestState
+from .steps import Steps
+from .types import JobInfo
+from .writes import Executed
 
 log = logging.getLogger("dashboard.digest")
 
-jobs = Job.__table__
 requests = Request.__table__
-attempts = Attempt.__table__
 
 INTERRUPTED = "interrupted: lease expired"
+#: The error of a call in flight when the digest was told to stop at once.
+STOPPED_AT_ONCE = "interrupted: the digest was stopped at once"
 
 
-@dataclass(frozen=True)
-class Step:
-    """What a step wrote. Each reason is LOST (another digest holds the job) or the state
-    an operator put the job in (paused, cancelled...)."""
-
-    #: Why the outcome's job was let go; None when the outcome was written as it is.
-    let_go: str | None = None
-    #: Why the start was refused; None when the request may run.
-    refused: str | None = None
-
-
-@dataclass
-class _Work:
-    """A claimed job and its requests still to run."""
-
-    job_id: int
-    job: JobInfo
-    todo: list[sa.Row]
-    previous: Any  # the result of the request before the first one to run
-
-
-class JobDigest:
+class JobDigest(JobRunning):
     """``JobDigest().execute()`` processes due jobs; ``.set_job(job).execute()`` runs one now.
 
     ``concurrency`` (default: the settings') is how many jobs it runs at once, each in a
-    thread of its own (see inflight.py); 1 runs them one after the other in this thread.
+    thread of its own (see inflight.py), on at most ``settings.db_connections``
+    connections whatever the concurrency (see connections.py).
     ``resident``: a long-lived worker's (worker.py), whose row on the Digests page outlives
     each run.
     """
@@ -102,37 +85,32 @@ class JobDigest:
         self._engine = cast(sa.Engine, self.session.get_bind())
         if clock is None:  # leases and due times go by the database server's clock
             self.clock = for_digest(self.clock, self._engine, self.settings.clock_skew_warn)
-        if concurrency is None and in_memory(self._engine):
-            self.concurrency = 1  # the default, where only one connection has the database
-        if self.concurrency > 1:
-            check_pool(self._engine, self.concurrency)
+        #: An in-memory SQLite database lives in one thread's connection: the jobs run in
+        #: the caller's thread, one at a time, where no timeout can end a call.
+        self._inline = in_memory(self._engine)
+        if self._inline and self.concurrency > 1:
+            if concurrency is not None:
+                raise ValueError(f"concurrency {concurrency} needs a database file: an "
+                                 "in-memory SQLite database can't be shared by threads "
+                                 "(use concurrency 1)")
+            self.concurrency = 1  # the default gives way
+        #: The connections its jobs, claims and heartbeat share (its session has one more).
+        self.connections = shared_size(self._engine, self.settings.db_connections)
         self.lease = Lease(worker or claims.new_worker_id(), self.settings.lease_seconds)
         self.resident = resident
         self._job: Job | None = None
         self._run_started = self.clock()
         self._held = Holdings()
         self._stop = threading.Event()
+        self._abort = threading.Event()  # stopped at once: no more waiting for anything
         self._failing = threading.Event()  # a thread failed: the others stop too
-        self._local = threading.local()  # each thread's connection and writer
         self._results = threading.Lock()
+        self._total = DigestResult()
         self.limits = ConnectorLimits(self.lease, self.settings.limit_wait, self._stop)
         #: The run's --max-seconds end (monotonic): no wait for a connector goes past it.
         self._deadline: float | None = None
-
-    @property
-    def _conn(self) -> sa.Connection:
-        """This thread's connection: set for the run by _own_connection."""
-        return self._local.conn
-
-    @property
-    def _writer(self) -> Writer:
-        """This thread's writer, on its connection."""
-        return self._local.writer
-
-    @property
-    def _dialect(self) -> General:
-        """This thread's database's round trips (see dialect.py)."""
-        return self._local.dialect
+        self._calls = Calls(self._call_ended, lambda thread: self._flight.abandon(thread),
+                            watch=not self._inline)
 
     # -- public API -----------------------------------------------------------------
 
@@ -142,12 +120,24 @@ class JobDigest:
         return self
 
     def stop(self) -> None:
-        """Finish the requests running, give back the claimed jobs and return (signal-safe)."""
+        """Finish the requests running, give back the claimed jobs and return. Called
+        again: stop at once, every call in flight abandoned with a failed attempt
+        (STOPPED_AT_ONCE) and its job given back. Signal-safe."""
+        if self._stop.is_set():
+            self._abort.set()
+            # Not in the signal handler's frame: it may have interrupted a holder of the lock.
+            threading.Thread(target=self._calls.abandon_all, args=(STOPPED_AT_ONCE,),
+                             daemon=True).start()
         self._stop.set()
 
     @property
     def stopped(self) -> bool:
         return self._stop.is_set()
+
+    @property
+    def hung(self) -> int:
+        """Calls abandoned past their timeout whose thread is still stuck in them."""
+        return self._calls.hung
 
     def wait(self, seconds: float) -> None:
         """Sleep between runs of a long-lived worker; returns early on ``stop()``."""
@@ -156,7 +146,7 @@ class JobDigest:
     def execute(
         self, *, max_jobs: int | None = None, max_seconds: float | None = None
     ) -> DigestResult:
-        """Run; the session is committed first (the digest works on a connection of its own)."""
+        """Run; the session is committed first (the digest works on connections of its own)."""
         if self._job is not None:
             return self._execute_one(self._job)
         self.session.commit()
@@ -165,22 +155,28 @@ class JobDigest:
     # -- runs -----------------------------------------------------------------------
 
     @contextmanager
-    def _own_connection(self) -> Iterator[sa.Connection]:
-        """This thread's connection, for the whole run; on SQLite its transactions begin
-        IMMEDIATE."""
-        with self._engine.connect().execution_options(**{IMMEDIATE: True}) as conn:
-            self._local.conn, self._local.writer = conn, Writer(conn, self.lease)
-            self._local.dialect = for_connection(conn)
-            try:
-                yield conn
-            finally:
-                self._local.conn = self._local.writer = self._local.dialect = None
+    def _machinery(self) -> Iterator[None]:
+        """A run's connections, the steps written on them, and the heartbeat."""
+        self._total = DigestResult()
+        self._failing.clear()
+        self._connections = Connections(self._engine, self.connections,
+                                        self.settings.db_wait_seconds, self._abort)
+        self._steps = Steps(self._connections, self.lease)
+        try:
+            with Heartbeat(self._connections, self.lease, self._renewed, self.clock):
+                yield
+        finally:
+            self._connections.close()
 
-    @contextmanager
-    def _connected(self) -> Iterator[sa.Connection]:
-        with self._own_connection() as conn, Heartbeat(
-                self._engine, self.lease, self._held.snapshot, self.clock):
-            yield conn
+    def _renewed(self) -> list[int]:
+        """The jobs whose lease the heartbeat renews: held, their call not overdue."""
+        return [job_id for job_id in self._held.snapshot() if not self._calls.overdue(job_id)]
+
+    def _in_flight(self) -> InFlight:
+        # One thread at a time runs in the caller's context, as the caller's thread did.
+        self._flight = InFlight(self.concurrency, self._run_in_thread, self._failing,
+                                inline=self._inline, shared_context=self.concurrency == 1)
+        return self._flight
 
     def _execute_one(self, job: Job) -> DigestResult:
         if job.id is None:
@@ -189,19 +185,26 @@ class JobDigest:
         # Whatever the caller read stays as it is; the claim needs a transaction of its own.
         self.session.commit()
         self._run_started = self.clock()
-        result = DigestResult()
+        self._deadline = None
         started = time.monotonic()
-        with self._connected() as conn:
-            with self._transaction():
+
+        def claim(conn: sa.Connection) -> list[Work]:
+            with conn.begin():
                 claims.claim_one(conn, self.lease, job_id, now=self.clock())
                 processes.register(conn, self.lease.worker, concurrency=1,
                                    lease_seconds=self.lease.seconds, now=self._run_started,
                                    job_id=job_id)
-                work = self._load([job_id])
+                return self._load(conn, [job_id])
+
+        with self._machinery():
+            work = self._connections.run(claim)
             try:
-                self._run_batch(work, result, deadline=None)
+                with self._in_flight() as flight:
+                    for each in work:
+                        flight.submit(each)
             finally:
                 self._forget_best_effort()
+        result = self._total
         result.seconds = time.monotonic() - started
         # The caller's job reads what the run did: it and its requests load again on first
         # use (a job copied out by a save joins the session for that).
@@ -213,24 +216,21 @@ class JobDigest:
         return result
 
     def _execute_due(self, max_jobs: int, max_seconds: float | None) -> DigestResult:
-        result = DigestResult()
         started = time.monotonic()
-        deadline = self._deadline = None if max_seconds is None else started + max_seconds
+        self._deadline = None if max_seconds is None else started + max_seconds
         if self.settings.schedule:  # first, so that this run takes their jobs
             recurring.enqueue_due(self.session, self.settings.schedule, self.clock())
         run_started = self._run_started = self.clock()
         error: str | None = None
-        self._failing.clear()
-        with self._connected():
+        with self._machinery():
+            result = self._total
             run_id = self._record_run_start(run_started)
             try:
-                self._recover_expired(result)
-                if self.concurrency == 1:
-                    self._run_serially(max_jobs, deadline, result)
-                else:
-                    self._run_concurrently(max_jobs, deadline, result)
+                self._recover_expired()
+                self._run_claimed(max_jobs)
             except BaseException as exc:
                 error = f"{type(exc).__name__}: {exc}"
+                self._connections.patient = False  # what follows is best effort
                 self._release_best_effort()
                 raise
             finally:
@@ -239,87 +239,49 @@ class JobDigest:
         self._run_ended(result)
         return result
 
-    def _run_serially(self, max_jobs: int, deadline: float | None,
-                      result: DigestResult) -> None:
-        while result.jobs < max_jobs and not self._should_stop(deadline):
-            work = self._claim(due_by=self._run_started,
-                               limit=min(self.settings.claim_batch, max_jobs - result.jobs))
-            if not work:
-                return
-            self._run_batch(work, result, deadline)
-
-    def _run_concurrently(self, max_jobs: int, deadline: float | None,
-                          result: DigestResult) -> None:
+    def _run_claimed(self, max_jobs: int) -> None:
         """Keep every thread busy: claim a few jobs ahead of the threads (half a claim
         batch to a batch, so that a thread that ends a job finds the next one waiting,
-        not a claim's round trip); when none is due, wait for a running one to end (it
-        may unblock the next job of its relation), until none runs."""
+        not a claim's round trip). When fewer are due than asked, claim again once half a
+        batch has ended, or a job of a relation (it may unblock the next of its
+        relation), or every job, or a second on (another digest may have let jobs go);
+        until none is due and none runs."""
         claimed = 0
-        most = self.concurrency + self.settings.claim_batch  # held at once, at most
-        run = lambda work: self._run_in_thread(work, deadline, result)  # noqa: E731
-        with InFlight(self.concurrency, run, self._own_connection, self._failing) as flight:
-            while claimed < max_jobs and not self._should_stop(deadline):
-                busy = flight.wait(below=most - self.settings.claim_batch // 2 + 1,
-                                   timeout=0.2)
-                if busy > most - self.settings.claim_batch // 2:
+        batch = self.settings.claim_batch
+        most = self.concurrency + batch  # held at once, at most
+        with self._in_flight() as flight:
+            busy = 0
+            while claimed < max_jobs and not self._should_stop(self._deadline):
+                if busy > most - batch // 2:
+                    busy = flight.wait(below=most - batch // 2 + 1, timeout=0.2)
                     continue
-                work = self._claim(due_by=self._run_started, limit=min(
-                    self.settings.claim_batch, most - busy, max_jobs - claimed))
+                limit = min(batch, most - busy, max_jobs - claimed)
+                work = self._claim(limit=limit)
                 if not work and busy == 0:
                     return
-                if not work:
-                    flight.wait(below=busy, timeout=0.2)
                 claimed += len(work)
                 for each in work:
                     flight.submit(each)
+                busy = flight.busy
+                if len(work) < limit:
+                    busy = flight.wait(below=max(1, busy - batch // 2 + 1), timeout=1.0)
 
-    def _run_in_thread(self, work: _Work, deadline: float | None,
-                       total: DigestResult) -> None:
-        """Run one claimed job to its end (or give it back), on this thread's connection."""
-        result = DigestResult()
-        job_id = work.job_id
-        try:
-            if self._should_stop(deadline):  # claimed, not started: give it back at once
-                self._step(None, None, result, release=[job_id])
-            else:
-                pending = self._run_job(work, None, result, deadline)
-                stopped = pending is not None and pending.job_state == JobState.RUNNING
-                self._step(pending, None, result, release=[job_id] if stopped else None)
-            # On an error the job stays held: the run gives it back, if the database lets it.
-            self._held.discard([job_id])
-        finally:
-            with self._results:
-                total.add(result)
-
-    def _should_stop(self, deadline: float | None) -> bool:
-        return (self._stop.is_set() or self._failing.is_set()
-                or (deadline is not None and time.monotonic() >= deadline))
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        try:
-            yield
-            self._conn.commit()
-        except BaseException:
-            self._conn.rollback()
-            raise
-
-    def _claim(self, *, due_by: datetime, limit: int) -> list[_Work]:
+    def _claim(self, *, limit: int) -> list[Work]:
         """Claim a batch of due jobs and read their requests (see dialect.py)."""
-        claimed = self._dialect.claim(self._conn, self.lease, due_by=due_by, now=self.clock(),
-                                      limit=limit)
+        claimed = self._connections.run(lambda conn: for_connection(conn).claim(
+            conn, self.lease, due_by=self._run_started, now=self.clock(), limit=limit))
         self._held.add(claimed.ids)
         return self._group(claimed.rows, claimed.ids)
 
-    def _load(self, ids: list[int]) -> list[_Work]:
+    def _load(self, conn: sa.Connection, ids: list[int]) -> list[Work]:
         """The claimed jobs' requests, read in the claim's transaction: under the lease only
         this digest writes them."""
         self._held.add(ids)
         if not ids:
             return []
-        return self._group(self._conn.execute(claims.LOAD, {"ids": ids}).all(), ids)
+        return self._group(conn.execute(claims.LOAD, {"ids": ids}).all(), ids)
 
-    def _group(self, rows: Sequence[sa.Row], ids: list[int] | None = None) -> list[_Work]:
+    def _group(self, rows: Sequence[sa.Row], ids: list[int] | None = None) -> list[Work]:
         """The work of each job, in the order of ``ids`` (else of ``rows``)."""
         by_job: dict[int, list[sa.Row]] = {job_id: [] for job_id in ids or ()}
         for row in rows:
@@ -332,7 +294,7 @@ class JobDigest:
             # load_shown: a result edited into something that is not JSON is handed on as
             # stored, rather than failing every run that takes the job.
             previous = load_shown(rows[first - 1].result) if first else None
-            work.append(_Work(job_id, job, rows[first:], previous))
+            work.append(Work(job_id, job, rows[first:], previous))
         return work
 
     def _run_ended(self, result: DigestResult) -> None:
@@ -347,193 +309,64 @@ class JobDigest:
     def _release_best_effort(self) -> None:
         held = self._held.take()
         try:
-            with self._transaction():
-                claims.release(self._conn, self.lease, held, now=self.clock())
+            with self._connections.borrow() as conn, conn.begin():
+                claims.release(conn, self.lease, held, now=self.clock())
         except Exception:
             log.warning("could not give back jobs %s; their lease will expire", held)
 
     def _forget_best_effort(self) -> None:
         try:
-            with self._transaction():
-                processes.forget(self._conn, self.lease.worker)
+            with self._connections.borrow() as conn, conn.begin():
+                processes.forget(conn, self.lease.worker)
         except Exception:  # the database failed: the row turns stale and is pruned later
             log.warning("could not delete the row of digest %s", self.lease.worker)
 
     def _record_run_start(self, started_at: datetime) -> int | None:
-        with self._transaction():
-            if not self.resident:  # a resident worker's row is written once, at its start
-                processes.register(self._conn, self.lease.worker, concurrency=self.concurrency,
-                                   lease_seconds=self.lease.seconds, now=started_at)
-            return digest_runs.record_start(self._conn, self.lease.worker, started_at)
+        def record(conn: sa.Connection) -> int | None:
+            with conn.begin():
+                if not self.resident:  # a resident worker's row is written once, at its start
+                    processes.register(conn, self.lease.worker, concurrency=self.concurrency,
+                                       lease_seconds=self.lease.seconds, now=started_at)
+                return digest_runs.record_start(conn, self.lease.worker, started_at)
+        return self._connections.run(record)
 
     def _record_run_end(self, run_id: int | None, result: DigestResult, error: str | None) -> None:
-        try:
-            with self._transaction():
-                digest_runs.record_end(self._conn, run_id, result, error, now=self.clock())
+        def record(conn: sa.Connection) -> None:
+            with conn.begin():
+                digest_runs.record_end(conn, run_id, result, error, now=self.clock())
                 if not self.resident:
-                    processes.forget(self._conn, self.lease.worker)
+                    processes.forget(conn, self.lease.worker)
                 # Old runs, sent alerts and hourly counts: bounded for a --loop worker.
-                retention.prune_history(self._conn, now=self.clock())
+                retention.prune_history(conn, now=self.clock())
+        try:
+            self._connections.run(record)
         except Exception:
             if error is None:
                 raise
             # The database is what failed: the run's own error is the one to report.
 
-    def _recover_expired(self, result: DigestResult) -> None:
+    def _recover_expired(self) -> None:
         """Take back jobs whose digest died: the request it was running failed."""
         now = self.clock()
-        with self._transaction():
-            expired = claims.expired_jobs(self._conn, now=now, limit=1000)
-        for job_id in expired:
-            with self._transaction():
-                if not claims.take_expired(self._conn, self.lease, job_id, now=now):
-                    continue
-                running = self._conn.execute(
+
+        def take(conn: sa.Connection, job_id: int) -> Sequence[sa.Row] | None:
+            with conn.begin():
+                if not claims.take_expired(conn, self.lease, job_id, now=now):
+                    return None
+                running = conn.execute(
                     claims.LOAD.where(requests.c.state == RequestState.RUNNING),
-                    {"ids": [job_id]}
-                ).all()
+                    {"ids": [job_id]}).all()
                 log.warning("job %s: its digest's lease expired; taking it over", job_id)
                 if not running:
-                    claims.release(self._conn, self.lease, [job_id], now=now)
-                    continue
-            for row in running:
+                    claims.release(conn, self.lease, [job_id], now=now)
+                return running
+
+        expired = self._connections.run(
+            lambda conn: claims.expired_jobs(conn, now=now, limit=1000))
+        for job_id in expired:
+            running = self._connections.run(functools.partial(take, job_id=job_id))
+            for row in running or ():
                 executed = Executed(ok=False, started_at=row.updated_at, finished_at=now,
                                     error=INTERRUPTED)
-                self._step(self._pending(job_id, row, executed, last=True), None, result)
-
-    # -- batches of jobs ------------------------------------------------------------
-
-    def _run_batch(self, batch: list[_Work], result: DigestResult,
-                   deadline: float | None) -> None:
-        pending: Pending | None = None
-        let_go: set[int] = set()  # jobs run to an end, or left to an operator or a digest
-        for work in batch:
-            if self._should_stop(deadline):
-                break
-            pending = self._run_job(work, pending, result, deadline)
-            if pending is not None and pending.job_state == JobState.RUNNING:
-                break  # stopped between two requests of a job: give it back below
-            let_go.add(work.job_id)
-        # The last outcome, and the jobs claimed but not finished given back, at once.
-        ids = [work.job_id for work in batch]
-        self._step(pending, None, result, release=[i for i in ids if i not in let_go])
-        self._held.discard(ids)
-
-    def _run_job(self, work: _Work, pending: Pending | None, result: DigestResult,
-                 deadline: float | None) -> Pending | None:
-        """Run a job's requests; returns the last request's outcome, still to be written.
-        Past ``deadline``, or once stopped, no further request starts."""
-        job_id = work.job_id
-        result.jobs += 1
-        previous = work.previous
-        for index, row in enumerate(work.todo):
-            refused = self._step(pending, (job_id, row.id), result).refused
-            if refused is not None:
-                self._note_let_go(job_id, refused, result)
-                return None
-            try:
-                executed = self._invoke(work, row, previous)
-            except ConnectorBusy as busy:
-                self._defer(job_id, row, busy, result)
-                return None
-            last = index == len(work.todo) - 1
-            pending = self._pending(job_id, row, executed, last=last)
-            if not executed.ok or last or self._should_stop(deadline):
-                return pending
-            previous = load_json(executed.result)
-        return pending
-
-    def _step(self, pending: Pending | None, start: tuple[int, int] | None,
-              result: DigestResult, release: list[int] | None = None) -> Step:
-        """One transaction: write ``pending``'s outcome, then mark ``start``'s request running
-        (or give back ``release``)."""
-        if pending is None and start is None and not release:
-            return Step()
-        now = self.clock()
-        fast = None if release else self._dialect.write_step(
-            self._conn, self.lease, pending, start, now)
-        if fast is not None and fast.outcome:
-            step = Step()
-            if start is not None and not fast.start:
-                with self._transaction():  # the job was let go meanwhile: say why
-                    step = Step(refused=self._writer.start(*start, now))
-        else:  # the general way; also when the fast one wrote nothing, to say why
-            step = self._step_in_transaction(pending, start, release, now)
-        if pending is not None:
-            self._account(pending, step.let_go, result)
-        return step
-
-    def _step_in_transaction(self, pending: Pending | None, start: tuple[int, int] | None,
-                             release: list[int] | None, now: datetime) -> Step:
-        with self._transaction():
-            let_go = self._writer.outcome(pending) if pending is not None else None
-            if start is None:
-                refused = None
-            elif let_go is not None and pending is not None and start[0] == pending.job_id:
-                refused = let_go  # its job was let go: its next request can't start
-            else:
-                refused = self._writer.start(*start, now)
-            if release:
-                claims.release(self._conn, self.lease, release, now=now)
-        return Step(let_go, refused)
-
-    def _account(self, pending: Pending, why: str | None, result: DigestResult) -> None:
-        job_id = pending.job_id
-        if why == LOST:
-            log.warning("job %s: lost its lease to another digest; the outcome of request %s "
-                        "was not written", job_id, pending.row.id)
-            self._note_let_go(job_id, why, result)
-            return
-        if pending.executed.ok:
-            result.succeeded += 1
-        elif pending.request_state == RequestState.FAILED:
-            result.failed += 1
-        else:
-            result.retrying += 1
-        if pending.job_state != JobState.RUNNING:
-            result.outcomes[job_id] = str(pending.job_state)
-        execution.log_outcome(job_id, pending.row, pending.executed, pending.request_state)
-        if why is not None:
-            self._note_let_go(job_id, why, result)
-
-    def _note_let_go(self, job_id: int, why: str, result: DigestResult) -> None:
-        if result.outcomes.get(job_id) == "released":
-            return  # noted with the outcome written in the same step
-        if why != LOST:
-            log.warning("job %s: %s by an operator; left as it is", job_id, why)
-        result.released += 1
-        result.outcomes[job_id] = "released"
-
-    def _pending(self, job_id: int, row: sa.Row, executed: Executed, *, last: bool) -> Pending:
-        """What an executed request changes: its own state and its job's."""
-        if executed.ok:
-            job_state = JobState.COMPLETED if last else JobState.RUNNING
-            return Pending(job_id, row, executed, RequestState.SUCCEEDED, job_state)
-        retry_at = None if executed.permanent else retry.for_type(
-            row.type_code, self.settings.retry).next_attempt_at(row.attempts + 1,
-                                                               executed.finished_at)
-        if retry_at is None:
-            return Pending(job_id, row, executed, RequestState.FAILED, JobState.FAILED)
-        # Never within this run: a run claims what was due when it started.
-        retry_at = max(retry_at, self._run_started + timedelta(microseconds=1))
-        return Pending(job_id, row, executed, RequestState.RETRYING, JobState.RETRYING, retry_at)
-
-    def _invoke(self, work: _Work, row: sa.Row, previous: Any) -> Executed:
-        """Execute a request in its turn at its connector's limits (ConnectorBusy: no turn
-        came within ``limit_wait``, and the request did not run)."""
-        connector = limits.connector_of(row.type_code)
-        wait = self.settings.limit_wait
-        if self._deadline is not None:
-            wait = max(0.0, min(wait, self._deadline - time.monotonic()))
-        with self.limits.turn(self._conn, connector, work.job_id, self.clock, max_wait=wait):
-            return execution.execute(work.job, row, previous, clock=self.clock,
-                                     masker=self.settings.masker)
-
-    def _defer(self, job_id: int, row: sa.Row, busy: ConnectorBusy,
-               result: DigestResult) -> None:
-        """Give back a job whose connector is at its limit (see limits.defer)."""
-        with self._transaction():
-            limits.defer(self._conn, self.lease, job_id, row, busy, now=self.clock(),
-                         not_before=self._run_started + timedelta(microseconds=1))
-        result.deferred += 1
-        result.outcomes[job_id] = "deferred"
+                self._step(self._pending(job_id, row, executed, last=True), None,
+                           self._total)

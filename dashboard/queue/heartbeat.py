@@ -1,5 +1,6 @@
 """The digest's heartbeat: keeps the jobs it holds (its Holdings) while a long request
-runs, and tells the Digests page it is alive."""
+runs, and tells the Digests page it is alive. It borrows one of the digest's connections
+for each beat (connections.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-import sqlalchemy as sa
-
 from . import claims, processes
 from .claims import Lease
+from .connections import Connections, first_line
 
 log = logging.getLogger("dashboard.digest")
 
@@ -45,12 +45,13 @@ class Holdings:
 
 class Heartbeat:
     """Renews the lease of every job in ``held()``, a third of a lease apart (at most
-    ``processes.BEAT_SECONDS``), on a connection of its own, so a request that runs longer
-    than the lease keeps its job; and beats the digest's row of ``digest_processes``."""
+    ``processes.BEAT_SECONDS``), so a request that runs longer than the lease keeps its
+    job; and beats the digest's row of ``digest_processes``. ``held()`` leaves out the
+    jobs whose call ran past its timeout: their lease is never renewed past it."""
 
-    def __init__(self, engine: sa.Engine, lease: Lease, held: Callable[[], list[int]],
-                 clock: Callable[[], datetime]) -> None:
-        self.engine = engine
+    def __init__(self, connections: Connections, lease: Lease,
+                 held: Callable[[], list[int]], clock: Callable[[], datetime]) -> None:
+        self.connections = connections
         self.lease = lease
         self.held = held
         self.clock = clock
@@ -69,7 +70,7 @@ class Heartbeat:
         while not self._done.wait(processes.beat_seconds(self.lease.seconds)):
             held = list(self.held())
             try:
-                with self.engine.begin() as connection:
+                with self.connections.borrow() as connection, connection.begin():
                     measure = getattr(self.clock, "measure", None)
                     if measure is not None:  # the database's clock, read again (db_clock.py)
                         measure(connection)
@@ -78,6 +79,5 @@ class Heartbeat:
                     processes.beat(connection, self.lease.worker, now=now)
             except Exception as error:  # the next beat tries again; the lease has slack
                 # One line: during an outage this repeats every beat, into cron's log.
-                text = str(error).strip()
                 log.warning("could not renew the lease of jobs %s: %s", held,
-                            text.splitlines()[0] if text else type(error).__name__)
+                            first_line(error))

@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -93,6 +93,15 @@ _RELEASE_ONE = sa.update(connectors).where(_NAME).values(
     in_flight=connectors.c.in_flight - sa.bindparam("ended", type_=sa.Integer))
 
 
+#: A connection, or where to borrow one for each transaction (a digest's: see
+#: connections.py), so that a wait for a turn holds none.
+Conn = sa.Connection | Callable[[], AbstractContextManager[sa.Connection]]
+
+
+def _using(conn: Conn) -> AbstractContextManager[sa.Connection]:
+    return nullcontext(conn) if isinstance(conn, sa.Connection) else conn()
+
+
 def live_call(now: datetime) -> sa.Exists:
     """A call's digest still holds its job: the lease that keeps its slot."""
     return sa.exists().where(jobs.c.id == calls.c.job_id, jobs.c.locked_by == calls.c.worker,
@@ -136,7 +145,7 @@ class ConnectorLimits:
         self._busy_until: dict[str, float] = {}
 
     @contextmanager
-    def turn(self, conn: sa.Connection, connector: Connector, job_id: int,
+    def turn(self, conn: Conn, connector: Connector, job_id: int,
              clock: Callable[[], datetime], *,
              max_wait: float | None = None) -> Iterator[Turn | None]:
         """Hold a turn while the body runs. ConnectorBusy: the body did not run."""
@@ -146,7 +155,7 @@ class ConnectorLimits:
         finally:
             self.release(conn, taken)
 
-    def acquire(self, conn: sa.Connection, connector: Connector, job_id: int,
+    def acquire(self, conn: Conn, connector: Connector, job_id: int,
                 clock: Callable[[], datetime], *,
                 max_wait: float | None = None) -> Turn | None:
         """Take a turn (None: the connector has no limit), waiting at most ``max_wait``
@@ -161,8 +170,11 @@ class ConnectorLimits:
             remaining = max(0.0, deadline - time.monotonic())
             taken, ahead = self._take(conn, connector, job_id, clock(), remaining)
             if taken is not None:
-                # Booked: the turn is this call's, however long the wait.
-                time.sleep(max(0.0, taken.starts_at - time.monotonic()))
+                # Booked: the turn is this call's, however long the wait, unless the
+                # digest stops meanwhile.
+                if self.stopped.wait(max(0.0, taken.starts_at - time.monotonic())):
+                    self.release(conn, taken)
+                    raise ConnectorBusy(connector.name, 0.0, "was left: the digest stopped")
                 return taken
             slots = connector.max_in_flight
             if connector.rate_limit is not None and (ahead > remaining or slots is None):
@@ -176,12 +188,12 @@ class ConnectorLimits:
                            f"has its {slots} calls in flight (max_in_flight)")
             pause = min(pause * 2, LAST_POLL)
 
-    def release(self, conn: sa.Connection, taken: Turn | None) -> None:
+    def release(self, conn: Conn, taken: Turn | None) -> None:
         """End a call. Never raises: a slot not given back returns once the job is let go."""
         if taken is None:
             return
         try:
-            with conn.begin():
+            with _using(conn) as conn, conn.begin():
                 ended = conn.execute(sa.delete(calls).where(calls.c.id == taken.call_id))
                 if ended.rowcount == 1:
                     conn.execute(_RELEASE_ONE, {"connector_name": taken.connector, "ended": 1})
@@ -190,10 +202,10 @@ class ConnectorLimits:
                         "its job is let go", taken.connector, taken.call_id,
                         str(error).strip().split("\n", 1)[0])
 
-    def reclaim(self, conn: sa.Connection, name: str, now: datetime) -> int:
+    def reclaim(self, conn: Conn, name: str, now: datetime) -> int:
         """Take back the slots of calls whose digest no longer holds their job (it was
         killed, or lost its lease); returns how many."""
-        with conn.begin():
+        with _using(conn) as conn, conn.begin():
             dead = conn.scalars(
                 sa.select(calls.c.id).where(calls.c.connector == name, ~live_call(now))
                 .limit(RECLAIMED_AT_ONCE)).all()
@@ -209,14 +221,14 @@ class ConnectorLimits:
 
     # -- one turn -------------------------------------------------------------------
 
-    def _take(self, conn: sa.Connection, connector: Connector, job_id: int, now: datetime,
+    def _take(self, conn: Conn, connector: Connector, job_id: int, now: datetime,
               max_wait: float) -> tuple[Turn | None, float]:
         """One try: the turn (or None), and how far ahead the connector's next call is."""
         rate = connector.rate_limit
         interval = 1.0 / rate if rate is not None else 0.0
         params = {"connector_name": connector.name, "at": now, "interval": interval,
                   "max_wait": max_wait, "slots": connector.max_in_flight}
-        with conn.begin():
+        with _using(conn) as conn, conn.begin():
             statement = _TAKE[(rate is not None, connector.max_in_flight is not None)]
             taken = conn.execute(statement, params).rowcount == 1
             ahead = conn.execute(_AHEAD, params).scalar_one()
@@ -232,7 +244,7 @@ class ConnectorLimits:
         # The turn starts one interval before the next call's.
         return Turn(connector.name, call_id, read_at + ahead - interval), ahead
 
-    def _register(self, conn: sa.Connection, connector: Connector, now: datetime) -> None:
+    def _register(self, source: Conn, connector: Connector, now: datetime) -> None:
         """Write the connector's row with its limits, once per digest (for the overview,
         and so that the first take finds it)."""
         key = (connector.name, connector.rate_limit, connector.max_in_flight)
@@ -243,12 +255,12 @@ class ConnectorLimits:
                   "max_in_flight": connector.max_in_flight, "updated_at": now}
         update = sa.update(connectors).where(connectors.c.name == connector.name)
         try:
-            with conn.begin():
+            with _using(source) as conn, conn.begin():
                 if conn.execute(update.values(**limits)).rowcount == 0:
                     conn.execute(sa.insert(connectors).values(
                         name=connector.name, next_call_at=0.0, in_flight=0, **limits))
         except sa.exc.IntegrityError:  # another digest wrote it first
-            with conn.begin():
+            with _using(source) as conn, conn.begin():
                 conn.execute(update.values(**limits))
         with self._lock:
             self._registered.add(key)

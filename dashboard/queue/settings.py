@@ -28,6 +28,13 @@ class QueueSettings:
     claim_batch: int = 10
     #: Jobs one digest process runs at once, each in a thread (QUEUE_CONCURRENCY).
     concurrency: int = 8
+    #: Database connections one digest process opens at most, whatever its concurrency
+    #: (QUEUE_DB_CONNECTIONS): one for its session, the rest shared by its jobs in flight,
+    #: its claims and its heartbeat (see connections.py).
+    db_connections: int = 8
+    #: Seconds a digest waits for a connection the server refuses or lost (too many
+    #: clients, a restart) before it gives up (QUEUE_DB_WAIT_SECONDS).
+    db_wait_seconds: float = 60.0
     #: Called as ``listener(digest, result)`` when a run of due jobs ends (not after a
     #: ``set_job`` run): how the host application reacts to runs, e.g. sends failure alerts.
     #: A listener's exception is logged and never fails the run.
@@ -58,6 +65,10 @@ class QueueSettings:
             raise ValueError("claim_batch must be at least 1")
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if self.db_connections < 2:
+            raise ValueError("db_connections must be at least 2 (the session's and one more)")
+        if not 0 <= self.db_wait_seconds < float("inf"):
+            raise ValueError("db_wait_seconds must be a number of seconds, 0 or more")
         if not 0 <= self.limit_wait < float("inf"):
             raise ValueError("limit_wait must be a number of seconds, 0 or more")
         if not 0 < self.request_timeout < float("inf"):

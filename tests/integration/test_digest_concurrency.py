@@ -159,9 +159,24 @@ def test_stop_lets_requests_in_flight_finish_and_gives_back_every_job_at_once(
     assert sum(len(r.history) for job in jobs for r in stored(session, job).requests) == 4
 
 
-def test_a_pool_too_small_for_the_concurrency_is_refused_up_front(session):
-    with pytest.raises(ValueError, match="concurrency 64 needs 67 database connections"):
-        JobDigest(session, concurrency=64)
+def test_64_jobs_run_at_once_on_the_digests_few_connections(session, clock, overlap):
+    # A thread waiting on its call holds no connection: 64 at once share at most
+    # QUEUE_DB_CONNECTIONS - 1 (the session has the last one); SQLite's writer is one.
+    jobs = overlapping_jobs(session, clock, 64, sleep=2)
+    runner = digest(session, clock, concurrency=64, db_connections=4)
+    result = runner.execute()
+    assert (result.jobs, result.succeeded) == (64, 64)
+    assert overlap.most == 64
+    assert runner._connections.most <= (1 if runner._engine.dialect.name == "sqlite" else 3)
+    assert {stored(session, job).state for job in jobs} == {JobState.COMPLETED}
+
+
+def test_a_pool_smaller_than_the_digests_connections_is_refused_up_front(session):
+    if session.get_bind().dialect.name == "sqlite":
+        pytest.skip("SQLite: one writer connection, whatever the pool")
+    with pytest.raises(ValueError, match="QUEUE_DB_CONNECTIONS is 64, but the engine's pool "
+                                         "gives at most 18"):
+        JobDigest(session, settings=QueueSettings(db_connections=64))
 
 
 @pytest.mark.parametrize("concurrency", [0, -1])

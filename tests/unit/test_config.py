@@ -13,6 +13,8 @@ def test_defaults(tmp_path):
     assert config["QUEUE_LEASE_SECONDS"] == 300
     assert config["QUEUE_CONCURRENCY"] == 8
     assert config["QUEUE_REQUEST_TIMEOUT"] == 300.0
+    assert config["QUEUE_DB_CONNECTIONS"] == 8
+    assert config["QUEUE_DB_WAIT_SECONDS"] == 60.0
     assert config["QUEUE_TYPES"] == []
 
 
@@ -39,6 +41,8 @@ def test_queue_types_list(tmp_path):
     ("QUEUE_REQUEST_TIMEOUT", "0", "QUEUE_REQUEST_TIMEOUT must be at least 1"),
     ("QUEUE_REQUEST_TIMEOUT", "inf", "QUEUE_REQUEST_TIMEOUT must be a finite number"),
     ("QUEUE_CONCURRENCY", "eight", "QUEUE_CONCURRENCY must be a number"),
+    ("QUEUE_DB_CONNECTIONS", "1", "QUEUE_DB_CONNECTIONS must be at least 2"),
+    ("QUEUE_DB_WAIT_SECONDS", "-1", "QUEUE_DB_WAIT_SECONDS must be at least 0"),
     ("QUEUE_CONCURRENCY", "2.5", "QUEUE_CONCURRENCY must be a number"),
 ])
 def test_bad_numbers_stop_start_up_with_a_clear_message(tmp_path, name, value, message):
@@ -98,14 +102,16 @@ def test_a_config_error_is_one_line_and_exit_code_2_for_every_flask_command():
     assert str(error) == "QUEUE_ALERT_TO: 'x' is not an email address"
 
 
-@pytest.mark.parametrize(("url", "concurrency", "pool_size"), [
-    ("postgresql+psycopg://u@h/db", 8, 11),   # a connection per digest thread, and 3
-    ("mysql+pymysql://u@h/db", 16, 19),
-    ("sqlite:////srv/queue.db", 1, 5),        # never below SQLAlchemy's default
+@pytest.mark.parametrize(("url", "connections", "pool_size"), [
+    ("postgresql+psycopg://u@h/db", 8, 8),    # QUEUE_DB_CONNECTIONS, whatever the concurrency
+    ("mysql+pymysql://u@h/db", 16, 16),
+    ("sqlite:////srv/queue.db", 2, 5),        # never below SQLAlchemy's default
     ("sqlite://", 8, None),                   # in memory: one connection, no pool to size
 ])
-def test_the_connection_pool_is_sized_from_the_concurrency(url, concurrency, pool_size):
-    assert engine_options(url, concurrency=concurrency).get("pool_size") == pool_size
+def test_the_connection_pool_is_sized_from_the_digests_connections(url, connections,
+                                                                   pool_size):
+    assert engine_options(url, connections=connections).get("pool_size") == pool_size
+
 
 
 @pytest.mark.parametrize(("env", "value"), [({}, 100_000), ({"API_MAX_ELEMENTS": "5000"}, 5000)])

@@ -1,0 +1,139 @@
+"""A digest's steps, written by group commit: each step is a request's outcome, the next
+request's start, and jobs given back, as one unit guarded by the lease.
+
+Each job's thread hands its step to ``Steps.write`` and waits until it is committed, so
+an outcome is durable before its job's next request starts. Steps of different jobs
+that come close together share one transaction (group.py) on one of the digest's few
+connections (connections.py). A step alone on PostgreSQL is one statement sent in
+autocommit (dialect.PostgreSQL.write_step); in a group each step is that statement, in
+the group's transaction. A step the fast way can't write (a request that failed, a job
+given back, a guard that did not hold) is written the general way (writes.Writer), which
+says why it did not apply.
+
+A connection lost while a group was written leaves its commit unknown: on the next
+connection, the group's first outcome is looked for (each attempt's number is unique
+per request); found, the whole group was committed, else it is written again (a start
+or a job given back applies twice as once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from . import claims
+from .claims import Lease
+from .connections import Connections
+from .dialect import General, for_connection
+from .group import GroupCommit
+from .models import Attempt
+from .writes import Pending, Writer
+
+attempts = Attempt.__table__
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a step wrote. Each reason is LOST (another digest holds the job) or the state
+    an operator put the job in (paused, cancelled...)."""
+
+    #: Why the outcome's job was let go; None when the outcome was written as it is.
+    let_go: str | None = None
+    #: Why the start was refused; None when the request may run.
+    refused: str | None = None
+
+
+@dataclass(frozen=True)
+class StepToWrite:
+    """Write ``pending``'s outcome, then mark ``start`` (job id, request id) running, then
+    give back ``release``; each part optional."""
+
+    pending: Pending | None
+    start: tuple[int, int] | None
+    release: tuple[int, ...]
+    now: datetime
+
+
+class Steps:
+    """The digest's steps, written in groups on its connections."""
+
+    def __init__(self, connections: Connections, lease: Lease) -> None:
+        self.connections = connections
+        self.lease = lease
+        self.group: GroupCommit[StepToWrite] = GroupCommit(self._commit,
+                                                           leaders=connections.size)
+
+    def write(self, step: StepToWrite) -> Step:
+        """Write ``step``; returns once it is committed (with the steps grouped with it)."""
+        return self.group.write(step)
+
+    def _commit(self, steps: list[StepToWrite]) -> list[Step]:
+        return self.connections.run(lambda conn: self._write(conn, steps),
+                                    again=lambda conn: self._committed(conn, steps))
+
+    def _write(self, conn: sa.Connection, steps: list[StepToWrite]) -> list[Step]:
+        dialect = for_connection(conn)
+        writer = Writer(conn, self.lease)
+        if len(steps) == 1 and not steps[0].release:
+            alone = self._alone(conn, dialect, writer, steps[0])
+            if alone is not None:
+                return [alone]
+        try:
+            written = [self._in_transaction(conn, dialect, writer, step) for step in steps]
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        return written
+
+    def _alone(self, conn: sa.Connection, dialect: General, writer: Writer,
+               step: StepToWrite) -> Step | None:
+        """A step in one statement of its own, when its database has one (None: not)."""
+        fast = dialect.write_step(conn, self.lease, step.pending, step.start, step.now)
+        if fast is None or not fast.outcome:
+            return None
+        if step.start is not None and not fast.start:
+            try:  # the job was let go meanwhile: say why
+                refused = writer.start(*step.start, step.now)
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            return Step(refused=refused)
+        return Step()
+
+    def _in_transaction(self, conn: sa.Connection, dialect: General, writer: Writer,
+                        step: StepToWrite) -> Step:
+        fast = None if step.release else dialect.write_step(
+            conn, self.lease, step.pending, step.start, step.now, alone=False)
+        if fast is not None and fast.outcome:
+            refused = None
+            if step.start is not None and not fast.start:
+                refused = writer.start(*step.start, step.now)
+            return Step(refused=refused)
+        pending, start = step.pending, step.start
+        let_go = writer.outcome(pending) if pending is not None else None
+        if start is None:
+            refused = None
+        elif let_go is not None and pending is not None and start[0] == pending.job_id:
+            refused = let_go  # its job was let go: its next request can't start
+        else:
+            refused = writer.start(*start, step.now)
+        if step.release:
+            claims.release(conn, self.lease, list(step.release), now=step.now)
+        return Step(let_go, refused)
+
+    def _committed(self, conn: sa.Connection, steps: list[StepToWrite]) -> list[Step] | None:
+        """After a lost connection: the steps as written, if their group was committed
+        (its outcomes' attempts are there); None: it was not, or it had no outcome."""
+        outcomes = [(s.pending.row.id, (s.pending.row.last_number or 0) + 1)
+                    for s in steps if s.pending is not None]
+        if not outcomes:
+            return None
+        found = conn.execute(sa.select(attempts.c.id).where(
+            sa.tuple_(attempts.c.request_id, attempts.c.number).in_(outcomes)).limit(1)
+        ).first()
+        conn.rollback()
+        return [Step() for _ in steps] if found is not None else None
