@@ -23,11 +23,25 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import utcnow
-from .models import HostClock
+from ..db import TABLE_ARGS, Base, UTCDateTime, utcnow
 
 log = logging.getLogger("dashboard.digest")
+
+
+class HostClock(Base):
+    """How far a host's clock was from the database server's when a digest on it last
+    measured (see db_clock.py)."""
+
+    __tablename__ = "host_clocks"
+
+    host: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    #: The database's clock minus the host's, in seconds.
+    offset_seconds: Mapped[float] = mapped_column(sa.Double)
+    measured_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (TABLE_ARGS,)
 
 host_clocks = HostClock.__table__
 

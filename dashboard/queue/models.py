@@ -382,36 +382,3 @@ def schema_comparison_filter(dialect: str) -> Callable[..., bool]:
             return dialect in PARTIAL_INDEX_DIALECTS
         return include_in_schema_comparison(obj, name, type_, reflected, compare_to)
     return include
-
-
-class ScheduleState(Base):
-    """A recurring schedule's entry as the digests know it: since when, and its latest
-    slot enqueued (kept when its jobs are pruned)."""
-
-    __tablename__ = "schedules"
-
-    name: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
-    since: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_slot: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: Switched off by an operator: the entry makes no jobs (migration 0017).
-    disabled: Mapped[bool] = mapped_column(sa.Boolean, default=False,
-                                           server_default=sa.false())
-    #: What its last run raised, and when; NULL once a run goes through.
-    error: Mapped[str | None] = mapped_column(sa.String(1000))
-    error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    __table_args__ = (TABLE_ARGS,)
-
-
-class HostClock(Base):
-    """How far a host's clock was from the database server's when a digest on it last
-    measured (see db_clock.py)."""
-
-    __tablename__ = "host_clocks"
-
-    host: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
-    #: The database's clock minus the host's, in seconds.
-    offset_seconds: Mapped[float] = mapped_column(sa.Double)
-    measured_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-    __table_args__ = (TABLE_ARGS,)

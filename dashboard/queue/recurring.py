@@ -33,12 +33,33 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from croniter import CroniterError, croniter
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from ..db import TABLE_ARGS, Base, UTCDateTime
 from .builder import JobBuilder, validate_relation_id, validate_source_id, validate_store_id
 from .database import begin_for_write
-from .models import Job, ScheduleState
+from .models import Job
 from .repository import JobRepository
+
+
+class ScheduleState(Base):
+    """A recurring schedule's entry as the digests know it: since when, and its latest
+    slot enqueued (kept when its jobs are pruned)."""
+
+    __tablename__ = "schedules"
+
+    name: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_slot: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Switched off by an operator: the entry makes no jobs (migration 0017).
+    disabled: Mapped[bool] = mapped_column(sa.Boolean, default=False,
+                                           server_default=sa.false())
+    #: What its last run raised, and when; NULL once a run goes through.
+    error: Mapped[str | None] = mapped_column(sa.String(1000))
+    error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (TABLE_ARGS,)
+
 
 log = logging.getLogger("dashboard.schedule")
 

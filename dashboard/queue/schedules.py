@@ -12,8 +12,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from .models import Job, ScheduleState
-from .recurring import Entry, upcoming
+from .models import Job
+from .recurring import Entry, ScheduleState, upcoming
 from .repository import JobRepository
 
 #: Next runs each entry shows.

@@ -12,8 +12,7 @@ import sqlalchemy as sa
 
 from dashboard.app.extensions import db
 from dashboard.queue import Job, JobDigest, JobState, QueueSettings
-from dashboard.queue.models import ScheduleState
-from dashboard.queue.recurring import enqueue_due, parse
+from dashboard.queue.recurring import ScheduleState, enqueue_due, parse
 from dashboard.queue.schedules import status
 
 HOURLY = {"name": "hourly-sync", "cron": "0 * * * *", "relation_id": "sync",

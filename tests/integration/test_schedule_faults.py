@@ -10,8 +10,8 @@ import logging
 import sqlalchemy as sa
 
 from dashboard.queue import JobDigest, JobState, QueueSettings
-from dashboard.queue.models import Job, ScheduleState
-from dashboard.queue.recurring import Entry, ScheduledRequest, enqueue_due
+from dashboard.queue.models import Job
+from dashboard.queue.recurring import Entry, ScheduledRequest, ScheduleState, enqueue_due
 from dashboard.queue.schedules import enqueue_now, set_disabled, status
 from tests.integration.test_schedule import at, entries, scheduled_jobs
 from tests.support.factories import save_job
