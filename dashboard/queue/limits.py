@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -118,6 +119,15 @@ class Turn:
     starts_at: float = 0.0
 
 
+_turn: ContextVar[Turn | None] = ContextVar("connector_turn", default=None)
+
+
+def current_turn() -> Turn | None:
+    """The turn of the call this code runs in (None outside a limited connector's call):
+    how late the call started after its turn is ``time.monotonic() - turn.starts_at``."""
+    return _turn.get()
+
+
 def connector_of(type_code: str) -> Connector:
     """The connector of a type; an unknown type fails on its own, with no limit to take."""
     return registry.get(type_code).connector if type_code in registry else DEFAULT_CONNECTOR
@@ -150,9 +160,11 @@ class ConnectorLimits:
              max_wait: float | None = None) -> Iterator[Turn | None]:
         """Hold a turn while the body runs. ConnectorBusy: the body did not run."""
         taken = self.acquire(conn, connector, job_id, clock, max_wait=max_wait)
+        token = _turn.set(taken)
         try:
             yield taken
         finally:
+            _turn.reset(token)
             self.release(conn, taken)
 
     def acquire(self, conn: Conn, connector: Connector, job_id: int,

@@ -22,6 +22,8 @@ class Call:
     pid: int
     started: float
     finished: float | None = None
+    #: Seconds the call was sent after its connector turn (rate-limited types say so).
+    late: float = 0.0
 
 
 class CallServer:
@@ -37,7 +39,7 @@ class CallServer:
             def do_GET(self) -> None:
                 query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
                 call = Call(int(query["job"]), int(query["request"]), int(query["pid"]),
-                            time.time())
+                            time.time(), late=float(query.get("late", 0)))
                 with server._lock:
                     server.calls.append(call)
                 if query.get("hold") == "1":
