@@ -11,6 +11,11 @@ connector resumes them together.
 
 from __future__ import annotations
 
+import math
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -173,3 +178,25 @@ def _wake_workers(conn: sa.Connection | sa.orm.Session) -> None:
     bind = conn if isinstance(conn, sa.Connection) else conn.get_bind()
     if is_postgresql(bind):
         conn.execute(sa.text(f"NOTIFY {CHANNEL}"))
+
+
+class PausedNow:
+    """The paused type codes as a digest's threads see them, read again at most once a
+    ``ttl`` (a job that reaches its next request asks; a claim reads them itself)."""
+
+    def __init__(self, borrow: Callable[[], AbstractContextManager[sa.Connection]],
+                 ttl: float = 1.0) -> None:
+        self._borrow = borrow
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._read_at = -math.inf
+        self._codes: frozenset[str] = frozenset()
+
+    def __contains__(self, type_code: object) -> bool:
+        with self._lock:
+            if time.monotonic() - self._read_at >= self._ttl:
+                with self._borrow() as conn:
+                    self._codes = frozenset(type_codes(conn))
+                    conn.rollback()
+                self._read_at = time.monotonic()
+            return type_code in self._codes

@@ -26,6 +26,7 @@ from .digest_runs import DigestResult
 from .heartbeat import Holdings
 from .inflight import InFlight
 from .limits import ConnectorBusy, ConnectorLimits
+from .pauses import PausedNow
 from .payload import load_json
 from .settings import QueueSettings
 from .states import JobState, RequestState
@@ -67,6 +68,7 @@ class JobRunning:
     _flight: InFlight
     _total: DigestResult
     _results: threading.Lock
+    _paused: PausedNow | None = None
     clock: Callable[[], datetime]
 
     def _should_stop(self, deadline: float | None) -> bool:
@@ -104,6 +106,10 @@ class JobRunning:
         previous = work.previous
         pending: Pending | None = None
         for index, row in enumerate(work.todo):
+            if index > 0 and row.type_code in self._paused_now():
+                # Its type was paused after the claim: the outcome so far is written and
+                # the job given back (see _run_in_thread), due again once it is resumed.
+                return pending
             refused = self._step(pending, (job_id, row.id), result).refused
             if refused is not None:
                 self._note_let_go(job_id, refused, result)
@@ -119,6 +125,13 @@ class JobRunning:
                 return pending
             previous = load_json(executed.result)
         return pending
+
+    def _paused_now(self) -> PausedNow:
+        with self._results:
+            if self._paused is None:
+                self._paused = PausedNow(self._connections.borrow)
+            paused = self._paused
+        return paused
 
     def _step(self, pending: Pending | None, start: tuple[int, int] | None,
               result: DigestResult, release: list[int] | None = None) -> Step:

@@ -159,3 +159,36 @@ def test_on_postgresql_a_resume_wakes_the_loop_workers(session, clock, db_url):
         resume(session, clock, "type", "test_echo")
         woken = next(listener.notifies(timeout=10, stop_after=1), None)
     assert woken is not None and woken.channel == CHANNEL
+
+
+def test_a_type_paused_while_its_job_runs_is_not_started_and_the_job_is_given_back(
+        session, clock):
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    from dashboard.queue import RequestState
+
+    job = save_job(session, clock, ("test_sleeps", {"seconds": 1.5}), ("test_echo", {}))
+    own = Session(session.get_bind())
+    digest = JobDigest(own, settings=QueueSettings(), clock=clock)
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (digest.execute(), done.set()))
+    thread.start()
+    try:
+        # The test's clock stands still: wait on the database for the job to start.
+        for _ in range(400):
+            session.rollback()  # a new snapshot: see what the digest committed
+            if state(session, job.id) == JobState.RUNNING:
+                break
+            done.wait(0.05)
+        assert state(session, job.id) == JobState.RUNNING
+        pause(session, clock, "type", "test_echo")
+        assert done.wait(30)
+    finally:
+        thread.join(30)
+        own.close()
+    session.expire_all()
+    stored = JobRepository(session).get(job.id)
+    assert stored.state == JobState.PENDING and stored.locked_by is None
+    assert [r.state for r in stored.requests] == [RequestState.SUCCEEDED, RequestState.PENDING]
