@@ -47,8 +47,15 @@ UNAUTHORIZED = {
                                      "description": 'Bearer realm="api"'}},
 }
 FORBIDDEN = _error("The token's role does not allow this.")
+TOO_MANY = {
+    **_error("Too many calls with this token (API_RATE_LIMIT), or too many failed token "
+             "checks from this address (20 a minute); try again after Retry-After."),
+    "headers": {"Retry-After": {"schema": {"type": "integer"},
+                                "description": "Seconds to wait."}},
+}
 NOT_FOUND = _error("No such job.")
-UNAVAILABLE = _error("The database did not answer; try again later.")
+UNAVAILABLE = _error("The database, or the rate limit's count, did not answer; try again "
+                     "later.")
 
 PREFER = {"name": "Prefer", "in": "header", "required": False, "schema": {"type": "string"},
           "example": "return=representation",
@@ -70,7 +77,8 @@ FILTERS = [
      "given)."),
     ("to", {"type": "string"}, "Created before (a date includes its whole day)."),
     ("q", {"type": "string", "maxLength": MAX_SEARCH_LENGTH},
-     "Text searched in payloads and failure reasons."),
+     "Text searched in payloads and failure reasons: at least three letters or digits in a "
+     "row (400 otherwise), stopped after DASHBOARD_SEARCH_TIMEOUT_MS (400: narrow it)."),
     ("schedule", {"type": "string", "maxLength": MAX_SCHEDULE_NAME_LENGTH},
      "Jobs of this recurring schedule entry (QUEUE_SCHEDULE)."),
     ("waiting", {"type": "string", "enum": list(WAITING)},
@@ -101,7 +109,7 @@ def _action(action: Action) -> dict[str, Any]:
         "responses": {
             "200": {**_json(ref("ActionResult"), "Done; the job as it is now."),
                     "links": _links("$response.body#/job/id")},
-            "401": UNAUTHORIZED, "403": FORBIDDEN, "404": NOT_FOUND,
+            "401": UNAUTHORIZED, "429": TOO_MANY, "403": FORBIDDEN, "404": NOT_FOUND,
             "409": _error("The action does not apply to the job as it is (the message says "
                           "why); nothing changed."),
             "503": UNAVAILABLE,
@@ -134,7 +142,7 @@ PATHS: dict[str, Any] = {
                                                  "description": "The job's URL."}},
                         "links": _links("$response.body#/id")},
                 "400": _error("The body is not JSON (or not UTF-8)."),
-                "401": UNAUTHORIZED, "403": FORBIDDEN,
+                "401": UNAUTHORIZED, "429": TOO_MANY, "403": FORBIDDEN,
                 "413": _error("The body is larger than API_MAX_BODY (default 1 MiB), or "
                               "holds more JSON values than API_MAX_ELEMENTS (100,000)."),
                 "415": _error("The body is not declared as application/json."),
@@ -152,7 +160,7 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "200": _json(ref("JobList"), "A page of jobs."),
                 "400": _error("A filter value is wrong or unknown; ``field`` names it."),
-                "401": UNAUTHORIZED, "403": FORBIDDEN, "503": UNAVAILABLE,
+                "401": UNAUTHORIZED, "429": TOO_MANY, "403": FORBIDDEN, "503": UNAVAILABLE,
             },
         },
     },
@@ -168,7 +176,7 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "201": _json(ref("BatchResult"), "Enqueued, every one."),
                 "400": _error("The body is not JSON (or not UTF-8)."),
-                "401": UNAUTHORIZED,
+                "401": UNAUTHORIZED, "429": TOO_MANY,
                 "403": _error("The token's role does not allow this, or a job's source_id "
                               "is outside the token's sources (``field`` names it, e.g. "
                               "jobs[3].source_id)."),
@@ -189,7 +197,8 @@ PATHS: dict[str, Any] = {
             "parameters": [JOB_ID_PARAMETER],
             "responses": {
                 "200": _json(ref("Job"), "The job."),
-                "401": UNAUTHORIZED, "403": FORBIDDEN, "404": NOT_FOUND, "503": UNAVAILABLE,
+                "401": UNAUTHORIZED, "429": TOO_MANY, "403": FORBIDDEN, "404": NOT_FOUND,
+                "503": UNAVAILABLE,
             },
         },
     },
