@@ -48,13 +48,15 @@ UNAUTHORIZED = {
 }
 FORBIDDEN = _error("The token's role does not allow this.")
 TOO_MANY = {
-    **_error("More calls with this token than API_RATE_LIMIT allows (default 600 a "
-             "minute); nothing was done. Call again after Retry-After seconds."),
+    **_error("Too many calls with this token (API_RATE_LIMIT, default 600 a minute), or "
+             "too many failed token checks from this address (20 a minute); nothing was "
+             "done. Call again after Retry-After seconds."),
     "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 0},
                                 "description": "Seconds until the token may call again."}},
 }
 NOT_FOUND = _error("No such job.")
-UNAVAILABLE = _error("The database did not answer; try again later.")
+UNAVAILABLE = _error("The database, or the rate limit's count, did not answer; try again "
+                     "later.")
 
 PREFER = {"name": "Prefer", "in": "header", "required": False, "schema": {"type": "string"},
           "example": "return=representation",
@@ -78,7 +80,8 @@ FILTERS = [
      "given)."),
     ("to", {"type": "string"}, "Created before (a date includes its whole day)."),
     ("q", {"type": "string", "maxLength": MAX_SEARCH_LENGTH},
-     "Text searched in payloads and failure reasons."),
+     "Text searched in payloads and failure reasons: at least three letters or digits in a "
+     "row (400 otherwise), stopped after DASHBOARD_SEARCH_TIMEOUT_MS (400: narrow it)."),
     ("schedule", {"type": "string", "maxLength": MAX_SCHEDULE_NAME_LENGTH},
      "Jobs of this recurring schedule entry (QUEUE_SCHEDULE)."),
     ("waiting", {"type": "string", "enum": list(WAITING)},
@@ -138,7 +141,7 @@ def _type_change(verb: str) -> dict[str, Any]:
             "403": _error("The token's role does not allow this, or it is scoped to "
                           "sources."),
             "404": _error("No request type of this installation has this code."),
-            "503": UNAVAILABLE,
+            "429": TOO_MANY, "503": UNAVAILABLE,
         },
     }}
 
@@ -241,7 +244,7 @@ PATHS: dict[str, Any] = {
                 "401": UNAUTHORIZED, "403": FORBIDDEN, "404": NOT_FOUND,
                 "409": _error("The job is not finished (pending, running, retrying or "
                               "paused); nothing changed."),
-                "503": UNAVAILABLE,
+                "429": TOO_MANY, "503": UNAVAILABLE,
             },
         },
     },
