@@ -1,8 +1,9 @@
 """The image's files, and its entry point run as a real process on this host.
 
-No Docker engine runs here, so the tests copy the build context (what ``COPY . .`` puts in
-/app, minus .dockerignore) to a folder and run ``deploy/entrypoint.sh`` from it, with
-that folder alone on PYTHONPATH, as the image does.
+No Docker engine runs here, so the tests copy the build context (the checkout minus
+.dockerignore, from which the image's first stage builds the wheel) to a folder and run
+``deploy/entrypoint.sh`` from it, with that folder alone on PYTHONPATH standing in for
+the installed wheel (tests/deploy/test_wheel.py installs the wheel itself).
 """
 
 from __future__ import annotations

@@ -90,9 +90,11 @@ def test_healthcheck_asks_healthz_with_python_alone():
 
 def test_the_image_holds_what_the_app_needs_and_nothing_local(tmp_path):
     tree = build_context(tmp_path)
+    # What the wheel is built from, the lock, and the entry point.
     for needed in ("dashboard/__init__.py", "dashboard/migrations/env.py",
-                   "dashboard/gunicorn_conf.py",
-                   "deploy/entrypoint.sh", "pyproject.toml"):
+                   "dashboard/gunicorn_conf.py", "dashboard/templates/base.html",
+                   "deploy/entrypoint.sh", "pyproject.toml", "README.md", "LICENSE",
+                   "requirements/image.txt"):
         assert (tree / needed).exists(), needed
     for left_out in (".venv", ".git", "tests", "instance/asyncqueue.db", ".env"):
         assert not (tree / left_out).exists(), left_out
