@@ -12,6 +12,9 @@ from tests.support.api import ApiClient, audit_rows
 from tests.support.factories import save_job
 from tests.support.web import run_digest
 
+# A delete cascades through each database's foreign keys: every test on all three.
+pytestmark = pytest.mark.all_databases
+
 
 @pytest.fixture
 def admin_api(app, session, clock) -> ApiClient:

@@ -22,7 +22,7 @@ from tests.support.schema import reset_schema
 from tests.support.search_seed import JOBS, NO_TRIGRAM, seed
 from tests.support.web import add_user, log_in
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.all_databases]
 
 @pytest.fixture(scope="module", params=databases.KINDS)
 def seeded(request, tmp_path_factory) -> Iterator[Flask]:

@@ -14,6 +14,9 @@ from dashboard.queue import Job, JobState, Request, RequestState
 from tests.support.factories import save_job
 from tests.support.web import post, run_digest, text
 
+# Permanence is a rule in SQL too (queries/permanence.py): every test on all three.
+pytestmark = pytest.mark.all_databases
+
 MARK = '<span class="tag permanent"'
 
 
