@@ -43,10 +43,14 @@ def test_the_alarm_then_a_real_digest_on_the_digests_page_then_stale(page, serve
     assert "No digest is running." in alarm.inner_text()
     assert re.search(r"No digest has run since .* \(\d+ min \d+ s ago\)", alarm.inner_text())
     screenshot(page, "overview-digest-alarm.png")
-    # Every page sounds it, and the tab's title says so.
-    page.goto(f"{server.url}/jobs")
-    assert "No digest is running." in page.locator("[role=alert]").inner_text()
-    assert page.title().startswith("⚠ Jobs")
+    # Every page sounds it, and the tab's title says so, on a desktop and on a phone.
+    for width in (1440, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{server.url}/jobs")
+        alarm = page.locator(".digest-alarm[role=alert]")
+        assert alarm.is_visible() and "No digest is running." in alarm.inner_text()
+        assert page.title().startswith("⚠ Jobs")
+    page.set_viewport_size({"width": 1360, "height": 900})
 
     [job_id] = add_jobs(server, make_job(("test_sleeps", {"seconds": 40})))
     env = digest_env(server.env["DATABASE_URL"], QUEUE_TYPES="tests.support.types",
