@@ -49,7 +49,7 @@ def time_limit(session: Session, found: JobFilter, milliseconds: int) -> Iterato
                         f"took more than {milliseconds / 1000:g} s to search: narrow the "
                         "search (a longer text, or another filter)") from None
     finally:
-        if undo is not None and not connection.closed:
+        if undo is not None:
             undo()
 
 
@@ -60,13 +60,23 @@ def _limit(connection: sa.Connection, kind: str,
     if kind == "postgresql":  # this transaction only
         connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(milliseconds)}")
         return None
+    # Both outlive the transaction on the driver's connection, which goes back to the
+    # pool: they are lifted on it, whether or not a rollback closed ``connection``.
+    raw: Any = connection.connection.dbapi_connection
     if kind in ("mysql", "mariadb"):
         connection.exec_driver_sql(f"SET SESSION max_statement_time = {milliseconds / 1000}")
-        return lambda: connection.exec_driver_sql("SET SESSION max_statement_time = 0")
-    raw: Any = connection.connection.dbapi_connection
+        return lambda: _on_driver(raw, "SET SESSION max_statement_time = 0")
     deadline = time.monotonic() + milliseconds / 1000
     raw.set_progress_handler(lambda: time.monotonic() > deadline, SQLITE_STEPS)
     return lambda: raw.set_progress_handler(None, SQLITE_STEPS)
+
+
+def _on_driver(raw: Any, statement: str) -> None:
+    cursor = raw.cursor()
+    try:
+        cursor.execute(statement)
+    finally:
+        cursor.close()
 
 
 def _timed_out(error: sa.exc.OperationalError) -> bool:

@@ -17,6 +17,7 @@ from ..auth.models import Role
 from ..auth.roles import require
 from ..queries.filters import PARAMETERS, BadFilter, parse_filter, parse_id
 from ..queries.jobs import check_filter
+from ..queries.search import time_limit
 from ..queue import actions
 from ..queue.models import Job
 from .templating import now
@@ -36,45 +37,48 @@ def act():
         abort(403, f"Only an administrator may {action} jobs: your role is "
                    f"{current_user.role}.")
     found = parse_filter({k: form.getlist(k) for k in PARAMETERS if k in form})
-    check_filter(db.session, found)
-    back = url_for("jobs.index", **found.to_params())
-    cap = current_app.config["DASHBOARD_BULK_LIMIT"]
-    scope = form.get("scope", "selected")
-    try:
-        bulk.check_scope(scope, found)
-    except bulk.ScopeRefused as refusal:
-        abort(400, f"Nothing changed: {refusal}.")
-    if scope == "selected":
-        selected = _selected_ids(form.getlist("job"), cap)
-        if not selected:
-            flash("Select at least one job first (or act on every job matching the filter).",
-                  "error")
-            return redirect(back, code=303)
-        ids = _applicable(selected, action)
-        count, upto = len(ids), None
-    else:  # "filter", or "all" (the empty filter)
-        upto = parse_id("upto", form.get("upto")) or bulk.newest_match(db.session, found, action)
-        count = bulk.count_for_action(db.session, found, action, upto=upto, cap=cap)
-        ids = None
-    shown = min(count, cap)
-    permanent = bulk.count_permanent(db.session, found, action, upto=upto, ids=ids, cap=cap) \
-        if action == "retry" and count else 0
-    typed = actions.ACTIONS[action].destructive and shown > bulk.TYPED_ABOVE
-    mistyped = typed and form.get("confirm") == "yes" and _number(form.get("typed")) != shown
-    again = permanent and form.get("confirm") == "yes" and form.get("permanent") != "yes"
-    if form.get("confirm") != "yes" or mistyped or again:
-        left_out = {} if scope == "selected" else bulk.left_out(
-            db.session, found, action, upto=upto, cap=cap)
-        return render_template(
-            "jobs/confirm_bulk.html", action=action, verb=actions.ACTIONS[action].label,
-            done=actions.ACTIONS[action].past, destructive=actions.ACTIONS[action].destructive,
-            scope=scope, count=shown, more=count > cap, cap=cap, upto=upto, found=found,
-            params=found.to_params(), selected=ids or [], back=back,
-            refused=len(selected) - count if scope == "selected" else 0,
-            left_out=left_out, permanent=permanent, again=again, typed=typed,
-            mistyped=form.get("typed", "") if mistyped else None), 400 if mistyped else 200
-    if ids is None:
-        ids = bulk.ids_for_action(db.session, found, action, upto=upto, cap=cap)
+    # A text search reads under DASHBOARD_SEARCH_TIMEOUT_MS, as the job list does.
+    with time_limit(db.session(), found, current_app.config["DASHBOARD_SEARCH_TIMEOUT_MS"]):
+        check_filter(db.session, found)
+        back = url_for("jobs.index", **found.to_params())
+        cap = current_app.config["DASHBOARD_BULK_LIMIT"]
+        scope = form.get("scope", "selected")
+        try:
+            bulk.check_scope(scope, found)
+        except bulk.ScopeRefused as refusal:
+            abort(400, f"Nothing changed: {refusal}.")
+        if scope == "selected":
+            selected = _selected_ids(form.getlist("job"), cap)
+            if not selected:
+                flash("Select at least one job first (or act on every job matching the filter).",
+                      "error")
+                return redirect(back, code=303)
+            ids = _applicable(selected, action)
+            count, upto = len(ids), None
+        else:  # "filter", or "all" (the empty filter)
+            upto = (parse_id("upto", form.get("upto"))
+                    or bulk.newest_match(db.session, found, action))
+            count = bulk.count_for_action(db.session, found, action, upto=upto, cap=cap)
+            ids = None
+        shown = min(count, cap)
+        permanent = bulk.count_permanent(db.session, found, action, upto=upto, ids=ids, cap=cap) \
+            if action == "retry" and count else 0
+        typed = actions.ACTIONS[action].destructive and shown > bulk.TYPED_ABOVE
+        mistyped = typed and form.get("confirm") == "yes" and _number(form.get("typed")) != shown
+        again = permanent and form.get("confirm") == "yes" and form.get("permanent") != "yes"
+        if form.get("confirm") != "yes" or mistyped or again:
+            left_out = {} if scope == "selected" else bulk.left_out(
+                db.session, found, action, upto=upto, cap=cap)
+            return render_template(
+                "jobs/confirm_bulk.html", action=action, verb=actions.ACTIONS[action].label,
+                done=actions.ACTIONS[action].past, destructive=actions.ACTIONS[action].destructive,
+                scope=scope, count=shown, more=count > cap, cap=cap, upto=upto, found=found,
+                params=found.to_params(), selected=ids or [], back=back,
+                refused=len(selected) - count if scope == "selected" else 0,
+                left_out=left_out, permanent=permanent, again=again, typed=typed,
+                mistyped=form.get("typed", "") if mistyped else None), 400 if mistyped else 200
+        if ids is None:
+            ids = bulk.ids_for_action(db.session, found, action, upto=upto, cap=cap)
     actor = current_user.name  # read before the rollback, which expires the user
     db.session.rollback()  # end the reads: the writes take a transaction of their own
     done = bulk.apply_bulk(

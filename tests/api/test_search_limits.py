@@ -20,7 +20,7 @@ from tests.support import databases
 from tests.support.api import ApiClient
 from tests.support.schema import reset_schema
 from tests.support.search_seed import JOBS, NO_TRIGRAM, seed
-from tests.support.web import add_user, log_in
+from tests.support.web import add_user, log_in, post
 
 pytestmark = [pytest.mark.slow, pytest.mark.all_databases]
 
@@ -104,6 +104,10 @@ def test_a_search_past_the_time_limit_asks_to_narrow_it(app, api):
         page = log_in(app.test_client(), add_user(db.session, "ann", Role.VIEWER))
     shown = page.get("/jobs", query_string={"q": "cust-x"})
     assert shown.status_code == 400 and "narrow the search" in shown.get_data(as_text=True)
+    with app.app_context():
+        operator = log_in(app.test_client(), add_user(db.session, "oli", Role.OPERATOR))
+    bulk = post(operator, "/jobs/bulk", {"action": "cancel", "scope": "filter", "q": "cust-x"})
+    assert bulk.status_code == 400 and "narrow the search" in bulk.get_data(as_text=True)
     with app.app_context():
         db.session.execute(sa.delete(db.metadata.tables["users"]))
         db.session.commit()
