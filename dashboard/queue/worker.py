@@ -50,7 +50,9 @@ class LoopWorker:
         self.engine = _engine(digest)
         self.waiter = wakeup.for_engine(self.engine, interval)
         self._beat_every = processes.beat_seconds(digest.lease.seconds)
-        self._next_beat = 0.0
+        #: When its row is beaten next, between runs (the runs don't write it: see
+        #: JobDigest's ``resident``), however short the waits.
+        self._next_beat = time.monotonic() + self._beat_every
 
     def run(self) -> None:
         digest = self.digest
@@ -62,6 +64,8 @@ class LoopWorker:
                 self.echo(f"digest: {result.summary()}")
                 if digest.stopped:
                     return
+                if time.monotonic() >= self._next_beat:  # runs one after the other
+                    self._beat()
                 if result.jobs:
                     self.waiter.worked()
                     continue
@@ -88,7 +92,6 @@ class LoopWorker:
             # A run claims what was due when it started: wake just after the time.
             until = min(until, time.monotonic() + max(
                 0.0, (due - self.digest.clock()).total_seconds()) + 0.001)
-        self._next_beat = time.monotonic() + self._beat_every  # the run has just beaten it
         while not self.digest.stopped:
             now = time.monotonic()
             if now >= until:
