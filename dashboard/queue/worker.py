@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from . import processes, wakeup
+from .database import IMMEDIATE
 from .digest import JobDigest
 
 log = logging.getLogger("dashboard.digest")
@@ -26,8 +28,7 @@ log = logging.getLogger("dashboard.digest")
 def end_leases_of_gone(digest: JobDigest) -> list[str]:
     """At a digest process's start: give back the jobs held by this host's earlier digests
     that are gone (see processes.end_leases_of_gone), one line each."""
-    engine = _engine(digest)
-    with engine.begin() as conn:
+    with _writing(_engine(digest)) as conn:
         gone = processes.end_leases_of_gone(conn, digest.lease.worker, now=digest.clock())
     for worker in gone:  # each job taken over says so in a warning of its own
         log.info("digest %s of this host is gone; its jobs' leases end now", worker)
@@ -49,7 +50,9 @@ class LoopWorker:
         self.engine = _engine(digest)
         self.waiter = wakeup.for_engine(self.engine, interval)
         self._beat_every = processes.beat_seconds(digest.lease.seconds)
-        self._next_beat = 0.0
+        #: When its row is beaten next, between runs (the runs don't write it: see
+        #: JobDigest's ``resident``), however short the waits.
+        self._next_beat = time.monotonic() + self._beat_every
 
     def run(self) -> None:
         digest = self.digest
@@ -61,6 +64,8 @@ class LoopWorker:
                 self.echo(f"digest: {result.summary()}")
                 if digest.stopped:
                     return
+                if time.monotonic() >= self._next_beat:  # runs one after the other
+                    self._beat()
                 if result.jobs:
                     self.waiter.worked()
                     continue
@@ -87,7 +92,6 @@ class LoopWorker:
             # A run claims what was due when it started: wake just after the time.
             until = min(until, time.monotonic() + max(
                 0.0, (due - self.digest.clock()).total_seconds()) + 0.001)
-        self._next_beat = time.monotonic() + self._beat_every  # the run has just beaten it
         while not self.digest.stopped:
             now = time.monotonic()
             if now >= until:
@@ -107,7 +111,7 @@ class LoopWorker:
     def _register(self, conn: sa.Connection | None = None) -> None:
         """Write its row, on ``conn`` (in the caller's transaction) or in one of its own."""
         if conn is None:
-            with self.engine.begin() as own:
+            with _writing(self.engine) as own:
                 return self._register(own)
         digest = self.digest
         processes.register(conn, digest.lease.worker, concurrency=digest.concurrency,
@@ -119,7 +123,7 @@ class LoopWorker:
         self._next_beat = time.monotonic() + self._beat_every
         counts = self._counts()
         try:
-            with self.engine.begin() as conn:
+            with _writing(self.engine) as conn:
                 if not processes.beat(conn, self.digest.lease.worker,
                                       now=self.digest.clock(), **counts):
                     self._register(conn)  # its row was deleted: it is alive all the same
@@ -147,6 +151,15 @@ class LoopWorker:
         hung = getattr(self.digest, "hung", 0)
         return {"connections": int(connections),
                 "hung": int(hung() if callable(hung) else hung or 0)}
+
+
+@contextmanager
+def _writing(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A transaction that reads, then writes: on SQLite it takes the write lock up front
+    (BEGIN IMMEDIATE, see database.py), so that it waits its turn behind other digests
+    instead of failing with "database is locked"."""
+    with engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin():
+        yield conn
 
 
 def _engine(digest: JobDigest) -> sa.Engine:

@@ -115,11 +115,13 @@ def test_postgresql_wakes_the_worker_on_an_operators_resume(session, digests, db
 
 @pytest.mark.slow
 def test_an_idle_loop_worker_is_on_the_digests_page_until_it_stops(app, session, digests):
-    worker = digests.start("--loop", "--interval", INTERVAL, QUEUE_LEASE_SECONDS=3)
+    # Its heartbeat beats every second; it runs every second too, each run too short for
+    # the run's own heartbeat to beat.
+    worker = digests.start("--loop", "--interval", "1", QUEUE_LEASE_SECONDS=3)
     row = idle(session, worker)
     name, first_beat = row.worker, row.heartbeat_at
     client = log_in(app.test_client(), add_user(session, "ops", Role.VIEWER))
-    # Idle, its runs ended, it keeps beating: a run's heartbeat is not what keeps it.
+    # Idle, it keeps beating: a run's heartbeat is not what keeps it.
     wait_until(lambda: session.rollback() or session.scalar(
         sa.select(DigestProcess.heartbeat_at).where(DigestProcess.worker == name)
     ) > first_beat + timedelta(seconds=2), timeout=30, what="beats while idle")
