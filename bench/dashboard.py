@@ -250,7 +250,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, help="default: 1,000,000; 100,000 on SQLite")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--reseed", action="store_true", help="drop and seed again")
-    parser.add_argument("--pages", default="", help="only the pages whose label has this")
+    parser.add_argument("--pages", default="",
+                        help="only the pages whose label has one of these (comma-separated)")
     parser.add_argument("--no-plans", action="store_true", help="no bulk timing, no plans")
     args = parser.parse_args()
 
@@ -314,7 +315,7 @@ def main() -> None:
           "templates rendered)\n")
     print(f"{'page':44} {'median':>8} {'p95':>8}")
     for label, url in pages.items():
-        if args.pages not in label:
+        if not any(part in label for part in args.pages.split(",")):
             continue
         median, p95 = measure(client, url, args.runs)
         print(f"{label:44} {median:8.1f} {p95:8.1f}", flush=True)

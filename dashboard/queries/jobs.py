@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from ..audit import AuditJob
 from ..queue import pauses
+from ..queue.claims import holds_back
 from ..queue.masking import hide
 from ..queue.models import Attempt, Job, Request
 from ..queue.settings import clock, current
-from ..queue.states import DUE_STATES, UNFINISHED_STATES, JobState, RequestState
+from ..queue.states import DUE_STATES, JobState, RequestState
 from ..queue.types import registry
 from . import errors, waiting
 from .filters import BadFilter, JobFilter, ShownState
@@ -251,10 +252,7 @@ def _blockers(session: Session, ids: list[int]) -> dict[int, int]:
     if not ids:
         return {}
     earlier = jobs.alias("earlier")
-    first = (sa.select(sa.func.min(earlier.c.id))
-             .where(earlier.c.relation_id == jobs.c.relation_id,
-                    earlier.c.source_id == jobs.c.source_id, earlier.c.id < jobs.c.id,
-                    earlier.c.state.in_(UNFINISHED_STATES))
+    first = (sa.select(sa.func.min(earlier.c.id)).where(*holds_back(earlier, jobs))
              .scalar_subquery())
     return {job_id: blocker for job_id, blocker in session.execute(
         sa.select(jobs.c.id, first).where(jobs.c.id.in_(ids))) if blocker is not None}

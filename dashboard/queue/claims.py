@@ -38,14 +38,20 @@ def blocker(job: sa.TableClause | sa.Subquery) -> sa.Exists:
     """An earlier unfinished job of the same relation and source exists (``job``: the jobs
     table, or a selection of its rows with their id, relation_id and source_id)."""
     earlier = jobs.alias("earlier")
-    return sa.exists().where(
+    return sa.exists().where(*holds_back(earlier, job))
+
+
+def holds_back(earlier: sa.FromClause, job: sa.FromClause) -> list[sa.ColumnElement[bool]]:
+    """``earlier`` is an earlier unfinished job of ``job``'s relation and source."""
+    return [
         earlier.c.relation_id == job.c.relation_id,
         earlier.c.source_id == job.c.source_id,
         earlier.c.id < job.c.id,
         # Written out, not bound, as the partial index ix_jobs_unfinished_relation says
-        # it: neither SQLite nor PostgreSQL's generic plan could use that index otherwise.
+        # it: with bound values, neither SQLite nor PostgreSQL's generic plan can use that
+        # index (SQLite, with statistics, then walks every job of these states instead).
         earlier.c.state.in_([sa.literal_column(f"'{s.value}'") for s in UNFINISHED_STATES]),
-    )
+    ]
 
 
 def _free(now: datetime) -> sa.ColumnElement[bool]:
@@ -245,15 +251,9 @@ def blocking_job(db: sa.Connection | Session, job_id: int) -> int | None:
     earlier = jobs.alias("earlier")
     return db.scalar(
         sa.select(earlier.c.id)
-        .join(
-            job,
-            sa.and_(
-                earlier.c.relation_id == job.c.relation_id,
-                earlier.c.source_id == job.c.source_id,
-                earlier.c.id < job.c.id,
-            ),
-        )
-        .where(job.c.id == job_id, earlier.c.state.in_(UNFINISHED_STATES))
+        .select_from(earlier)
+        .join(job, sa.and_(*holds_back(earlier, job)))
+        .where(job.c.id == job_id)
         .order_by(earlier.c.id)
         .limit(1)
     )
