@@ -31,6 +31,7 @@ from tests.support.concurrency import (
     assert_clean_exit,
     executed,
     job_states,
+    lease_expired,
     most_at_once,
     recorded_job,
     requests_of,
@@ -235,3 +236,31 @@ def test_a_second_signal_stops_at_once_and_gives_back_every_job(session, digests
         first = requests_of(session, job)[0]
         assert (first.job.state, first.job.locked_by) == (JobState.RETRYING, None)
         assert [(a.outcome, a.error) for a in first.history] == [("failed", STOPPED_AT_ONCE)]
+
+
+@pytest.mark.slow
+def test_a_digest_stopped_past_its_lease_writes_nothing_once_it_goes_on(
+        session, digests, tmp_path):
+    # Its outcome goes through group commit like any step: the lease guard still fences it.
+    marker = tmp_path / "go-on"
+    job, = save(session, [recorded_job({"until": str(marker)})])
+    first = digests.start(QUEUE_LEASE_SECONDS=2)
+    wait_until(lambda: running(session, job, 0), what="the first digest's call")
+    first.send(signal.SIGSTOP)
+    try:
+        wait_until(lambda: lease_expired(session, job), timeout=10, what="its lease to end")
+        marker.touch()
+        # The next digest takes the job over (an interrupted attempt), the one after runs it.
+        assert_clean_exit(digests.run(QUEUE_LEASE_SECONDS=2, timeout=60),
+                          expected=("lease expired",))
+        assert_clean_exit(digests.run(QUEUE_LEASE_SECONDS=2, timeout=60))
+        request, = requests_of(session, job)
+        assert request.job.state == JobState.COMPLETED
+    finally:
+        first.send(signal.SIGCONT)
+    assert first.wait(timeout=30) == 0, first.output
+    assert "lost its lease to another digest" in first.stderr, first.output
+    request, = requests_of(session, job)
+    assert [(a.outcome, a.error) for a in request.history] == [
+        ("failed", "interrupted: lease expired"), ("succeeded", None)]
+    assert request.attempts == 2
