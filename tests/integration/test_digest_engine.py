@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -198,6 +199,29 @@ def test_200_in_flight_on_a_role_allowed_8_connections_run_every_request_once(
     assert Counter(row.request_id for row in rows) == Counter(
         {r.id: 1 for job in jobs for r in job.requests})
     assert max(most_at_once(rows).values()) >= 100
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_connection_refused_for_the_roles_limit_is_waited_for(
+        session, digests, db_url, limited_url):
+    jobs = save(session, [recorded_job({}) for _ in range(5)])
+    # The role's 8 connections, all taken: the digest is refused until they are given back.
+    url = sa.make_url(limited_url).set(drivername="postgresql")
+    taken = [psycopg.connect(url.render_as_string(hide_password=False)) for _ in range(8)]
+    try:
+        digest = digests.start(url=limited_url, EXECUTIONS_URL=db_url)
+        wait_until(lambda: "too many connections for role" in digest.stderr, timeout=60,
+                   what="the digest to be refused")
+        assert digest.popen.poll() is None, digest.output
+    finally:
+        for conn in taken:
+            conn.close()
+    assert digest.wait(timeout=60) == 0, digest.output
+    assert_clean_exit(digest, expected=("the database refused or lost the connection",))
+    line, = digest.stderr.splitlines()  # one line a minute while it waits
+    assert "trying again for up to 60s" in line
+    assert job_states(session) == {JobState.COMPLETED: len(jobs)}
 
 
 @pytest.mark.slow
