@@ -27,11 +27,12 @@ from .queue_db import QueueDatabase
 STEPS = (
     ("claim jobs and read their requests (_claim)", "JobDigest._claim ("),
     ("give jobs back (release)", "release (dashboard/queue/claims.py"),
-    ("run the request type (_invoke)", "JobDigest._invoke ("),
-    ("write an outcome, start the next request (_step)", "JobDigest._step ("),
+    ("run the request type (_invoke)", "._invoke (dashboard/queue/running.py"),
+    ("write an outcome, start the next request (_step)", "._step (dashboard/queue/running.py"),
     ("digest run bookkeeping", "JobDigest._record_run_"),
     ("take back expired jobs", "JobDigest._recover_expired ("),
     ("digest loop, other", "JobDigest.execute ("),
+    ("digest threads, other", "_serve (dashboard/queue/inflight.py"),
 )
 STARTUP = "start-up (interpreter, imports, create_app, CLI)"
 HEARTBEAT = "lease heartbeat thread"

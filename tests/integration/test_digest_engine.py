@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -31,6 +32,7 @@ from tests.support.concurrency import (
     assert_clean_exit,
     executed,
     job_states,
+    lease_expired,
     most_at_once,
     recorded_job,
     requests_of,
@@ -200,6 +202,29 @@ def test_200_in_flight_on_a_role_allowed_8_connections_run_every_request_once(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_connection_refused_for_the_roles_limit_is_waited_for(
+        session, digests, db_url, limited_url):
+    jobs = save(session, [recorded_job({}) for _ in range(5)])
+    # The role's 8 connections, all taken: the digest is refused until they are given back.
+    url = sa.make_url(limited_url).set(drivername="postgresql")
+    taken = [psycopg.connect(url.render_as_string(hide_password=False)) for _ in range(8)]
+    try:
+        digest = digests.start(url=limited_url, EXECUTIONS_URL=db_url)
+        wait_until(lambda: "too many connections for role" in digest.stderr, timeout=60,
+                   what="the digest to be refused")
+        assert digest.popen.poll() is None, digest.output
+    finally:
+        for conn in taken:
+            conn.close()
+    assert digest.wait(timeout=60) == 0, digest.output
+    assert_clean_exit(digest, expected=("the database refused or lost the connection",))
+    line, = digest.stderr.splitlines()  # one line a minute while it waits
+    assert "trying again for up to 60s" in line
+    assert job_states(session) == {JobState.COMPLETED: len(jobs)}
+
+
+@pytest.mark.slow
 def test_max_seconds_holds_with_a_hung_call(session, digests, tmp_path):
     # A call that never returns (here: until a file that never appears, 60 s at most).
     hung, quick = save(session, [recorded_job({"until": str(tmp_path / "never")}),
@@ -235,3 +260,31 @@ def test_a_second_signal_stops_at_once_and_gives_back_every_job(session, digests
         first = requests_of(session, job)[0]
         assert (first.job.state, first.job.locked_by) == (JobState.RETRYING, None)
         assert [(a.outcome, a.error) for a in first.history] == [("failed", STOPPED_AT_ONCE)]
+
+
+@pytest.mark.slow
+def test_a_digest_stopped_past_its_lease_writes_nothing_once_it_goes_on(
+        session, digests, tmp_path):
+    # Its outcome goes through group commit like any step: the lease guard still fences it.
+    marker = tmp_path / "go-on"
+    job, = save(session, [recorded_job({"until": str(marker)})])
+    first = digests.start(QUEUE_LEASE_SECONDS=2)
+    wait_until(lambda: running(session, job, 0), what="the first digest's call")
+    first.send(signal.SIGSTOP)
+    try:
+        wait_until(lambda: lease_expired(session, job), timeout=10, what="its lease to end")
+        marker.touch()
+        # The next digest takes the job over (an interrupted attempt), the one after runs it.
+        assert_clean_exit(digests.run(QUEUE_LEASE_SECONDS=2, timeout=60),
+                          expected=("lease expired",))
+        assert_clean_exit(digests.run(QUEUE_LEASE_SECONDS=2, timeout=60))
+        request, = requests_of(session, job)
+        assert request.job.state == JobState.COMPLETED
+    finally:
+        first.send(signal.SIGCONT)
+    assert first.wait(timeout=30) == 0, first.output
+    assert "lost its lease to another digest" in first.stderr, first.output
+    request, = requests_of(session, job)
+    assert [(a.outcome, a.error) for a in request.history] == [
+        ("failed", "interrupted: lease expired"), ("succeeded", None)]
+    assert request.attempts == 2
