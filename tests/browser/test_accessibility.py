@@ -7,7 +7,7 @@ import pytest
 
 from tests.browser import axe, seed
 from tests.browser.action_jobs import accessibility_jobs
-from tests.support.browser import log_in
+from tests.support.browser import click_bulk, log_in
 
 
 def visit(tab, server) -> dict[str, list[dict]]:
@@ -46,7 +46,7 @@ def visit(tab, server) -> dict[str, list[dict]]:
         tab.click("#filter-fold > summary")
         tab.click("#bulk-menu > summary")
         check("filters and bulk actions unfolded")
-    tab.click(".bulk-filter button:has-text('Retry all')")
+    click_bulk(tab, "Retry all")
     tab.wait_for_selector(".confirm h1")
     check("bulk confirmation")
     _action_states(tab, server, check)
@@ -64,14 +64,14 @@ def _action_states(tab, server, check) -> None:
     tab.goto(f"{url}/jobs?audit={jobs['a11y-entry']}")
     check("followed action")
     tab.goto(f"{url}/jobs?source=a11y-permanent")
-    tab.click(".bulk-filter button:has-text('Retry all')")
+    click_bulk(tab, "Retry all")
     tab.wait_for_selector(".confirm .permanent-warning")
     check("permanent confirmation")
     tab.click(".confirm button:has-text('Yes, retry')")
     tab.wait_for_selector(".confirm h1:has-text('anyway?')")
     check("permanent confirmation, asked once more")
     tab.goto(f"{url}/jobs?source=a11y-typed")
-    tab.click(".bulk-filter button:has-text('Cancel all')")
+    click_bulk(tab, "Cancel all")
     tab.wait_for_selector("#typed-count")
     check("typed confirmation")
     tab.fill("#typed-count", "3")

@@ -6,7 +6,7 @@ import re
 import sqlite3
 
 from tests.browser import seed
-from tests.support.browser import log_in, screenshot
+from tests.support.browser import click_bulk, log_in, screenshot
 
 
 def state_badge(tab) -> str:
@@ -107,7 +107,7 @@ def test_cancel_asks_for_confirmation(page, server):
 
 def test_bulk_retry_over_a_filter(page, server):
     page.goto(f"{server.url}/jobs?state=failed&source=bulk-src")
-    page.click(".bulk-filter button:has-text('Retry all')")
+    click_bulk(page, "Retry all")
     assert page.inner_text("h1") == "Retry 4 jobs?"
     assert "<code>state=failed</code>" in page.inner_html(".confirm")
     page.click("button:has-text('Yes, retry 4 jobs')")

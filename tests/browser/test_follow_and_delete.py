@@ -10,7 +10,7 @@ import pytest
 from dashboard.queue import JobState
 from tests.browser import seed
 from tests.browser.action_jobs import add_jobs, run_jobs, states
-from tests.support.browser import log_in, screenshot
+from tests.support.browser import click_bulk, log_in, screenshot
 
 WIDTHS = [1440, 390]
 
@@ -57,7 +57,7 @@ def test_retry_all_is_followed_to_completion(operator_tab, server, width):
     source = f"follow-{width}"
     ids = add_jobs(server, source, 3, state=JobState.FAILED)
     tab.goto(f"{server.url}/jobs?source={source}&state=failed")
-    tab.click(".bulk-filter button:has-text('Retry all')")
+    click_bulk(tab, "Retry all")
     tab.wait_for_selector(".confirm h1:has-text('Retry 3 jobs?')")
     tab.click(".confirm button:has-text('Yes, retry 3 jobs')")
     tab.wait_for_url(re.compile(r"/jobs\?audit=\d+$"))
@@ -84,7 +84,7 @@ def test_retry_all_over_a_permanent_group_asks_once_more(operator_tab, server, w
     run_jobs(server, ids)
     tab.goto(f"{server.url}/jobs?source={source}")
     assert tab.locator("tr[data-job] .tag.permanent").count() == 2
-    tab.click(".bulk-filter button:has-text('Retry all')")
+    click_bulk(tab, "Retry all")
     tab.wait_for_selector(".confirm .permanent-warning:has-text('All 2 failed permanently')")
     tab.click(".confirm button:has-text('Yes, retry 2 jobs')")
     tab.wait_for_selector(".confirm h1:has-text('Retry 2 permanent failures anyway?')")
@@ -103,7 +103,7 @@ def test_a_typed_confirmation_then_a_bulk_delete(operator_tab, browser, server, 
     tab.goto(f"{server.url}/jobs?source={source}")
     cancel = tab.locator(".bulk-filter button:has-text('Cancel all')")
     assert "danger" in cancel.get_attribute("class")
-    cancel.click()
+    click_bulk(tab, "Cancel all")
     tab.wait_for_selector(".confirm h1:has-text('Cancel 101 jobs?')")
     tab.fill("#typed-count", "100")
     tab.click(".confirm button:has-text('Yes, cancel 101 jobs')")
@@ -119,7 +119,7 @@ def test_a_typed_confirmation_then_a_bulk_delete(operator_tab, browser, server, 
     context, admin, problems = tab_of(browser, server, width, seed.ADMIN)
     try:
         admin.goto(f"{server.url}/jobs?source={source}")
-        admin.click(".bulk-filter button:has-text('Delete all')")
+        click_bulk(admin, "Delete all")
         admin.wait_for_selector(".confirm h1:has-text('Delete 101 jobs?')")
         admin.fill("#typed-count", "101")
         admin.click(".confirm button:has-text('Yes, delete 101 jobs')")

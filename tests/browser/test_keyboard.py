@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from tests.browser import seed
-from tests.support.browser import focused, log_in
+from tests.support.browser import click_bulk, focused, log_in
 
 WIDTHS = [1440, 390]
 
@@ -46,7 +46,7 @@ def test_escape_gives_the_focus_back_to_the_cancel_button(tab, server):
 def test_escape_from_a_bulk_confirmation_returns_to_its_button(tab, server):
     tab.goto(f"{server.url}/jobs?state=failed")
     open_bulk_menu(tab)
-    tab.click(".bulk-filter button:has-text('Retry all')")
+    click_bulk(tab, "Retry all")
     tab.wait_for_selector(".confirm h1")
     tab.keyboard.press("Escape")
     tab.wait_for_url(f"{server.url}/jobs?state=failed")
@@ -61,7 +61,7 @@ def test_after_a_bulk_action_the_focus_is_on_its_message(tab, server):
                            "(?, 'paused', datetime('now'), datetime('now'))", (source,))
     tab.goto(f"{server.url}/jobs?source={source}")
     open_bulk_menu(tab)
-    tab.click(".bulk-filter button:text-is('Resume all')")
+    click_bulk(tab, "Resume all", exact=True)
     tab.wait_for_selector(".confirm h1")
     tab.click(".confirm button:has-text('Yes, resume 1 job')")
     tab.wait_for_selector("main .flash")

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.browser import seed
-from tests.support.browser import focused, log_in, screenshot
+from tests.support.browser import click_bulk, focused, log_in, screenshot
 
 PHONE = {"width": 390, "height": 844}
 
@@ -142,7 +142,7 @@ def test_paging_the_list_keeps_the_focus_on_the_list(page, server):
 
 def test_escape_leaves_a_bulk_confirmation(page, server):
     page.goto(f"{server.url}/jobs?state=failed")
-    page.click(".bulk-filter button:has-text('Retry all')")
+    click_bulk(page, "Retry all")
     page.wait_for_selector(".confirm h1")
     assert focused(page, "Back to the list").startswith("A ")
     page.keyboard.press("Escape")

@@ -34,3 +34,13 @@ def focused(tab, settled: str = "") -> str:
             break
         tab.wait_for_timeout(100)
     return now
+
+
+def click_bulk(tab, label: str, exact: bool = False) -> None:
+    """Click a bulk action over the filter, unfolding the bulk menu first where a phone's
+    page folds it."""
+    menu = tab.locator("#bulk-menu")
+    if menu.count() and menu.get_attribute("open") is None:
+        tab.click("#bulk-menu > summary")
+    how = "text-is" if exact else "has-text"
+    tab.click(f".bulk-filter button:{how}('{label}')")
