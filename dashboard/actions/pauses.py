@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import audit
-from ..queue import pauses
+from ..queue import pauses, registry
 from ..queue.pauses import PauseRefused
 
 __all__ = ["Changed", "PauseRefused", "pause", "resume"]
@@ -59,6 +59,12 @@ def resume(session: Session, kind: str, name: str, *, actor: str, now: datetime)
     else:
         codes = pauses.resume_connector(session, name)
     if not codes:
+        # A paused type that this installation no longer defines can still be resumed; a
+        # name that is neither is a mistake, said as the pause says it.
+        if kind == "type" and name not in registry:
+            raise PauseRefused(f"no request type has the code {name!r}")
+        if kind == "connector" and not pauses.connector_types(name):
+            raise PauseRefused(f"no request type uses a connector named {name!r}")
         return Changed(False, (), f"{_what(kind, name)} was not paused.")
     audit.record(session, actor, f"{kind}-resume", [], detail=_detail(kind, name, codes),
                  at=now)

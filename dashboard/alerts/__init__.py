@@ -7,6 +7,7 @@ job; this package sends them, through Flask-Mail, from the digest's run listener
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 
 from flask import Flask
@@ -34,7 +35,9 @@ def init_app(app: Flask) -> None:
     app.config["QUEUE_ALERT_TO"] = config.addresses(recipients)
     config.check_mail_settings(app.config)
     warn_of_clear_text_login(app.config)
-    if recipients:  # and then the settings checked that Flask-Mail is installed
+    # With recipients the settings checked that Flask-Mail is installed; without, it is
+    # bound where installed all the same, for `alerts summary --dry-run` and `alerts test`.
+    if recipients or importlib.util.find_spec("flask_mail") is not None:
         from ..app.mail import mail
         mail.init_app(app)
 

@@ -47,7 +47,10 @@ ERRORS = {
     ("get", "/api/v1/jobs"): {"400", "401", "403", "429", "503"},
     ("get", "/api/v1/jobs/{job_id}"): {"401", "403", "404", "429", "503"},
     **{("post", f"/api/v1/jobs/{{job_id}}/{code}"): {"401", "403", "404", "409", "429", "503"}
-       for code in ACTIONS},
+       for code, action in ACTIONS.items() if not action.admin_only},
+    ("delete", "/api/v1/jobs/{job_id}"): {"401", "403", "404", "409", "429", "503"},
+    **{("post", f"/api/v1/types/{{type_code}}/{verb}"): {"401", "403", "404", "429", "503"}
+       for verb in ("pause", "resume")},
 }
 
 

@@ -104,9 +104,10 @@ def test_pausing_twice_changes_nothing_and_records_once(session, clock):
     ("connector", "no_such_api", "no request type uses a connector named 'no_such_api'"),
 ])
 def test_an_unknown_type_or_connector_is_refused(session, clock, kind, name, message):
-    with pytest.raises(pause_actions.PauseRefused, match=message):
-        pause_actions.pause(session, kind, name, actor="cli:ops", now=clock.now)
-    session.rollback()
+    for change in (pause_actions.pause, pause_actions.resume):
+        with pytest.raises(pause_actions.PauseRefused, match=message):
+            change(session, kind, name, actor="cli:ops", now=clock.now)
+        session.rollback()
     assert pauses.listed(session) == []
 
 
@@ -192,3 +193,11 @@ def test_a_type_paused_while_its_job_runs_is_not_started_and_the_job_is_given_ba
     stored = JobRepository(session).get(job.id)
     assert stored.state == JobState.PENDING and stored.locked_by is None
     assert [r.state for r in stored.requests] == [RequestState.SUCCEEDED, RequestState.PENDING]
+
+
+def test_a_paused_type_no_longer_defined_here_can_still_be_resumed(session, clock):
+    session.execute(sa.insert(pauses.paused_types).values(
+        type_code="gone_type", connector=None, paused_at=clock.now, paused_by="cli:ops"))
+    session.commit()
+    assert resume(session, clock, "type", "gone_type").changed
+    assert pauses.type_codes(session) == set()
