@@ -212,9 +212,9 @@ def test_the_expired_lease_query_uses_an_index(backlog) -> None:
 @pytest.mark.parametrize("params", [
     {}, {"state": "failed"}, {"state": "pending"}, {"type": "webhook"},
     {"relation": "cust-42"}, {"store": "2"}, {"source": "default"}, {"priority": "10"},
-    {"state": "scheduled"},
+    {"state": "scheduled", "sort": "created"},
     {"from": "2026-03-01"}, {"q": "c4242@example.com"}, {"q": "HTTP 503"},
-    {"waiting": "due"}, {"waiting": "blocked"}, {"waiting": "scheduled"},
+    {"waiting": "due"}, {"waiting": "blocked"}, {"waiting": "scheduled", "sort": "created"},
     {"error": "HTTP # from the shop"},
 ], ids=lambda params: "&".join(f"{k}={v}" for k, v in params.items()) or "unfiltered")
 @pytest.mark.parametrize("before", [None, 1_000], ids=["first page", "deep page"])
@@ -226,6 +226,17 @@ def test_the_job_list_queries_use_indexes(backlog, app, params, before) -> None:
     client = log_in(app.test_client(), viewer)
     query = {**params, **({} if before is None else {"before": str(before)})}
     statement, parameters = sent_by_page(client, "/jobs", query, "ORDER BY jobs.id DESC")
+    with db.engine.connect() as connection:
+        assert_indexed(explain(connection, statement, parameters), f"list {params}")
+
+
+@pytest.mark.parametrize("params", [{"state": "scheduled"}, {"waiting": "scheduled"}])
+def test_scheduled_jobs_are_listed_soonest_first_through_an_index(backlog, app, params):
+    """Scheduled lists read soonest first by default (sort=next): an index walk too."""
+    viewer = add_user(db.session, f"viewer-{next(VIEWERS)}", Role.VIEWER)
+    client = log_in(app.test_client(), viewer)
+    statement, parameters = sent_by_page(client, "/jobs", params,
+                                         "next_attempt_at IS NOT NULL ORDER BY")
     with db.engine.connect() as connection:
         assert_indexed(explain(connection, statement, parameters), f"list {params}")
 
