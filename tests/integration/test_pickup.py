@@ -139,7 +139,7 @@ def test_an_idle_loop_worker_is_on_the_digests_page_until_it_stops(app, session,
     worker.send(signal.SIGTERM)
     worker.wait(timeout=30)
     assert_clean_exit(worker, stopped_by="SIGTERM")
-    assert "No digest is running now." in client.get("/digests").get_data(as_text=True)
+    assert "No digest is running now" in client.get("/digests").get_data(as_text=True)
 
 
 @pytest.mark.slow
