@@ -26,6 +26,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import TABLE_ARGS, Base, UTCDateTime, utcnow
+from .connections import waitable
 
 log = logging.getLogger("dashboard.digest")
 
@@ -98,16 +99,28 @@ class DatabaseClock:
         self.hostname = hostname or socket.gethostname()
         self.offset = 0.0
         self._measured = False
+        self._next_try = 0.0
         self._warned_at: float | None = None
         self._lock = threading.Lock()
 
     def __call__(self) -> datetime:
-        if not self._measured:
+        if not self._measured and time.monotonic() >= self._next_try:
             with self._lock:
-                if not self._measured:
-                    with self.engine.begin() as connection:
-                        self.measure(connection)
+                if not self._measured and time.monotonic() >= self._next_try:
+                    self._first_measure()
         return self.host() + timedelta(seconds=self.offset)
+
+    def _first_measure(self) -> None:
+        """Measure on a connection of its own; a database that refuses it (a restart, a
+        connection limit) leaves the host's time, tried again a second later, as the run
+        waits for the database (connections.py) before it leases anything."""
+        try:
+            with self.engine.begin() as connection:
+                self.measure(connection)
+        except sa.exc.DBAPIError as error:
+            if not waitable(error, self.engine):
+                raise
+            self._next_try = time.monotonic() + 1.0
 
     def measure(self, conn: sa.Connection) -> float:
         """Read the offset again, keep it for the Digests page, and warn (once a minute)

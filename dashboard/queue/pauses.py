@@ -15,7 +15,6 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -182,11 +181,15 @@ def _wake_workers(conn: sa.Connection | sa.orm.Session) -> None:
 
 class PausedNow:
     """The paused type codes as a digest's threads see them, read again at most once a
-    ``ttl`` (a job that reaches its next request asks; a claim reads them itself)."""
+    ``ttl`` (a job that reaches its next request asks; a claim reads them itself).
 
-    def __init__(self, borrow: Callable[[], AbstractContextManager[sa.Connection]],
+    ``read(work)`` runs ``work(conn)`` on one of the digest's connections, waiting out a
+    database that refuses or lost it, as every step does (connections.py)."""
+
+    def __init__(self, read: Callable[[Callable[[sa.Connection], frozenset[str]]],
+                                      frozenset[str]],
                  ttl: float = 1.0) -> None:
-        self._borrow = borrow
+        self._read = read
         self._ttl = ttl
         self._lock = threading.Lock()
         self._read_at = -math.inf
@@ -195,8 +198,12 @@ class PausedNow:
     def __contains__(self, type_code: object) -> bool:
         with self._lock:
             if time.monotonic() - self._read_at >= self._ttl:
-                with self._borrow() as conn:
-                    self._codes = frozenset(type_codes(conn))
-                    conn.rollback()
+                self._codes = self._read(_read_codes)
                 self._read_at = time.monotonic()
             return type_code in self._codes
+
+
+def _read_codes(conn: sa.Connection) -> frozenset[str]:
+    codes = frozenset(type_codes(conn))
+    conn.rollback()
+    return codes

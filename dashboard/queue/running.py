@@ -129,7 +129,7 @@ class JobRunning:
     def _paused_now(self) -> PausedNow:
         with self._results:
             if self._paused is None:
-                self._paused = PausedNow(self._connections.borrow)
+                self._paused = PausedNow(self._connections.run)
             paused = self._paused
         return paused
 

@@ -19,6 +19,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from . import processes, wakeup
+from .connections import waitable
 from .database import IMMEDIATE
 from .digest import JobDigest
 
@@ -27,9 +28,17 @@ log = logging.getLogger("dashboard.digest")
 
 def end_leases_of_gone(digest: JobDigest) -> list[str]:
     """At a digest process's start: give back the jobs held by this host's earlier digests
-    that are gone (see processes.end_leases_of_gone), one line each."""
-    with _writing(_engine(digest)) as conn:
-        gone = processes.end_leases_of_gone(conn, digest.lease.worker, now=digest.clock())
+    that are gone (see processes.end_leases_of_gone), one line each. A database that
+    refuses the connection skips it (the leases still end in their time): the run waits
+    for the database as it does for every connection (see connections.py)."""
+    try:
+        with _writing(_engine(digest)) as conn:
+            gone = processes.end_leases_of_gone(conn, digest.lease.worker,
+                                                now=digest.clock())
+    except sa.exc.DBAPIError as error:
+        if not waitable(error, _engine(digest)):
+            raise
+        return []  # said by the run, which waits for the database (one line a minute)
     for worker in gone:  # each job taken over says so in a warning of its own
         log.info("digest %s of this host is gone; its jobs' leases end now", worker)
     return gone

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dashboard import create_app
+from dashboard.app.extensions import db
 from dashboard.db import utcnow
 from dashboard.queue import Job, JobRepository, JobState
 from dashboard.queue.database import engine_options, prepare_engine
@@ -42,7 +43,10 @@ def server() -> Iterator[own_postgres.OwnPostgres]:
 @pytest.fixture
 def queue(server) -> Iterator[sa.Engine]:
     """The queue's schema on the server of the test's own, and an engine on it."""
-    migrate_to_head(create_app({"SQLALCHEMY_DATABASE_URI": server.url, "SECRET_KEY": "t" * 32}))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": server.url, "SECRET_KEY": "t" * 32})
+    migrate_to_head(app)
+    with app.app_context():  # its pooled connections would die with the restart, open
+        db.engine.dispose()
     engine = sa.create_engine(server.url, **engine_options(server.url))
     prepare_engine(engine)
     yield engine
@@ -77,7 +81,9 @@ def test_a_loop_digest_rides_out_a_postgresql_restart(session, digests, server, 
     assert "the database refused or lost the connection" in worker.stderr, worker.output
     assert_clean_exit(worker, stopped_by="SIGTERM",
                       expected=("the database refused or lost the connection",
-                                "could not renew the lease"))
+                                "could not renew the lease",
+                                # the restart ends the worker's LISTEN too; it listens again
+                                "could not listen for new jobs"))
     # Each call ran once, and its success was recorded as such: no "interrupted" attempt.
     rows = executed(session)
     assert Counter(row.request_id for row in rows) == Counter(
