@@ -126,7 +126,7 @@ def pause_type(conn: sa.Connection | sa.orm.Session, type_code: str, *, by: str,
     commits."""
     if type_code not in registry:
         raise PauseRefused(f"no request type has the code {type_code!r}")
-    return _pause(conn, [type_code], None, by=by, now=now) > 0
+    return bool(_pause(conn, [type_code], None, by=by, now=now))
 
 
 def pause_connector(conn: sa.Connection | sa.orm.Session, name: str, *, by: str,
@@ -136,20 +136,19 @@ def pause_connector(conn: sa.Connection | sa.orm.Session, name: str, *, by: str,
     codes = connector_types(name)
     if not codes:
         raise PauseRefused(f"no request type uses a connector named {name!r}")
-    paused = type_codes(conn)
-    fresh = [code for code in codes if code not in paused]
-    _pause(conn, fresh, name, by=by, now=now)
-    return fresh
+    return _pause(conn, codes, name, by=by, now=now)
 
 
 def _pause(conn: sa.Connection | sa.orm.Session, codes: list[str], connector: str | None,
-           *, by: str, now: datetime) -> int:
+           *, by: str, now: datetime) -> list[str]:
+    """Pause those of ``codes`` not paused already; the ones it paused."""
     paused = type_codes(conn)
-    rows = [{"type_code": code, "connector": connector, "paused_at": now, "paused_by": by}
-            for code in codes if code not in paused]
-    if rows:
-        conn.execute(sa.insert(paused_types), rows)
-    return len(rows)
+    fresh = [code for code in codes if code not in paused]
+    if fresh:
+        conn.execute(sa.insert(paused_types), [
+            {"type_code": code, "connector": connector, "paused_at": now, "paused_by": by}
+            for code in fresh])
+    return fresh
 
 
 def resume_type(conn: sa.Connection | sa.orm.Session, type_code: str) -> bool:
