@@ -23,10 +23,18 @@ def digest_alarm() -> overview.DigestSilence | None:
             try:
                 g.digest_alarm = overview.digest_silence(
                     session, moment, current_app.config["QUEUE_DIGEST_EXPECTED_SECONDS"],
-                    overview.oldest_due(session, moment))
+                    oldest_due())
             except SQLAlchemyError:
                 db.session.rollback()  # the page itself says what failed
     return g.digest_alarm
+
+
+def oldest_due() -> overview.DueJob | None:
+    """The oldest job a digest could take now, asked once a request (the alarm and the
+    overview's panel both show it)."""
+    if "oldest_due" not in g:
+        g.oldest_due = overview.oldest_due(db.session(), now())
+    return g.oldest_due
 
 
 def init_app(app: Flask) -> None:

@@ -12,7 +12,7 @@ from ..queries import errors, hourly, overview, waiting
 from ..queue import pauses, registry, stats
 from ..queue.database import writing
 from .chart import stacked_bars
-from .liveness import digest_alarm
+from .liveness import digest_alarm, oldest_due
 from .templating import is_htmx, now
 
 bp = Blueprint("overview", __name__)
@@ -34,7 +34,7 @@ def index():
         waiting=waiting.waiting(db.session, moment, overview.COUNT_CAP),
         top_errors=errors.top_errors(db.session),
         scanned=errors.SCANNED,
-        oldest_due=overview.oldest_due(db.session, moment),
+        oldest_due=oldest_due(),
         day_chart=stacked_bars(week.totals(24)),
         week_chart=stacked_bars(week.totals()),
         failing=week.failing_types(24),
