@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 from pathlib import Path
+
+from tests.support.own_server import OwnServer
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -28,13 +29,17 @@ def available() -> str | None:
     return None
 
 
-class OwnPostgres:
-    """``initdb`` in ``folder``, started on a free port of 127.0.0.1 (trust auth)."""
+class OwnPostgres(OwnServer):
+    """``initdb`` in ``folder``, for a server on a free port of 127.0.0.1 (trust auth)."""
+
+    NAME = "PostgreSQL server"
+    #: pg_ctl restart's modes: ``fast`` ends every session cleanly, ``immediate`` aborts
+    #: the server, which recovers from its write-ahead log on the way up.
+    MODES = ("fast", "immediate")
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
+        super().__init__(folder)
         self.data = folder / "data"
-        folder.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(folder, "postgres", "postgres")
             folder.chmod(0o755)
@@ -42,12 +47,8 @@ class OwnPostgres:
                 if parent == Path("/tmp") or parent == parent.parent:
                     break
                 parent.chmod(parent.stat().st_mode | 0o011)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
         self._run([str(BIN / "initdb"), "-D", str(self.data), "-U", "postgres",
                    "--auth=trust", "--no-sync"])
-        self.start()
 
     @property
     def url(self) -> str:
@@ -58,16 +59,21 @@ class OwnPostgres:
 
     def _ctl(self, *args: str) -> None:
         self._run([str(BIN / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60",
-                   "-l", str(self.folder / "server.log"), *args])
+                   "-l", str(self.log), *args])
+
+    def _options(self) -> tuple[str, str]:
+        return ("-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
+                " -c fsync=off")
 
     def start(self) -> None:
-        self._ctl("start", "-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
-                  " -c fsync=off")
+        self._ctl("start", *self._options())
+        self.wait_until_answering()
 
     def restart(self, mode: str) -> None:
         """``pg_ctl restart -m fast`` (or ``immediate``): every connection is cut."""
-        self._ctl("restart", "-m", mode, "-o", f"-p {self.port} -k {self.folder} "
-                  "-c listen_addresses=127.0.0.1 -c fsync=off")
+        assert mode in self.MODES, mode
+        self._ctl("restart", "-m", mode, *self._options())
+        self.wait_until_answering()
 
     def stop(self) -> None:
         try:
