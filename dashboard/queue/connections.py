@@ -37,6 +37,7 @@ _WAITABLE = (
     "too many clients", "too many connections", "max_user_connections",
     "connection refused", "could not connect", "can't connect", "server closed",
     "terminating connection", "starting up", "shutting down", "in recovery",
+    "not yet accepting connections", "server shutdown in progress",
     "lost connection", "gone away", "connection reset", "broken pipe",
     "no connection to the server", "consuming input failed", "connection was killed",
     "connection is closed", "eof detected", "server conn crashed",

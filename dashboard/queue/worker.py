@@ -65,7 +65,7 @@ class LoopWorker:
 
     def run(self) -> None:
         digest = self.digest
-        self._register()
+        self._register_at_start()
         try:
             self._listen()
             while True:
@@ -116,6 +116,18 @@ class LoopWorker:
                 return wakeup.next_due(conn, self.digest.clock())
         except sa.exc.DBAPIError:
             return None  # the database is down: the interval paces the next run
+
+    def _register_at_start(self) -> None:
+        """Write its row; a database that refuses or loses the connection (a restart)
+        leaves the row to its first beat between runs, a second on at the soonest (a beat
+        writes a missing row): the run meanwhile waits for the database, as it does for
+        every connection (connections.py)."""
+        try:
+            self._register()
+        except sa.exc.DBAPIError as error:
+            if not waitable(error, self.engine):
+                raise
+            self._next_beat = time.monotonic() + 1.0
 
     def _register(self, conn: sa.Connection | None = None) -> None:
         """Write its row, on ``conn`` (in the caller's transaction) or in one of its own."""
