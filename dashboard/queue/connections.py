@@ -106,6 +106,9 @@ class Connections:
         self._open = 0
         self._changed = threading.Condition()
         self._logged_at = -LOG_EVERY
+        #: Per thread: inside ``run``, which waits for the database itself, a refused
+        #: connection is not waited for again (one deadline, not one inside another).
+        self._running = threading.local()
         #: False: a refused or lost connection is not waited for (what follows a failed
         #: run is best effort).
         self.patient = True
@@ -142,20 +145,26 @@ class Connections:
         waited_since: float | None = None
         pause = FIRST_PAUSE
         retry = False
-        while True:
-            try:
-                with self.borrow() as conn:
-                    if retry and again is not None:
-                        found = again(conn)
-                        if found is not None:
-                            return found
-                    return work(conn)
-            except sa.exc.DBAPIError as error:
-                if not waitable(error, self.engine):
-                    raise
-                waited_since = self._wait(error, waited_since, pause)
-                pause = min(pause * 2, LAST_PAUSE)
-                retry = True
+        outer = not getattr(self._running, "on", False)
+        self._running.on = True
+        try:
+            while True:
+                try:
+                    with self.borrow() as conn:
+                        if retry and again is not None:
+                            found = again(conn)
+                            if found is not None:
+                                return found
+                        return work(conn)
+                except sa.exc.DBAPIError as error:
+                    if not waitable(error, self.engine):
+                        raise
+                    waited_since = self._wait(error, waited_since, pause)
+                    pause = min(pause * 2, LAST_PAUSE)
+                    retry = True
+        finally:
+            if outer:
+                self._running.on = False
 
     def close(self) -> None:
         """Close every connection (none may be borrowed)."""
@@ -191,7 +200,7 @@ class Connections:
                 # On SQLite its transactions begin IMMEDIATE: each of them writes.
                 return self.engine.connect().execution_options(**{IMMEDIATE: True})
             except sa.exc.DBAPIError as error:
-                if not waitable(error, self.engine):
+                if not waitable(error, self.engine) or getattr(self._running, "on", False):
                     raise
                 waited_since = self._wait(error, waited_since, pause)
                 pause = min(pause * 2, LAST_PAUSE)

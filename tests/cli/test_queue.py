@@ -1,5 +1,7 @@
 """The queue's commands, as cron and operators run them."""
 
+import time
+
 import pytest
 import sqlalchemy as sa
 
@@ -101,15 +103,22 @@ def test_digest_against_an_unmigrated_database_says_what_to_do(tmp_path):
     assert "run `flask --app dashboard db upgrade` first" in result.output
 
 
-def test_digest_against_an_unreachable_server_fails_clearly(tmp_path):
+def test_digest_against_an_unreachable_server_fails_clearly_after_one_wait(tmp_path):
+    """Waited for once, QUEUE_DB_WAIT_SECONDS in all: not again for each connection that a
+    transaction's retry asks for (that took twice the wait, and three minutes by default)."""
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://postgres@127.0.0.1:9/none",
         "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"connect_timeout": 2}},
+        "QUEUE_DB_WAIT_SECONDS": 3,
     })
+    started = time.monotonic()
     result = app.test_cli_runner().invoke(args=["digest"])
+    took = time.monotonic() - started
     assert result.exit_code == 1
+    assert "trying again for up to 3s" in result.output
     assert "Error: the database could not be used: " in result.output
     assert "Traceback" not in result.output
+    assert 3 <= took < 5.5, f"gave up after {took:.1f}s"
 
 
 def test_enqueue(runner, session):

@@ -131,11 +131,15 @@ class Leaks(RequestType):
 
 
 class Sleeps(RequestType):
-    """Takes ``payload["seconds"]``, as a slow external API does."""
+    """Takes ``payload["seconds"]``, as a slow external API does; or, given ``until`` (a
+    ``time.time()``), answers then: calls that end at one moment."""
 
     type_code = "test_sleeps"
 
     def execute(self, payload: Any, context: RequestContext) -> Any:
+        if "until" in payload:
+            time.sleep(max(0.0, payload["until"] - time.time()))
+            return {"slept_until": payload["until"]}
         time.sleep(payload["seconds"])
         return {"slept": payload["seconds"]}
 
