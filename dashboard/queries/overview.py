@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..queue import claims, pauses, processes
-from ..queue.database import is_postgresql
+from ..queue.engine_setup import is_postgresql
 from ..queue.limits import declared_connectors, live_call
 from ..queue.models import ConnectorCall, ConnectorRow, DigestRun, Job
 from ..queue.states import DUE_STATES, JobState

@@ -92,7 +92,7 @@ def claim_due(
     this run is not retried before the next one. The caller commits. SQLite and
     MariaDB (PostgreSQL claims in one statement: see ``postgresql.CLAIM_AND_LOAD``). On
     SQLite, where there are no row locks, the connection must begin IMMEDIATE (see
-    database.py): the claim then holds the database's write lock from its read to its
+    write_lock.py): the claim then holds the database's write lock from its read to its
     update.
     """
     if conn.dialect.name in ("mysql", "mariadb"):

@@ -18,10 +18,12 @@ from sqlalchemy.orm import Session
 
 from . import claims, postgresql
 from .claims import Lease
-from .database import begin_for_write, execute_alone, is_postgresql
+from .driver_path import execute_alone
+from .engine_setup import is_postgresql
 from .models import Job, Request
 from .postgresql import JOB_FIELDS, REQUEST_FIELDS, TIMES, Next, Succeeded
 from .states import JobState
+from .write_lock import begin_for_write
 from .writes import Pending
 
 INSERT_JOBS = sa.insert(Job.__table__).returning(
@@ -210,7 +212,7 @@ class PostgreSQL(General):
              rows: list[dict[str, Any]], now: datetime) -> tuple[list[int], list[int]]:
         """One statement on a connection of the session's engine, outside a transaction
         (atomic on its own, and durable once it returns: no BEGIN, no COMMIT), run on the
-        driver (database.DriverStatement): SQLAlchemy's session transaction and execution
+        driver (driver_path.DriverStatement): SQLAlchemy's session transaction and execution
         around it cost a one-job save a third of its time. A session bound to one
         connection saves the general way, in its transaction."""
         if not isinstance(bind, sa.Engine):

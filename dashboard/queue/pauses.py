@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import TABLE_ARGS, Base, UTCDateTime, changed_rows
-from .database import is_postgresql
+from .engine_setup import is_postgresql
 from .models import Request
 from .states import RequestState
 from .types import MAX_CONNECTOR_NAME_LENGTH, MAX_TYPE_CODE_LENGTH, registry

@@ -3,7 +3,7 @@ transaction of several: the digest's claim with its jobs' requests, the digest's
 step (a request succeeded, the next one starts), and a save of any number of jobs.
 
 Each is a single statement of data-modifying CTEs, atomic on its own, run outside a
-transaction (see ``database.autocommit``): no BEGIN, no COMMIT. ``dialect.PostgreSQL``
+transaction (see ``driver_path.autocommit``): no BEGIN, no COMMIT. ``dialect.PostgreSQL``
 runs them; the other databases take the general way (claims.py, writes.py,
 repository.py).
 """
@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql
 from ..db import UTCDateTime
 from . import claims
 from .claims import Lease
-from .database import DriverStatement
+from .driver_path import DriverStatement
 from .models import Attempt, Job, Request
 from .states import JobState, Outcome, RequestState
 

@@ -12,9 +12,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db import as_detached
 from . import dialect, unique_keys
-from .database import begin_for_write
 from .models import Job, Request
 from .settings import current
+from .write_lock import begin_for_write
 
 #: What a save writes and no job or request is built with.
 _JOB_UNSET = dict.fromkeys(("finished_at", "locked_by", "locked_until"))

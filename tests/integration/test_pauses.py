@@ -13,7 +13,7 @@ from dashboard.actions import pauses as pause_actions
 from dashboard.queries import overview
 from dashboard.queue import JobDigest, JobRepository, JobState, QueueSettings, pauses
 from dashboard.queue.claims import Lease, NotRunnable, claim_one, new_worker_id
-from dashboard.queue.database import is_postgresql
+from dashboard.queue.engine_setup import is_postgresql
 from tests.support.factories import save_job
 
 
