@@ -143,7 +143,7 @@ class Job(Base):
     #: now stands for that job (its id), False when the save created the job.
     duplicate = False  # type: bool
 
-    def request_builder(self) -> RequestBuilder:
+    def request_builder(self) -> RequestBuilder[Request]:
         """Start a new request of this job (the seed's ``getRequestBuilder()``)."""
         return RequestBuilder(self, Request)
 

@@ -50,14 +50,11 @@ def test_a_job_builds_its_requests_without_the_web():
 
 
 def queue_imports(path: Path) -> set[str]:
-    """The queue modules ``path`` imports, inside functions too, leaving out type-only imports."""
-    tree = ast.parse(path.read_text())
-    type_only = {id(node) for guard in ast.walk(tree)
-                 if isinstance(guard, ast.If) and "TYPE_CHECKING" in ast.unparse(guard.test)
-                 for node in ast.walk(guard)}
+    """The queue modules ``path`` imports, inside functions and type-only imports too: a
+    cycle that holds only for the type checker still ties the two modules together."""
     found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and id(node) not in type_only:
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
             found.update([node.module] if node.module else [a.name for a in node.names])
     return found
 
