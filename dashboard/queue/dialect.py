@@ -180,8 +180,10 @@ class PostgreSQL(General):
         general way (alone, with a transaction already open; a request that failed)."""
         if alone and conn.in_transaction():
             return None
-        params: dict[str, Any] = {"worker": lease.worker, "until": lease.until(now),
-                                  "now": now}
+        # The lease runs from the start's time, or with no start from the outcome's, as
+        # the general way's (writes.Writer).
+        params: dict[str, Any] = {"worker": lease.worker, "now": now, "until": lease.until(
+            now if start is not None or pending is None else pending.executed.finished_at)}
         succeeded = None
         if pending is not None:
             if not pending.executed.ok:
@@ -193,7 +195,8 @@ class PostgreSQL(General):
                           request_attempts=row.attempts + 1, request_result=executed.result,
                           attempt_number=(row.last_number or 0) + 1,
                           attempt_started=executed.started_at,
-                          done=executed.finished_at)
+                          done=executed.finished_at, job_state=pending.job_state,
+                          finished=executed.finished_at, next_attempt=None)
         following = None
         if start is not None:
             following = (Next.SAME_JOB if pending is not None and start[0] == pending.job_id
