@@ -66,17 +66,6 @@ def held(job: sa.FromClause) -> sa.ColumnElement[bool]:
     )
 
 
-#: ``held`` as SQL text, for the claims written out by hand (SQLite's and the PostgreSQL
-#: function's), where the job is ``jobs``. Kept equal to ``held`` by a test.
-HELD_SQL = (
-    "EXISTS (SELECT 1 FROM paused_types) AND EXISTS ("
-    "SELECT 1 FROM requests JOIN paused_types "
-    "ON paused_types.type_code = requests.type_code "
-    "WHERE requests.job_id = jobs.id "
-    "AND requests.state IN ('pending', 'retrying', 'running'))"
-)
-
-
 class PauseRefused(ValueError):
     """The pause or resume can't be made; the message says why."""
 

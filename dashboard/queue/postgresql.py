@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from ..db import UTCDateTime
-from . import claims, guards
+from . import claims, due_jobs, guards
 from .claims import Lease
 from .driver_path import DriverStatement
 from .models import Attempt, Job, Request
@@ -49,9 +49,9 @@ def _param(name: str, column: sa.Column) -> sa.BindParameter:
 def _claimed() -> sa.CTE:
     """The claim in one statement, as a CTE to select from. It locks the due,
     unblocked jobs it can (``SKIP LOCKED``: those other digests are claiming are passed
-    over), in ``claims.claim_order``, and leases them; it returns their ids and what the
+    over), in ``due_jobs.claim_order``, and leases them; it returns their ids and what the
     digest needs of them. Parameters: see ``claim_parameters``."""
-    # The locking read is the function lock_due_jobs (migration 0008): there it walks
+    # The locking read is the function lock_due_jobs (due_jobs.LOCK_DUE_JOBS): it walks
     # ix_jobs_due and stops at the batch even on a table not analyzed since a burst, where
     # the planner, left to itself, read and sorted every due job. Materialized: the read
     # runs once. Folded into the UPDATE as a subquery, it could be run again for the
@@ -97,7 +97,7 @@ def _claim_and_load() -> sa.Select:
     return (
         sa.select(*own.c, held.c.relation_id, held.c.source_id, held.c.store_id)
         .select_from(held.join(own, sa.true()))
-        .order_by(*claims.claim_order(held), own.c.position)
+        .order_by(*due_jobs.claim_order(held), own.c.position)
     )
 
 
