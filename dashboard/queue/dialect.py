@@ -141,6 +141,9 @@ class General:
         """None: there is no other way than the general one (writes.Writer)."""
         return None
 
+    def save_gives_way(self, reason: Reason, jobs: int) -> None:
+        """A save of ``jobs`` jobs takes the general way for ``reason``: the only way here."""
+
     def save(self, session: Session, bind: sa.Engine | sa.Connection, jobs: list[Job],
              rows: list[dict[str, Any]], now: datetime) -> tuple[list[int], list[int]]:
         """New jobs (``rows``: their job_row()s) and their requests, stored and committed:
@@ -215,6 +218,10 @@ class PostgreSQL(General):
             outcome, started = conn.execute(statement, params).one()
         return StepWritten(outcome=bool(outcome), start=bool(started))
 
+    def save_gives_way(self, reason: Reason, jobs: int) -> None:
+        """Logged and counted (general_way.SAVES)."""
+        SAVES.took(reason, f"a save of {jobs} jobs")
+
     def save(self, session: Session, bind: sa.Engine | sa.Connection, jobs: list[Job],
              rows: list[dict[str, Any]], now: datetime) -> tuple[list[int], list[int]]:
         """One statement on a connection of the session's engine, outside a transaction
@@ -223,7 +230,7 @@ class PostgreSQL(General):
         around it cost a one-job save a third of its time. A session bound to one
         connection saves the general way, in its transaction (counted: general_way.SAVES)."""
         if not isinstance(bind, sa.Engine):
-            SAVES.took(Reason.BOUND_TO_A_CONNECTION, f"a save of {len(jobs)} jobs")
+            self.save_gives_way(Reason.BOUND_TO_A_CONNECTION, len(jobs))
             return super().save(session, bind, jobs, rows, now)
         requests = [r for job in jobs for r in job.requests]
         if len(jobs) == 1 and len(requests) <= ONE_JOB_MAX_REQUESTS:

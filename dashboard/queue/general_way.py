@@ -37,6 +37,9 @@ class Reason(enum.StrEnum):
     START_REFUSED = "the start's job not held"
     #: A save through a session bound to one connection, in the session's transaction.
     BOUND_TO_A_CONNECTION = "a session bound to one connection"
+    #: A save of jobs with unique keys: one job at a time, the unique index deciding
+    #: (unique_keys.py).
+    UNIQUE_KEYS = "jobs with unique keys"
 
 
 class Tally:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from dashboard.app.extensions import db
-from dashboard.queue import JobDigest, JobRepository, QueueSettings, general_way
+from dashboard.queue import JobBuilder, JobDigest, JobRepository, QueueSettings, general_way
 from tests.support.factories import make_job, save_job
 
 pytestmark = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -47,10 +47,27 @@ def test_a_failed_request_is_counted_and_logged_with_its_reason(session, clock, 
     assert "'s outcome of request" in line
 
 
+def saves_counted(reason: str) -> int:
+    return general_way.SAVES.counts().get(reason, 0)
+
+
+def test_a_save_through_the_engine_is_not_counted(session, clock):
+    before = general_way.SAVES.counts()
+    JobRepository(session, clock).save(make_job(("test_echo", {"n": 1})))
+    assert general_way.SAVES.counts() == before
+
+
 def test_a_save_through_a_session_bound_to_one_connection_is_counted(app, clock):
-    before = general_way.SAVES.counts().get("a session bound to one connection", 0)
+    before = saves_counted("a session bound to one connection")
     with db.engine.connect() as conn, Session(bind=conn) as own:
         saved = JobRepository(own, clock).save(make_job(("test_echo", {"n": 1})))
     assert saved.id is not None
-    after = general_way.SAVES.counts().get("a session bound to one connection", 0)
-    assert after == before + 1
+    assert saves_counted("a session bound to one connection") == before + 1
+
+
+def test_a_save_of_jobs_with_unique_keys_is_counted(session, clock):
+    before = saves_counted("jobs with unique keys")
+    job = JobBuilder().set_unique_key("once").create()
+    job.request_builder().set_type_code("test_echo").set_payload({"n": 1}).create()
+    JobRepository(session, clock).save(job)
+    assert saves_counted("jobs with unique keys") == before + 1
