@@ -111,3 +111,14 @@ def test_the_packages_import_downwards_only():
         if package not in delivery | {"dashboard", "__main__"}:
             assert not imported & delivery, f"{package} imports {imported & delivery}"
     assert not imports.get("cli", set()) & {"web"}
+
+
+#: A module that grows past this is split by what it does (docs/architecture.md).
+MAX_MODULE_LINES = 400
+
+
+def test_no_module_is_over_the_line_limit():
+    root = Path(dashboard.__file__).parent
+    long = {str(path.relative_to(root)): lines for path in root.rglob("*.py")
+            if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES}
+    assert long == {}
