@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import queue
 from .app import config
-from .queue.database import engine_options, prepare_engine
+from .queue.engine_setup import engine_options, prepare_engine
 
 if TYPE_CHECKING:
     from flask import Flask

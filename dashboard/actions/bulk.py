@@ -17,8 +17,8 @@ from ..queries.filters import JobFilter
 from ..queries.jobs import conditions
 from ..queries.permanence import permanent_job
 from ..queue.actions import ACTION_FUNCTIONS, APPLIES_TO, ActionRefused
-from ..queue.database import begin_for_write
 from ..queue.models import Job
+from ..queue.write_lock import begin_for_write
 
 jobs = Job.__table__
 

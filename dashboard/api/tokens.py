@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..queue.builder import validate_source_id
-from ..queue.database import DriverStatement, read_alone
+from ..queue.driver_path import DriverStatement, read_alone
 from .models import MAX_TOKEN_NAME_LENGTH, PERMISSIONS, ApiToken, ApiTokenSource, TokenRole
 
 PREFIX = "aqd_"
@@ -108,7 +108,7 @@ def authenticate(session: Session, secret: str) -> Caller | None:
     """The live token whose secret this is, or None (unknown, malformed or revoked).
 
     One statement, read as plain rows (an API call's costliest read), alone
-    (database.read_alone: on PostgreSQL on the driver, with no transaction). Only reads:
+    (driver_path.read_alone: on PostgreSQL on the driver, with no transaction). Only reads:
     the caller writes the token's use (``use_is_due``, ``mark_used``)."""
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None

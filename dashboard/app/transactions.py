@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Flask, g, request, request_started
 
-from ..queue.database import writing
+from ..queue.write_lock import writing
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 

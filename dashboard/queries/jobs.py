@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..audit import AuditJob
 from ..queue import pauses
-from ..queue.claims import holds_back
+from ..queue.due_jobs import holds_back
 from ..queue.masking import hide
 from ..queue.models import Attempt, Job, Request
 from ..queue.settings import clock, current

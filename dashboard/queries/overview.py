@@ -9,8 +9,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..queue import claims, pauses, processes
-from ..queue.database import is_postgresql
+from ..queue import due_jobs, pauses, processes
+from ..queue.engine_setup import is_postgresql
 from ..queue.limits import declared_connectors, live_call
 from ..queue.models import ConnectorCall, ConnectorRow, DigestRun, Job
 from ..queue.states import DUE_STATES, JobState
@@ -83,7 +83,7 @@ def oldest_due(session: Session, now: datetime) -> DueJob | None:
     for state in DUE_STATES:
         row = session.execute(
             sa.select(jobs.c.id, jobs.c.next_attempt_at)
-            .where(jobs.c.state == state, jobs.c.next_attempt_at <= now, ~claims.blocker(jobs),
+            .where(jobs.c.state == state, jobs.c.next_attempt_at <= now, ~due_jobs.blocker(jobs),
                    ~pauses.held(jobs))
             .order_by(jobs.c.next_attempt_at, jobs.c.id).limit(1)
         ).one_or_none()

@@ -13,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..queue.claims import blocker
+from ..queue.due_jobs import blocker
 from ..queue.models import Job
 from ..queue.states import DUE_STATES
 from .ordering import capped_count

@@ -20,9 +20,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from .due_jobs import SQLITE_DUE, claim_order, due, free, holds_back, unblocked
 from .models import Attempt, Job, Request
-from .pauses import HELD_SQL, held, holding
-from .states import DUE_STATES, UNFINISHED_STATES, JobState, RequestState
+from .pauses import held, holding
+from .states import DUE_STATES, JobState, RequestState
 
 jobs = Job.__table__
 requests = Request.__table__
@@ -32,45 +33,6 @@ attempts = Attempt.__table__
 def new_worker_id() -> str:
     """host:pid:random, unique per digest run."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
-def blocker(job: sa.TableClause | sa.Subquery) -> sa.Exists:
-    """An earlier unfinished job of the same relation and source exists (``job``: the jobs
-    table, or a selection of its rows with their id, relation_id and source_id)."""
-    earlier = jobs.alias("earlier")
-    return sa.exists().where(*holds_back(earlier, job))
-
-
-def holds_back(earlier: sa.FromClause, job: sa.FromClause) -> list[sa.ColumnElement[bool]]:
-    """``earlier`` is an earlier unfinished job of ``job``'s relation and source."""
-    return [
-        earlier.c.relation_id == job.c.relation_id,
-        earlier.c.source_id == job.c.source_id,
-        earlier.c.id < job.c.id,
-        # Written out, not bound, as the partial index ix_jobs_unfinished_relation says
-        # it: with bound values, neither SQLite nor PostgreSQL's generic plan can use that
-        # index (SQLite, with statistics, then walks every job of these states instead).
-        earlier.c.state.in_([sa.literal_column(f"'{s.value}'") for s in UNFINISHED_STATES]),
-    ]
-
-
-def _free(now: datetime) -> sa.ColumnElement[bool]:
-    return sa.or_(jobs.c.locked_until.is_(None), jobs.c.locked_until < now)
-
-
-#: Written out as the partial index ``ix_jobs_due`` says it, not as bound parameters:
-#: PostgreSQL's generic plan of a prepared claim could not use that index otherwise.
-_DUE_STATE = sa.text("jobs.state IN ('pending', 'retrying')")
-assert {s.value for s in DUE_STATES} == {"pending", "retrying"}
-
-
-def _due(due_by: datetime, now: datetime) -> sa.ColumnElement[bool]:
-    return sa.and_(_DUE_STATE, jobs.c.next_attempt_at <= due_by, _free(now))
-
-
-def claim_order(job: sa.FromClause) -> tuple[sa.ColumnElement, ...]:
-    """The order claims take due jobs in: higher priority first, then oldest first."""
-    return (job.c.priority.desc(), job.c.created_at, job.c.id)
 
 
 @dataclass(frozen=True)
@@ -92,7 +54,7 @@ def claim_due(
     this run is not retried before the next one. The caller commits. SQLite and
     MariaDB (PostgreSQL claims in one statement: see ``postgresql.CLAIM_AND_LOAD``). On
     SQLite, where there are no row locks, the connection must begin IMMEDIATE (see
-    database.py): the claim then holds the database's write lock from its read to its
+    write_lock.py): the claim then holds the database's write lock from its read to its
     update.
     """
     if conn.dialect.name in ("mysql", "mariadb"):
@@ -109,33 +71,6 @@ def claim_due(
         if result.rowcount != len(ids):
             raise RuntimeError("claimed jobs changed under their lock")
     return ids
-
-
-def _quoted(states: tuple[JobState, ...]) -> str:
-    return ", ".join(f"'{state.value}'" for state in states)
-
-
-#: SQLite's claim: due jobs without an earlier unfinished job of their relation, in
-#: ``claim_order``. Written out for ``INDEXED BY``, which SQLAlchemy has no way to say on SQLite: on
-#: a table without ANALYZE, SQLite read every due job through ix_jobs_state_next_attempt
-#: and sorted them all for the oldest few. Held to ix_jobs_due, it walks the due jobs in
-#: order and stops at the batch. Only a job in a relation is asked about an earlier one
-#: (analyzed, SQLite answered that for the others by walking every earlier job).
-SQLITE_DUE = sa.text(f"""
-    SELECT jobs.id FROM jobs INDEXED BY ix_jobs_due
-    WHERE jobs.state IN ({_quoted(DUE_STATES)}) AND jobs.next_attempt_at <= :due_by
-      AND (jobs.locked_until IS NULL OR jobs.locked_until < :now)
-      AND (jobs.relation_id IS NULL OR NOT EXISTS (
-            SELECT 1 FROM jobs AS earlier
-            WHERE earlier.relation_id = jobs.relation_id
-              AND earlier.source_id = jobs.source_id AND earlier.id < jobs.id
-              AND earlier.state IN ({_quoted(UNFINISHED_STATES)})))
-      AND NOT ({HELD_SQL})
-    ORDER BY jobs.priority DESC, jobs.created_at, jobs.id
-    LIMIT :limit
-""").bindparams(sa.bindparam("due_by", type_=jobs.c.next_attempt_at.type),
-                sa.bindparam("now", type_=jobs.c.locked_until.type),
-                sa.bindparam("limit", type_=sa.Integer))
 
 
 def _lock_due_by_key(
@@ -163,7 +98,7 @@ def _lock_due_by_key(
                 sa.select(jobs.c.id)
                 .with_hint(jobs, "FORCE INDEX (PRIMARY)", "mysql")
                 .with_hint(jobs, "FORCE INDEX (PRIMARY)", "mariadb")
-                .where(jobs.c.id.in_(chunk), _due(due_by, now))
+                .where(jobs.c.id.in_(chunk), due(due_by, now))
                 .order_by(jobs.c.id)
                 .with_for_update(skip_locked=True)
             ))
@@ -183,14 +118,14 @@ def _mysql_candidates(
     each due state is read on its own, stopping at ``limit``: pending jobs in
     ``ix_jobs_due_by_state`` order (state, priority DESC, created_at, id; migration 0010),
     retrying ones through their retry time. A job without a relation is never blocked:
-    the blocker's subquery is only asked about the others.
+    the blocker's subquery is only asked about the others (``due_jobs.unblocked``).
     """
     found: list[sa.Row] = []
     for state in DUE_STATES:
         query = (
             sa.select(jobs.c.id, jobs.c.priority, jobs.c.created_at)
-            .where(jobs.c.state == state, jobs.c.next_attempt_at <= due_by, _free(now),
-                   sa.or_(jobs.c.relation_id.is_(None), ~blocker(jobs)), ~held(jobs))
+            .where(jobs.c.state == state, jobs.c.next_attempt_at <= due_by, free(now),
+                   unblocked(jobs), ~held(jobs))
             .order_by(*claim_order(jobs))
             .limit(limit)
         )
@@ -233,7 +168,7 @@ def claim_one(conn: sa.Connection, lease: Lease, job_id: int, *, now: datetime) 
                           "resume the type first")
     result = conn.execute(
         sa.update(jobs)
-        .where(jobs.c.id == job_id, jobs.c.state.in_(DUE_STATES), _free(now))
+        .where(jobs.c.id == job_id, jobs.c.state.in_(DUE_STATES), free(now))
         .values(locked_by=lease.worker, locked_until=lease.until(now))
     )
     if result.rowcount != 1:

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from .database import IMMEDIATE
+from .write_lock import IMMEDIATE
 
 log = logging.getLogger("dashboard.digest")
 T = TypeVar("T")

@@ -18,10 +18,13 @@ from sqlalchemy.orm import Session
 
 from . import claims, postgresql
 from .claims import Lease
-from .database import begin_for_write, execute_alone, is_postgresql
+from .driver_path import execute_alone
+from .engine_setup import is_postgresql
+from .general_way import SAVES, Reason
 from .models import Job, Request
 from .postgresql import JOB_FIELDS, REQUEST_FIELDS, TIMES, Next, Succeeded
 from .states import JobState
+from .write_lock import begin_for_write
 from .writes import Pending
 
 INSERT_JOBS = sa.insert(Job.__table__).returning(
@@ -133,10 +136,13 @@ class General:
         return Claimed(ids, rows)
 
     def write_step(self, conn: sa.Connection, lease: Lease, pending: Pending | None,
-                   start: tuple[int, int] | None, now: datetime, *,
-                   alone: bool = True) -> StepWritten | None:
-        """None: the digest writes the step its general way (writes.Writer)."""
+                   start: tuple[int, int] | None, now: datetime, *, alone: bool = True,
+                   release: bool = False) -> StepWritten | Reason | None:
+        """None: there is no other way than the general one (writes.Writer)."""
         return None
+
+    def save_gives_way(self, reason: Reason, jobs: int) -> None:
+        """A save of ``jobs`` jobs takes the general way for ``reason``: the only way here."""
 
     def save(self, session: Session, bind: sa.Engine | sa.Connection, jobs: list[Job],
              rows: list[dict[str, Any]], now: datetime) -> tuple[list[int], list[int]]:
@@ -170,20 +176,25 @@ class PostgreSQL(General):
         return Claimed(list(dict.fromkeys(row.job_id for row in rows)), rows)
 
     def write_step(self, conn: sa.Connection, lease: Lease, pending: Pending | None,
-                   start: tuple[int, int] | None, now: datetime, *,
-                   alone: bool = True) -> StepWritten | None:
+                   start: tuple[int, int] | None, now: datetime, *, alone: bool = True,
+                   release: bool = False) -> StepWritten | Reason | None:
         """Write ``pending``'s outcome and mark ``start``'s request running in one
         statement: ``alone``, committed on its own; else in the connection's transaction
-        (a group's, see steps.py), which its caller commits. None: this step takes the
-        general way (alone, with a transaction already open; a request that failed)."""
+        (a group's, see steps.py), which its caller commits. A Reason: why this step has
+        no such statement (``release``: the step gives jobs back too), which the caller
+        counts (general_way.py)."""
+        if release:
+            return Reason.JOBS_GIVEN_BACK
         if alone and conn.in_transaction():
-            return None
-        params: dict[str, Any] = {"worker": lease.worker, "until": lease.until(now),
-                                  "now": now}
+            return Reason.IN_TRANSACTION
+        # The lease runs from the start's time, or with no start from the outcome's, as
+        # the general way's (writes.Writer).
+        params: dict[str, Any] = {"worker": lease.worker, "now": now, "until": lease.until(
+            now if start is not None or pending is None else pending.executed.finished_at)}
         succeeded = None
         if pending is not None:
             if not pending.executed.ok:
-                return None
+                return Reason.REQUEST_FAILED
             succeeded = (Succeeded.JOB_COMPLETES if pending.job_state == JobState.COMPLETED
                          else Succeeded.JOB_GOES_ON)
             row, executed = pending.row, pending.executed
@@ -191,7 +202,8 @@ class PostgreSQL(General):
                           request_attempts=row.attempts + 1, request_result=executed.result,
                           attempt_number=(row.last_number or 0) + 1,
                           attempt_started=executed.started_at,
-                          done=executed.finished_at)
+                          done=executed.finished_at, job_state=pending.job_state,
+                          finished=executed.finished_at, next_attempt=None)
         following = None
         if start is not None:
             following = (Next.SAME_JOB if pending is not None and start[0] == pending.job_id
@@ -199,21 +211,26 @@ class PostgreSQL(General):
             params.update(next_job_id=start[0], next_request_id=start[1])
         statement = postgresql.STEPS.get((succeeded, following))
         if statement is None:
-            return None
+            return Reason.NO_STATEMENT
         if alone:
             [(outcome, started)] = execute_alone(conn, statement, params)
         else:
             outcome, started = conn.execute(statement, params).one()
         return StepWritten(outcome=bool(outcome), start=bool(started))
 
+    def save_gives_way(self, reason: Reason, jobs: int) -> None:
+        """Logged and counted (general_way.SAVES)."""
+        SAVES.took(reason, f"a save of {jobs} jobs")
+
     def save(self, session: Session, bind: sa.Engine | sa.Connection, jobs: list[Job],
              rows: list[dict[str, Any]], now: datetime) -> tuple[list[int], list[int]]:
         """One statement on a connection of the session's engine, outside a transaction
         (atomic on its own, and durable once it returns: no BEGIN, no COMMIT), run on the
-        driver (database.DriverStatement): SQLAlchemy's session transaction and execution
+        driver (driver_path.DriverStatement): SQLAlchemy's session transaction and execution
         around it cost a one-job save a third of its time. A session bound to one
-        connection saves the general way, in its transaction."""
+        connection saves the general way, in its transaction (counted: general_way.SAVES)."""
         if not isinstance(bind, sa.Engine):
+            self.save_gives_way(Reason.BOUND_TO_A_CONNECTION, len(jobs))
             return super().save(session, bind, jobs, rows, now)
         requests = [r for job in jobs for r in job.requests]
         if len(jobs) == 1 and len(requests) <= ONE_JOB_MAX_REQUESTS:

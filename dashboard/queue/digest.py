@@ -166,6 +166,7 @@ class JobDigest(JobRunning):
             with Heartbeat(self._connections, self.lease, self._renewed, self.clock):
                 yield
         finally:
+            self._total.general_way = self._steps.general_way.counts()
             self._connections.close()
 
     def _renewed(self) -> list[int]:

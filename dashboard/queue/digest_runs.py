@@ -31,6 +31,9 @@ class DigestResult:
     seconds: float = 0.0
     #: Outcome of each job run, by id: a JobState value, "released" or "deferred".
     outcomes: dict[int, str] = field(default_factory=dict)
+    #: Steps that took the general way where PostgreSQL has one statement, by reason
+    #: (general_way.Reason); empty elsewhere, and on PostgreSQL when every step had one.
+    general_way: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: DigestResult) -> None:
         """Count in what ``other`` (one job's run, in a thread of its own) did."""
@@ -44,9 +47,13 @@ class DigestResult:
 
     def summary(self) -> str:
         deferred = f", {self.deferred} deferred (connector limits)" if self.deferred else ""
+        general = ""
+        if self.general_way:
+            reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(self.general_way.items()))
+            general = f"; {sum(self.general_way.values())} steps the general way ({reasons})"
         return (
             f"{self.jobs} jobs run, {self.succeeded} requests succeeded, {self.failed} failed, "
-            f"{self.retrying} retrying{deferred}, in {self.seconds:.2f}s"
+            f"{self.retrying} retrying{deferred}, in {self.seconds:.2f}s{general}"
         )
 
 

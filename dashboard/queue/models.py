@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import TABLE_ARGS, Base, LongText, UTCDateTime
 from .request_builder import RequestBuilder
-from .states import JobState, RequestState
+from .states import DUE_STATES, UNFINISHED_STATES, JobState, RequestState, written_out
 
 
 def _state_enum(enum_cls: type) -> sa.Enum:
@@ -37,9 +37,11 @@ IN_A_RELATION = sa.text("relation_id IS NOT NULL")
 HAS_STORE = sa.text("store_id IS NOT NULL")
 FINISHED = sa.text("finished_at IS NOT NULL")
 SCHEDULED = sa.text("schedule_name IS NOT NULL")
-#: The jobs of a relation that hold back its later jobs (states.UNFINISHED_STATES).
-HOLDS_BACK = sa.text("relation_id IS NOT NULL AND state IN "
-                     "('pending', 'running', 'retrying', 'paused', 'failed')")
+#: The jobs of a relation that hold back its later jobs.
+HOLDS_BACK = sa.text(
+    f"relation_id IS NOT NULL AND state IN ({written_out(UNFINISHED_STATES)})")
+#: The jobs a claim may take when their time has come.
+DUE = sa.text(f"state IN ({written_out(DUE_STATES)})")
 
 
 class Job(Base):
@@ -83,8 +85,7 @@ class Job(Base):
             sa.desc("priority"),
             "created_at",
             "id",
-            postgresql_where=sa.text("state IN ('pending', 'retrying')"),
-            sqlite_where=sa.text("state IN ('pending', 'retrying')"),
+            postgresql_where=DUE, sqlite_where=DUE,
         ),
         # One active job per unique key and source: one source's keys never block
         # another's jobs. (MariaDB: a unique index on the source and a generated column
@@ -103,7 +104,7 @@ class Job(Base):
         sa.Index("ix_jobs_relation", "relation_id", "source_id", "id",
                  postgresql_where=IN_A_RELATION, sqlite_where=IN_A_RELATION),
         # The unfinished jobs of a relation: whether an earlier one holds a job back
-        # (claims.blocker) is one index entry read, however many jobs the relation has run.
+        # (due_jobs.blocker) is one index entry read, however many jobs the relation has run.
         sa.Index("ix_jobs_unfinished_relation", "relation_id", "source_id", "id",
                  postgresql_where=HOLDS_BACK, sqlite_where=HOLDS_BACK
                  ).ddl_if(dialect=PARTIAL_INDEX_DIALECTS),  # type: ignore[arg-type]
@@ -123,8 +124,7 @@ class Job(Base):
             "ix_jobs_next_attempt",
             "next_attempt_at",
             "id",
-            postgresql_where=sa.text("state IN ('pending', 'retrying')"),
-            sqlite_where=sa.text("state IN ('pending', 'retrying')"),
+            postgresql_where=DUE, sqlite_where=DUE,
         ),
         sa.Index("ix_jobs_failed_at", "state", "finished_at", "id", postgresql_where=FINISHED,
                  sqlite_where=FINISHED),
@@ -143,7 +143,7 @@ class Job(Base):
     #: now stands for that job (its id), False when the save created the job.
     duplicate = False  # type: bool
 
-    def request_builder(self) -> RequestBuilder:
+    def request_builder(self) -> RequestBuilder[Request]:
         """Start a new request of this job (the seed's ``getRequestBuilder()``)."""
         return RequestBuilder(self, Request)
 

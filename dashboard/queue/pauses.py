@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import TABLE_ARGS, Base, UTCDateTime, changed_rows
-from .database import is_postgresql
+from .engine_setup import is_postgresql
 from .models import Request
 from .states import RequestState
 from .types import MAX_CONNECTOR_NAME_LENGTH, MAX_TYPE_CODE_LENGTH, registry
@@ -64,17 +64,6 @@ def held(job: sa.FromClause) -> sa.ColumnElement[bool]:
             requests.c.type_code == paused_types.c.type_code,
         ),
     )
-
-
-#: ``held`` as SQL text, for the claims written out by hand (SQLite's and the PostgreSQL
-#: function's), where the job is ``jobs``. Kept equal to ``held`` by a test.
-HELD_SQL = (
-    "EXISTS (SELECT 1 FROM paused_types) AND EXISTS ("
-    "SELECT 1 FROM requests JOIN paused_types "
-    "ON paused_types.type_code = requests.type_code "
-    "WHERE requests.job_id = jobs.id "
-    "AND requests.state IN ('pending', 'retrying', 'running'))"
-)
 
 
 class PauseRefused(ValueError):

@@ -3,9 +3,9 @@ transaction of several: the digest's claim with its jobs' requests, the digest's
 step (a request succeeded, the next one starts), and a save of any number of jobs.
 
 Each is a single statement of data-modifying CTEs, atomic on its own, run outside a
-transaction (see ``database.autocommit``): no BEGIN, no COMMIT. ``dialect.PostgreSQL``
+transaction (see ``driver_path.autocommit``): no BEGIN, no COMMIT. ``dialect.PostgreSQL``
 runs them; the other databases take the general way (claims.py, writes.py,
-repository.py).
+repository.py). The step's guards and values are the general way's (guards.py).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from ..db import UTCDateTime
-from . import claims
+from . import claims, due_jobs, guards
 from .claims import Lease
-from .database import DriverStatement
+from .driver_path import DriverStatement
 from .models import Attempt, Job, Request
-from .states import JobState, Outcome, RequestState
+from .states import Outcome
 
 jobs = Job.__table__
 requests = Request.__table__
@@ -41,8 +41,6 @@ def _param(name: str, column: sa.Column) -> sa.BindParameter:
     return sa.bindparam(name, type_=column.type)
 
 
-_UNTIL = _param("until", jobs.c.locked_until)
-_REQUEST_NOW = _param("now", requests.c.updated_at)
 
 
 # -- the claim ------------------------------------------------------------------------
@@ -51,9 +49,9 @@ _REQUEST_NOW = _param("now", requests.c.updated_at)
 def _claimed() -> sa.CTE:
     """The claim in one statement, as a CTE to select from. It locks the due,
     unblocked jobs it can (``SKIP LOCKED``: those other digests are claiming are passed
-    over), in ``claims.claim_order``, and leases them; it returns their ids and what the
+    over), in ``due_jobs.claim_order``, and leases them; it returns their ids and what the
     digest needs of them. Parameters: see ``claim_parameters``."""
-    # The locking read is the function lock_due_jobs (migration 0008): there it walks
+    # The locking read is the function lock_due_jobs (due_jobs.LOCK_DUE_JOBS): it walks
     # ix_jobs_due and stops at the batch even on a table not analyzed since a burst, where
     # the planner, left to itself, read and sorted every due job. Materialized: the read
     # runs once. Folded into the UPDATE as a subquery, it could be run again for the
@@ -99,7 +97,7 @@ def _claim_and_load() -> sa.Select:
     return (
         sa.select(*own.c, held.c.relation_id, held.c.source_id, held.c.store_id)
         .select_from(held.join(own, sa.true()))
-        .order_by(*claims.claim_order(held), own.c.position)
+        .order_by(*due_jobs.claim_order(held), own.c.position)
     )
 
 
@@ -129,60 +127,43 @@ class Next(enum.Enum):
     OTHER_JOB = "other job"
 
 
-def _sql(value: str) -> sa.ColumnElement:
-    """A constant written into the statement (bound constants of DML inside a CTE are lost)."""
-    return sa.literal_column(f"'{value}'", sa.String)
-
-
 def _combined(prev: Succeeded | None, start: Next | None) -> sa.Select:
     """One statement: ``prev`` is the outcome of a request that succeeded (None: no
     outcome), ``start`` the request marked running after it (None: none). Selects whether
-    each part applied. Its parameters are named apart from the columns: an UPDATE
-    would take a parameter named like a column as a value for that column."""
-    worker: sa.BindParameter[str] = sa.bindparam("worker")
+    each part applied. Each UPDATE's guard and values are the general way's (guards.py):
+    a part applies only with the job's, as there."""
     ctes = []
     prev_job = next_job = None
     if prev is not None:
-        held = sa.and_(jobs.c.id == sa.bindparam("prev_job_id"), jobs.c.locked_by == worker,
-                       jobs.c.state == _sql(JobState.RUNNING))
-        done = _param("done", jobs.c.updated_at)
         if prev is Succeeded.JOB_COMPLETES:
-            values = dict(state=_sql(JobState.COMPLETED), finished_at=done,
-                          next_attempt_at=sa.null(), locked_by=sa.null(), locked_until=sa.null(),
-                          updated_at=done)
+            values = guards.END_JOB
+        elif start is Next.SAME_JOB:  # renewed, then started: the start's values last
+            values = {**guards.RENEW_JOB, **guards.START_JOB}
         else:
-            values = dict(locked_until=_UNTIL, updated_at=_NOW)
-        prev_job = sa.update(jobs).where(held).values(**values).returning(jobs.c.id).cte(
-            "prev_job")
+            values = guards.RENEW_JOB
+        prev_job = sa.update(jobs).where(guards.running("prev_job_id")).values(
+            values).returning(jobs.c.id).cte("prev_job")
         prev_request = sa.update(requests).where(
-            requests.c.id == sa.bindparam("prev_request_id"), sa.exists(prev_job.select())
-        ).values(state=_sql(RequestState.SUCCEEDED), attempts=sa.bindparam("request_attempts"),
-                 result=sa.bindparam("request_result"),
-                 updated_at=_param("done", requests.c.updated_at)
-                 ).returning(requests.c.id).cte("prev_request")
+            guards.request("prev_request_id"), sa.exists(prev_job.select())
+        ).values(guards.REQUEST_SUCCEEDED).returning(requests.c.id).cte("prev_request")
         ctes.append(sa.insert(attempts).from_select(
             ["request_id", "number", "started_at", "finished_at", "outcome"],
             sa.select(prev_request.c.id, sa.bindparam("attempt_number", type_=sa.Integer),
-                      _param("attempt_started", attempts.c.started_at),
-                      _param("done", attempts.c.finished_at),
-                      _sql(Outcome.SUCCEEDED)),
+                      _param("attempt_started", attempts.c.started_at), guards.DONE,
+                      guards.constant(Outcome.SUCCEEDED)),
         ).returning(attempts.c.id).cte("prev_attempt"))
     if start is Next.SAME_JOB:
         next_job = prev_job
     elif start is Next.OTHER_JOB:
-        guard = [jobs.c.id == sa.bindparam("next_job_id"), jobs.c.locked_by == worker,
-                 jobs.c.state.in_([_sql(s) for s in (JobState.PENDING, JobState.RETRYING,
-                                                     JobState.RUNNING)])]
+        guard = [guards.startable("next_job_id")]
         if prev_job is not None:
             guard.append(sa.exists(prev_job.select()))
-        next_job = sa.update(jobs).where(*guard).values(
-            state=_sql(JobState.RUNNING), locked_until=_UNTIL, updated_at=_NOW
-        ).returning(jobs.c.id).cte("next_job")
+        next_job = sa.update(jobs).where(*guard).values(guards.START_JOB).returning(
+            jobs.c.id).cte("next_job")
     if next_job is not None:
         ctes.append(sa.update(requests).where(
-            requests.c.id == sa.bindparam("next_request_id"), sa.exists(next_job.select())
-        ).values(state=_sql(RequestState.RUNNING), updated_at=_REQUEST_NOW).returning(
-            requests.c.id).cte("next_request"))
+            guards.request("next_request_id"), sa.exists(next_job.select())
+        ).values(guards.REQUEST_RUNNING).returning(requests.c.id).cte("next_request"))
     return sa.select(
         sa.exists(prev_job.select()) if prev_job is not None else sa.true(),
         sa.exists(next_job.select()) if next_job is not None else sa.true(),
@@ -194,7 +175,8 @@ def _combined(prev: Succeeded | None, start: Next | None) -> sa.Select:
 STEPS = {(prev, start): _combined(prev, start)
          for prev, start in ((None, Next.OTHER_JOB), (Succeeded.JOB_COMPLETES, None),
                              (Succeeded.JOB_COMPLETES, Next.OTHER_JOB),
-                             (Succeeded.JOB_GOES_ON, Next.SAME_JOB))}
+                             (Succeeded.JOB_GOES_ON, Next.SAME_JOB),
+                             (Succeeded.JOB_GOES_ON, None))}
 
 
 # -- a save -----------------------------------------------------------------------------

@@ -37,9 +37,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..db import TABLE_ARGS, Base, UTCDateTime
 from .builder import JobBuilder, validate_relation_id, validate_source_id, validate_store_id
-from .database import begin_for_write
 from .models import Job
 from .repository import JobRepository
+from .write_lock import begin_for_write
 
 
 class ScheduleState(Base):

@@ -12,9 +12,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db import as_detached
 from . import dialect, unique_keys
-from .database import begin_for_write
+from .general_way import Reason
 from .models import Job, Request
 from .settings import current
+from .write_lock import begin_for_write
 
 #: What a save writes and no job or request is built with.
 _JOB_UNSET = dict.fromkeys(("finished_at", "locked_by", "locked_until"))
@@ -64,6 +65,8 @@ class JobRepository:
             if any(row["unique_key"] is not None for row in rows):
                 # One job at a time, the unique index deciding (see unique_keys.py), in a
                 # transaction begun as a write (on SQLite: BEGIN IMMEDIATE).
+                dialect.for_connection(session.get_bind(Job)).save_gives_way(
+                    Reason.UNIQUE_KEYS, len(jobs))
                 begin_for_write(session)
                 job_ids, duplicates = unique_keys.insert_jobs(session, rows, now)
                 new = [job for n, job in enumerate(jobs) if n not in duplicates]

@@ -1,12 +1,13 @@
 """Adding one request to a job being built, refusing bad input before it is stored.
 
-Below the models (``Job.request_builder()`` hands this out), so it is given the
-``Request`` class rather than importing it.
+Below the models (``Job.request_builder()`` hands this out): it is given the ``Request``
+class, and knows a job and a request only by what it uses of them (``BuildingJob``,
+``BuiltRequest``), never by importing models.py, not even for its types.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.collections import collection_adapter
@@ -17,27 +18,50 @@ from .settings import current
 from .states import RequestState
 from .types import validate_type_code
 
-if TYPE_CHECKING:
-    from .models import Job, Request
+
+class BuiltRequest(Protocol):
+    """What the builder reads of a request already in the job (models.Request)."""
+
+    type_code: str
+    payload: str
 
 
-class RequestBuilder:
+#: The request class (models.Request). Not bound to BuiltRequest: mypy does not see the
+#: ORM's ``Mapped`` attributes as plain ones when it checks a type variable's bound.
+R = TypeVar("R")
+
+
+class BuildingJob(Protocol[R]):
+    """What the builder uses of the job it adds to (models.Job)."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def requests(self) -> list[R]: ...
+
+
+#: Where a job keeps its requests by (type code, canonical payload): see _known_requests.
+_KNOWN = "_known_requests"
+
+
+class RequestBuilder(Generic[R]):
     """Adds one request to a job: ``job.request_builder().set_type_code(..).set_payload(..)
     .create()``. A request equal to one already in the job (same type and payload) is
     dropped, and the existing one returned."""
 
-    def __init__(self, job: Job, request_class: type[Request]) -> None:
+    def __init__(self, job: BuildingJob[R], request_class: type[R]) -> None:
         self._job = job
         self._request_class = request_class
         self._type_code: str | None = None
         self._payload: str | None = None
         self._payload_search: str | None = None
 
-    def set_type_code(self, type_code: str) -> RequestBuilder:
+    def set_type_code(self, type_code: str) -> RequestBuilder[R]:
         self._type_code = validate_type_code(type_code)
         return self
 
-    def set_payload(self, payload: Any) -> RequestBuilder:
+    def set_payload(self, payload: Any) -> RequestBuilder[R]:
         self._payload = dump_json(payload)
         # Its search copy now, from the value the text was made of (a value changed later
         # would no longer match the text).
@@ -45,7 +69,7 @@ class RequestBuilder:
                                                                    value=payload)
         return self
 
-    def create(self) -> Request:
+    def create(self) -> R:
         if self._type_code is None:
             raise ValueError("a request needs a type code: call set_type_code() first")
         if self._payload is None:
@@ -68,13 +92,13 @@ class RequestBuilder:
             "attempts": 0,
         })
         collection_adapter(requests).append_without_event(request)
-        if known is not None:
+        if known is not None and key is not None:
             known[key] = request
-            self._job._known_requests = (len(requests), known)
+            self._job.__dict__[_KNOWN] = (len(requests), known)
         return request
 
 
-def _requests_of(job: Job) -> list[Request]:
+def _requests_of(job: BuildingJob[R]) -> list[R]:
     """The job's list of requests, to add to without the ORM's events (a save writes the
     requests itself). A job built by JobBuilder has one; another starts one here."""
     if "requests" not in job.__dict__:
@@ -82,16 +106,17 @@ def _requests_of(job: Job) -> list[Request]:
     return job.requests
 
 
-def _known_requests(job: Job) -> dict[tuple[str, str], Request]:
+def _known_requests(job: BuildingJob[R]) -> dict[tuple[str, str], R]:
     """The job's requests by (type code, canonical payload), to find a duplicate in one
     look-up: comparing with every earlier request cost a 1,000-request job 500,000
     canonical() calls. Kept on the job; requests appended to ``job.requests`` some other
     way are indexed on the next call."""
-    known: dict[tuple[str, str], Request]
-    count, known = getattr(job, "_known_requests", (0, {}))
+    known: dict[tuple[str, str], R]
+    count, known = job.__dict__.get(_KNOWN, (0, {}))
     requests = job.requests
     if count > len(requests):  # some were taken out: start again
         count, known = 0, {}
     for existing in requests[count:]:
-        known.setdefault((existing.type_code, canonical(existing.payload)), existing)
+        built = cast(BuiltRequest, existing)
+        known.setdefault((built.type_code, canonical(built.payload)), existing)
     return known

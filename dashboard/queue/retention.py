@@ -21,9 +21,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..db import changed_rows
-from .database import begin_for_write
 from .models import Attempt, AttemptHour, DigestRun, FailureAlert, Job, Request
 from .states import JobState
+from .write_lock import begin_for_write
 
 jobs = Job.__table__
 requests = Request.__table__

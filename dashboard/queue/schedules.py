@@ -70,7 +70,7 @@ def status(session: Session, entries: Iterable[Entry], now: datetime) -> list[En
 def set_disabled(session: Session, entry: Entry, disabled: bool, now: datetime) -> bool:
     """Switch the entry off (no digest makes its jobs) or on again; returns whether that
     changed anything. The caller commits (on SQLite, in a transaction that began for a write:
-see database.writing). An entry switched back on starts again from
+see write_lock.writing). An entry switched back on starts again from
     now: the slots it missed while off are not made up."""
     state = session.get(ScheduleState, entry.name, populate_existing=True)
     if state is None:

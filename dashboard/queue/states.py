@@ -42,6 +42,11 @@ class Outcome(enum.StrEnum):
     FAILED = "failed"
 
 
+def written_out(states: tuple[enum.StrEnum, ...]) -> str:
+    """``states`` as a list of SQL strings: ``'pending', 'retrying'``."""
+    return ", ".join(f"'{state.value}'" for state in states)
+
+
 #: Jobs a digest may claim when their time has come.
 DUE_STATES = (JobState.PENDING, JobState.RETRYING)
 #: Jobs that hold back later jobs of the same relation.

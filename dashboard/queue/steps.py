@@ -8,7 +8,8 @@ connections (connections.py). A step alone on PostgreSQL is one statement sent i
 autocommit (dialect.PostgreSQL.write_step); in a group each step is that statement, in
 the group's transaction. A step the fast way can't write (a request that failed, a job
 given back, a guard that did not hold) is written the general way (writes.Writer), which
-says why it did not apply.
+says why it did not apply; on PostgreSQL it is logged and counted with its reason
+(general_way.py).
 
 A connection lost while a group was written leaves its commit unknown: on the next
 connection, the group's first outcome is looked for (each attempt's number is unique
@@ -26,7 +27,8 @@ import sqlalchemy as sa
 from . import claims
 from .claims import Lease
 from .connections import Connections
-from .dialect import General, for_connection
+from .dialect import General, StepWritten, for_connection
+from .general_way import Reason, Tally
 from .group import GroupCommit
 from .models import Attempt
 from .writes import Pending, Writer
@@ -57,13 +59,15 @@ class StepToWrite:
 
 
 class Steps:
-    """The digest's steps, written in groups on its connections."""
+    """The digest's steps, written in groups on its connections. ``general_way`` counts
+    the steps that took the general way where PostgreSQL has one statement."""
 
     def __init__(self, connections: Connections, lease: Lease) -> None:
         self.connections = connections
         self.lease = lease
         self.group: GroupCommit[StepToWrite] = GroupCommit(self._commit,
                                                            leaders=connections.size)
+        self.general_way = Tally()
 
     def write(self, step: StepToWrite) -> Step:
         """Write ``step``; returns once it is committed (with the steps grouped with it)."""
@@ -90,13 +94,16 @@ class Steps:
 
     def _alone(self, conn: sa.Connection, dialect: General, writer: Writer,
                step: StepToWrite) -> Step | None:
-        """A step in one statement of its own, when its database has one (None: not)."""
+        """A step in one statement of its own, when its database has one (None: not; the
+        step is then written in a transaction, which counts why it took the general way)."""
         fast = dialect.write_step(conn, self.lease, step.pending, step.start, step.now)
-        if fast is None or not fast.outcome:
+        if fast is Reason.IN_TRANSACTION:
+            self.general_way.took(fast, _what(step))
+        if not isinstance(fast, StepWritten) or not fast.outcome:
             return None
         if step.start is not None and not fast.start:
             try:  # the job was let go meanwhile: say why
-                refused = writer.start(*step.start, step.now)
+                refused = self._refused_start(writer, step)
                 conn.commit()
             except BaseException:
                 conn.rollback()
@@ -106,13 +113,16 @@ class Steps:
 
     def _in_transaction(self, conn: sa.Connection, dialect: General, writer: Writer,
                         step: StepToWrite) -> Step:
-        fast = None if step.release else dialect.write_step(
-            conn, self.lease, step.pending, step.start, step.now, alone=False)
-        if fast is not None and fast.outcome:
+        fast = dialect.write_step(conn, self.lease, step.pending, step.start, step.now,
+                                  alone=False, release=bool(step.release))
+        if isinstance(fast, StepWritten) and fast.outcome:
             refused = None
             if step.start is not None and not fast.start:
-                refused = writer.start(*step.start, step.now)
+                refused = self._refused_start(writer, step)
             return Step(refused=refused)
+        if fast is not None:
+            self.general_way.took(
+                Reason.OUTCOME_REFUSED if isinstance(fast, StepWritten) else fast, _what(step))
         pending, start = step.pending, step.start
         let_go = writer.outcome(pending) if pending is not None else None
         if start is None:
@@ -124,6 +134,12 @@ class Steps:
         if step.release:
             claims.release(conn, self.lease, list(step.release), now=step.now)
         return Step(let_go, refused)
+
+    def _refused_start(self, writer: Writer, step: StepToWrite) -> str | None:
+        """The start the one statement did not apply, tried the general way: why not."""
+        assert step.start is not None
+        self.general_way.took(Reason.START_REFUSED, _what(step))
+        return writer.start(*step.start, step.now)
 
     def _committed(self, conn: sa.Connection, steps: list[StepToWrite]) -> list[Step] | None:
         """After a lost connection: the steps as written, if their group was committed
@@ -137,3 +153,15 @@ class Steps:
         ).first()
         conn.rollback()
         return [Step() for _ in steps] if found is not None else None
+
+
+def _what(step: StepToWrite) -> str:
+    """A step, as a log line names it."""
+    parts = []
+    if step.pending is not None:
+        parts.append(f"job {step.pending.job_id}'s outcome of request {step.pending.row.id}")
+    if step.start is not None:
+        parts.append(f"job {step.start[0]}'s start of request {step.start[1]}")
+    if step.release:
+        parts.append(f"{len(step.release)} jobs given back")
+    return "a step (" + ", ".join(parts) + ")"

@@ -35,7 +35,7 @@ def insert_jobs(session: Session, rows: list[dict[str, Any]],
     as the jobs come), in the session's transaction, which the caller commits. Returns
     the ids (for a duplicate, its holder's) and {position of a duplicate: its holder's
     id}. A key taken by an earlier job of the same call and source makes a duplicate of
-    that job. The caller began the transaction as a write (``database.begin_for_write``)."""
+    that job. The caller began the transaction as a write (``write_lock.begin_for_write``)."""
     holders: dict[tuple[str, str], int] = {}
     job_ids: list[int] = []
     duplicates: dict[int, int] = {}

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from .database import is_postgresql
+from .engine_setup import is_postgresql
 from .models import Job
 
 log = logging.getLogger("dashboard.digest")
@@ -78,7 +78,7 @@ def own_connection(engine: sa.Engine) -> Any:
             driver.autocommit(True)  # PyMySQL
         elif hasattr(driver, "autocommit") and not isinstance(driver, sqlite3.Connection):
             driver.autocommit = True  # psycopg
-        # sqlite3: in autocommit already (database.py sets isolation_level None)
+        # sqlite3: in autocommit already (engine_setup.py sets isolation_level None)
     except Exception:
         driver.close()
         raise

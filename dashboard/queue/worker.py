@@ -20,8 +20,8 @@ import sqlalchemy as sa
 
 from . import processes, wakeup
 from .connections import waitable
-from .database import IMMEDIATE
 from .digest import JobDigest
+from .write_lock import IMMEDIATE
 
 log = logging.getLogger("dashboard.digest")
 
@@ -177,7 +177,7 @@ class LoopWorker:
 @contextmanager
 def _writing(engine: sa.Engine) -> Iterator[sa.Connection]:
     """A transaction that reads, then writes: on SQLite it takes the write lock up front
-    (BEGIN IMMEDIATE, see database.py), so that it waits its turn behind other digests
+    (BEGIN IMMEDIATE, see write_lock.py), so that it waits its turn behind other digests
     instead of failing with "database is locked"."""
     with engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin():
         yield conn

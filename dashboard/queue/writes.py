@@ -5,9 +5,10 @@ rebuild and re-key them for every request. Nothing here commits: the digest grou
 writes into its transactions (see digest.py).
 
 This is the general way. On PostgreSQL the common step (a request succeeded, the next one
-starts) is one statement instead of five and a commit (``dialect.PostgreSQL.write_step``).
-Its parts apply only together, so when the guard of the finished job fails nothing
-changes and the digest writes that step this way, which says why.
+starts) is one statement instead of five and a commit (``dialect.PostgreSQL.write_step``),
+made from the same guards and values (guards.py). Its parts apply only together, so when
+the guard of the finished job fails nothing changes and the digest writes that step this
+way, which says why.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from . import guards
 from .claims import Lease
 from .models import Attempt, FailureAlert, Job, Request
 from .states import JobState, Outcome, RequestState
@@ -31,40 +33,21 @@ failure_alerts = FailureAlert.__table__
 #: reason is the state an operator put the job in (paused, cancelled...).
 LOST = "lost"
 
-
-def _param(name: str, column: sa.Column) -> sa.BindParameter:
-    return sa.bindparam(name, type_=column.type)
-
-
-_HELD = sa.and_(jobs.c.id == sa.bindparam("job_id"), jobs.c.locked_by == sa.bindparam("worker"))
-_NOW = _param("now", jobs.c.updated_at)
-_UNTIL = _param("until", jobs.c.locked_until)
-
-START_JOB = sa.update(jobs).where(
-    _HELD, jobs.c.state.in_([JobState.PENDING, JobState.RETRYING, JobState.RUNNING])
-).values(state=JobState.RUNNING, locked_until=_UNTIL, updated_at=_NOW)
-RENEW_JOB = sa.update(jobs).where(_HELD, jobs.c.state == JobState.RUNNING).values(
-    locked_until=_UNTIL, updated_at=_NOW)
-END_JOB = sa.update(jobs).where(_HELD, jobs.c.state == JobState.RUNNING).values(
-    state=_param("state", jobs.c.state), finished_at=_param("finished_at", jobs.c.finished_at),
-    next_attempt_at=_param("next_attempt_at", jobs.c.next_attempt_at),
-    locked_by=None, locked_until=None, updated_at=_NOW)
-LET_GO = sa.update(jobs).where(_HELD).values(locked_by=None, locked_until=None)
+# Their guards and values are guards.py's, which PostgreSQL's one statement shares.
+START_JOB = sa.update(jobs).where(guards.startable("job_id")).values(guards.START_JOB)
+RENEW_JOB = sa.update(jobs).where(guards.running("job_id")).values(guards.RENEW_JOB)
+END_JOB = sa.update(jobs).where(guards.running("job_id")).values(guards.END_JOB)
+LET_GO = sa.update(jobs).where(guards.held("job_id")).values(locked_by=None, locked_until=None)
 WHY = sa.select(jobs.c.state, jobs.c.locked_by).where(jobs.c.id == sa.bindparam("job_id"))
 
-_REQUEST = requests.c.id == sa.bindparam("request_id")
-_REQUEST_NOW = _param("now", requests.c.updated_at)
-REQUEST_RUNNING = sa.update(requests).where(_REQUEST).values(
-    state=RequestState.RUNNING, updated_at=_REQUEST_NOW)
-REQUEST_SUCCEEDED = sa.update(requests).where(_REQUEST).values(
-    state=RequestState.SUCCEEDED, attempts=sa.bindparam("attempts"),
-    result=sa.bindparam("result"), updated_at=_REQUEST_NOW)
-REQUEST_FAILED = sa.update(requests).where(_REQUEST).values(
-    state=_param("state", requests.c.state), attempts=sa.bindparam("attempts"),
-    last_error=sa.bindparam("error"), updated_at=_REQUEST_NOW)
+REQUEST_RUNNING = sa.update(requests).where(guards.request("request_id")).values(
+    guards.REQUEST_RUNNING)
+REQUEST_SUCCEEDED = sa.update(requests).where(guards.request("request_id")).values(
+    guards.REQUEST_SUCCEEDED)
+REQUEST_FAILED = sa.update(requests).where(guards.request("request_id")).values(
+    guards.REQUEST_FAILED)
 INSERT_ATTEMPT = sa.insert(attempts)
 INSERT_ALERT = sa.insert(failure_alerts)
-
 
 
 @dataclass
@@ -127,14 +110,15 @@ class Writer:
         and for a job that failed for good its alert. None, or why the job was let go:
         LOST writes nothing (the digest that took over owns the job); an operator's pause
         or cancel keeps what the request did and lets the job go."""
-        executed, row, now = pending.executed, pending.row, pending.executed.finished_at
+        executed, row, done = pending.executed, pending.row, pending.executed.finished_at
         if pending.job_state == JobState.RUNNING:
-            why = self._guarded(RENEW_JOB, pending.job_id, until=self.lease.until(now), now=now)
+            why = self._guarded(RENEW_JOB, pending.job_id, until=self.lease.until(done),
+                                done=done)
         else:
             final = pending.job_state in (JobState.COMPLETED, JobState.FAILED)
             why = self._guarded(
-                END_JOB, pending.job_id, state=pending.job_state, now=now,
-                finished_at=now if final else None, next_attempt_at=pending.next_attempt_at)
+                END_JOB, pending.job_id, job_state=pending.job_state, done=done,
+                finished=done if final else None, next_attempt=pending.next_attempt_at)
         if why == LOST:
             return why
         request_state = pending.request_state
@@ -144,15 +128,16 @@ class Writer:
                 request_state = RequestState.CANCELLED
         if executed.ok:
             self.conn.execute(REQUEST_SUCCEEDED, {
-                "request_id": row.id, "attempts": row.attempts + 1, "result": executed.result,
-                "now": now})
+                "request_id": row.id, "request_attempts": row.attempts + 1,
+                "request_result": executed.result, "done": done})
         else:
             self.conn.execute(REQUEST_FAILED, {
-                "request_id": row.id, "state": request_state, "attempts": row.attempts + 1,
-                "error": executed.error, "now": now})
+                "request_id": row.id, "request_state": request_state,
+                "request_attempts": row.attempts + 1, "request_error": executed.error,
+                "done": done})
         self.conn.execute(INSERT_ATTEMPT, {
             "request_id": row.id, "number": (row.last_number or 0) + 1,
-            "started_at": executed.started_at, "finished_at": now,
+            "started_at": executed.started_at, "finished_at": done,
             "outcome": Outcome.SUCCEEDED if executed.ok else Outcome.FAILED,
             "error": executed.error, "traceback": executed.traceback})
         if request_state == RequestState.FAILED and why is None:
@@ -160,6 +145,6 @@ class Writer:
             # goes unreported.
             self.conn.execute(INSERT_ALERT, {
                 "job_id": pending.job_id, "request_id": row.id, "attempts": row.attempts + 1,
-                "failed_at": now,
+                "failed_at": done,
                 "reason": (executed.error or "").strip().split("\n", 1)[0]})
         return why

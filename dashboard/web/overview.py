@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from ..app.extensions import db
 from ..queries import errors, hourly, overview, waiting
 from ..queue import pauses, registry, stats
-from ..queue.database import writing
+from ..queue.write_lock import writing
 from .chart import stacked_bars
 from .liveness import digest_alarm, oldest_due
 from .templating import is_htmx, now

@@ -91,7 +91,7 @@ def test_on_postgresql_an_enqueue_opens_no_transaction(api, db_url):
 
 def test_on_postgresql_an_enqueue_goes_to_the_driver(api, db_url):
     # With nothing listening to the engine's statements, the token's read and the save
-    # skip SQLAlchemy's execution (database.DriverStatement): two statements on the
+    # skip SQLAlchemy's execution (driver_path.DriverStatement): two statements on the
     # driver, each in autocommit, and no SQLAlchemy Connection made for either.
     if not db_url.startswith("postgresql"):
         pytest.skip("PostgreSQL's driver path")

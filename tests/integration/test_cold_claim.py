@@ -23,7 +23,7 @@ from flask import Flask
 
 from dashboard.app.extensions import db
 from dashboard.db import UTCDateTime
-from dashboard.queue import Job, JobState, Request, RequestState, claims, dialect
+from dashboard.queue import Job, JobState, Request, RequestState, dialect, due_jobs
 from dashboard.queue.claims import Lease, claim_due
 from tests.support import databases, plans
 from tests.support.apps import database_url, module_app
@@ -227,7 +227,7 @@ def test_a_claim_does_not_scan_the_backlog_on_sqlite(burst) -> None:
     with db.engine.connect() as connection:
         steps = plans.vm_steps(connection, claim)
         connection.rollback()
-        plan = plans.sqlite_plan(connection, claims.SQLITE_DUE.text, {
+        plan = plans.sqlite_plan(connection, due_jobs.SQLITE_DUE.text, {
             "due_by": str(T0), "now": str(T0), "limit": BATCH})
     assert steps <= MAX_VM_STEPS, f"{steps * 100} instructions to claim {BATCH}"
     assert plan.startswith("SCAN jobs USING INDEX ix_jobs_due") and "TEMP B-TREE" not in plan, plan

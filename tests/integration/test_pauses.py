@@ -13,7 +13,7 @@ from dashboard.actions import pauses as pause_actions
 from dashboard.queries import overview
 from dashboard.queue import JobDigest, JobRepository, JobState, QueueSettings, pauses
 from dashboard.queue.claims import Lease, NotRunnable, claim_one, new_worker_id
-from dashboard.queue.database import is_postgresql
+from dashboard.queue.engine_setup import is_postgresql
 from tests.support.factories import save_job
 
 
@@ -120,29 +120,6 @@ def test_a_paused_type_that_a_digest_reaches_mid_job_is_not_started_by_the_next_
     run(session, clock)
     assert state(session, job.id) == JobState.RETRYING
     assert overview.oldest_due(session, clock.now) is None
-
-
-def test_postgresql_claims_with_the_same_condition_as_the_others(session):
-    if not is_postgresql(session.get_bind()):
-        pytest.skip("PostgreSQL's claim function only")
-    body = session.scalar(sa.text(
-        "SELECT pg_get_functiondef('lock_due_jobs(timestamp, timestamp, integer)'::regprocedure)"))
-    assert pauses.HELD_SQL in " ".join(body.split())
-
-
-def test_held_sql_says_what_held_says(session, clock):
-    """The two spellings of the rule, Core's and the hand-written claims', pick the same
-    jobs."""
-    from dashboard.queue.models import Job
-
-    jobs = Job.__table__
-    save_job(session, clock, ("test_boom", {}))
-    save_job(session, clock, ("test_echo", {}), ("test_boom", {"n": 1}))
-    save_job(session, clock, ("test_echo", {}))
-    pause(session, clock, "type", "test_boom")
-    by_core = set(session.scalars(sa.select(jobs.c.id).where(pauses.held(jobs))))
-    by_text = set(session.scalars(sa.select(jobs.c.id).where(sa.text(pauses.HELD_SQL))))
-    assert by_core == by_text and len(by_core) == 2
 
 
 def test_on_postgresql_a_resume_wakes_the_loop_workers(session, clock, db_url):

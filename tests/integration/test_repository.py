@@ -157,7 +157,7 @@ def test_after_a_save_the_job_reads_as_stored_with_no_query(app, session, clock)
 
 
 def test_a_pooled_connection_the_server_closed_is_replaced_before_a_save(app, session, clock):
-    # PostgreSQL checks pooled connections without pool_pre_ping's round trip (database.py).
+    # PostgreSQL checks pooled connections without pool_pre_ping's round trip (engine_setup.py).
     from dashboard.app.extensions import db
 
     kind = db.engine.dialect.name
@@ -207,7 +207,7 @@ def test_the_search_copy_is_stored_masked_and_otherwise_is_the_payload(session, 
 
 def test_a_connection_lost_during_a_save_fails_it_and_the_next_save_gets_a_new_one(
         app, session, clock, monkeypatch):
-    # On PostgreSQL the save runs on the driver (database.DriverStatement): the lost
+    # On PostgreSQL the save runs on the driver (driver_path.DriverStatement): the lost
     # connection still comes out as SQLAlchemy's error, and leaves the pool.
     from dashboard.app.extensions import db
 

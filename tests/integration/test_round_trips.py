@@ -88,7 +88,7 @@ def test_a_digest_step_sends_its_count_of_statements(session, clock):
 
 def test_on_postgresql_a_save_goes_to_the_driver_as_one_statement(session, clock):
     # With nothing listening to the engine, the save skips SQLAlchemy's execution
-    # (database.DriverStatement): one statement on the driver, in autocommit, and no
+    # (driver_path.DriverStatement): one statement on the driver, in autocommit, and no
     # Connection made for it.
     if kind() != "postgresql":
         pytest.skip("PostgreSQL's driver path")
@@ -122,7 +122,7 @@ def test_on_postgresql_a_statement_that_fails_on_the_driver_leaves_its_cursor_us
     # connection runs, and the error came out as SQLAlchemy's.
     if kind() != "postgresql":
         pytest.skip("PostgreSQL's driver path")
-    from dashboard.queue.database import DriverStatement
+    from dashboard.queue.driver_path import DriverStatement
 
     engine = sa.create_engine(db.engine.url, pool_size=1, max_overflow=0)
     number = DriverStatement(sa.select(sa.cast(sa.bindparam("text", type_=sa.Text),

@@ -1,4 +1,4 @@
-"""What a test sends through psycopg directly (database.DriverStatement's fast path on
+"""What a test sends through psycopg directly (driver_path.DriverStatement's fast path on
 PostgreSQL), and whether SQLAlchemy made a Connection for it."""
 
 from __future__ import annotations

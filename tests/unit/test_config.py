@@ -1,7 +1,7 @@
 import pytest
 
 from dashboard.app.config import ConfigError, database_url, from_environment
-from dashboard.queue.database import engine_options
+from dashboard.queue.engine_setup import engine_options
 
 
 def test_defaults(tmp_path):

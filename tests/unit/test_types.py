@@ -10,7 +10,7 @@ from dashboard.queue import (
     execute_direct,
     registry,
 )
-from dashboard.queue.database import UnsupportedDatabase, check_mysql_version
+from dashboard.queue.engine_setup import UnsupportedDatabase, check_mysql_version
 from dashboard.queue.types import timeout_of
 
 

@@ -1,108 +1,25 @@
-"""What each database needs from a connection for the queue to be correct."""
+"""The driver path: one statement sent alone, outside a transaction, with no BEGIN or
+COMMIT round trip (``autocommit``, ``execute_alone``, ``read_alone``), and, for the
+statements whose SQLAlchemy execution costs as much as the server's work, straight on the
+pooled connection's driver (``DriverStatement``). PostgreSQL's fast paths run on it
+(dialect.py).
+"""
 
 from __future__ import annotations
 
 import logging
-import select
 from collections.abc import Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from . import sqlite_space
+from .engine_setup import is_postgresql
 
-IMMEDIATE = "sqlite_begin_immediate"
-MIN_MARIADB = (10, 6)
-MIN_MYSQL = (8, 0)
 #: SQLAlchemy's log of the statements it sends (``create_engine(echo=True)`` turns it on).
 _SQL_LOG = logging.getLogger("sqlalchemy.engine.Engine")
-#: Whether every transaction begun in this context (thread) will write: see writing().
-_WRITING: ContextVar[bool] = ContextVar("asyncqueue_writing", default=False)
-
-
-class UnsupportedDatabase(RuntimeError):
-    """The server lacks what the queue needs (SKIP LOCKED); the message names the minimum."""
-
-
-def prepare_engine(engine: sa.Engine) -> None:
-    """Register the per-connection settings of ``engine``'s database. Call once, before use."""
-    if engine.dialect.name == "sqlite":
-        _prepare_sqlite(engine)
-    elif engine.dialect.name in ("mysql", "mariadb"):
-        _prepare_mysql(engine)
-    elif is_postgresql(engine) and engine.dialect.driver == "psycopg":
-        _prepare_postgresql(engine)
-
-
-def _prepare_sqlite(engine: sa.Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection, record):
-        # Let SQLAlchemy's "begin" below decide how transactions start.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA busy_timeout = 30000")
-        if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def on_begin(connection):
-        immediate = connection.get_execution_options().get(IMMEDIATE) or _WRITING.get()
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    sqlite_space.prepare(engine)  # the write-ahead log kept in bounds (a full disk)
-
-
-def begin_for_write(session: Session) -> None:
-    """Start the session's transaction as one that will read, then write.
-
-    On SQLite this takes the write lock up front (``BEGIN IMMEDIATE``): a plain
-    transaction that reads first would fail with "database is locked" on its first write
-    instead of waiting its turn. Other databases lock rows instead, and ignore this. (The
-    digest sets the same option on its own connection, see digest.py.)
-    """
-    session.connection(execution_options={IMMEDIATE: True})
-
-
-@contextmanager
-def writing(session: Session | None = None) -> Iterator[None]:
-    """Within: every transaction begun in this context (thread) takes SQLite's write lock
-    up front (``BEGIN IMMEDIATE``), however many it commits and whichever code reads first.
-    Other databases lock rows instead, and ignore this.
-
-    For a caller whose transactions may write (an HTTP request that is not a GET, a CLI
-    command that changes something), and, given a ``session``, for one write of its own:
-    whatever the session was reading ends first (on SQLite a transaction that read before
-    another writer, a digest, committed can't write at all, while one that starts as a
-    write waits its turn), and the block's changes are committed at its end, or rolled
-    back if it raises.
-    """
-    token = _WRITING.set(True)
-    try:
-        if session is None:
-            yield
-            return
-        session.rollback()
-        try:
-            yield
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-    finally:
-        _WRITING.reset(token)
-
-
-def is_postgresql(bind: sa.Connection | sa.Engine) -> bool:
-    """Whether ``bind`` is PostgreSQL: the one test of it (see dialect.py)."""
-    return bind.dialect.name == "postgresql"
 
 
 @contextmanager
@@ -254,73 +171,3 @@ def _rows(conn: sa.Connection, statement: DriverStatement,
           parameters: dict[str, Any]) -> list[tuple]:
     return [tuple(row) for row in conn.execute(cast(sa.Executable, statement.statement),
                                                parameters)]
-
-
-def _prepare_postgresql(engine: sa.Engine) -> None:
-    @event.listens_for(engine, "checkout")
-    def on_checkout(dbapi_connection, record, proxy):
-        # Instead of pool_pre_ping's round trip at each checkout (one of a one-job save's
-        # five, see docs/benchmarks.md): the pool then opens a new connection in place of
-        # this one.
-        if closed_by_server(dbapi_connection):
-            raise sa.exc.DisconnectionError("the server closed this pooled connection")
-
-
-def closed_by_server(dbapi_connection) -> bool:
-    """Whether a pooled, idle psycopg connection is known dead, without a round trip.
-
-    An idle connection has nothing to read. When the server ends it (a restart,
-    ``pg_terminate_backend``, an idle timeout) it sends its reason and closes the socket,
-    which then polls readable (or hung up). A false alarm only costs a new connection.
-    """
-    if dbapi_connection.closed or dbapi_connection.broken:
-        return True
-    poller = select.poll()
-    poller.register(dbapi_connection.fileno(), select.POLLIN)
-    return bool(poller.poll(0))
-
-
-def _prepare_mysql(engine: sa.Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection, record):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("SELECT VERSION()")
-        version = cursor.fetchone()[0]
-        cursor.close()
-        check_mysql_version(version)
-
-
-def check_mysql_version(version: str) -> None:
-    """Refuse servers without ``SKIP LOCKED``: SQLAlchemy would emit it regardless."""
-    numbers = tuple(int(part) for part in version.split("-")[0].split(".")[:2])
-    if "mariadb" in version.lower():
-        if numbers < MIN_MARIADB:
-            raise UnsupportedDatabase(
-                f"MariaDB {version} is too old: the queue needs MariaDB 10.6 or later "
-                "(for SELECT ... FOR UPDATE SKIP LOCKED)"
-            )
-    elif numbers < MIN_MYSQL:
-        raise UnsupportedDatabase(
-            f"MySQL {version} is too old: the queue needs MySQL 8.0 or later "
-            "(for SELECT ... FOR UPDATE SKIP LOCKED)"
-        )
-
-
-def engine_options(url: str, *, connections: int = 8) -> dict:
-    """Engine options by database: MariaDB and MySQL read committed (fewer gap locks).
-
-    PostgreSQL through psycopg needs no ``pool_pre_ping``: prepare_engine() checks pooled
-    connections without a round trip. The pool keeps the ``connections`` a digest process
-    uses at most (QUEUE_DB_CONNECTIONS, see connections.py), whatever its concurrency; a
-    pool opens them only when they are used at once.
-    """
-    parsed = sa.make_url(url)
-    name = parsed.get_backend_name()
-    pool = {} if parsed.database in (None, "", ":memory:") else {
-        "pool_size": max(5, connections)}
-    if name in ("mysql", "mariadb"):
-        return {"isolation_level": "READ COMMITTED", "pool_pre_ping": True,
-                "pool_recycle": 3600, **pool}
-    if name == "postgresql" and parsed.get_driver_name() != "psycopg":
-        return {"pool_pre_ping": True, **pool}
-    return pool
