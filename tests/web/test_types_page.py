@@ -139,3 +139,29 @@ def test_the_scan_walks_the_index_newest_first(app, seeded, clock):
         plan = "\n".join(row[-1] for row in connection.exec_driver_sql(
             f"EXPLAIN QUERY PLAN {statement}", parameters))
     assert "ix_attempts_finished_at" in plan and "TEMP B-TREE" not in plan, plan
+
+
+
+def statements_of(client, url: str) -> list[str]:
+    """The statements a request of ``url`` sends."""
+    sent: list[str] = []
+
+    def catch(conn, cursor, statement, parameters, context, executemany) -> None:
+        sent.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", catch)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", catch)
+    return sent
+
+
+def test_the_page_asks_the_same_queries_however_many_types(viewer, seeded, session, clock):
+    """One scan of the attempts for every type, never a query per type."""
+    before = statements_of(viewer, "/types?window=24h")
+    for code in ("test_boom", "test_flaky", "test_sleeps"):
+        seed_attempts(session, clock, code, [(5, 1, True), (6, 2, False)])
+    after = statements_of(viewer, "/types?window=24h")
+    assert len(after) == len(before)
+    assert sum("FROM attempts" in s for s in after) == 1
