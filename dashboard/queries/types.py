@@ -25,7 +25,7 @@ from ..queue.states import Outcome
 WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24)}
 DEFAULT_WINDOW = "1h"
 #: Attempts read at most for one view: the newest of the window.
-SCANNED = 20_000
+SCANNED = 10_000
 
 attempts = Attempt.__table__
 requests = Request.__table__
