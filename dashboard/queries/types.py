@@ -1,5 +1,10 @@
-"""Each request type over a recent window: its attempts, how many failed, and how long
-they ran (the 50th and 95th percentiles), for the Types page.
+"""Each request type over a recent window: its attempts, how many failed, how long they
+ran and how long they waited to start (the 50th and 95th percentiles), for the Types page.
+
+An attempt's wait (its queue latency) is from when it was due (``Attempt.due_at``: its
+job's run-at or retry time, or the previous request's end) to its start. Attempts stored
+before migration 0023 have no due time and are left out of it: the page says how many
+attempts the latency is of.
 
 Percentiles are taken in Python from the attempts themselves, the same on every database:
 one walk of the index on ``attempts.finished_at``, newest first, that stops after SCANNED
@@ -47,6 +52,11 @@ class TypeFigures:
     #: Seconds an attempt ran, from its start to its end.
     run_p50: float | None
     run_p95: float | None
+    #: Seconds an attempt waited, from when it was due to its start; of ``waited`` attempts
+    #: (those with a due time).
+    latency_p50: float | None = None
+    latency_p95: float | None = None
+    waited: int = 0
 
     @property
     def failure_rate(self) -> float | None:
@@ -54,10 +64,13 @@ class TypeFigures:
         return self.failed / self.attempts if self.attempts else None
 
     @classmethod
-    def of(cls, type_code: str, outcomes: list[str], runs: list[float]) -> TypeFigures:
+    def of(cls, type_code: str, outcomes: list[str], runs: list[float],
+           waits: list[float]) -> TypeFigures:
         runs.sort()
+        waits.sort()
         return cls(type_code, len(outcomes), sum(o != Outcome.SUCCEEDED for o in outcomes),
-                   percentile(runs, 0.5), percentile(runs, 0.95))
+                   percentile(runs, 0.5), percentile(runs, 0.95),
+                   percentile(waits, 0.5), percentile(waits, 0.95), len(waits))
 
 
 @dataclass(frozen=True)
@@ -77,7 +90,7 @@ def by_type(session: Session, now: datetime, window: str,
     since = now - WINDOWS[window]
     rows = session.execute(
         sa.select(requests.c.type_code, attempts.c.outcome, attempts.c.started_at,
-                  attempts.c.finished_at)
+                  attempts.c.finished_at, attempts.c.due_at)
         .join(requests, requests.c.id == attempts.c.request_id)
         .where(attempts.c.finished_at >= since)
         .order_by(attempts.c.finished_at.desc()).limit(SCANNED + 1)).all()
@@ -87,8 +100,12 @@ def by_type(session: Session, now: datetime, window: str,
         partial_since = rows[-1].finished_at
     outcomes: dict[str, list[str]] = {code: [] for code in codes}
     runs: dict[str, list[float]] = defaultdict(list)
-    for code, outcome, started_at, finished_at in rows:
+    waits: dict[str, list[float]] = defaultdict(list)
+    for code, outcome, started_at, finished_at, due_at in rows:
         outcomes.setdefault(code, []).append(outcome)
         runs[code].append((finished_at - started_at).total_seconds())
-    return TypesReport(window, since, [TypeFigures.of(code, outcomes[code], runs[code])
+        if due_at is not None:
+            waits[code].append((started_at - due_at).total_seconds())
+    return TypesReport(window, since, [TypeFigures.of(code, outcomes[code], runs[code],
+                                                      waits[code])
                                        for code in sorted(outcomes)], partial_since)

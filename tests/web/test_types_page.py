@@ -1,5 +1,6 @@
-"""The Types page (issue 28, item 12): each request type's attempts, failure rate and run
-times over the last hour and day, figures a hand computation of the seeded attempts gives."""
+"""The Types page (issue 28, item 12): each request type's attempts, failure rate, run
+times and queue latency over the last hour and day, figures a hand computation of the
+seeded attempts gives."""
 
 from __future__ import annotations
 
@@ -15,19 +16,27 @@ from dashboard.queue import pauses
 from dashboard.queue.models import Attempt
 from tests.support.factories import save_job
 from tests.support.plans import sent_statement
+from tests.support.statements import sent_statements
 from tests.support.web import text
 
 
-def seed_attempts(session, clock, type_code: str, runs: list[tuple[float, float, bool]]) -> None:
-    """Attempts of ``type_code``: (minutes ago it finished, seconds it ran, succeeded)."""
+def seed_attempts(session, clock, type_code: str,
+                  runs: list[tuple[float, float, bool]],
+                  waits: dict[int, float] | None = None) -> None:
+    """Attempts of ``type_code``: (minutes ago it finished, seconds it ran, succeeded);
+    ``waits``: by the attempt's index in ``runs``, the seconds it waited after it was due
+    (the others have no due time, as those stored before it was recorded)."""
     job = save_job(session, clock, (type_code, {}))
     session.commit()
     request_id = job.requests[0].id
     for number, (ago, seconds, ok) in enumerate(runs, start=1):
         finished = clock.now - timedelta(minutes=ago)
+        started = finished - timedelta(seconds=seconds)
+        waited = (waits or {}).get(number - 1)
         session.add(Attempt(request_id=request_id, number=number, outcome="succeeded" if ok
-                            else "failed", finished_at=finished,
-                            started_at=finished - timedelta(seconds=seconds)))
+                            else "failed", finished_at=finished, started_at=started,
+                            due_at=None if waited is None else started - timedelta(
+                                seconds=waited)))
     session.commit()
 
 
@@ -42,10 +51,14 @@ def figures(page: str) -> dict[str, dict[str, str]]:
 @pytest.fixture
 def seeded(session, clock):
     # test_echo: 20 attempts in the last hour, run 1 to 20 s, the 5 longest failed; one of
-    # 30 s three hours ago; one 25 hours ago, out of both windows.
+    # 30 s three hours ago; one 25 hours ago, out of both windows. The first 16 of the
+    # hour waited 3, 6... 48 s after they were due, the one of three hours ago 10 min, the
+    # old one an hour; the other 4 of the hour have no due time.
+    waits = {n - 1: n * 3.0 for n in range(1, 17)} | {20: 600.0, 21: 3600.0}
     seed_attempts(session, clock, "test_echo",
                   [(n * 2, n, n <= 15) for n in range(1, 21)] + [(180, 30, True),
-                                                                 (25 * 60, 500, False)])
+                                                                 (25 * 60, 500, False)],
+                  waits)
     # test_not_applicable: three failures two hours ago, of 0.2, 0.4 and 0.6 s.
     seed_attempts(session, clock, "test_not_applicable",
                   [(120, 0.2, False), (121, 0.4, False), (122, 0.6, False)])
@@ -54,23 +67,31 @@ def seeded(session, clock):
 @pytest.mark.all_databases
 def test_figures_of_the_last_hour_match_the_attempts(viewer, seeded):
     found = figures(text(viewer.get("/types?window=1h")))
-    # Nearest rank over 1..20 s: p50 the 10th value, p95 the 19th.
+    # Nearest rank over 1..20 s: p50 the 10th value, p95 the 19th. Latency over 16 waits
+    # of 3..48 s: p50 the 8th (24 s), p95 the 16th (48 s).
     assert found["test_echo"] == {"attempts": "20", "failed": "5", "failure-rate": "25.0%",
-                                  "run-p50": "10.0 s", "run-p95": "19.0 s", "paused": "no"}
+                                  "run-p50": "10.0 s", "run-p95": "19.0 s",
+                                  "latency-p50": "24.0 s", "latency-p95": "48.0 s",
+                                  "latency-of": "16", "paused": "no"}
     assert found["test_not_applicable"] == {
         "attempts": "0", "failed": "0", "failure-rate": "—", "run-p50": "—", "run-p95": "—",
-        "paused": "no"}
+        "latency-p50": "—", "latency-p95": "—", "latency-of": "—", "paused": "no"}
 
 
 @pytest.mark.all_databases
 def test_figures_of_the_last_day_match_the_attempts(viewer, seeded):
     found = figures(text(viewer.get("/types?window=24h")))
     # 21 values, 1..20 and 30 s: p50 the 11th (11 s), p95 the 20th (20 s); 5 of 21 failed.
+    # 17 waits, 3..48 s and 10 min: p50 the 9th (27 s), p95 the 17th (10 min).
     assert found["test_echo"] == {"attempts": "21", "failed": "5", "failure-rate": "23.8%",
-                                  "run-p50": "11.0 s", "run-p95": "20.0 s", "paused": "no"}
+                                  "run-p50": "11.0 s", "run-p95": "20.0 s",
+                                  "latency-p50": "27.0 s", "latency-p95": "10 min 0 s",
+                                  "latency-of": "17", "paused": "no"}
+    # No due time stored: no latency, rather than one of nothing.
     assert found["test_not_applicable"] == {
         "attempts": "3", "failed": "3", "failure-rate": "100.0%", "run-p50": "400 ms",
-        "run-p95": "600 ms", "paused": "no"}
+        "run-p95": "600 ms", "latency-p50": "—", "latency-p95": "—", "latency-of": "—",
+        "paused": "no"}
 
 
 @pytest.mark.parametrize(("values", "p50", "p95"), [
@@ -144,17 +165,9 @@ def test_the_scan_walks_the_index_newest_first(app, seeded, clock):
 
 def statements_of(client, url: str) -> list[str]:
     """The statements a request of ``url`` sends."""
-    sent: list[str] = []
-
-    def catch(conn, cursor, statement, parameters, context, executemany) -> None:
-        sent.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", catch)
-    try:
+    with sent_statements() as sent:
         assert client.get(url).status_code == 200
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", catch)
-    return sent
+    return sent()
 
 
 def test_the_page_asks_the_same_queries_however_many_types(viewer, seeded, session, clock):
