@@ -290,7 +290,9 @@ def main() -> None:
         db.session.rollback()
 
     pages = {
-        "overview /": "/",
+        "overview / (with the minute strip)": "/",
+        "types, last hour": "/types?window=1h",
+        "types, last 24 hours": "/types?window=24h",
         "list, unfiltered": "/jobs",
         "list, waiting=due": "/jobs?waiting=due",
         "list, waiting=blocked": "/jobs?waiting=blocked",

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..queue.database import is_postgresql
 from ..queue.models import Job, Request
 from ..queue.states import JobState, RequestState
 from .filters import MAX_ERROR_LENGTH
@@ -83,40 +85,69 @@ class TopErrors:
     partial: bool
 
 
+def newest_failing(session: Session, state: JobState,
+                   scanned: int) -> tuple[Sequence[sa.Row], bool]:
+    """The newest ``scanned`` jobs of ``state`` (ix_jobs_state_id) with their failing
+    requests (by key), in one statement: a row per failing request, newest job first, a
+    job's first request first (a job without one: a row of NULLs); and whether there were
+    more jobs.
+
+    The ids stay in the database (a derived table, not an IN list: MariaDB takes no LIMIT
+    in an IN subquery): thousands of them sent back as bound values cost the overview
+    more than reading their requests. The one job past ``scanned`` is read only to tell
+    that there were more."""
+    newest = (sa.select(jobs.c.id).where(jobs.c.state == state)
+              .order_by(jobs.c.id.desc()).limit(scanned + 1).subquery("newest"))
+    failing = sa.and_(requests.c.job_id == newest.c.id, requests.c.state.in_(FAILING_REQUESTS))
+    source: sa.FromClause = requests
+    joined = newest.outerjoin(requests, failing)
+    if is_postgresql(session.get_bind()):
+        # Job by job, by key (LATERAL; OFFSET 0 keeps it so): joined as one set, the
+        # planner hashed the jobs against a scan of every request.
+        source = sa.select(requests).where(failing).offset(0).lateral("failing")
+        joined = newest.outerjoin(source, sa.true())
+    rows = session.execute(
+        sa.select(newest.c.id.label("job_id"), source.c.id.label("request_id"),
+                  source.c.last_error, source.c.type_code, source.c.attempts,
+                  # As stored: no enum, nor aware time, made per row of thousands (the
+                  # groups' times are made aware once, at the end).
+                  sa.type_coerce(source.c.updated_at, sa.DateTime).label("updated_at"),
+                  sa.type_coerce(source.c.state, sa.String).label("state"))
+        .select_from(joined)
+        .order_by(newest.c.id.desc(), source.c.position)).all()
+    if len({row[0] for row in rows}) <= scanned:
+        return rows, False
+    oldest = rows[-1][0]
+    return [row for row in rows if row[0] != oldest], True
+
+
 def top_errors(session: Session, *, scanned: int = SCANNED, shown: int = SHOWN) -> TopErrors:
     """Failed and retrying jobs grouped by normalised reason, most jobs first.
 
-    Bounded: the newest ``scanned`` jobs of each state (ix_jobs_state_id), their failing
-    requests by key."""
-    ids: list[int] = []
-    partial = False
-    for state in FAILING_JOBS:
-        found = session.scalars(sa.select(jobs.c.id).where(jobs.c.state == state)
-                                .order_by(jobs.c.id.desc()).limit(scanned + 1)).all()
-        partial = partial or len(found) > scanned
-        ids.extend(found[:scanned])
+    Bounded: the newest ``scanned`` jobs of each state, read with their failing requests in
+    one statement a state (``newest_failing``)."""
     groups: dict[str, list] = {}
     seen: set[int] = set()
     is_permanent = judge()
-    for chunk in range(0, len(ids), 500):
-        for row in session.execute(
-            sa.select(requests.c.job_id, requests.c.last_error, requests.c.updated_at,
-                      requests.c.type_code, requests.c.attempts,
-                      # The state as stored text: no enum made per row of thousands.
-                      sa.type_coerce(requests.c.state, sa.String).label("state"))
-            .where(requests.c.job_id.in_(ids[chunk:chunk + 500]),
-                   requests.c.state.in_(FAILING_REQUESTS))
-            .order_by(requests.c.job_id, requests.c.position)
-        ):
-            if row.job_id in seen:  # one failing request per job; the first if more
+    partial = False
+    for state in FAILING_JOBS:
+        rows, more = newest_failing(session, state, scanned)
+        partial = partial or more
+        # Unpacked: a Row's attributes by name cost more than the rest of the loop.
+        for job_id, request_id, error, type_code, attempts, updated_at, request_state in rows:
+            # One failing request per job, the first if more; none: nothing to group.
+            if request_id is None or job_id in seen:
                 continue
-            seen.add(row.job_id)
-            group = groups.setdefault(normalise(row.last_error), [0, row.updated_at,
-                                                                   row.updated_at, 0])
+            seen.add(job_id)
+            group = groups.setdefault(normalise(error), [0, updated_at, updated_at, 0])
             group[0] += 1
-            group[3] += is_permanent(row.type_code, row.state, row.attempts)
-            group[1] = min(group[1], row.updated_at)
-            group[2] = max(group[2], row.updated_at)
-    ranked = sorted(groups.items(), key=lambda item: (-item[1][0], -item[1][2].timestamp()))
-    return TopErrors([ErrorGroup(reason, *figures) for reason, figures in ranked[:shown]],
+            group[3] += is_permanent(type_code, request_state, attempts)
+            if updated_at < group[1]:
+                group[1] = updated_at
+            elif updated_at > group[2]:
+                group[2] = updated_at
+    ranked = sorted(groups.items(), key=lambda item: (item[1][0], item[1][2]), reverse=True)
+    return TopErrors([ErrorGroup(reason, count, first.replace(tzinfo=UTC),
+                                 last.replace(tzinfo=UTC), permanent)
+                      for reason, (count, first, last, permanent) in ranked[:shown]],
                      partial)

@@ -45,6 +45,8 @@ class Call:
     done: Any = None
     thread: threading.Thread = field(default_factory=threading.current_thread)
     abandoned: bool = False
+    #: When it was due to start, for its attempt if it is abandoned.
+    due_at: datetime | None = None
 
 
 class Calls:
@@ -66,8 +68,9 @@ class Calls:
         self._thread: threading.Thread | None = None
 
     def begin(self, job_id: int, row: Any, timeout: float, started_at: datetime,
-              done: Any = None) -> Call:
-        call = Call(job_id, row, timeout, started_at, time.monotonic() + timeout, done)
+              done: Any = None, *, due_at: datetime | None = None) -> Call:
+        call = Call(job_id, row, timeout, started_at, time.monotonic() + timeout, done,
+                    due_at=due_at)
         with self._changed:
             self._calls[job_id] = call
             if self._watch and self._thread is None:

@@ -282,11 +282,18 @@ REQUEST_COLUMNS = (requests.c.job_id, requests.c.id, requests.c.position, reques
             requests.c.updated_at, LAST_NUMBER)
 
 
+def job_due_at(held: sa.FromClause) -> sa.Label:
+    """When the job in ``held`` was due as claimed: its run-at or retry time, else its
+    creation (the due time of its first request to run, see ``Attempt.due_at``)."""
+    return sa.func.coalesce(held.c.next_attempt_at, held.c.created_at).label("job_due_at")
+
+
 def requests_of(held: sa.TableClause) -> sa.Select:
     """The requests of the jobs in ``held`` (the jobs table, or the claim's CTE), with their
     last attempt's number and what the digest needs of their job."""
     return (
-        sa.select(*REQUEST_COLUMNS, held.c.relation_id, held.c.source_id, held.c.store_id)
+        sa.select(*REQUEST_COLUMNS, held.c.relation_id, held.c.source_id, held.c.store_id,
+                  job_due_at(held))
         .join(held, held.c.id == requests.c.job_id)
     )
 

@@ -202,8 +202,9 @@ class PostgreSQL(General):
                           request_attempts=row.attempts + 1, request_result=executed.result,
                           attempt_number=(row.last_number or 0) + 1,
                           attempt_started=executed.started_at,
-                          done=executed.finished_at, job_state=pending.job_state,
-                          finished=executed.finished_at, next_attempt=None)
+                          attempt_due=executed.due_at, done=executed.finished_at,
+                          job_state=pending.job_state, finished=executed.finished_at,
+                          next_attempt=None)
         following = None
         if start is not None:
             following = (Next.SAME_JOB if pending is not None and start[0] == pending.job_id

@@ -28,11 +28,19 @@ from .writes import Executed
 log = logging.getLogger("dashboard.digest")
 
 
+def due_by(due_at: datetime | None, started_at: datetime) -> datetime | None:
+    """When an attempt that started at ``started_at`` was due: ``due_at``, but never after
+    its start (a job run now, before its run-at time, was due at once)."""
+    return None if due_at is None else min(due_at, started_at)
+
+
 def execute(job: JobInfo, row: sa.Row, previous: Any, *, clock: Callable[[], datetime],
-            masker: Masker) -> Executed:
+            masker: Masker, due_at: datetime | None = None) -> Executed:
     """Execute the request of ``row`` (as the digest read it), ``previous`` the result of
-    the request before it; a failure of any kind is an outcome, not an exception."""
+    the request before it, ``due_at`` when it could have started; a failure of any kind is
+    an outcome, not an exception."""
     started = clock()
+    due = due_by(due_at, started)
     # The secrets this request was handed: hidden in what it logs and in its error,
     # before either is stored, searched, e-mailed or written to a log.
     secrets = masker.secrets_of_json(row.payload) | masker.secrets(previous)
@@ -57,8 +65,9 @@ def execute(job: JobInfo, row: sa.Row, previous: Any, *, clock: Callable[[], dat
             error=hide(str(exc) if own else f"{type(exc).__name__}: {exc}", secrets),
             traceback=None if trace is None else hide(trace, secrets),
             permanent=isinstance(exc, PermanentFailure),
+            due_at=due,
         )
-    return Executed(ok=True, started_at=started, finished_at=clock(), result=text)
+    return Executed(ok=True, started_at=started, finished_at=clock(), result=text, due_at=due)
 
 
 def log_outcome(job_id: int, row: sa.Row, executed: Executed, state: RequestState) -> None:

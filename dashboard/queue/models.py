@@ -204,6 +204,11 @@ class Attempt(Base):
     outcome: Mapped[str] = mapped_column(sa.String(16))
     error: Mapped[str | None] = mapped_column(LongText)
     traceback: Mapped[str | None] = mapped_column(LongText)
+    #: When it was due to start: its job's run-at or retry time for the first request a
+    #: digest runs of the job, the previous request's end for the next ones; never after
+    #: ``started_at``. NULL: written before migration 0024, or taken over from a digest
+    #: that died (its due time went with it).
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     request: Mapped[Request] = relationship(back_populates="history")
 

@@ -72,7 +72,7 @@ def _claimed() -> sa.CTE:
         .values(locked_by=sa.bindparam("worker", type_=jobs.c.locked_by.type),
                 locked_until=sa.bindparam("until", type_=jobs.c.locked_until.type))
         .returning(jobs.c.id, jobs.c.priority, jobs.c.created_at, jobs.c.relation_id,
-                   jobs.c.source_id, jobs.c.store_id)
+                   jobs.c.source_id, jobs.c.store_id, jobs.c.next_attempt_at)
         .cte("claimed")
     )
 
@@ -95,7 +95,8 @@ def _claim_and_load() -> sa.Select:
     own = (sa.select(*claims.REQUEST_COLUMNS).where(requests.c.job_id == held.c.id)
            .offset(0).lateral("own"))
     return (
-        sa.select(*own.c, held.c.relation_id, held.c.source_id, held.c.store_id)
+        sa.select(*own.c, held.c.relation_id, held.c.source_id, held.c.store_id,
+                  claims.job_due_at(held))
         .select_from(held.join(own, sa.true()))
         .order_by(*due_jobs.claim_order(held), own.c.position)
     )
@@ -147,10 +148,10 @@ def _combined(prev: Succeeded | None, start: Next | None) -> sa.Select:
             guards.request("prev_request_id"), sa.exists(prev_job.select())
         ).values(guards.REQUEST_SUCCEEDED).returning(requests.c.id).cte("prev_request")
         ctes.append(sa.insert(attempts).from_select(
-            ["request_id", "number", "started_at", "finished_at", "outcome"],
+            ["request_id", "number", "started_at", "finished_at", "outcome", "due_at"],
             sa.select(prev_request.c.id, sa.bindparam("attempt_number", type_=sa.Integer),
                       _param("attempt_started", attempts.c.started_at), guards.DONE,
-                      guards.constant(Outcome.SUCCEEDED)),
+                      guards.constant(Outcome.SUCCEEDED), _param("attempt_due", attempts.c.due_at)),
         ).returning(attempts.c.id).cte("prev_attempt"))
     if start is Next.SAME_JOB:
         next_job = prev_job

@@ -105,6 +105,9 @@ class JobRunning:
         result.jobs += 1
         previous = work.previous
         pending: Pending | None = None
+        # The first request was due when its job was, as claimed; each next one when the
+        # one before it ended.
+        due = work.todo[0].job_due_at if work.todo else None
         for index, row in enumerate(work.todo):
             if index > 0 and row.type_code in self._paused_now():
                 # Its type was paused after the claim: the outcome so far is written and
@@ -115,7 +118,7 @@ class JobRunning:
                 self._note_let_go(job_id, refused, result)
                 return None
             try:
-                executed = self._invoke(work, row, previous, result)
+                executed = self._invoke(work, row, previous, result, due)
             except ConnectorBusy as busy:
                 self._defer(job_id, row, busy, result)
                 return None
@@ -124,6 +127,7 @@ class JobRunning:
             if not executed.ok or last or self._should_stop(self._deadline):
                 return pending
             previous = load_json(executed.result)
+            due = executed.finished_at
         return pending
 
     def _paused_now(self) -> PausedNow:
@@ -186,8 +190,8 @@ class JobRunning:
         retry_at = max(retry_at, self._run_started + timedelta(microseconds=1))
         return Pending(job_id, row, executed, RequestState.RETRYING, JobState.RETRYING, retry_at)
 
-    def _invoke(self, work: Work, row: sa.Row, previous: Any,
-                result: DigestResult) -> Executed:
+    def _invoke(self, work: Work, row: sa.Row, previous: Any, result: DigestResult,
+                due_at: datetime | None) -> Executed:
         """Execute a request in its turn at its connector's limits (ConnectorBusy: no turn
         came within ``limit_wait``, and the request did not run), watched for its timeout
         (Abandoned: it outran it)."""
@@ -199,10 +203,11 @@ class JobRunning:
         timeout = timeout_of(type_cls, self.settings.request_timeout)
         with self.limits.turn(self._connections.borrow, connector, work.job_id, self.clock,
                               max_wait=wait):
-            call = self._calls.begin(work.job_id, row, timeout, self.clock(), result)
+            call = self._calls.begin(work.job_id, row, timeout, self.clock(), result,
+                                     due_at=due_at)
             try:
                 executed = execution.execute(work.job, row, previous, clock=self.clock,
-                                             masker=self.settings.masker)
+                                             masker=self.settings.masker, due_at=due_at)
             finally:
                 in_time = self._calls.end(call)
         if not in_time:
@@ -218,7 +223,8 @@ class JobRunning:
         result: DigestResult = call.done or DigestResult()
         try:
             executed = Executed(ok=False, started_at=call.started_at, finished_at=self.clock(),
-                                error=reason)
+                                error=reason, due_at=execution.due_by(call.due_at,
+                                                                      call.started_at))
             self._step(self._pending(call.job_id, call.row, executed, last=True), None, result)
         except BaseException as error:
             self._flight.fail(error)

@@ -61,6 +61,8 @@ class Executed:
     error: str | None = None
     traceback: str | None = None
     permanent: bool = False
+    #: When it was due to start (see ``Attempt.due_at``); None: not known.
+    due_at: datetime | None = None
 
 
 @dataclass
@@ -139,7 +141,8 @@ class Writer:
             "request_id": row.id, "number": (row.last_number or 0) + 1,
             "started_at": executed.started_at, "finished_at": done,
             "outcome": Outcome.SUCCEEDED if executed.ok else Outcome.FAILED,
-            "error": executed.error, "traceback": executed.traceback})
+            "error": executed.error, "traceback": executed.traceback,
+            "due_at": executed.due_at})
         if request_state == RequestState.FAILED and why is None:
             # Awaiting its alert email, in the transaction that fails the job: no failure
             # goes unreported.

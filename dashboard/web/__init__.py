@@ -1,4 +1,4 @@
-"""The dashboard's pages: login, overview, jobs, actions, audit log, users, digests."""
+"""The dashboard's pages: login, overview, jobs, actions, audit log, users, digests, types."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from . import (
     security,
     templating,
     type_pauses,
+    types,
     users,
 )
 
@@ -31,5 +32,6 @@ def init_app(app: Flask) -> None:
     liveness.init_app(app)
     errors.init_app(app)
     for blueprint in (login.bp, users.bp, overview.bp, jobs.bp, bulk_actions.bp, job_actions.bp,
-                      audit.bp, schedules.bp, digests.bp, search.bp, type_pauses.bp):
+                      audit.bp, schedules.bp, digests.bp, search.bp, type_pauses.bp,
+                      types.bp):
         app.register_blueprint(blueprint)

@@ -8,10 +8,10 @@ from flask import Blueprint, render_template
 from sqlalchemy.exc import IntegrityError
 
 from ..app.extensions import db
-from ..queries import errors, hourly, overview, waiting
+from ..queries import errors, hourly, minutes, overview, waiting
 from ..queue import pauses, registry, stats
 from ..queue.write_lock import writing
-from .chart import stacked_bars
+from .chart import minute_strip, stacked_bars
 from .liveness import digest_alarm, oldest_due
 from .templating import is_htmx, now
 
@@ -20,9 +20,9 @@ bp = Blueprint("overview", __name__)
 
 @bp.get("/")
 def index():
-    """Jobs per state, due, blocked and scheduled, the oldest due job, top errors, attempts
-    per hour, failing types, the last run, the connectors' limits; an alarm when no digest
-    runs."""
+    """Jobs per state, due, blocked and scheduled, the oldest due job, top errors, requests
+    per minute over the last hour, attempts per hour, failing types, the last run, the
+    connectors' limits; an alarm when no digest runs."""
     moment = now()
     week = hourly.by_hour(db.session, moment, 24 * 7)
     if week.to_keep:
@@ -35,6 +35,7 @@ def index():
         top_errors=errors.top_errors(db.session),
         scanned=errors.SCANNED,
         oldest_due=oldest_due(),
+        strip=minute_strip(minutes.last_hour(db.session, moment)),
         day_chart=stacked_bars(week.totals(24)),
         week_chart=stacked_bars(week.totals()),
         failing=week.failing_types(24),

@@ -81,6 +81,11 @@ def number(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
 
+def percent(share: float | None) -> str:
+    """0.125 as "12.5%"; None (nothing to divide) as a dash."""
+    return "—" if share is None else f"{share * 100:.1f}%"
+
+
 def rough(value: int) -> str:
     """An estimate in two significant digits (about 870,000, never 871,342)."""
     return f"{round(value, 2 - len(str(abs(value)))):,}"
@@ -120,6 +125,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(age)
     app.add_template_filter(number)
     app.add_template_filter(rough)
+    app.add_template_filter(percent)
     app.add_template_filter(pretty)
     app.add_template_filter(hidden)
     app.add_template_global(time_tag)

@@ -29,7 +29,8 @@ def visit(tab, server) -> dict[str, list[dict]]:
                        ("long strings job", f"/jobs/{server.jobs['long']}"),
                        ("audit", "/audit"), ("users", "/users"), ("not found", "/jobs/999999999"),
                        ("bad filter", "/jobs?before=x"), ("digests", "/digests"),
-                       ("blocked list", "/jobs?waiting=blocked"), ("schedules", "/schedules")]:
+                       ("blocked list", "/jobs?waiting=blocked"), ("schedules", "/schedules"),
+                       ("types", "/types"), ("types, last 24 hours", "/types?window=24h")]:
         tab.goto(url + path)
         check(name)
     tab.goto(f"{url}/jobs/{server.jobs['a11y']}")

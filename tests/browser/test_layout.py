@@ -42,7 +42,7 @@ def test_no_page_scrolls_sideways_on_a_phone(tab_for, server):
     jobs = server.jobs
     for path in ["/", "/jobs", "/jobs?state=failed", f"/jobs?relation={seed.LONG_TOKEN}",
                  f"/jobs/{jobs['failed']}", f"/jobs/{jobs['long']}", f"/jobs/{jobs['big']}",
-                 "/audit", "/users", "/jobs/999999999"]:
+                 "/audit", "/users", "/types", "/jobs/999999999"]:
         tab.goto(server.url + path)
         assert sideways(tab) <= 0, path
     tab.goto(f"{server.url}/jobs?state=failed")

@@ -49,7 +49,7 @@ def pages(server) -> list[str]:
     return ["/", "/jobs", "/jobs?state=failed", f"/jobs?relation={seed.LONG_TOKEN}",
             "/jobs?waiting=blocked", f"/jobs/{jobs['failed']}", f"/jobs/{jobs['long']}",
             f"/jobs/{jobs['big']}", "/audit", "/users", "/digests", "/schedules",
-            "/jobs/999999999"]
+            "/types", "/types?window=24h", "/jobs/999999999"]
 
 
 def test_nothing_is_wider_than_a_phone_on_any_page(tab_for, server):

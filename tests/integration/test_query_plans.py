@@ -22,7 +22,7 @@ from flask import Flask
 
 from dashboard.app.extensions import db
 from dashboard.auth.models import Role
-from dashboard.queries import errors, waiting
+from dashboard.queries import errors, types, waiting
 from dashboard.queries.filters import JobFilter, parse_filter
 from dashboard.queries.jobs import conditions, list_query
 from dashboard.queries.ordering import COUNT_CAP, SORTS, capped_count, parse_cursor
@@ -332,3 +332,30 @@ def test_the_overview_waiting_counts_and_top_errors_keep_to_indexes(backlog) -> 
             nodes = plan_nodes(explain(connection, statement, parameters))
             assert not [n for n in nodes if n["Node Type"] == "Seq Scan"], statement[:300]
             assert any("Index" in n["Node Type"] for n in nodes), statement[:300]
+
+
+#: An attempt a second for each request of the backlog, of one to three seconds.
+SEED_ATTEMPTS = """
+INSERT INTO attempts (request_id, number, started_at, finished_at, outcome)
+SELECT r.id, 1, r.created_at - (1 + r.id %% 3) * interval '1 second', r.created_at,
+       CASE WHEN r.state = 'failed' THEN 'failed' ELSE 'succeeded' END
+FROM requests AS r
+"""
+
+
+def test_the_types_page_walks_the_newest_attempts_and_stops(backlog) -> None:
+    """The Types page's one scan reads ``ix_attempts_finished_at`` backwards and stops at
+    its cap: no sort of the window's 50,000 attempts, whatever the window holds."""
+    statement, parameters = sent_statement(
+        lambda connection: types.by_type(sa.orm.Session(connection), T0, "24h"),
+        "ORDER BY attempts.finished_at")
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql(SEED_ATTEMPTS)
+        connection.exec_driver_sql("ANALYZE attempts")
+        plan = explain(connection, statement, parameters)
+        connection.rollback()
+    shown = json.dumps(plan)[:3000]
+    assert plan["Node Type"] == "Limit" and plan["Plan Rows"] <= types.SCANNED + 1, shown
+    assert "ix_attempts_finished_at" in json.dumps(plan), shown
+    assert not [n for n in plan_nodes(plan) if "Sort" in n["Node Type"]
+                or (n["Node Type"] == "Seq Scan" and n.get("Relation Name") == "attempts")], shown

@@ -10,8 +10,6 @@ counts of their own (BEGIN IMMEDIATE is one of SQLite's).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -20,6 +18,7 @@ from dashboard.app.extensions import db
 from dashboard.queue import JobDigest, JobRepository, QueueSettings
 from tests.support.driver import on_the_driver
 from tests.support.factories import make_job, save_job
+from tests.support.statements import sent_statements as counted
 
 #: Statements per database kind: a save of one job of two requests. (SQLite can't keep
 #: the order of a multi-row INSERT's RETURNING: SQLAlchemy sends a row at a time.)
@@ -34,21 +33,6 @@ ONE_JOB_RUN = {"postgresql": 14, "sqlite": 26, "mariadb": 22}
 #: are steps of two jobs, which share a transaction only when they come close together,
 #: see steps.py, and never at concurrency 1.)
 EACH_FURTHER_JOB = {"postgresql": 2, "sqlite": 7, "mariadb": 5}
-
-
-@contextmanager
-def counted() -> Iterator[Callable[[], list[str]]]:
-    """Within: the statements sent through the app's engine, on any connection."""
-    sent: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:
-        sent.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield lambda: list(sent)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
 
 
 def kind() -> str:

@@ -32,7 +32,7 @@ def test_overview_shows_counts_charts_failing_types_and_the_last_run(as_role, ro
     counts = dict(re.findall(r'data-state="(\w+)"[^>]*>\s*([\d,]+)', page))
     assert counts["failed"] == "1" and counts["pending"] == "1" and counts["completed"] == "0"
     assert "Oldest due job" in page and 'href="/jobs/' in page
-    assert page.count("<svg") == 2 and "Requests per hour, last 7 days" in page
+    assert page.count("<svg") == 3 and "Requests per hour, last 7 days" in page
     assert "<code>test_not_applicable</code>" in page
     assert "1 jobs run: 1 requests succeeded, 1 failed, 0 retrying" in page
 

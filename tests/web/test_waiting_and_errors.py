@@ -9,10 +9,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from dashboard.app.extensions import db
 from dashboard.queries import errors, waiting
 from dashboard.queue import Job, JobState
 from dashboard.queue.masking import MASK
 from tests.support.factories import save_job
+from tests.support.plans import sent_statement
+from tests.support.statements import sent_statements
 from tests.support.web import post, run_digest, text
 
 pytestmark = pytest.mark.all_databases
@@ -209,6 +212,48 @@ def test_top_errors_read_a_bounded_number_of_jobs(session, clock):
     run_digest(session, clock)
     found = errors.top_errors(session, scanned=2)
     assert [(g.reason, g.jobs) for g in found.groups] == [("gone #", 2)] and found.partial
+
+
+def test_top_errors_read_exactly_their_cap_without_saying_more(session, clock):
+    for n in range(2):
+        save_job(session, clock, ("test_fails_with", {"reason": f"gone {n}"}))
+    run_digest(session, clock)
+    found = errors.top_errors(session, scanned=2)
+    assert [(g.reason, g.jobs) for g in found.groups] == [("gone #", 2)]
+    assert not found.partial
+
+
+def test_top_errors_ask_one_statement_a_state_however_many_jobs_fail(session, clock):
+    """The failing jobs' ids stay in the database: the same two statements (the failed
+    jobs', the retrying ones') for 3 failing jobs as for 12, never a list of their ids."""
+    def sent_for(failing: int) -> list[str]:
+        for n in range(failing):
+            save_job(session, clock, ("test_fails_with", {"reason": f"gone {n}"}))
+        run_digest(session, clock)
+        with sent_statements() as sent:
+            found = errors.top_errors(session, scanned=20)
+        session.rollback()
+        assert sum(g.jobs for g in found.groups) == len(session.scalars(
+            sa.select(Job.id).where(Job.state == JobState.FAILED)).all())
+        return [s for s in sent() if s.lstrip().upper().startswith("SELECT")]
+
+    few = sent_for(3)
+    assert len(few) == 2, few
+    assert sent_for(9) == few
+
+
+def test_top_errors_read_jobs_and_requests_by_index(app):
+    """SQLite's plan: the newest failing jobs from ix_jobs_state_id, their requests by key."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's plan (PostgreSQL's: tests/integration/test_query_plans.py)")
+    statement, parameters = sent_statement(
+        lambda connection: errors.newest_failing(sa.orm.Session(connection), JobState.FAILED,
+                                                 errors.SCANNED), "AS newest")
+    with db.engine.connect() as connection:
+        plan = "\n".join(row[-1] for row in connection.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {statement}", parameters))
+    assert "ix_jobs_state_id" in plan and "SCAN requests" not in plan, plan
+    assert "SEARCH requests USING INDEX" in plan, plan
 
 
 def test_no_failing_jobs_says_so(viewer):

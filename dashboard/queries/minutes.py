@@ -1,0 +1,109 @@
+"""Requests per minute over the last hour, for the overview's throughput strip: how many
+succeeded and failed (by the minute their attempt finished) and how many were in flight
+(being executed at some moment of the minute).
+
+One range of the index on ``attempts.finished_at``, grouped in the database by the minute
+an attempt started and the minute it ended (so the rows sent back stay few whatever the
+throughput), and the requests running now, found through the running jobs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+
+from ..queue.models import Attempt, Job, Request
+from ..queue.states import JobState, Outcome, RequestState
+
+MINUTE = timedelta(minutes=1)
+#: Minutes the strip shows, the current one last.
+MINUTES = 60
+
+attempts = Attempt.__table__
+requests = Request.__table__
+jobs = Job.__table__
+
+
+@dataclass(frozen=True)
+class MinuteCount:
+    minute: datetime
+    succeeded: int
+    failed: int
+    #: Requests being executed at some moment of the minute.
+    in_flight: int
+
+
+class minute_of(sa.sql.expression.FunctionElement):
+    """A time column cut to its minute, as text ``YYYY-MM-DD HH:MM`` (UTC, as stored)."""
+
+    type = sa.String()
+    inherit_cache = True
+
+
+@compiles(minute_of)
+def _sqlite_minute(element: minute_of, compiler: sa.sql.compiler.SQLCompiler,
+                   **kw: object) -> str:
+    # SQLite stores a time as ISO text: its first 16 characters are the minute.
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 16)"
+
+
+@compiles(minute_of, "postgresql")
+def _postgresql_minute(element: minute_of, compiler: sa.sql.compiler.SQLCompiler,
+                       **kw: object) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD HH24:MI')"
+
+
+@compiles(minute_of, "mysql")
+@compiles(minute_of, "mariadb")
+def _mysql_minute(element: minute_of, compiler: sa.sql.compiler.SQLCompiler,
+                  **kw: object) -> str:
+    # %% : the drivers' paramstyle reads a single % as a parameter.
+    return f"DATE_FORMAT({compiler.process(element.clauses, **kw)}, '%%Y-%%m-%%d %%H:%%i')"
+
+
+def floor_minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+def _parse(text: str, like: datetime) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=like.tzinfo)
+
+
+def last_hour(session: Session, now: datetime) -> list[MinuteCount]:
+    """Each of the last MINUTES minutes (the current one included), oldest first."""
+    last = floor_minute(now)
+    first = last - MINUTE * (MINUTES - 1)
+    slots = {first + MINUTE * n: [0, 0, 0] for n in range(MINUTES)}
+    started, ended = minute_of(attempts.c.started_at), minute_of(attempts.c.finished_at)
+    spans = session.execute(
+        sa.select(started, ended, attempts.c.outcome, sa.func.count())
+        .where(attempts.c.finished_at >= first)
+        .group_by(started, ended, attempts.c.outcome))
+    for began, finished, outcome, count in spans:
+        end = _parse(finished, now)
+        if end in slots:
+            slots[end][0 if outcome == Outcome.SUCCEEDED else 1] += count
+        _fly(slots, max(_parse(began, now), first), min(end, last), count)
+    for began in _running_since(session):
+        _fly(slots, max(floor_minute(began), first), last, 1)
+    return [MinuteCount(minute, *slot) for minute, slot in slots.items()]
+
+
+def _fly(slots: dict[datetime, list[int]], begin: datetime, end: datetime, count: int) -> None:
+    minute = begin
+    while minute <= end:
+        slots[minute][2] += count
+        minute += MINUTE
+
+
+def _running_since(session: Session) -> list[datetime]:
+    """When each request running now started (its row's last update marked it running),
+    found through the running jobs (``ix_jobs_state_id``): requests' state has no index."""
+    return list(session.scalars(
+        sa.select(requests.c.updated_at)
+        .join(jobs, jobs.c.id == requests.c.job_id)
+        .where(jobs.c.state == JobState.RUNNING, requests.c.state == RequestState.RUNNING)))
