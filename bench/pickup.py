@@ -25,15 +25,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from dashboard.app.extensions import db
-from dashboard.queue import (
-    Attempt,
-    DigestRun,
-    Job,
-    JobRepository,
-    JobState,
-    Request,
-    wakeup,
-)
+from dashboard.queue import Attempt, DigestRun, Job, JobRepository, JobState, Request
+from dashboard.queue.database import wakeup
 
 from .ours import digest_env
 from .peer_common import PICKUP_IDLE, PICKUP_PAUSES

@@ -26,13 +26,13 @@ from .queue_db import QueueDatabase
 #: (step, pattern in the stack): the first one that matches names the sample's step.
 STEPS = (
     ("claim jobs and read their requests (_claim)", "JobDigest._claim ("),
-    ("give jobs back (release)", "release (dashboard/queue/claims.py"),
-    ("run the request type (_invoke)", "._invoke (dashboard/queue/running.py"),
-    ("write an outcome, start the next request (_step)", "._step (dashboard/queue/running.py"),
+    ("give jobs back (release)", "release (queue/store/claims.py"),
+    ("run the request type (_invoke)", "._invoke (queue/digest/running.py"),
+    ("write an outcome, start the next request (_step)", "._step (queue/digest/running.py"),
     ("digest run bookkeeping", "JobDigest._record_run_"),
     ("take back expired jobs", "JobDigest._recover_expired ("),
     ("digest loop, other", "JobDigest.execute ("),
-    ("digest threads, other", "_serve (dashboard/queue/inflight.py"),
+    ("digest threads, other", "_serve (queue/digest/inflight.py"),
 )
 STARTUP = "start-up (interpreter, imports, create_app, CLI)"
 HEARTBEAT = "lease heartbeat thread"
@@ -104,7 +104,7 @@ def read_raw(path: Path) -> Profile:
         step = step_of(stack)
         profile.samples += n
         profile.steps[step] += n
-        if step == HEARTBEAT and "renew (dashboard/queue/claims.py" in stack:
+        if step == HEARTBEAT and "renew (queue/store/claims.py" in stack:
             profile.heartbeat_busy += n
         if step not in (STARTUP, HEARTBEAT):
             profile.digest_samples += n

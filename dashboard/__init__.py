@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import queue
 from .app import config
-from .queue.engine_setup import engine_options, prepare_engine
+from .queue.database.engine_setup import engine_options, prepare_engine
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -71,7 +71,7 @@ def create_app(test_config: dict[str, Any] | None = None, *,
     # After the types: the schedule (QUEUE_SCHEDULE) names them.
     app.extensions["queue"] = queue.QueueSetup(session=db.session, settings=queue_settings(
         app.config, run_listeners=(alerts.after_digest_run(app),)))
-    queue.settings.add_finder(app_queue_setup)
+    queue.jobs.settings.add_finder(app_queue_setup)
     cli.init_app(app, digest_only=digest_only)
     if not digest_only:
         _migrations_pages_and_api(app)
@@ -131,7 +131,7 @@ def _set_aside_what_lives_on() -> None:
 
 def app_queue_setup() -> queue.QueueSetup | None:
     """The queue setup of the Flask app whose context this runs in, if any (for the core:
-    see queue.settings.current)."""
+    see queue.jobs.settings.current)."""
     current_app, has_app_context = _flask_context()
     return current_app.extensions.get("queue") if has_app_context() else None
 

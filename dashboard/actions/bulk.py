@@ -16,9 +16,9 @@ from .. import audit
 from ..queries.filters import JobFilter
 from ..queries.jobs import conditions
 from ..queries.permanence import permanent_job
-from ..queue.actions import ACTION_FUNCTIONS, APPLIES_TO, ActionRefused
-from ..queue.models import Job
-from ..queue.write_lock import begin_for_write
+from ..queue.database.write_lock import begin_for_write
+from ..queue.jobs.models import Job
+from ..queue.operations.actions import ACTION_FUNCTIONS, APPLIES_TO, ActionRefused
 
 jobs = Job.__table__
 

@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .. import audit
-from ..queue import JobDigest, NotRunnable, actions
-from ..queue.models import Job
+from ..queue import JobDigest, NotRunnable
+from ..queue.jobs.models import Job
+from ..queue.operations import actions
 
 #: Every action on one job, in the order the pages show them.
 OPERATIONS = tuple(actions.ACTIONS)

@@ -13,8 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import audit
-from ..queue import pauses, registry
-from ..queue.pauses import PauseRefused
+from ..queue import registry
+from ..queue.store import pauses
+from ..queue.store.pauses import PauseRefused
 
 __all__ = ["Changed", "PauseRefused", "pause", "resume"]
 

@@ -11,10 +11,10 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from ..db import changed_rows
-from ..queue.masking import DEFAULT_WORDS, Masker, hide
-from ..queue.models import FailureAlert, Job, Request
-from ..queue.payload import load_shown
-from ..queue.states import JobState, RequestState
+from ..queue.jobs.masking import DEFAULT_WORDS, Masker, hide
+from ..queue.jobs.models import FailureAlert, Job, Request
+from ..queue.jobs.payload import load_shown
+from ..queue.jobs.states import JobState, RequestState
 
 #: Rows an email lists; the rest are counted ("and 70 more") and linked.
 SHOWN = 50
@@ -86,7 +86,7 @@ def pending(session: Session, limit: int = SHOWN) -> Listing:
 
 def mark_sent(session: Session, last_id: int, *, now: datetime) -> int:
     """Every failure up to ``last_id`` was in the accepted email. In the caller's
-    transaction (``queue.retention.prune_history`` forgets it after a while)."""
+    transaction (``queue.operations.retention.prune_history`` forgets it after a while)."""
     marked = changed_rows(session.execute(
         sa.update(failure_alerts)
         .where(failure_alerts.c.sent_at.is_(None), failure_alerts.c.id <= last_id)

@@ -17,7 +17,7 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..queue.write_lock import writing
+from ..queue.database.write_lock import writing
 from . import failures, messages, throttle
 
 log = logging.getLogger("dashboard.alerts")

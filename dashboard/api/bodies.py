@@ -26,7 +26,7 @@ from pydantic import (
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from ..queue import registry
-from ..queue.builder import (
+from ..queue.jobs.builder import (
     MAX_RELATION_ID_LENGTH,
     MAX_SOURCE_ID_LENGTH,
     MAX_STORE_ID,
@@ -35,8 +35,8 @@ from ..queue.builder import (
     validate_source_id,
     validate_store_id,
 )
-from ..queue.payload import dump_json, shape
-from ..queue.scheduling import (
+from ..queue.jobs.payload import dump_json, shape
+from ..queue.jobs.scheduling import (
     MAX_DELAY,
     MAX_PRIORITY,
     MAX_UNIQUE_KEY_LENGTH,
@@ -46,7 +46,7 @@ from ..queue.scheduling import (
     validate_priority,
     validate_unique_key,
 )
-from ..queue.types import MAX_TYPE_CODE_LENGTH, validate_type_code
+from ..queue.jobs.types import MAX_TYPE_CODE_LENGTH, validate_type_code
 
 MAX_REQUESTS = 1000
 #: Jobs in one ``POST /api/v1/jobs/batch``, at most.

@@ -15,9 +15,9 @@ from typing import Any
 from ..queries.detail import JobDetail
 from ..queries.jobs import JobPage, JobRow, first_line
 from ..queries.running import running_document
-from ..queue.masking import Masker, hide
-from ..queue.models import Attempt, Request
-from ..queue.payload import load_shown
+from ..queue.jobs.masking import Masker, hide
+from ..queue.jobs.models import Attempt, Request
+from ..queue.jobs.payload import load_shown
 
 #: job id -> its URL (None: documents without links, as the CLI prints them).
 Links = Callable[[int], str] | None

@@ -12,7 +12,7 @@ from pydantic_core import ErrorDetails
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..queue import Job, JobBuilder
-from ..queue.payload import shape
+from ..queue.jobs.payload import shape
 from .bodies import MAX_DEPTH, SHALLOW, NewBatch, NewJob
 from .errors import Invalid
 

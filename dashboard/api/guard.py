@@ -12,8 +12,8 @@ from flask import Response, current_app, g, request
 from ..app.extensions import db
 from ..app.http_errors import problem
 from ..queries.filters import JobFilter
-from ..queue.settings import clock
-from ..queue.write_lock import writing
+from ..queue.database.write_lock import writing
+from ..queue.jobs.settings import clock
 from . import ratelimit, tokens
 from .models import PERMISSIONS
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import TABLE_ARGS, Base, UTCDateTime, utcnow
-from ..queue.builder import MAX_SOURCE_ID_LENGTH
+from ..queue.jobs.builder import MAX_SOURCE_ID_LENGTH
 
 #: "token:" + the name is the audit log's actor, at most 80 characters.
 MAX_TOKEN_NAME_LENGTH = 64

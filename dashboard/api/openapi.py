@@ -18,14 +18,14 @@ from ..queries.filters import (
     WAITING,
 )
 from ..queries.jobs import PAGE_SIZE
-from ..queue.actions import ACTIONS, Action
-from ..queue.builder import (
+from ..queue.jobs.builder import (
     MAX_RELATION_ID_LENGTH,
     MAX_SOURCE_ID_LENGTH,
     MAX_STORE_ID,
     MIN_STORE_ID,
 )
-from ..queue.types import MAX_TYPE_CODE_LENGTH
+from ..queue.jobs.types import MAX_TYPE_CODE_LENGTH
+from ..queue.operations.actions import ACTIONS, Action
 from .bodies import MAX_BATCH, NOT_BLANK
 from .schemas import SCHEMAS, ref
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..app.http_errors import ERRORS
-from ..queue.states import JobState, RequestState
+from ..queue.jobs.states import JobState, RequestState
 from .bodies import NewBatch, json_schemas
 
 TIME = {"type": "string", "format": "date-time"}

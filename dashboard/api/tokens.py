@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..queue.builder import validate_source_id
-from ..queue.driver_path import DriverStatement, read_alone
+from ..queue.database.driver_path import DriverStatement, read_alone
+from ..queue.jobs.builder import validate_source_id
 from .models import MAX_TOKEN_NAME_LENGTH, PERMISSIONS, ApiToken, ApiTokenSource, TokenRole
 
 PREFIX = "aqd_"

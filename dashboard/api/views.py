@@ -15,10 +15,11 @@ from ..queries.detail import job_detail
 from ..queries.filters import BadFilter, parse_filter, parse_id, whole_number
 from ..queries.jobs import PAGE_SIZE, check_filter, list_jobs
 from ..queries.search import time_limit
-from ..queue import Job, JobRepository, pauses, registry
-from ..queue.actions import ACTIONS
-from ..queue.masking import Masker
-from ..queue.settings import clock
+from ..queue import Job, JobRepository, registry
+from ..queue.jobs.masking import Masker
+from ..queue.jobs.settings import clock
+from ..queue.operations.actions import ACTIONS
+from ..queue.store import pauses
 from . import documents, errors, guard
 from .enqueue import job_from_body, jobs_from_batch, read_json
 from .openapi import description

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import sqlalchemy.exc
 from limits import parse_many
 
-from ..queue.masking import DEFAULT_WORDS
+from ..queue.jobs.masking import DEFAULT_WORDS
 from . import extras, files
 
 
@@ -188,7 +188,8 @@ def schedule_entries(path: str | None) -> tuple:
     those first); ConfigError names the entry and the field that are wrong."""
     if path is None:
         return ()
-    from ..queue import recurring, registry
+    from ..queue import registry
+    from ..queue.operations import recurring
     try:
         return recurring.load(path, registry.__contains__)
     except recurring.ScheduleError as error:
@@ -226,7 +227,7 @@ def settings(instance_path: str, env: dict[str, str] | None = None) -> dict[str,
                                          minimum=1),
         "QUEUE_CLOCK_SKEW_WARN": _number(env, "QUEUE_CLOCK_SKEW_WARN", 5.0, kind=float,
                                          minimum=0.1),
-        # A TOML file of recurring schedule entries (see dashboard/queue/recurring.py).
+        # A TOML file of recurring schedule entries (see dashboard/queue/operations/recurring.py).
         "QUEUE_SCHEDULE": env.get("QUEUE_SCHEDULE", "").strip() or None,
         #: With jobs due and no digest seen for this long, the overview raises an alarm.
         "QUEUE_DIGEST_EXPECTED_SECONDS": _number(env, "QUEUE_DIGEST_EXPECTED_SECONDS", 180.0,

@@ -17,7 +17,7 @@ from typing import Any
 from flask import Flask
 from flask.logging import default_handler
 
-from ..queue.terminal import printable, printable_json
+from ..queue.jobs.terminal import printable, printable_json
 
 #: Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {

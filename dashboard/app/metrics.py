@@ -17,8 +17,9 @@ from flask import Blueprint, Flask, Response, abort, current_app, request
 from sqlalchemy.orm import Session
 
 from ..queries import overview
-from ..queue import processes, stats
-from ..queue.settings import clock
+from ..queue.digest import processes
+from ..queue.jobs.settings import clock
+from ..queue.operations import stats
 from .extensions import db
 
 if TYPE_CHECKING:

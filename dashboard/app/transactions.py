@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Flask, g, request, request_started
 
-from ..queue.write_lock import writing
+from ..queue.database.write_lock import writing
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 

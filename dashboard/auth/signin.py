@@ -9,8 +9,8 @@ from flask import current_app, session
 from sqlalchemy.orm import Session
 
 from ..app.extensions import db
-from ..queue.settings import clock
-from ..queue.write_lock import writing
+from ..queue.database.write_lock import writing
+from ..queue.jobs.settings import clock
 from . import sessions
 from .models import User
 

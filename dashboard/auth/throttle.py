@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..queue.write_lock import writing
+from ..queue.database.write_lock import writing
 from .models import MAX_NAME_LENGTH, LoginFailure
 
 #: Failures older than this no longer count (and are deleted).

@@ -12,7 +12,7 @@ from ..alerts import failures, messages
 from ..app import extras
 from ..app.extensions import db
 from ..db import utcnow
-from ..queue.terminal import printable
+from ..queue.jobs.terminal import printable
 from .common import database_errors
 
 if TYPE_CHECKING:

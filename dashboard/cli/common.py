@@ -10,8 +10,8 @@ import click
 import sqlalchemy.exc
 
 from ..queries.filters import MAX_ID
-from ..queue.engine_setup import UnsupportedDatabase
-from ..queue.write_lock import writing
+from ..queue.database.engine_setup import UnsupportedDatabase
+from ..queue.database.write_lock import writing
 
 #: A job id on the command line: a larger one would fail in the database, not here.
 JOB_ID = click.IntRange(1, MAX_ID)
@@ -43,7 +43,8 @@ def database_errors(*, writes: bool = False) -> Iterator[None]:
     """Turn database failures into a one-line message and exit code 1, for cron.
 
     ``writes``: the command changes something, so each of its transactions takes SQLite's
-    write lock up front (see queue.write_lock.writing), rather than fail while a digest writes.
+    write lock up front (see queue.database.write_lock.writing), rather than fail while a
+    digest writes.
     """
     try:
         with writing() if writes else nullcontext():

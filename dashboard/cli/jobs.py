@@ -21,11 +21,11 @@ from ..queries.detail import job_detail
 from ..queries.filters import BadFilter, parse_filter
 from ..queries.jobs import PAGE_SIZE, check_filter, list_jobs
 from ..queries.search import time_limit
-from ..queue import search_copy
-from ..queue.actions import ACTIONS, Action
-from ..queue.masking import Masker
-from ..queue.settings import clock
-from ..queue.terminal import printable, printable_json
+from ..queue.jobs import search_copy
+from ..queue.jobs.masking import Masker
+from ..queue.jobs.settings import clock
+from ..queue.jobs.terminal import printable, printable_json
+from ..queue.operations.actions import ACTIONS, Action
 from .common import JOB_ID, actor, database_errors
 
 jobs_cli = AppGroup("jobs", help="List, show and act on jobs, as the dashboard does.")

@@ -8,9 +8,9 @@ from flask.cli import AppGroup
 
 from ..actions import pauses as pause_actions
 from ..app.extensions import db
-from ..queue import pauses
-from ..queue.settings import clock
-from ..queue.terminal import printable
+from ..queue.jobs.settings import clock
+from ..queue.jobs.terminal import printable
+from ..queue.store import pauses
 from .common import actor, database_errors
 
 types_cli = AppGroup("types", help="Request types: list them, pause or resume one.")

@@ -13,18 +13,11 @@ import click
 from flask.cli import with_appcontext
 
 from ..app.extensions import db
-from ..queue import (
-    Job,
-    JobBuilder,
-    JobDigest,
-    JobRepository,
-    JobState,
-    NotRunnable,
-    retention,
-    scheduling,
-)
-from ..queue.settings import clock
-from ..queue.worker import LoopWorker, end_leases_of_gone
+from ..queue import Job, JobBuilder, JobDigest, JobRepository, JobState, NotRunnable
+from ..queue.digest.worker import LoopWorker, end_leases_of_gone
+from ..queue.jobs import scheduling
+from ..queue.jobs.settings import clock
+from ..queue.operations import retention
 from .common import JOB_ID, database_errors
 
 T = TypeVar("T")

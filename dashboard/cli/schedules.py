@@ -8,9 +8,9 @@ import click
 from flask.cli import AppGroup
 
 from ..app.extensions import db
-from ..queue import schedules
-from ..queue.settings import clock, current
-from ..queue.terminal import printable
+from ..queue.jobs.settings import clock, current
+from ..queue.jobs.terminal import printable
+from ..queue.operations import schedules
 from .common import database_errors
 
 schedule_cli = AppGroup("schedule", help="The recurring schedule (QUEUE_SCHEDULE).")

@@ -10,7 +10,7 @@ from .. import audit
 from ..api import tokens
 from ..api.models import ApiToken, TokenRole
 from ..app.extensions import db
-from ..queue.settings import clock
+from ..queue.jobs.settings import clock
 from .common import actor, database_errors
 
 tokens_cli = AppGroup("tokens", help="Manage the HTTP API's bearer tokens.")

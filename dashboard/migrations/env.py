@@ -4,7 +4,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-from dashboard.queue.models import schema_comparison_filter
+from dashboard.queue.jobs.models import schema_comparison_filter
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..queue.models import Job, Request
-from ..queue.states import JobState, RequestState
+from ..queue.jobs.models import Job, Request
+from ..queue.jobs.states import JobState, RequestState
 from .jobs import first_line, shown_state
 from .permanence import judge
 

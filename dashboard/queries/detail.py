@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from ..audit import AuditEntry, entries_for_job
-from ..queue import claims
-from ..queue.models import Job, Request
-from ..queue.repository import JobRepository
-from ..queue.settings import current
-from ..queue.states import DUE_STATES, JobState, RequestState
+from ..queue.jobs.models import Job, Request
+from ..queue.jobs.settings import current
+from ..queue.jobs.states import DUE_STATES, JobState, RequestState
+from ..queue.store import claims
+from ..queue.store.repository import JobRepository
 from .filters import ShownState
 from .jobs import shown_state
 from .permanence import judge

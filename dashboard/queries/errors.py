@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..queue.engine_setup import is_postgresql
-from ..queue.models import Job, Request
-from ..queue.states import JobState, RequestState
+from ..queue.database.engine_setup import is_postgresql
+from ..queue.jobs.models import Job, Request
+from ..queue.jobs.states import JobState, RequestState
 from .filters import MAX_ERROR_LENGTH
 from .permanence import judge
 

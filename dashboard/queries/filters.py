@@ -9,16 +9,16 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ..queue.builder import (
+from ..queue.jobs.builder import (
     MAX_RELATION_ID_LENGTH,
     MAX_SOURCE_ID_LENGTH,
     MAX_STORE_ID,
     MIN_STORE_ID,
 )
-from ..queue.recurring import MAX_NAME_LENGTH as MAX_SCHEDULE_NAME_LENGTH
-from ..queue.scheduling import MAX_PRIORITY, MIN_PRIORITY
-from ..queue.states import JobState
-from ..queue.types import MAX_TYPE_CODE_LENGTH
+from ..queue.jobs.scheduling import MAX_PRIORITY, MIN_PRIORITY
+from ..queue.jobs.states import JobState
+from ..queue.jobs.types import MAX_TYPE_CODE_LENGTH
+from ..queue.operations.recurring import MAX_NAME_LENGTH as MAX_SCHEDULE_NAME_LENGTH
 
 MAX_SEARCH_LENGTH = 200
 #: Three letters or digits in a row: what a search needs (a trigram the indexes hold).

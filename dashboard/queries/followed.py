@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..audit import AuditEntry, AuditJob
-from ..queue.models import Job
-from ..queue.states import JobState
+from ..queue.jobs.models import Job
+from ..queue.jobs.states import JobState
 
 jobs = Job.__table__
 

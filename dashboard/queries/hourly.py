@@ -5,7 +5,8 @@ has ended does not change any more, so its counts are computed once and kept in
 ``attempt_hours``; only the hour under way (and the one just ended, for attempts still
 being written) is counted live, through the index on ``attempts.finished_at``. This
 module only reads: the caller keeps the hours it counted (``HourlyCounts.to_keep``, with
-``queue.stats.keep_hours``), and ``queue.retention.prune_history`` forgets old ones.
+``queue.operations.stats.keep_hours``), and ``queue.operations.retention.prune_history``
+forgets old ones.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..queue.models import AttemptHour
-from ..queue.states import Outcome
-from ..queue.stats import attempts_by_type
+from ..queue.jobs.models import AttemptHour
+from ..queue.jobs.states import Outcome
+from ..queue.operations.stats import attempts_by_type
 
 HOUR = timedelta(hours=1)
 #: An hour is counted for good this long after it ends (attempts finishing at the very

@@ -15,13 +15,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..audit import AuditJob
-from ..queue import pauses
-from ..queue.due_jobs import holds_back
-from ..queue.masking import hide
-from ..queue.models import Attempt, Job, Request
-from ..queue.settings import clock, current
-from ..queue.states import DUE_STATES, JobState, RequestState
-from ..queue.types import registry
+from ..queue.jobs.masking import hide
+from ..queue.jobs.models import Attempt, Job, Request
+from ..queue.jobs.settings import clock, current
+from ..queue.jobs.states import DUE_STATES, JobState, RequestState
+from ..queue.jobs.types import registry
+from ..queue.store import pauses
+from ..queue.store.due_jobs import holds_back
 from . import errors, waiting
 from .filters import BadFilter, JobFilter, ShownState
 from .ordering import SORTS, Cursor, Sort, ordered

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..queue.models import ACTIVE_UNIQUE_KEY, Job
+from ..queue.jobs.models import ACTIVE_UNIQUE_KEY, Job
 from .filters import MAX_ID
 
 jobs = Job.__table__

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 
-from ..queue.models import Attempt, Job, Request
-from ..queue.states import JobState, Outcome, RequestState
+from ..queue.jobs.models import Attempt, Job, Request
+from ..queue.jobs.states import JobState, Outcome, RequestState
 
 MINUTE = timedelta(minutes=1)
 #: Minutes the strip shows, the current one last.

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..queue.models import Job
-from ..queue.states import DUE_STATES, JobState
+from ..queue.jobs.models import Job
+from ..queue.jobs.states import DUE_STATES, JobState
 from .filters import MAX_ID, BadFilter, whole_number
 
 jobs = Job.__table__

@@ -9,11 +9,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..queue import due_jobs, pauses, processes
-from ..queue.engine_setup import is_postgresql
-from ..queue.limits import declared_connectors, live_call
-from ..queue.models import ConnectorCall, ConnectorRow, DigestRun, Job
-from ..queue.states import DUE_STATES, JobState
+from ..queue.database.engine_setup import is_postgresql
+from ..queue.digest import processes
+from ..queue.digest.limits import declared_connectors, live_call
+from ..queue.jobs.models import ConnectorCall, ConnectorRow, DigestRun, Job
+from ..queue.jobs.states import DUE_STATES, JobState
+from ..queue.store import due_jobs, pauses
 from .ordering import COUNT_CAP
 
 jobs = Job.__table__

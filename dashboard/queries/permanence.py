@@ -15,11 +15,11 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from ..queue import retry
-from ..queue.models import Job, Request
-from ..queue.settings import current
-from ..queue.states import RequestState
-from ..queue.types import registry
+from ..queue.jobs import retry
+from ..queue.jobs.models import Job, Request
+from ..queue.jobs.settings import current
+from ..queue.jobs.states import RequestState
+from ..queue.jobs.types import registry
 
 jobs = Job.__table__
 requests = Request.__table__

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..queue.models import Request
-from ..queue.settings import current
-from ..queue.states import RequestState
-from ..queue.types import UnknownRequestType, registry, timeout_of
+from ..queue.jobs.models import Request
+from ..queue.jobs.settings import current
+from ..queue.jobs.states import RequestState
+from ..queue.jobs.types import UnknownRequestType, registry, timeout_of
 
 
 @dataclass(frozen=True)

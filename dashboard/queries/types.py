@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..queue.models import Attempt, Request
-from ..queue.states import Outcome
+from ..queue.jobs.models import Attempt, Request
+from ..queue.jobs.states import Outcome
 
 #: The windows the page offers, by their name in the URL.
 WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24)}

@@ -13,9 +13,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..queue.due_jobs import blocker
-from ..queue.models import Job
-from ..queue.states import DUE_STATES
+from ..queue.jobs.models import Job
+from ..queue.jobs.states import DUE_STATES
+from ..queue.store.due_jobs import blocker
 from .ordering import capped_count
 
 jobs = Job.__table__

@@ -6,18 +6,14 @@ dashboard and user code call it alike.
 
 from __future__ import annotations
 
-from .actions import ActionRefused
-from .builder import JobBuilder
-from .claims import NotRunnable
-from .digest import DigestResult, JobDigest
-from .models import Attempt, DigestRun, FailureAlert, Job, Request
-from .pauses import PausedType
-from .repository import JobRepository
-from .request_builder import RequestBuilder
-from .retry import RetryStrategy
-from .settings import PLAIN, QueueSettings, QueueSetup, clock, current
-from .states import JobState, RequestState
-from .types import (
+from .digest.job_digest import DigestResult, JobDigest
+from .jobs.builder import JobBuilder
+from .jobs.models import Attempt, DigestRun, FailureAlert, Job, Request
+from .jobs.request_builder import RequestBuilder
+from .jobs.retry import RetryStrategy
+from .jobs.settings import PLAIN, QueueSettings, QueueSetup, clock, current
+from .jobs.states import JobState, RequestState
+from .jobs.types import (
     Connector,
     PermanentFailure,
     RequestContext,
@@ -28,6 +24,10 @@ from .types import (
     load_types,
     registry,
 )
+from .operations.actions import ActionRefused
+from .store.claims import NotRunnable
+from .store.pauses import PausedType
+from .store.repository import JobRepository
 
 __all__ = [
     "PLAIN",

@@ -18,8 +18,8 @@ from ..auth.roles import require
 from ..queries.filters import PARAMETERS, BadFilter, parse_filter, parse_id
 from ..queries.jobs import check_filter
 from ..queries.search import time_limit
-from ..queue import actions
-from ..queue.models import Job
+from ..queue.jobs.models import Job
+from ..queue.operations import actions
 from .templating import now
 
 bp = Blueprint("bulk", __name__, url_prefix="/jobs")

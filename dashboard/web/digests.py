@@ -6,8 +6,8 @@ from flask import Blueprint, render_template
 
 from ..app.extensions import db
 from ..queries import overview, waiting
-from ..queue import db_clock, processes
-from ..queue.settings import current
+from ..queue.digest import db_clock, processes
+from ..queue.jobs.settings import current
 from .liveness import digest_alarm
 from .templating import is_htmx, now
 

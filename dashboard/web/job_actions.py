@@ -9,8 +9,8 @@ from ..actions import one_job
 from ..app.extensions import db
 from ..auth.models import Role
 from ..auth.roles import require
-from ..queue.actions import ACTIONS
-from ..queue.models import Job
+from ..queue.jobs.models import Job
+from ..queue.operations.actions import ACTIONS
 from .jobs import render_job
 from .login import safe_next
 from .templating import is_htmx, now

@@ -26,9 +26,9 @@ from ..queries.followed import followed
 from ..queries.jobs import check_filter, conditions, jobs, list_jobs
 from ..queries.ordering import COUNT_CAP, SORTS, capped_count, parse_cursor, parse_sort
 from ..queries.search import time_limit
-from ..queue.actions import ACTIONS, BULK, applicable
-from ..queue.states import DUE_STATES, JobState
-from ..queue.types import registry
+from ..queue.jobs.states import DUE_STATES, JobState
+from ..queue.jobs.types import registry
+from ..queue.operations.actions import ACTIONS, BULK, applicable
 from .templating import is_htmx
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")

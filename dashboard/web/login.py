@@ -15,8 +15,8 @@ from ..app.extensions import db
 from ..auth import sessions, throttle
 from ..auth.models import User
 from ..auth.signin import COOKIE_KEY, lifetime, sign_in
-from ..queue.settings import clock
-from ..queue.write_lock import writing
+from ..queue.database.write_lock import writing
+from ..queue.jobs.settings import clock
 
 bp = Blueprint("auth", __name__)
 

@@ -9,8 +9,10 @@ from sqlalchemy.exc import IntegrityError
 
 from ..app.extensions import db
 from ..queries import errors, hourly, minutes, overview, waiting
-from ..queue import pauses, registry, stats
-from ..queue.write_lock import writing
+from ..queue import registry
+from ..queue.database.write_lock import writing
+from ..queue.operations import stats
+from ..queue.store import pauses
 from .chart import minute_strip, stacked_bars
 from .liveness import digest_alarm, oldest_due
 from .templating import is_htmx, now

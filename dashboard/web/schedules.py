@@ -10,10 +10,10 @@ from .. import audit
 from ..app.extensions import db
 from ..auth.models import Role
 from ..auth.roles import require
-from ..queue import schedules
-from ..queue.cron_words import describe
-from ..queue.recurring import Entry
-from ..queue.settings import current
+from ..queue.jobs.settings import current
+from ..queue.operations import schedules
+from ..queue.operations.cron_words import describe
+from ..queue.operations.recurring import Entry
 from .templating import now
 
 bp = Blueprint("schedules", __name__, url_prefix="/schedules")

@@ -9,8 +9,8 @@ from markupsafe import Markup, escape
 
 from ..auth.models import Role
 from ..queries.running import running_call
-from ..queue.masking import MASK, Masker, hide
-from ..queue.settings import clock
+from ..queue.jobs.masking import MASK, Masker, hide
+from ..queue.jobs.settings import clock
 
 #: htmx without eval or inline styles (the CSP allows neither); 409 (an action that did
 #: not apply) is swapped like a success so that its message shows.

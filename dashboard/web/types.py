@@ -7,7 +7,8 @@ from flask import Blueprint, render_template, request
 from ..app.extensions import db
 from ..queries import types
 from ..queries.filters import BadFilter
-from ..queue import pauses, registry
+from ..queue import registry
+from ..queue.store import pauses
 from .templating import is_htmx, now
 
 bp = Blueprint("types", __name__, url_prefix="/types")

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.queue import Request
-from dashboard.queue.masking import MASK
+from dashboard.queue.jobs.masking import MASK
 from tests.support.factories import save_job
 from tests.support.running import mark_running
 from tests.support.web import run_digest

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from dashboard.queue import Job, JobState
-from dashboard.queue.masking import MASK
+from dashboard.queue.jobs.masking import MASK
 from tests.support.api import counts, job_body
 
 WHOLE = {"Prefer": "return=representation"}

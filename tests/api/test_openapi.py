@@ -9,7 +9,7 @@ import pytest
 from dashboard.api.openapi import SPEC, description
 from dashboard.queries.filters import FILTER_STATES
 from dashboard.queue import registry
-from dashboard.queue.actions import ACTIONS
+from dashboard.queue.operations.actions import ACTIONS
 from tests.support.api import job_body
 
 

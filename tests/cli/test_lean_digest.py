@@ -18,7 +18,7 @@ NOT_LOADED = ("dashboard.web", "dashboard.api", "dashboard.auth", "dashboard.cli
               "flask_limiter", "flask_compress", "flask_wtf", "flask_login", "flask_migrate",
               "alembic", "pydantic", "prometheus_client")
 #: What it runs on.
-LOADED = ("dashboard.queue.digest", "dashboard.queue.worker", "dashboard.alerts",
+LOADED = ("dashboard.queue.digest.job_digest", "dashboard.queue.digest.worker", "dashboard.alerts",
           "dashboard.app.config", "dashboard.app.logs", "flask_sqlalchemy")
 
 

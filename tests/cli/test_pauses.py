@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 
 import tests.support.limited_types  # noqa: F401  (types of a connector of their own)
-from dashboard.queue import pauses
+from dashboard.queue.store import pauses
 from tests.support.api import audit_rows
 
 ME = f"cli:{getpass.getuser()}"

@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from dashboard.queue import Job, JobDigest, actions
+from dashboard.queue import Job, JobDigest
+from dashboard.queue.operations import actions
 from tests.support.clock import Clock
 from tests.support.factories import save_job
 

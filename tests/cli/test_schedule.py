@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dashboard.queue import QueueSettings
-from dashboard.queue.recurring import enqueue_due
+from dashboard.queue.operations.recurring import enqueue_due
 from tests.integration.test_schedule import at, entries
 
 

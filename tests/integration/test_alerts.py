@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from dashboard.alerts import alert_status, send_failure_alerts
 from dashboard.alerts.throttle import FAILURES, claim, ensure
 from dashboard.app.extensions import db
-from dashboard.queue import FailureAlert, JobDigest, JobRepository, QueueSettings, actions
-from dashboard.queue.masking import MASK
+from dashboard.queue import FailureAlert, JobDigest, JobRepository, QueueSettings
+from dashboard.queue.jobs.masking import MASK
+from dashboard.queue.operations import actions
 from tests.support.alerting import DASHBOARD, RECIPIENTS, mail_config, run_digest
 from tests.support.factories import make_job, save_job
 

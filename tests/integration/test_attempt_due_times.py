@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from dashboard.app.extensions import db
 from dashboard.queue import JobBuilder, JobDigest, JobRepository, QueueSettings
-from dashboard.queue.models import Attempt, Job, Request
+from dashboard.queue.jobs.models import Attempt, Job, Request
 from tests.support.clock import Clock
 from tests.support.statements import sent_statements
 

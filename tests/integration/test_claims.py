@@ -10,9 +10,10 @@ import sqlalchemy as sa
 
 from dashboard.app.extensions import db
 from dashboard.db import utcnow
-from dashboard.queue import Job, JobState, dialect
-from dashboard.queue.claims import Lease
-from dashboard.queue.models import Request
+from dashboard.queue import Job, JobState
+from dashboard.queue.jobs.models import Request
+from dashboard.queue.store import dialect
+from dashboard.queue.store.claims import Lease
 from tests.support.concurrency import forget_statistics
 
 jobs = Job.__table__

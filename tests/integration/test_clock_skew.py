@@ -13,8 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.db import utcnow
-from dashboard.queue import JobState, db_clock
-from dashboard.queue.models import Attempt
+from dashboard.queue import JobState
+from dashboard.queue.digest import db_clock
+from dashboard.queue.jobs.models import Attempt
 from tests.support.call_server import CallServer
 from tests.support.concurrency import job_states, save
 from tests.support.factories import make_job

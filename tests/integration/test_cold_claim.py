@@ -23,8 +23,9 @@ from flask import Flask
 
 from dashboard.app.extensions import db
 from dashboard.db import UTCDateTime
-from dashboard.queue import Job, JobState, Request, RequestState, dialect, due_jobs
-from dashboard.queue.claims import Lease, claim_due
+from dashboard.queue import Job, JobState, Request, RequestState
+from dashboard.queue.store import dialect, due_jobs
+from dashboard.queue.store.claims import Lease, claim_due
 from tests.support import databases, plans
 from tests.support.apps import database_url, module_app
 from tests.support.clock import T0

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.queue import DigestRun, Job, JobState, RequestState
-from dashboard.queue.digest import INTERRUPTED
+from dashboard.queue.digest.job_digest import INTERRUPTED
 from tests.support.concurrency import (
     LEASE,
     assert_clean_exit,

@@ -13,11 +13,11 @@ import sqlalchemy as sa
 
 from dashboard.app.extensions import db
 from dashboard.queue import Connector, JobDigest, JobRepository, JobState, QueueSettings
-from dashboard.queue.claims import Lease
-from dashboard.queue.limits import ConnectorBusy, ConnectorLimits, db_epoch
-from dashboard.queue.models import ConnectorCall, ConnectorRow, Job, Request
-from dashboard.queue.states import RequestState
-from dashboard.queue.write_lock import IMMEDIATE
+from dashboard.queue.database.write_lock import IMMEDIATE
+from dashboard.queue.digest.limits import ConnectorBusy, ConnectorLimits, db_epoch
+from dashboard.queue.jobs.models import ConnectorCall, ConnectorRow, Job, Request
+from dashboard.queue.jobs.states import RequestState
+from dashboard.queue.store.claims import Lease
 from tests.support.factories import save_job
 from tests.support.limited_types import ONE_SLOT, TEN_PER_SECOND
 

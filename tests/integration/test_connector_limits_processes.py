@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.queue import JobState
-from dashboard.queue.models import ConnectorCall, ConnectorRow
+from dashboard.queue.jobs.models import ConnectorCall, ConnectorRow
 from tests.support.concurrency import (
     LEASE,
     assert_clean_exit,

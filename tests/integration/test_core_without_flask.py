@@ -15,7 +15,7 @@ import json, sys
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from dashboard.queue import JobBuilder, JobDigest, JobRepository, RequestType
-from dashboard.queue.engine_setup import engine_options, prepare_engine
+from dashboard.queue.database.engine_setup import engine_options, prepare_engine
 
 class Double(RequestType):
     type_code = "test_plain_double"

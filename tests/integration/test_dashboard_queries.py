@@ -8,8 +8,9 @@ import sqlalchemy as sa
 
 from dashboard import audit
 from dashboard.queries import hourly, overview
-from dashboard.queue import JobDigest, JobState, QueueSettings, stats
-from dashboard.queue.models import AttemptHour
+from dashboard.queue import JobDigest, JobState, QueueSettings
+from dashboard.queue.jobs.models import AttemptHour
+from dashboard.queue.operations import stats
 from tests.support.factories import save_job
 
 

@@ -14,8 +14,8 @@ from dashboard.queue import (
     Request,
     RequestState,
     RetryStrategy,
-    actions,
 )
+from dashboard.queue.operations import actions
 from tests.support.factories import make_job, save_job
 
 

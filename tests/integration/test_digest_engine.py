@@ -26,7 +26,7 @@ from dashboard.queue import (
     RequestState,
     RequestType,
 )
-from dashboard.queue.digest import STOPPED_AT_ONCE
+from dashboard.queue.digest.job_digest import STOPPED_AT_ONCE
 from tests.support import databases
 from tests.support.concurrency import (
     assert_clean_exit,

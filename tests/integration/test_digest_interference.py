@@ -18,8 +18,8 @@ from dashboard.queue import (
     QueueSettings,
     Request,
     RequestState,
-    actions,
 )
+from dashboard.queue.operations import actions
 from tests.support.factories import save_job
 
 

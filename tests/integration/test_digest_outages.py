@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from dashboard.db import Base
 from dashboard.queue import JobState, RequestState
-from dashboard.queue.digest import INTERRUPTED
+from dashboard.queue.digest.job_digest import INTERRUPTED
 from tests.support import databases
 from tests.support.concurrency import (
     LEASE,

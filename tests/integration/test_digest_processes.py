@@ -14,15 +14,9 @@ import sqlalchemy as sa
 from dashboard.app.extensions import db
 from dashboard.auth.models import Role
 from dashboard.db import utcnow
-from dashboard.queue import (
-    JobDigest,
-    JobState,
-    QueueSettings,
-    RequestContext,
-    RequestType,
-    processes,
-)
-from dashboard.queue.models import DigestProcess, Job
+from dashboard.queue import JobDigest, JobState, QueueSettings, RequestContext, RequestType
+from dashboard.queue.digest import processes
+from dashboard.queue.jobs.models import DigestProcess, Job
 from tests.support.concurrency_types import TYPE_CODE
 from tests.support.factories import save_job
 from tests.support.processes import wait_until

@@ -20,8 +20,8 @@ from dashboard import create_app
 from dashboard.app.extensions import db
 from dashboard.db import utcnow
 from dashboard.queue import Job, JobRepository, JobState
-from dashboard.queue.engine_setup import engine_options, prepare_engine
-from dashboard.queue.models import Attempt, DigestProcess
+from dashboard.queue.database.engine_setup import engine_options, prepare_engine
+from dashboard.queue.jobs.models import Attempt, DigestProcess
 from tests.support import own_mariadb, own_postgres
 from tests.support.concurrency import assert_clean_exit, executed, recorded_job, running
 from tests.support.own_server import OwnServer, own_server

@@ -1,4 +1,4 @@
-"""The claim's rule has one definition (queue/due_jobs.py): each database's claim takes the
+"""The claim's rule has one definition (queue/store/due_jobs.py): each database's claim takes the
 jobs it says, and PostgreSQL's function is the text generated from it."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.app.extensions import db
-from dashboard.queue import claims, due_jobs, pauses
-from dashboard.queue.claims import Lease
-from dashboard.queue.dialect import for_connection
-from dashboard.queue.models import Job
-from dashboard.queue.states import DUE_STATES, UNFINISHED_STATES, JobState
+from dashboard.queue.jobs.models import Job
+from dashboard.queue.jobs.states import DUE_STATES, UNFINISHED_STATES, JobState
+from dashboard.queue.store import claims, due_jobs, pauses
+from dashboard.queue.store.claims import Lease
+from dashboard.queue.store.dialect import for_connection
 from tests.support.factories import save_job
 
 jobs = Job.__table__

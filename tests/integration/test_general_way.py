@@ -1,5 +1,5 @@
 """On PostgreSQL every step and save has one statement of its own; what takes the general
-way instead is logged and counted by reason (queue/general_way.py)."""
+way instead is logged and counted by reason (queue/database/general_way.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from dashboard.app.extensions import db
-from dashboard.queue import JobBuilder, JobDigest, JobRepository, QueueSettings, general_way
+from dashboard.queue import JobBuilder, JobDigest, JobRepository, QueueSettings
+from dashboard.queue.database import general_way
 from tests.support.factories import make_job, save_job
 
 pytestmark = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from dashboard.db import utcnow
 from dashboard.queue import Job, JobState, Request
-from dashboard.queue.models import Attempt
-from dashboard.queue.states import RequestState
+from dashboard.queue.jobs.models import Attempt
+from dashboard.queue.jobs.states import RequestState
 from tests.support.call_server import CallServer
 from tests.support.concurrency import save
 from tests.support.factories import make_job

@@ -6,7 +6,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from dashboard.app.extensions import db
-from dashboard.queue.models import schema_comparison_filter
+from dashboard.queue.jobs.models import schema_comparison_filter
 
 
 def schema_differences():

@@ -11,9 +11,10 @@ import tests.support.limited_types  # noqa: F401  (types of a connector of their
 from dashboard import audit
 from dashboard.actions import pauses as pause_actions
 from dashboard.queries import overview
-from dashboard.queue import JobDigest, JobRepository, JobState, QueueSettings, pauses
-from dashboard.queue.claims import Lease, NotRunnable, claim_one, new_worker_id
-from dashboard.queue.engine_setup import is_postgresql
+from dashboard.queue import JobDigest, JobRepository, JobState, QueueSettings
+from dashboard.queue.database.engine_setup import is_postgresql
+from dashboard.queue.store import pauses
+from dashboard.queue.store.claims import Lease, NotRunnable, claim_one, new_worker_id
 from tests.support.factories import save_job
 
 
@@ -127,7 +128,7 @@ def test_on_postgresql_a_resume_wakes_the_loop_workers(session, clock, db_url):
         pytest.skip("PostgreSQL's notifications only (the other databases' workers poll)")
     import psycopg
 
-    from dashboard.queue.wakeup import CHANNEL
+    from dashboard.queue.database.wakeup import CHANNEL
 
     pause(session, clock, "type", "test_echo")
     url = sa.make_url(db_url).set(drivername="postgresql")

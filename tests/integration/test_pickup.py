@@ -14,9 +14,10 @@ import sqlalchemy as sa
 
 from dashboard.auth.roles import Role
 from dashboard.db import utcnow
-from dashboard.queue import DigestRun, Job, JobRepository, JobState, actions
-from dashboard.queue.digest import INTERRUPTED
-from dashboard.queue.models import DigestProcess
+from dashboard.queue import DigestRun, Job, JobRepository, JobState
+from dashboard.queue.digest.job_digest import INTERRUPTED
+from dashboard.queue.jobs.models import DigestProcess
+from dashboard.queue.operations import actions
 from tests.support.concurrency import (
     assert_clean_exit,
     executed,

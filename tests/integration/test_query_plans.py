@@ -26,7 +26,7 @@ from dashboard.queries import errors, types, waiting
 from dashboard.queries.filters import JobFilter, parse_filter
 from dashboard.queries.jobs import conditions, list_query
 from dashboard.queries.ordering import COUNT_CAP, SORTS, capped_count, parse_cursor
-from dashboard.queue import claims, dialect
+from dashboard.queue.store import claims, dialect
 from tests.support import plans
 from tests.support.apps import database_url, module_app
 from tests.support.clock import T0

@@ -5,18 +5,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from dashboard.queue import (
-    Attempt,
-    DigestRun,
-    FailureAlert,
-    Job,
-    JobDigest,
-    JobState,
-    Request,
-    actions,
-    retention,
-)
-from dashboard.queue.models import AttemptHour
+from dashboard.queue import Attempt, DigestRun, FailureAlert, Job, JobDigest, JobState, Request
+from dashboard.queue.jobs.models import AttemptHour
+from dashboard.queue.operations import actions, retention
 from tests.support.factories import save_job
 
 DAYS_30 = timedelta(days=30)

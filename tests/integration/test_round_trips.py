@@ -106,7 +106,7 @@ def test_on_postgresql_a_statement_that_fails_on_the_driver_leaves_its_cursor_us
     # connection runs, and the error came out as SQLAlchemy's.
     if kind() != "postgresql":
         pytest.skip("PostgreSQL's driver path")
-    from dashboard.queue.driver_path import DriverStatement
+    from dashboard.queue.database.driver_path import DriverStatement
 
     engine = sa.create_engine(db.engine.url, pool_size=1, max_overflow=0)
     number = DriverStatement(sa.select(sa.cast(sa.bindparam("text", type_=sa.Text),

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from dashboard.app.extensions import db
 from dashboard.queue import Job, JobDigest, JobState, QueueSettings
-from dashboard.queue.recurring import ScheduleState, enqueue_due, parse
-from dashboard.queue.schedules import status
+from dashboard.queue.operations.recurring import ScheduleState, enqueue_due, parse
+from dashboard.queue.operations.schedules import status
 
 HOURLY = {"name": "hourly-sync", "cron": "0 * * * *", "relation_id": "sync",
           "requests": [{"type_code": "test_echo", "payload": {"scope": "all"}}]}

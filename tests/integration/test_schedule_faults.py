@@ -10,9 +10,9 @@ import logging
 import sqlalchemy as sa
 
 from dashboard.queue import JobDigest, JobState, QueueSettings
-from dashboard.queue.models import Job
-from dashboard.queue.recurring import Entry, ScheduledRequest, ScheduleState, enqueue_due
-from dashboard.queue.schedules import enqueue_now, set_disabled, status
+from dashboard.queue.jobs.models import Job
+from dashboard.queue.operations.recurring import Entry, ScheduledRequest, ScheduleState, enqueue_due
+from dashboard.queue.operations.schedules import enqueue_now, set_disabled, status
 from tests.integration.test_schedule import at, entries, scheduled_jobs
 from tests.support.factories import save_job
 

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dashboard.app.extensions import db
-from dashboard.queue import Job, JobBuilder, JobDigest, JobRepository, JobState, Request, actions
-from dashboard.queue.digest import QueueSettings
+from dashboard.queue import Job, JobBuilder, JobDigest, JobRepository, JobState, Request
+from dashboard.queue.digest.job_digest import QueueSettings
+from dashboard.queue.operations import actions
 from tests.support.factories import make_job
 
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from dashboard.app.extensions import db
-from dashboard.queue.masking import MASK
+from dashboard.queue.jobs.masking import MASK
 
 
 def test_upgrade_masks_the_stored_payloads_and_errors(app) -> None:

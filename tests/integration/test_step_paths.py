@@ -1,5 +1,5 @@
 """PostgreSQL's one-statement step and the general way's statements change the same rows
-the same way: both take their guards and values from queue/guards.py.
+the same way: both take their guards and values from queue/store/guards.py.
 
 Each case runs on the same seeded rows twice, once each way, in a transaction rolled back
 after its rows are read.
@@ -14,11 +14,11 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.app.extensions import db
-from dashboard.queue.claims import Lease
-from dashboard.queue.dialect import POSTGRESQL
-from dashboard.queue.models import Attempt, Job, Request
-from dashboard.queue.states import JobState, RequestState
-from dashboard.queue.writes import Executed, Pending, Writer
+from dashboard.queue.jobs.models import Attempt, Job, Request
+from dashboard.queue.jobs.states import JobState, RequestState
+from dashboard.queue.store.claims import Lease
+from dashboard.queue.store.dialect import POSTGRESQL
+from dashboard.queue.store.writes import Executed, Pending, Writer
 from tests.support.clock import T0
 from tests.support.factories import save_job
 

@@ -14,7 +14,7 @@ from dashboard.app.extensions import db
 from dashboard.queries.filters import JobFilter
 from dashboard.queries.jobs import conditions
 from dashboard.queries.ordering import capped_count
-from dashboard.queue.models import Job
+from dashboard.queue.jobs.models import Job
 from tests.support import plans
 from tests.support.clock import T0
 

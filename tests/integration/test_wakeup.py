@@ -1,4 +1,4 @@
-"""What a ``--loop`` worker waits on between runs (queue/wakeup.py), in this process:
+"""What a ``--loop`` worker waits on between runs (queue/database/wakeup.py), in this process:
 the poll of SQLite and MariaDB (one statement, one index probe, fast after work and
 backing off when idle), PostgreSQL's notifications (which saves and updates send one),
 and the next due time."""
@@ -14,8 +14,10 @@ import sqlalchemy as sa
 
 from dashboard.app.extensions import db
 from dashboard.db import utcnow
-from dashboard.queue import JobDigest, JobRepository, actions, wakeup
-from dashboard.queue.settings import QueueSettings
+from dashboard.queue import JobDigest, JobRepository
+from dashboard.queue.database import wakeup
+from dashboard.queue.jobs.settings import QueueSettings
+from dashboard.queue.operations import actions
 from tests.support.factories import make_job
 
 

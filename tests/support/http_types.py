@@ -14,7 +14,7 @@ import urllib.request
 from typing import Any
 
 from dashboard.queue import Connector, RequestContext, RequestType
-from dashboard.queue.limits import current_turn
+from dashboard.queue.digest.limits import current_turn
 
 TYPE_CODE = "http_call"
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from dashboard.queue import Job, JobState, Request
-from dashboard.queue.states import RequestState
+from dashboard.queue.jobs.states import RequestState
 
 
 def mark_running(session, job: Job, started_at: datetime) -> None:

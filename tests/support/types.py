@@ -98,8 +98,8 @@ class Interferes(RequestType):
 
         from sqlalchemy.orm import Session
 
-        from dashboard.queue import actions
-        from dashboard.queue.models import Job
+        from dashboard.queue.jobs.models import Job
+        from dashboard.queue.operations import actions
 
         job_id = payload.get("job", context.job.id)
         connect_args = {"timeout": 2} if payload["url"].startswith("sqlite") else {}

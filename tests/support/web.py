@@ -12,7 +12,7 @@ from dashboard.app.extensions import db
 from dashboard.auth import sessions
 from dashboard.auth.models import Role, User
 from dashboard.queue import JobDigest, QueueSettings
-from dashboard.queue.settings import clock
+from dashboard.queue.jobs.settings import clock
 
 PASSWORD = "correct horse"
 #: A cheap hash: the tests log in often, and the real one (scrypt) is slow on purpose.

@@ -3,10 +3,11 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from dashboard.queue import JobBuilder, request_builder
-from dashboard.queue.models import Job, Request
-from dashboard.queue.payload import canonical
-from dashboard.queue.states import RequestState
+from dashboard.queue import JobBuilder
+from dashboard.queue.jobs import request_builder
+from dashboard.queue.jobs.models import Job, Request
+from dashboard.queue.jobs.payload import canonical
+from dashboard.queue.jobs.states import RequestState
 
 
 def build(*requests, **job):

@@ -1,7 +1,7 @@
 import pytest
 
 from dashboard.app.config import ConfigError, database_url, from_environment
-from dashboard.queue.engine_setup import engine_options
+from dashboard.queue.database.engine_setup import engine_options
 
 
 def test_defaults(tmp_path):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from dashboard.queue.cron_words import describe
+from dashboard.queue.operations.cron_words import describe
 
 
 @pytest.mark.parametrize(("cron", "words"), [

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from dashboard.queue import JobBuilder
-from dashboard.queue.masking import Masker
-from dashboard.queue.payload import MAX_DEPTH, dump_json, shape
+from dashboard.queue.jobs.masking import Masker
+from dashboard.queue.jobs.payload import MAX_DEPTH, dump_json, shape
 
 
 def nested(levels: int) -> list:

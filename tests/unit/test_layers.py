@@ -30,7 +30,7 @@ def web_modules(loaded: set[str]) -> set[str]:
 
 def test_importing_the_queue_core_does_not_load_the_web():
     loaded = modules_loaded_by("import dashboard.queue")
-    assert "dashboard.queue.digest" in loaded
+    assert "dashboard.queue.digest.job_digest" in loaded
     assert web_modules(loaded) == set()
 
 
@@ -49,25 +49,95 @@ def test_a_job_builds_its_requests_without_the_web():
     assert web_modules(loaded) == set()
 
 
-def queue_imports(path: Path) -> set[str]:
-    """The queue modules ``path`` imports, inside functions and type-only imports too: a
-    cycle that holds only for the type checker still ties the two modules together."""
+#: The parts of the queue core, each a subpackage of dashboard/queue, from the ground up
+#: (docs/architecture.md): a part imports only parts before it in this list.
+QUEUE_PARTS = ("jobs", "database", "store", "operations", "digest")
+#: Modules of dashboard/queue itself: the public API's face and the demo types, which
+#: users name in QUEUE_TYPES (``dashboard.queue.demo``).
+QUEUE_TOP = {"__init__", "demo"}
+
+
+def queue_modules() -> dict[str, Path]:
+    """Every module of the core by its name under dashboard.queue (``store.claims``)."""
+    folder = Path(dashboard.queue.__file__).parent
+    return {".".join(path.relative_to(folder).with_suffix("").parts): path
+            for path in folder.rglob("*.py")}
+
+
+def queue_imports(name: str, path: Path, modules: set[str]) -> set[str]:
+    """The queue modules ``name`` imports (names under dashboard.queue, as in
+    ``queue_modules``), inside functions and type-only imports too: a cycle that holds only
+    for the type checker still ties the two modules together."""
+    package = name.split(".")[:-1]
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            found.update([node.module] if node.module else [a.name for a in node.names])
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        module = node.module or ""
+        if node.level:
+            stem = package[:len(package) - node.level + 1] + (module.split(".") if module else [])
+        elif module == "dashboard.queue" or module.startswith("dashboard.queue."):
+            stem = module.split(".")[2:]
+        else:
+            continue
+        for alias in node.names:
+            # ``from .store import claims`` names a module; ``from . import JobBuilder``, a
+            # name of the package's face.
+            for target in (".".join([*stem, alias.name]), ".".join(stem),
+                           ".".join([*stem, "__init__"])):
+                if target in modules:
+                    found.add(target)
+                    break
+    found.discard(name)
     return found
 
 
+def queue_graph() -> dict[str, set[str]]:
+    modules = queue_modules()
+    return {name: queue_imports(name, path, set(modules)) for name, path in modules.items()
+            if name != "__init__"}
+
+
 def test_the_queue_modules_import_one_another_without_a_cycle():
-    folder = Path(dashboard.queue.__file__).parent
-    graph = {path.stem: queue_imports(path) for path in folder.glob("*.py")
-             if path.stem != "__init__"}
-    assert "models" in graph["builder"]
+    graph = queue_graph()
+    assert "jobs.models" in graph["jobs.builder"]
     try:
         tuple(TopologicalSorter(graph).static_order())
     except CycleError as error:
         raise AssertionError(f"import cycle: {' -> '.join(error.args[1])}") from None
+
+
+def part_of(module: str) -> str | None:
+    return module.split(".")[0] if "." in module else None
+
+
+def test_every_queue_module_is_in_a_part():
+    loose = {name for name in queue_modules() if part_of(name) is None} - QUEUE_TOP
+    assert loose == set()
+    assert {part_of(name) for name in queue_modules()} - {None} == set(QUEUE_PARTS)
+
+
+def test_the_queue_parts_import_downwards_only():
+    """A part imports only the parts under it: no two parts import each other, even
+    through a third, and none imports the package's face or the demo."""
+    graph = queue_graph()
+    parts: dict[str, set[str]] = {part: set() for part in QUEUE_PARTS}
+    for module, imported in graph.items():
+        part = part_of(module)
+        if part is None:
+            continue
+        for target in imported:
+            assert part_of(target) is not None, f"{module} imports {target}"
+            if part_of(target) != part:
+                parts[part].add(str(part_of(target)))
+    try:
+        tuple(TopologicalSorter(parts).static_order())
+    except CycleError as error:
+        raise AssertionError(f"parts in a cycle: {' -> '.join(error.args[1])}") from None
+    for n, part in enumerate(QUEUE_PARTS):
+        assert parts[part] <= set(QUEUE_PARTS[:n]), f"{part} imports {parts[part]}"
+    # The ground floor imports no other part.
+    assert parts["jobs"] == set()
 
 
 def package_imports() -> dict[str, set[str]]:

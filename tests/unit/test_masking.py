@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from dashboard.queue.masking import MASK, Masker, mask
-from dashboard.queue.payload import dump_json
+from dashboard.queue.jobs.masking import MASK, Masker, mask
+from dashboard.queue.jobs.payload import dump_json
 
 
 @pytest.mark.parametrize(("payload", "shown"), [
@@ -89,7 +89,7 @@ def test_secrets_are_the_values_under_secret_keys_at_any_depth():
     ("nothing secret", "nothing secret"),
 ])
 def test_hide_replaces_every_spelling_of_a_secret(text, shown):
-    from dashboard.queue.masking import hide
+    from dashboard.queue.jobs.masking import hide
 
     assert hide(text, {"pw-123", "pw\x01x", 'say "hi"'}) == shown
 
@@ -124,7 +124,7 @@ def test_a_dumped_payload_without_a_secret_key_is_its_own_search_copy():
 def test_the_request_types_logger_hides_secrets(caplog):
     import logging
 
-    from dashboard.queue.masking import HidingLogger
+    from dashboard.queue.jobs.masking import HidingLogger
 
     logger = HidingLogger(logging.getLogger("dashboard.connector.test"), frozenset({"pw-123"}))
     with caplog.at_level(logging.INFO, logger="dashboard.connector.test"):

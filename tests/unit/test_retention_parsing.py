@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from dashboard.queue import JobState
-from dashboard.queue.retention import parse_age, parse_states
+from dashboard.queue.operations.retention import parse_age, parse_states
 
 
 @pytest.mark.parametrize(("text", "age"), [

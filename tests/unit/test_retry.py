@@ -2,7 +2,8 @@ from datetime import timedelta
 
 import pytest
 
-from dashboard.queue import RetryStrategy, retry
+from dashboard.queue import RetryStrategy
+from dashboard.queue.jobs import retry
 from tests.support.clock import T0
 
 HOUR = 3600

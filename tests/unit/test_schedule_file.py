@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dashboard.queue.recurring import MAX_CATCH_UP, ScheduleError, load, parse
+from dashboard.queue.operations.recurring import MAX_CATCH_UP, ScheduleError, load, parse
 
 KNOWN = {"reconcile", "sync"}.__contains__
 GOOD = {"name": "nightly", "cron": "0 3 * * *", "requests": [

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from dashboard.app.logs import JsonFormatter, PlainFormatter
-from dashboard.queue.terminal import printable, printable_json
+from dashboard.queue.jobs.terminal import printable, printable_json
 
 #: What a hostile payload or API answer puts in an error message.
 HOSTILE = [

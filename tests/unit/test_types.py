@@ -10,8 +10,8 @@ from dashboard.queue import (
     execute_direct,
     registry,
 )
-from dashboard.queue.engine_setup import UnsupportedDatabase, check_mysql_version
-from dashboard.queue.types import timeout_of
+from dashboard.queue.database.engine_setup import UnsupportedDatabase, check_mysql_version
+from dashboard.queue.jobs.types import timeout_of
 
 
 def test_defining_a_type_registers_it():

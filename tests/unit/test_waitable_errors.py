@@ -8,7 +8,7 @@ import pymysql
 import pytest
 import sqlalchemy as sa
 
-from dashboard.queue.connections import waitable
+from dashboard.queue.digest.connections import waitable
 
 MARIADB = sa.create_engine("mysql+pymysql://root@127.0.0.1:1/queue")
 POSTGRESQL = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:1/queue")

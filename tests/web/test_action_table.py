@@ -1,4 +1,4 @@
-"""The one table of actions (queue/actions.py ACTIONS) feeds the pages, the bulk forms,
+"""The one table of actions (queue/operations/actions.py ACTIONS) feeds the pages, the bulk forms,
 the API's description and ``flask jobs``: each says what the table says."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 
 from dashboard.api.openapi import SPEC
 from dashboard.queue import JobState
-from dashboard.queue.actions import ACTION_FUNCTIONS, ACTIONS, BULK, applicable
+from dashboard.queue.operations.actions import ACTION_FUNCTIONS, ACTIONS, BULK, applicable
 from tests.support.factories import save_job
 from tests.support.web import post, run_digest, text
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.queries import overview
-from dashboard.queue.models import ConnectorCall, ConnectorRow, Job
+from dashboard.queue.jobs.models import ConnectorCall, ConnectorRow, Job
 from tests.support.factories import save_job
 from tests.support.limited_types import ONE_SLOT, THREE_SLOTS
 from tests.support.web import text

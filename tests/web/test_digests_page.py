@@ -9,9 +9,10 @@ from datetime import timedelta
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from dashboard.queue import DigestRun, JobState, db_clock
-from dashboard.queue.models import DigestProcess
-from dashboard.queue.states import RequestState
+from dashboard.queue import DigestRun, JobState
+from dashboard.queue.digest import db_clock
+from dashboard.queue.jobs.models import DigestProcess
+from dashboard.queue.jobs.states import RequestState
 from tests.support.factories import save_job
 from tests.support.web import run_digest, text
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.queue import JobRepository, JobState
-from dashboard.queue.models import Job
+from dashboard.queue.jobs.models import Job
 from tests.support.factories import make_job, save_job
 from tests.support.web import text
 

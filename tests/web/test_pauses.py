@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from dashboard.queue import pauses
+from dashboard.queue.store import pauses
 from tests.support.api import audit_rows
 from tests.support.factories import save_job
 from tests.support.web import post, run_digest, text

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from dashboard.api import tokens
 from dashboard.audit import AuditEntry
 from dashboard.queue import Job, JobState
-from dashboard.queue.models import Request
+from dashboard.queue.jobs.models import Request
 from tests.support.factories import save_job
 from tests.support.web import post, run_digest, text
 

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from dashboard.audit.models import AuditEntry
 from dashboard.queue import QueueSettings
-from dashboard.queue.models import Job
-from dashboard.queue.recurring import enqueue_due
+from dashboard.queue.jobs.models import Job
+from dashboard.queue.operations.recurring import enqueue_due
 from tests.integration.test_schedule import at, entries
 from tests.integration.test_schedule_faults import NEVER
 from tests.support.web import post

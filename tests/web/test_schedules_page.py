@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from dashboard.auth.models import Role
 from dashboard.queue import QueueSettings
-from dashboard.queue.recurring import enqueue_due
+from dashboard.queue.operations.recurring import enqueue_due
 from tests.integration.test_schedule import at, entries
 from tests.support.web import add_user, log_in
 

@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.api import tokens
-from dashboard.queue.masking import MASK
-from dashboard.queue.models import Attempt, FailureAlert, Request
+from dashboard.queue.jobs.masking import MASK
+from dashboard.queue.jobs.models import Attempt, FailureAlert, Request
 from dashboard.web.templating import SHOWN_MASK
 from tests.support.alerting import mail_config
 from tests.support.alerting import run_digest as run_digest_with_alerts

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from dashboard.queries import minutes
 from dashboard.queue import JobState, RequestState
-from dashboard.queue.models import Attempt, Job, Request
+from dashboard.queue.jobs.models import Attempt, Job, Request
 from tests.support.clock import T0
 from tests.support.factories import save_job
 from tests.support.web import text

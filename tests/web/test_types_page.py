@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from dashboard.app.extensions import db
 from dashboard.queries import types
-from dashboard.queue import pauses
-from dashboard.queue.models import Attempt
+from dashboard.queue.jobs.models import Attempt
+from dashboard.queue.store import pauses
 from tests.support.factories import save_job
 from tests.support.plans import sent_statement
 from tests.support.statements import sent_statements

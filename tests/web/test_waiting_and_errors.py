@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from dashboard.app.extensions import db
 from dashboard.queries import errors, waiting
 from dashboard.queue import Job, JobState
-from dashboard.queue.masking import MASK
+from dashboard.queue.jobs.masking import MASK
 from tests.support.factories import save_job
 from tests.support.plans import sent_statement
 from tests.support.statements import sent_statements

@@ -21,7 +21,7 @@ from dashboard.api import tokens
 from dashboard.audit import AuditEntry
 from dashboard.auth.models import LoginFailure, User
 from dashboard.queue import Job
-from dashboard.queue.models import AttemptHour, Request
+from dashboard.queue.jobs.models import AttemptHour, Request
 from tests.support.factories import save_job
 from tests.support.web import PASSWORD, csrf_token
 

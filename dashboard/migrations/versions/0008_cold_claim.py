@@ -12,7 +12,7 @@ around). ``ROWS 10`` (a batch, not the default guess of 1,000 rows) lets the sta
 that leases the jobs and reads their requests reach them by key: with 1,000, on a table
 without statistics, it read all of jobs and of requests to join them. The states are
 written out as ``ix_jobs_due`` says them, for the same reason as
-in ``dashboard/queue/claims.py``.
+in ``dashboard/queue/store/claims.py``.
 
 Revision ID: 0008
 Revises: 0005

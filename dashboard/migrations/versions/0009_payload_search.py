@@ -17,8 +17,8 @@ from alembic import op
 from flask import current_app
 from sqlalchemy.dialects import mysql
 
-from dashboard.queue import search_copy
-from dashboard.queue.masking import Masker
+from dashboard.queue.jobs import search_copy
+from dashboard.queue.jobs.masking import Masker
 
 # revision identifiers, used by Alembic.
 revision = '0009'

@@ -8,7 +8,7 @@ digest giving a job back, a retry scheduled). PostgreSQL delivers it on commit, 
 then: a listening digest claims what the saving transaction wrote. The insert trigger
 runs once a statement, so a save of 1,000 jobs sends one notification; the update
 trigger's WHEN is checked without calling the function, so a claim, a lease renewal or
-an outcome that ends a job sends none. See ``dashboard/queue/wakeup.py``.
+an outcome that ends a job sends none. See ``dashboard/queue/database/wakeup.py``.
 
 ``digest_processes`` gains what the Digests page shows of a live digest, and what a
 digest starting on the same host needs to tell that a process of an earlier row is gone.
@@ -26,7 +26,7 @@ down_revision = '0020'
 branch_labels = None
 depends_on = None
 
-#: The channel; the same name as ``dashboard.queue.wakeup.CHANNEL``.
+#: The channel; the same name as ``dashboard.queue.database.wakeup.CHANNEL``.
 FUNCTION = """
 CREATE OR REPLACE FUNCTION queue_jobs_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -45,7 +45,7 @@ AS $$
 $$
 """
 
-#: The condition as dashboard/queue/pauses.py's HELD_SQL says it at this revision.
+#: The condition as dashboard/queue/store/pauses.py's HELD_SQL says it at this revision.
 HELD_SQL = (
     "EXISTS (SELECT 1 FROM paused_types) AND EXISTS ("
     "SELECT 1 FROM requests JOIN paused_types "

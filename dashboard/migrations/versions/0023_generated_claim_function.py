@@ -1,5 +1,5 @@
 """lock_due_jobs from the one definition of the claim: the function's text as
-dashboard/queue/due_jobs.py generates it at this revision
+dashboard/queue/store/due_jobs.py generates it at this revision
 
 The relation rule, the due states, the paused types' check and the claim's order were
 written by hand in this function (migrations 0008, 0010, 0022) and again in SQLite's
