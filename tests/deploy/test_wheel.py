@@ -72,7 +72,10 @@ def test_the_wheel_and_the_sdist_hold_the_whole_package(installed):
     for needed in ("dashboard/templates/auth/login.html", "dashboard/static/dashboard.css",
                    "dashboard/migrations/env.py", "dashboard/migrations/alembic.ini",
                    "dashboard/migrations/versions/0001_queue_core.py",
-                   "dashboard/gunicorn_conf.py"):
+                   "dashboard/gunicorn_conf.py",
+                   # The queue core's parts, each a subpackage.
+                   *(f"dashboard/queue/{part}/__init__.py"
+                     for part in ("jobs", "database", "store", "operations", "digest"))):
         assert needed in in_wheel, needed
     with tarfile.open(installed.sdist) as sdist:
         in_sdist = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}

@@ -1,4 +1,5 @@
-"""The queue core loads without the web: the CLI, a worker and user code import it alone."""
+"""The queue core loads without the web: the CLI, a worker and user code import it alone.
+Its parts, and dashboard's packages, import downwards only."""
 
 from __future__ import annotations
 
