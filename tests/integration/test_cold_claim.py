@@ -208,8 +208,10 @@ def test_the_claim_statement_reads_a_few_pages(burst, writes) -> None:
         "lock_due_jobs")
     with db.engine.connect() as connection:
         plan = plans.explain_statement(connection, statement, parameters)
-    # The lease's writes and the requests' reads come on top of the locking read's pages.
-    assert plans.buffers(plan) <= 2 * MAX_BUFFERS, plans.describe(plan)
+    # The lease's writes and the requests' reads come on top of the locking read's pages:
+    # 140 to 148 when the module runs alone, up to 296 seen within the whole suite, against
+    # thousands for a walk of the backlog (its jobs and their requests).
+    assert plans.buffers(plan) <= 3 * MAX_BUFFERS, plans.describe(plan)
 
 
 @pytest.mark.parametrize("db_url", ["mariadb"], indirect=True)
