@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..queue.database import is_postgresql
+from ..queue.engine_setup import is_postgresql
 from ..queue.models import Job, Request
 from ..queue.states import JobState, RequestState
 from .filters import MAX_ERROR_LENGTH
