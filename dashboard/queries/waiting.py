@@ -80,7 +80,12 @@ def _postgresql(element: _per_database, compiler: sa.sql.compiler.SQLCompiler,
 def _held_back() -> sa.ColumnElement[bool]:
     """An earlier unfinished job of its relation holds the (waiting) job back: the
     relation rule job by job, or on PostgreSQL as "has a relation and is not its first"
-    (an anti-join with the firsts, hashed once, never a probe a job)."""
+    (an anti-join with the firsts, hashed once, never a probe a job). A join, which the
+    planner may also run as a nested loop that computes the firsts again for each job:
+    it does so only when it expects a handful of waiting jobs (with 20 of them in
+    tests/integration/test_waiting_reads.py); statistics far older than the backlog
+    could mislead it so (tests/integration/test_query_plans.py checks the plans with
+    statistics and without)."""
     firsts = first_of_relations().subquery("firsts")
     return _per_database(
         blocker(jobs),
