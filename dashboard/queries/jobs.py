@@ -190,11 +190,12 @@ def list_jobs(session: Session, found: JobFilter, *, before: int | None = None,
 
 def list_query(found: JobFilter, *, before: int | None = None,
                limit: int = PAGE_SIZE, sort: Sort = SORTS["created"],
-               cursor: Cursor | None = None) -> sa.Select:
-    """The list's main query, for EXPLAIN in the benchmark and the query-plan tests."""
+               cursor: Cursor | None = None, now: datetime | None = None) -> sa.Select:
+    """The list's main query, for EXPLAIN in the benchmark and the query-plan tests
+    (``waiting`` read at ``now``, default the queue's clock)."""
     if before is not None:
         cursor = Cursor(None, before)
-    query = sa.select(jobs.c.id).where(*conditions(found))
+    query = sa.select(jobs.c.id).where(*conditions(found, now))
     return ordered(query, sort, cursor).limit(limit + 1)
 
 

@@ -359,3 +359,54 @@ def test_the_types_page_walks_the_newest_attempts_and_stops(backlog) -> None:
     assert "ix_attempts_finished_at" in json.dumps(plan), shown
     assert not [n for n in plan_nodes(plan) if "Sort" in n["Node Type"]
                 or (n["Node Type"] == "Seq Scan" and n.get("Relation Name") == "attempts")], shown
+
+
+def without_statistics(connection: sa.Connection) -> None:
+    """The jobs table as right after a bulk load, until the transaction ends: no column
+    statistics, no page known all-visible (autovacuum has not come by yet)."""
+    connection.exec_driver_sql(
+        "DELETE FROM pg_statistic WHERE starelid = 'jobs'::regclass")
+    connection.exec_driver_sql(
+        "UPDATE pg_class SET relallvisible = 0 WHERE oid = 'jobs'::regclass")
+
+
+@pytest.mark.parametrize("kind", ["due", "blocked"])
+@pytest.mark.parametrize("statistics", ["analyzed", "none"])
+def test_due_and_blocked_ask_the_relation_rule_of_the_whole_set_once(
+        backlog, kind, statistics) -> None:
+    """The page of due or blocked jobs and its count read the unfinished jobs of the
+    relations once (ix_jobs_unfinished_relation, or ix_jobs_state_id before any ANALYZE)
+    and the jobs whose time has come once, never a probe a job (which walked every blocked
+    job before the first due one: 2 s at a million jobs), never the whole table, with
+    statistics or without."""
+    found = parse_filter({"waiting": [kind]})
+    where = conditions(found, T0)
+    for run, marker in ((lambda c: c.execute(list_query(found, now=T0)).all(), "ORDER BY"),
+                        (lambda c: capped_count(c, where), "count(")):
+        statement, parameters = sent_statement(run, marker)
+        with db.engine.connect() as connection:
+            come, unfinished = connection.execute(sa.text(
+                "SELECT count(*) FILTER (WHERE state IN ('pending', 'retrying') "
+                "AND next_attempt_at <= :t0), count(*) FILTER (WHERE relation_id IS NOT "
+                "NULL AND state IN ('pending', 'running', 'retrying', 'paused', 'failed')) "
+                "FROM jobs"), {"t0": T0.replace(tzinfo=None)}).one()
+            if statistics == "none":
+                without_statistics(connection)
+            text = connection.exec_driver_sql(
+                f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters).scalar()
+            connection.rollback()
+        plan = (json.loads(text) if isinstance(text, str) else text)[0]["Plan"]
+        nodes = plan_nodes(plan)
+        shown = json.dumps(plan, indent=1)[:5000]
+        assert_indexed(plan, f"waiting={kind}, {statistics}")
+        # Once: in each of the parallel workers at most, never again for every job.
+        workers = 1 + max((n.get("Workers Launched", 0) for n in nodes), default=0)
+        probes = [n for n in nodes if n["Actual Loops"] > workers and (
+            n.get("Index Name") in ("ix_jobs_unfinished_relation", "ix_jobs_relation")
+            or (n["Node Type"] == "Aggregate" and n is not plan))]
+        assert not probes, f"the relation rule asked job by job:\n{shown}"
+        # Each job whose time has come, and each unfinished job of a relation, read a
+        # few times at most (the firsts of the relations may be looked up by id).
+        read = plans.rows_read(plan)
+        assert read <= 3 * (come + unfinished) < 3 * BACKLOG, f"{read} rows read\n{shown}"
+        assert plan["Node Type"] in ("Limit", "Aggregate"), shown

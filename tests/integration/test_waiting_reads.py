@@ -68,6 +68,8 @@ def test_a_waiting_count_reads_no_finished_job_of_the_relation(long_relation, db
             return
         statement, parameters = plans.sent_statement(count(kind), "count(")
         plan = plans.explain_statement(connection, statement, parameters)
-    # Every row of jobs read, over all the loops: the waiting ones and one probe each.
-    assert plans.rows_read(plan) <= 3 * WAITING, plans.describe(plan)
+    # Every row of jobs read, over all the loops: the waiting ones, and the relation's
+    # unfinished ones (PostgreSQL finds the first of each relation among them; with this
+    # few it may do so again for each waiting job), never its 3,000 finished ones.
+    assert plans.rows_read(plan) <= (WAITING + 1) ** 2 < HISTORY, plans.describe(plan)
     assert "ix_jobs_unfinished_relation" in plans.describe(plan)
