@@ -24,10 +24,9 @@ from tests.support.http_types import RATE_20
 CALLS = 120
 #: From a call's sending to its arrival at the server, at most (127.0.0.1).
 TRANSPORT = 0.01
-#: How much a call's reported lateness may fall short: a digest knows its turn from a read
-#: of the database's clock, timed when the answer is back (the way back, a few milliseconds
-#: on a loaded host), and SQLite's clock counts whole milliseconds.
-TURN_READ = 0.05
+#: SQLite's clock counts whole milliseconds: a turn read off it may be off by one, at
+#: either end of the run.
+CLOCK_STEP = 0.002
 
 
 def busiest_second(starts: list[float]) -> int:
@@ -52,12 +51,12 @@ def test_three_digests_keep_the_rate_in_every_sliding_second(session, digests):
     assert job_states(session) == {JobState.COMPLETED: CALLS}
     rate = RATE_20.rate_limit
     most = busiest_second(starts)
-    # Sent late by at most D (reported by each call), plus 10 ms from sending to arriving.
-    delay = max(call.late for call in server.calls) + TRANSPORT
+    # Sent late by at most D (each call reports its most: the turn may have begun up to the
+    # time its read took before the digest knew it), plus 10 ms from sending to arriving.
+    delay = max(call.late for call in server.calls) + TRANSPORT + CLOCK_STEP
     print(f"busiest sliding second: {most} calls at rate_limit {rate:g}; longest delay "
           f"after a turn {delay * 1000:.0f} ms; {CALLS} calls in "
           f"{max(starts) - min(starts):.2f}s")
     assert most <= rate + 1 + math.ceil(rate * delay)
     # The calls were held to the rate: 120 calls at 20 a second take their 6 seconds.
-    # (Unlimited, the 3 digests at 8 in flight would send them all in well under a second.)
-    assert max(starts) - min(starts) >= (CALLS - 1) / rate - delay - TURN_READ
+    assert max(starts) - min(starts) >= (CALLS - 1) / rate - delay

@@ -25,7 +25,9 @@ class HttpCall(RequestType):
     def execute(self, payload: Any, context: RequestContext) -> Any:
         assert context.job is not None and context.request is not None  # in a digest
         turn = current_turn()
-        late = time.monotonic() - turn.starts_at if turn is not None else 0.0
+        # At most this late: the turn may have begun up to its read's time before starts_at.
+        late = (time.monotonic() - turn.starts_at + turn.read_took
+                if turn is not None else 0.0)
         query = (f"job={context.job.id}&request={context.request.id}&pid={os.getpid()}"
                  f"&hold={1 if payload.get('hold') else 0}&late={late:.6f}")
         with urllib.request.urlopen(f"{payload['url']}?{query}", timeout=90) as answer:

@@ -117,6 +117,9 @@ class Turn:
     call_id: int
     #: When (``time.monotonic()``) the call may start, by the rate limit's turn.
     starts_at: float = 0.0
+    #: How long the read of the turn took: the database's clock was read somewhere in it,
+    #: so the turn began up to this much before ``starts_at`` (never after).
+    read_took: float = 0.0
 
 
 _turn: ContextVar[Turn | None] = ContextVar("connector_turn", default=None)
@@ -243,6 +246,7 @@ class ConnectorLimits:
         with _using(conn) as conn, conn.begin():
             statement = _TAKE[(rate is not None, connector.max_in_flight is not None)]
             taken = conn.execute(statement, params).rowcount == 1
+            asked_at = time.monotonic()
             ahead = conn.execute(_AHEAD, params).scalar_one()
             # From this read, not after the commit: its latency must not delay the turn.
             read_at = time.monotonic()
@@ -254,7 +258,8 @@ class ConnectorLimits:
             assert inserted is not None  # an INSERT of one row has its key
             call_id = inserted[0]
         # The turn starts one interval before the next call's.
-        return Turn(connector.name, call_id, read_at + ahead - interval), ahead
+        return Turn(connector.name, call_id, read_at + ahead - interval,
+                    read_at - asked_at), ahead
 
     def _register(self, source: Conn, connector: Connector, now: datetime) -> None:
         """Write the connector's row with its limits, once per digest (for the overview,
