@@ -85,6 +85,20 @@ def waitable(error: BaseException, engine: Any) -> bool:
         words in text for words in _WAITABLE)
 
 
+#: How many times a transaction the server ended to break a deadlock is done again.
+DEADLOCK_TRIES = 5
+
+
+def deadlocked(error: BaseException) -> bool:
+    """Whether the server ended this transaction to break a deadlock (PostgreSQL 40P01,
+    MariaDB 1213): it rolled the whole transaction back, so doing it again is safe."""
+    orig = getattr(error, "orig", None)
+    if getattr(orig, "sqlstate", None) == "40P01":
+        return True
+    args = getattr(orig, "args", None) or ()
+    return isinstance(error, sa.exc.OperationalError) and args[:1] == (1213,)
+
+
 def first_line(error: BaseException) -> str:
     text = str(getattr(error, "orig", None) or error).strip()
     return text.splitlines()[0] if text else type(error).__name__
@@ -141,10 +155,13 @@ class Connections:
         """``work(conn)`` on a borrowed connection; when the server refused or lost the
         connection, waited for and done again on another, for up to ``wait_seconds``.
         ``again(conn)``, if given, runs first on a retry: what it returns (not None)
-        stands for the work, which the lost connection may have committed already."""
+        stands for the work, which the lost connection may have committed already.
+        A transaction the server ended to break a deadlock is done again at once, up to
+        DEADLOCK_TRIES times (the server rolled it back whole)."""
         waited_since: float | None = None
         pause = FIRST_PAUSE
         retry = False
+        deadlocks = 0
         outer = not getattr(self._running, "on", False)
         self._running.on = True
         try:
@@ -157,6 +174,11 @@ class Connections:
                                 return found
                         return work(conn)
                 except sa.exc.DBAPIError as error:
+                    if deadlocked(error) and deadlocks < DEADLOCK_TRIES:
+                        deadlocks += 1
+                        log.info("a transaction ended by the database to break a deadlock "
+                                 "is done again (%d of %d)", deadlocks, DEADLOCK_TRIES)
+                        continue
                     if not waitable(error, self.engine):
                         raise
                     waited_since = self._wait(error, waited_since, pause)
