@@ -22,8 +22,10 @@ class Call:
     pid: int
     started: float
     finished: float | None = None
-    #: Seconds the call was sent after its connector turn (rate-limited types say so).
+    #: Seconds the call was sent after its connector turn, at most (rate-limited types say
+    #: so), and when (``time.time()``) it said so, just before sending.
     late: float = 0.0
+    sent: float = 0.0
 
 
 class CallServer:
@@ -39,7 +41,8 @@ class CallServer:
             def do_GET(self) -> None:
                 query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
                 call = Call(int(query["job"]), int(query["request"]), int(query["pid"]),
-                            time.time(), late=float(query.get("late", 0)))
+                            time.time(), late=float(query.get("late", 0)),
+                            sent=float(query.get("sent", 0)))
                 with server._lock:
                     server.calls.append(call)
                 if query.get("hold") == "1":

@@ -28,8 +28,9 @@ class HttpCall(RequestType):
         # At most this late: the turn may have begun up to its read's time before starts_at.
         late = (time.monotonic() - turn.starts_at + turn.read_took
                 if turn is not None else 0.0)
+        sent = time.time()
         query = (f"job={context.job.id}&request={context.request.id}&pid={os.getpid()}"
-                 f"&hold={1 if payload.get('hold') else 0}&late={late:.6f}")
+                 f"&hold={1 if payload.get('hold') else 0}&late={late:.6f}&sent={sent:.6f}")
         with urllib.request.urlopen(f"{payload['url']}?{query}", timeout=90) as answer:
             return json.load(answer)
 
