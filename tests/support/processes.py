@@ -24,7 +24,10 @@ def digest_env(url: str, **settings: Any) -> dict[str, str]:
                SECRET_KEY="processes-of-the-tests-" + "k" * 32,
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
                # Standard error then holds only what went wrong (and signal notices).
-               LOG_LEVEL="WARNING")
+               LOG_LEVEL="WARNING",
+               # A digest that overstays its wait is sent SIGABRT first: every thread's
+               # stack then goes to standard error, for the failure to show where it hung.
+               PYTHONFAULTHANDLER="1")
     env.update({name: str(value) for name, value in settings.items()})
     return env
 
@@ -66,8 +69,12 @@ class DigestProcess:
         try:
             return self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
+            self.popen.send_signal(signal.SIGABRT)  # its threads' stacks, to standard error
+            try:
+                self.popen.wait(5)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
             raise AssertionError(f"{self.name} still ran after {timeout}s\n{self.output}") from None
 
     @property
