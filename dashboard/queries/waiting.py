@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from ..queue.jobs.models import Job
 from ..queue.jobs.states import DUE_STATES, UNFINISHED_STATES
-from ..queue.store.due_jobs import blocker, states_in
+from ..queue.store.due_jobs import blocker, first_of_relations
 from .ordering import capped_count
 
 jobs = Job.__table__
@@ -44,17 +44,6 @@ def scheduled(now: datetime) -> sa.ColumnElement[bool]:
 
 def _time_has_come(now: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(jobs.c.state.in_(DUE_STATES), jobs.c.next_attempt_at <= now)
-
-
-def first_of_relations() -> sa.Select:
-    """The id of the first (oldest) unfinished job of each relation and source: the jobs
-    of a relation that nothing holds back. States written out, as the partial index
-    ``ix_jobs_unfinished_relation`` says them, which PostgreSQL then reads in order."""
-    unfinished = jobs.alias("unfinished")
-    return (sa.select(sa.func.min(unfinished.c.id))
-            .where(unfinished.c.relation_id.is_not(None),
-                   states_in(unfinished.c.state, UNFINISHED_STATES))
-            .group_by(unfinished.c.relation_id, unfinished.c.source_id))
 
 
 class _per_database(sa.sql.expression.FunctionElement):

@@ -52,6 +52,18 @@ def blocker(job: sa.TableClause | sa.Subquery) -> sa.Exists:
     return sa.exists().where(*holds_back(earlier, job))
 
 
+def first_of_relations() -> sa.Select:
+    """The id of the first (oldest) unfinished job of each relation and source: the jobs
+    of a relation that nothing holds back, by ``holds_back``'s rule asked of the whole set
+    at once (the dashboard's waiting lists on PostgreSQL). States written out, as the partial index
+    ``ix_jobs_unfinished_relation`` says them, which PostgreSQL then reads in order."""
+    unfinished = jobs.alias("unfinished")
+    return (sa.select(sa.func.min(unfinished.c.id))
+            .where(unfinished.c.relation_id.is_not(None),
+                   states_in(unfinished.c.state, UNFINISHED_STATES))
+            .group_by(unfinished.c.relation_id, unfinished.c.source_id))
+
+
 def unblocked(job: sa.TableClause) -> sa.ColumnElement[bool]:
     """No earlier job holds ``job`` back. Only a job in a relation is asked about an
     earlier one (asked for every job, the databases walked every earlier job)."""
