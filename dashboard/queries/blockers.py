@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..queue.jobs.models import Job, Request
 from ..queue.jobs.states import JobState, RequestState
+from ..queue.store.per_job import rows_of_jobs
 from .jobs import first_line, shown_state
 from .permanence import judge
 
@@ -44,12 +45,12 @@ def blockers(session: Session, blocked: Iterable[tuple[int, int | None]]) -> lis
                                .where(jobs.c.id.in_(found))):
         found[job.id].state = shown_state(job.state, job.next_attempt_at).value
     is_permanent = judge()
-    for row in session.execute(
-            sa.select(requests.c.job_id, requests.c.type_code, requests.c.state,
-                      requests.c.attempts, requests.c.last_error)
-            .where(requests.c.job_id.in_(found),
-                   requests.c.state.in_((RequestState.FAILED, RequestState.RETRYING)))
-            .order_by(requests.c.job_id, requests.c.position)):
+    for row in session.execute(rows_of_jobs(session, list(found), lambda match: sa.select(
+            requests.c.job_id, requests.c.position, requests.c.type_code, requests.c.state,
+            requests.c.attempts, requests.c.last_error,
+    ).where(match(requests.c.job_id),
+            requests.c.state.in_((RequestState.FAILED, RequestState.RETRYING))),
+            order_by=("job_id", "position"))):
         blocker = found[row.job_id]
         if blocker.reason is None:
             blocker.reason = first_line(row.last_error)

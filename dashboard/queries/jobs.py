@@ -22,6 +22,7 @@ from ..queue.jobs.states import DUE_STATES, JobState, RequestState
 from ..queue.jobs.types import registry
 from ..queue.store import pauses
 from ..queue.store.due_jobs import holds_back
+from ..queue.store.per_job import rows_of_jobs
 from . import errors, waiting
 from .filters import BadFilter, JobFilter, ShownState
 from .ordering import SORTS, Cursor, Sort, ordered
@@ -209,12 +210,10 @@ def _request_details(session: Session, ids: list[int], permanent: set[int]
         i: ([], None, None) for i in ids}
     if not ids:
         return details
-    rows = session.execute(
-        sa.select(requests.c.job_id, requests.c.type_code, requests.c.state,
-                  requests.c.last_error, requests.c.updated_at, requests.c.attempts)
-        .where(requests.c.job_id.in_(ids))
-        .order_by(requests.c.job_id, requests.c.position)
-    )
+    rows = session.execute(rows_of_jobs(session, ids, lambda match: sa.select(
+        requests.c.job_id, requests.c.position, requests.c.type_code, requests.c.state,
+        requests.c.last_error, requests.c.updated_at, requests.c.attempts,
+    ).where(match(requests.c.job_id)), order_by=("job_id", "position")))
     for row in rows:
         codes, error, failed_at = details[row.job_id]
         if row.type_code not in codes:
@@ -237,9 +236,9 @@ def _hide_secrets(session: Session,
     if not shown:
         return
     texts: dict[int, list[str | None]] = {job_id: [] for job_id in shown}
-    for row in session.execute(sa.select(requests.c.job_id, requests.c.payload,
-                                         requests.c.result)
-                               .where(requests.c.job_id.in_(shown))):
+    for row in session.execute(rows_of_jobs(session, shown, lambda match: sa.select(
+            requests.c.job_id, requests.c.payload, requests.c.result,
+    ).where(match(requests.c.job_id)))):
         texts[row.job_id] += [row.payload, row.result]
     masker = current().settings.masker
     for job_id in shown:
@@ -262,13 +261,15 @@ def _blockers(session: Session, ids: list[int]) -> dict[int, int]:
 def _attempt_counts(session: Session, ids: list[int]) -> dict[int, int]:
     if not ids:
         return {}
-    rows = session.execute(
-        sa.select(requests.c.job_id, sa.func.count(attempts.c.id))
-        .join(attempts, attempts.c.request_id == requests.c.id)
-        .where(requests.c.job_id.in_(ids))
-        .group_by(requests.c.job_id)
-    )
-    return {job_id: count for job_id, count in rows}
+    # Each request's attempts by key (a subquery a request): joined, on tables without
+    # statistics, PostgreSQL read all of attempts for each job.
+    tries = sa.select(sa.func.count()).where(attempts.c.request_id == requests.c.id)
+    counts: dict[int, int] = {}
+    for job_id, count in session.execute(rows_of_jobs(session, ids, lambda match: sa.select(
+            requests.c.job_id, tries.scalar_subquery().label("tries"),
+    ).where(match(requests.c.job_id)))):
+        counts[job_id] = counts.get(job_id, 0) + count
+    return counts
 
 
 def shown_reason(text: str) -> str:

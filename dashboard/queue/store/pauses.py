@@ -27,6 +27,7 @@ from ..database.wakeup import CHANNEL
 from ..jobs.models import Request
 from ..jobs.states import RequestState
 from ..jobs.types import MAX_CONNECTOR_NAME_LENGTH, MAX_TYPE_CODE_LENGTH, registry
+from .per_job import rows_of_jobs
 
 
 class PausedType(Base):
@@ -95,13 +96,16 @@ def holding(conn: sa.Connection | sa.orm.Session, job_ids: list[int]) -> dict[in
     if not job_ids:
         return {}
     requests = Request.__table__
-    rows = conn.execute(
-        sa.select(requests.c.job_id, requests.c.type_code)
-        .join(paused_types, paused_types.c.type_code == requests.c.type_code)
-        .where(requests.c.job_id.in_(job_ids),
-               requests.c.state.in_([s.value for s in UNFINISHED_REQUEST_STATES]))
-        .order_by(requests.c.job_id, requests.c.position.desc()))
-    return {job_id: type_code for job_id, type_code in rows}
+    rows = conn.execute(rows_of_jobs(conn, job_ids, lambda match: sa.select(
+        requests.c.job_id, requests.c.type_code, requests.c.position,
+    ).join(paused_types, paused_types.c.type_code == requests.c.type_code)
+     .where(match(requests.c.job_id),
+            requests.c.state.in_([s.value for s in UNFINISHED_REQUEST_STATES])),
+        order_by=("job_id", "position")))
+    found: dict[int, str] = {}
+    for job_id, type_code, _ in rows:
+        found.setdefault(job_id, type_code)
+    return found
 
 
 def connector_types(name: str) -> list[str]:
