@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -26,6 +27,7 @@ from dashboard.queries import errors, types, waiting
 from dashboard.queries.filters import JobFilter, parse_filter
 from dashboard.queries.jobs import conditions, list_query
 from dashboard.queries.ordering import COUNT_CAP, SORTS, capped_count, parse_cursor
+from dashboard.queue.database.engine_setup import prepare_engine
 from dashboard.queue.store import claims, dialect
 from tests.support import plans
 from tests.support.apps import database_url, module_app
@@ -361,13 +363,15 @@ def test_the_types_page_walks_the_newest_attempts_and_stops(backlog) -> None:
                 or (n["Node Type"] == "Seq Scan" and n.get("Relation Name") == "attempts")], shown
 
 
-def without_statistics(connection: sa.Connection) -> None:
-    """The jobs table as right after a bulk load, until the transaction ends: no column
+def without_statistics(connection: sa.Connection, tables: tuple[str, ...] = ("jobs",)
+                       ) -> None:
+    """The tables as right after a bulk load, until the transaction ends: no column
     statistics, no page known all-visible (autovacuum has not come by yet)."""
-    connection.exec_driver_sql(
-        "DELETE FROM pg_statistic WHERE starelid = 'jobs'::regclass")
-    connection.exec_driver_sql(
-        "UPDATE pg_class SET relallvisible = 0 WHERE oid = 'jobs'::regclass")
+    for table in tables:
+        connection.exec_driver_sql(
+            f"DELETE FROM pg_statistic WHERE starelid = '{table}'::regclass")
+        connection.exec_driver_sql(
+            f"UPDATE pg_class SET relallvisible = 0 WHERE oid = '{table}'::regclass")
 
 
 @pytest.mark.parametrize("kind", ["due", "blocked"])
@@ -410,3 +414,73 @@ def test_due_and_blocked_ask_the_relation_rule_of_the_whole_set_once(
         read = plans.rows_read(plan)
         assert read <= 3 * (come + unfinished) < 3 * BACKLOG, f"{read} rows read\n{shown}"
         assert plan["Node Type"] in ("Limit", "Aggregate"), shown
+
+
+#: A statement that reads requests or attempts.
+READS_ROWS_OF_JOBS = re.compile(r"\b(FROM|JOIN) (requests|attempts)\b")
+
+
+@pytest.mark.parametrize("url", ["/jobs?waiting=due", "/jobs?waiting=blocked",
+                                 "/jobs?state=failed", "/"])
+def test_a_pages_reads_of_requests_and_attempts_go_by_key_without_statistics(
+        backlog, app, url) -> None:
+    """The job list's reads of its jobs' requests and attempts (types, reasons, attempt
+    counts, secrets, paused types, blockers) and the overview's, on tables as loaded, with
+    no statistics: by index, never the whole table (as ``job_id IN (50 ids)`` was planned
+    then: a second at a million jobs)."""
+    viewer = add_user(db.session, f"viewer-{next(VIEWERS)}", Role.VIEWER)
+    client = log_in(app.test_client(), viewer)
+    caught: list[tuple[str, dict]] = []
+
+    def catch(conn, cursor, statement, parameters, context, executemany) -> None:
+        if READS_ROWS_OF_JOBS.search(statement):
+            caught.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", catch)
+    try:
+        response = client.get(url)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", catch)
+    assert response.status_code == 200
+    assert len(caught) >= 3, caught
+    scans, whole = [], []
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql(SEED_ATTEMPTS)
+        without_statistics(connection, ("jobs", "requests", "attempts"))
+        for statement, parameters in caught:
+            text = connection.exec_driver_sql(
+                f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters).scalar()
+            plan = (json.loads(text) if isinstance(text, str) else text)[0]["Plan"]
+            # What ran (a guard's branch that never ran, as with no paused type, is not).
+            read = [f"{n['Node Type']} on {n['Relation Name']}" for n in plan_nodes(plan)
+                    if n.get("Relation Name") in ("requests", "attempts")
+                    and n["Actual Loops"] > 0]
+            # By key, one job at a time: a list of ids (``job_id = ANY (...)``) is what
+            # PostgreSQL without statistics takes for a quarter of the table, and reads
+            # whole once the table is large (this one is too small for that).
+            lists = [n for n in plan_nodes(plan) if n["Actual Loops"] > 0
+                     and n.get("Index Name") in ("uq_requests_job_id", "uq_attempts_request_id")
+                     and "ANY" in n.get("Index Cond", "")]
+            if lists or [r for r in read if r.startswith("Seq Scan")]:
+                whole.append(f"{statement[:300]}\n{json.dumps(plan, indent=1)[:3000]}")
+            scans += read
+        connection.rollback()
+    assert scans, caught
+    assert not whole, "read whole, or by a list of ids:\n" + "\n\n".join(whole)
+
+
+def test_connections_compile_no_plan_and_keep_the_urls_options(db_url) -> None:
+    """No JIT compilation (a page's reads by key, estimated at millions on tables without
+    statistics, were compiled for 30-100 ms to run in 1 ms); a URL's own ``options``
+    still apply, and win."""
+    url = sa.make_url(db_url).update_query_dict(
+        {"options": "-c statement_timeout=4321 -c work_mem=5MB"})
+    engine = sa.create_engine(url)
+    prepare_engine(engine)
+    try:
+        with engine.connect() as connection:
+            shown = [connection.exec_driver_sql(f"SHOW {name}").scalar()
+                     for name in ("jit", "statement_timeout", "work_mem")]
+    finally:
+        engine.dispose()
+    assert shown == ["off", "4321ms", "5MB"]
