@@ -243,13 +243,14 @@ def seed(jobs: int) -> None:
 
 
 def analyzed(connection: sa.Connection) -> bool:
-    """Whether the jobs table has statistics (ANALYZE, by hand or by autovacuum)."""
+    """Whether jobs, requests or attempts has statistics (ANALYZE, by hand or by
+    autovacuum)."""
     if connection.dialect.name == "sqlite":
         return bool(connection.scalar(sa.text(
             "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")))
     return bool(connection.scalar(sa.text(
         "SELECT count(*) FROM pg_stats WHERE schemaname = current_schema() "
-        "AND tablename = 'jobs'")))
+        "AND tablename = ANY(:tables)"), {"tables": list(TABLES)}))
 
 
 def analyze() -> None:
