@@ -78,6 +78,26 @@ class Pending:
     next_attempt_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class StepToWrite:
+    """A digest's step: write ``pending``'s outcome, then mark ``start`` (job id, request
+    id) running, then give back ``release``; each part optional."""
+
+    pending: Pending | None
+    start: tuple[int, int] | None
+    release: tuple[int, ...]
+    now: datetime
+
+    def jobs(self) -> set[int]:
+        """The jobs the step writes."""
+        found = set(self.release)
+        if self.pending is not None:
+            found.add(self.pending.job_id)
+        if self.start is not None:
+            found.add(self.start[0])
+        return found
+
+
 class Writer:
     """The digest's writes on its connection, each guarded by ``lease``."""
 
