@@ -5,11 +5,12 @@ Each job's thread hands its step to ``Steps.write`` and waits until it is commit
 an outcome is durable before its job's next request starts. Steps of different jobs
 that come close together share one transaction (group.py) on one of the digest's few
 connections (connections.py). A step alone on PostgreSQL is one statement sent in
-autocommit (dialect.PostgreSQL.write_step); in a group each step is that statement, in
-the group's transaction. A step the fast way can't write (a request that failed, a job
-given back, a guard that did not hold) is written the general way (writes.Writer), which
-says why it did not apply; on PostgreSQL it is logged and counted with its reason
-(general_way.py).
+autocommit (dialect.PostgreSQL.write_step). A group on PostgreSQL is one transaction
+holding one statement for all its steps that have one (dialect.PostgreSQL.write_steps,
+postgresql_group.py), then the general way (writes.Writer) for the rest: a request that
+failed, jobs given back, a guard that did not hold (the general way says why), a second
+step of a job in the group. Each of these is logged and counted with its reason
+(general_way.py). Elsewhere every step is written the general way.
 
 A connection lost while a group was written leaves its commit unknown: on the next
 connection, the group's first outcome is looked for (each attempt's number is unique

@@ -1,8 +1,9 @@
 """The round trips that differ by database, behind one object chosen once per connection.
 
 ``for_connection(conn)`` answers ``POSTGRESQL``, which does the digest's claim, its common
-step and a save each in one statement (postgresql.py), or ``GENERAL`` (SQLite, MariaDB,
-MySQL), which does them in a transaction of a few statements. The digest and the
+step, a group of such steps and a save each in one statement (postgresql.py,
+postgresql_group.py), or ``GENERAL`` (SQLite, MariaDB, MySQL), which does them in a
+transaction of a few statements. The digest and the
 repository call the object and never ask which database they are on.
 """
 

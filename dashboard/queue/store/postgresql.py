@@ -5,7 +5,9 @@ step (a request succeeded, the next one starts), and a save of any number of job
 Each is a single statement of data-modifying CTEs, atomic on its own, run outside a
 transaction (see ``driver_path.autocommit``): no BEGIN, no COMMIT. ``dialect.PostgreSQL``
 runs them; the other databases take the general way (claims.py, writes.py,
-repository.py). The step's guards and values are the general way's (guards.py).
+repository.py). The step's guards and values are the general way's (guards.py). A group
+of steps (digest/steps.py) is not a statement a step: the steps of ``STEPS``'s shapes go
+together in one statement, postgresql_group.py's, inside the group's transaction.
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ writes into its transactions (see digest/job_digest.py).
 
 This is the general way. On PostgreSQL the common step (a request succeeded, the next one
 starts) is one statement instead of five and a commit (``dialect.PostgreSQL.write_step``),
-made from the same guards and values (guards.py). Its parts apply only together, so when
-the guard of the finished job fails nothing changes and the digest writes that step this
-way, which says why.
+and a group of such steps one statement for them all (``write_steps``), made from the same
+guards and values (guards.py). A step's parts apply only together, so when the guard of
+the finished job fails nothing of it changes and the digest writes that step this way,
+which says why.
 """
 
 from __future__ import annotations
