@@ -158,6 +158,15 @@ def _step_parameters(lease: Lease, pending: Pending | None, start: tuple[int, in
     return (succeeded, following), params
 
 
+def group_row(k: int, shape: Shape, params: dict[str, Any]) -> dict[str, Any]:
+    """A step's row of postgresql_group.WRITE_STEPS (``k``: its place in the group), from
+    its shape and parameters (``_step_parameters``): times as text, NULLs left out."""
+    prev, following = shape
+    return {"k": k, "prev": prev and prev.value, "next": following and following.value,
+            **{name: _json_time(value) if isinstance(value, datetime) else value
+               for name, value in params.items() if value is not None}}
+
+
 class General:
     """SQLite, MariaDB and MySQL: each of these is a transaction of a few statements."""
 
@@ -262,11 +271,7 @@ class PostgreSQL(General):
             seen |= jobs
             found.append(each if isinstance(each, Reason) else None)
             if not isinstance(each, Reason):
-                (prev, following), params = each
-                rows.append({"k": k, "prev": prev and prev.value,
-                             "next": following and following.value,
-                             **{name: _json_time(value) if isinstance(value, datetime) else value
-                                for name, value in params.items() if value is not None}})
+                rows.append(group_row(k, *each))
         if rows:
             for k, outcome, started in conn.execute(postgresql_group.WRITE_STEPS,
                                                     {"worker": lease.worker, "steps": rows}):

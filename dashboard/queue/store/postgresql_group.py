@@ -79,11 +79,20 @@ def _group() -> sa.Select:
     def p(name: str) -> sa.ColumnElement[Any]:
         return guards.bound(name) if name in SHARED else s[name]
 
+    def named(job_id: str) -> sa.ColumnElement[bool]:
+        # The jobs the steps name, as one array: the planner reads them by key, where
+        # left to join the rows it read every job of the guard's state (all running jobs,
+        # on a busy queue) to find a few.
+        ids = sa.select(sa.func.array_agg(s[job_id])).scalar_subquery()
+        return jobs.c.id == sa.any_(sa.cast(ids, postgresql.ARRAY(sa.Integer)))
+
     completes = s.prev == constant(Succeeded.JOB_COMPLETES.value)
     same_job = s.next == constant(Next.SAME_JOB.value)
     # The outcome's job: let go, or renewed, or renewed and started (the start's values
     # last), as in postgresql._combined.
-    prev_job = sa.update(jobs).where(guards.running("prev_job_id", p)).values(_by_shape(
+    prev_job = sa.update(jobs).where(
+        guards.running("prev_job_id", p), named("prev_job_id"),
+    ).values(_by_shape(
         jobs, [(completes, guards.end_job(p)),
                (same_job, {**guards.renew_job(p), **guards.start_job(p)})],
         otherwise=guards.renew_job(p),
@@ -99,7 +108,8 @@ def _group() -> sa.Select:
     ).returning(attempts.c.id).cte("prev_attempt")
     # Another job's start: only after its step's outcome applied, if it has one.
     next_job = sa.update(jobs).where(
-        guards.startable("next_job_id", p), s.next == constant(Next.OTHER_JOB.value),
+        guards.startable("next_job_id", p), named("next_job_id"),
+        s.next == constant(Next.OTHER_JOB.value),
         sa.or_(s.prev.is_(None), s.k.in_(sa.select(prev_job.c.k))),
     ).values(guards.start_job(p)).returning(s.k).cte("next_job")
     started = sa.union_all(
