@@ -1,8 +1,10 @@
-"""PostgreSQL's one-statement step and the general way's statements change the same rows
-the same way: both take their guards and values from queue/store/guards.py.
+"""PostgreSQL's one-statement step, its one statement for a group of steps, and the general
+way's statements change the same rows the same way: all take their guards and values from
+queue/store/guards.py.
 
 Each case runs on the same seeded rows twice, once each way, in a transaction rolled back
-after its rows are read.
+after its rows are read (a group, written by the digest's steps, is committed: it runs
+last).
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.app.extensions import db
+from dashboard.queue.digest.connections import Connections
+from dashboard.queue.digest.steps import Step, Steps
 from dashboard.queue.jobs.models import Attempt, Job, Request
 from dashboard.queue.jobs.states import JobState, RequestState
 from dashboard.queue.store.claims import Lease
 from dashboard.queue.store.dialect import POSTGRESQL
-from dashboard.queue.store.writes import Executed, Pending, Writer
+from dashboard.queue.store.writes import LOST, Executed, Pending, StepToWrite, Writer
 from tests.support.clock import T0
 from tests.support.factories import save_job
+from tests.support.statements import sent_statements
 
 pytestmark = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 
@@ -134,3 +139,138 @@ def test_neither_way_writes_a_step_of_a_job_another_digest_took(session, clock):
         assert rows(conn) == before
         conn.rollback()
     assert rows_after(the_general_way, pending, None) == before
+
+
+# -- a group of steps ---------------------------------------------------------------------
+
+
+def hold(session, clock, name: str, count: int, *, running: bool,
+         worker: str = LEASE.worker, state: JobState | None = None) -> tuple[int, list[int]]:
+    """A job of ``count`` requests held by ``worker``: its first request running, or
+    claimed and not started (or in ``state``, as an operator left it). Its (id, request
+    ids)."""
+    job = save_job(session, clock, *(("test_echo", {"job": name, "k": k})
+                                     for k in range(count)))
+    session.commit()
+    session.execute(sa.update(jobs).where(jobs.c.id == job.id).values(
+        locked_by=worker, locked_until=T0 + timedelta(seconds=60),
+        state=state or (JobState.RUNNING if running else JobState.PENDING)))
+    if running:
+        session.execute(sa.update(requests).where(requests.c.id == job.requests[0].id)
+                        .values(state=RequestState.RUNNING))
+    session.commit()
+    return job.id, [r.id for r in job.requests]
+
+
+def done(job: tuple[int, list[int]], job_state: JobState) -> Pending:
+    """The job's first request succeeded; the job is in ``job_state`` after it."""
+    return succeeded({"job": job}, "job", job_state)
+
+
+def failed(job: tuple[int, list[int]]) -> Pending:
+    """The job's first request failed, to be tried again."""
+    row = SimpleNamespace(id=job[1][0], attempts=0, last_number=None)
+    executed = Executed(ok=False, started_at=STARTED, finished_at=DONE, error="boom")
+    return Pending(job[0], row, executed, RequestState.RETRYING, JobState.RETRYING,
+                   next_attempt_at=DONE + timedelta(seconds=30))
+
+
+def each_the_general_way(group: list[StepToWrite]) -> dict[str, list[tuple]]:
+    """The rows after the group's steps, each written the general way in its turn, as a
+    step alone would be (rolled back)."""
+    with db.engine.connect() as conn:
+        try:
+            writer = Writer(conn, LEASE)
+            for step in group:
+                let_go = writer.outcome(step.pending) if step.pending is not None else None
+                if step.start is not None and not (
+                        let_go is not None and step.start[0] == step.pending.job_id):
+                    writer.start(*step.start, step.now)
+            return rows(conn)
+        finally:
+            conn.rollback()
+
+
+def as_a_group(group: list[StepToWrite]) -> tuple[list[Step], Steps, list[str]]:
+    """The group written and committed as the digest writes a group of steps: what each
+    step wrote, the steps' tally and the statements sent."""
+    connections = Connections(db.engine, 1, wait_seconds=5)
+    steps = Steps(connections, LEASE)
+    try:
+        with sent_statements() as sent:
+            written = steps._commit(group)
+        return written, steps, sent()
+    finally:
+        connections.close()
+
+
+def test_a_group_of_steps_that_have_a_statement_is_one_statement(session, clock):
+    # Six jobs, each shape of step a digest's thread writes: a request succeeds and its
+    # job's next starts, a job's last request succeeds, a claimed job's first starts.
+    going = [hold(session, clock, f"going {n}", 2, running=True) for n in range(2)]
+    ending = [hold(session, clock, f"ending {n}", 1, running=True) for n in range(2)]
+    claimed = [hold(session, clock, f"claimed {n}", 1, running=False) for n in range(2)]
+    group = [
+        StepToWrite(done(job, JobState.RUNNING), (job[0], job[1][1]), (), NOW)
+        for job in going
+    ] + [
+        StepToWrite(done(job, JobState.COMPLETED), None, (), NOW) for job in ending
+    ] + [StepToWrite(None, (job[0], job[1][0]), (), NOW) for job in claimed]
+    # and a last outcome with another job's start (a job run after another in a thread)
+    before_other = hold(session, clock, "ending before another", 1, running=True)
+    other = hold(session, clock, "started after another", 1, running=False)
+    group.append(StepToWrite(done(before_other, JobState.COMPLETED), (other[0], other[1][0]),
+                             (), NOW))
+    with db.engine.connect() as conn:
+        before = rows(conn)
+    general = each_the_general_way(group)
+    written, steps, sent = as_a_group(group)
+    assert len(sent) == 1, sent  # one statement for the seven steps, in a transaction
+    assert sent[0].startswith("WITH steps AS")
+    assert written == [Step()] * len(group)
+    assert steps.general_way.counts() == {}
+    with db.engine.connect() as conn:
+        after = rows(conn)
+    assert general != before
+    assert after == general
+
+
+def test_a_group_writes_what_holds_and_leaves_the_rest_to_the_general_way(session, clock):
+    # One group: steps whose guards hold, beside a step of a job another digest took (its
+    # outcome and start refused), a start of a job another digest took, a request that
+    # failed, and an outcome whose job completes while the next job it starts was paused.
+    going = hold(session, clock, "going", 2, running=True)
+    ending = hold(session, clock, "ending", 1, running=True)
+    claimed = hold(session, clock, "claimed", 1, running=False)
+    lost = hold(session, clock, "lost", 2, running=True, worker="digest-b")
+    taken = hold(session, clock, "taken", 1, running=False, worker="digest-b")
+    failing = hold(session, clock, "failing", 2, running=True)
+    last = hold(session, clock, "last", 1, running=True)
+    paused = hold(session, clock, "paused", 1, running=False, state=JobState.PAUSED)
+    group = [
+        StepToWrite(done(going, JobState.RUNNING), (going[0], going[1][1]), (), NOW),
+        StepToWrite(done(lost, JobState.RUNNING), (lost[0], lost[1][1]), (), NOW),
+        StepToWrite(done(ending, JobState.COMPLETED), None, (), NOW),
+        StepToWrite(failed(failing), None, (), NOW),
+        StepToWrite(None, (taken[0], taken[1][0]), (), NOW),
+        StepToWrite(None, (claimed[0], claimed[1][0]), (), NOW),
+        StepToWrite(done(last, JobState.COMPLETED), (paused[0], paused[1][0]), (), NOW),
+    ]
+    with db.engine.connect() as conn:
+        before = rows(conn)
+    general = each_the_general_way(group)
+    written, steps, sent = as_a_group(group)
+    assert written == [Step(), Step(let_go=LOST, refused=LOST), Step(), Step(),
+                       Step(refused=LOST), Step(), Step(refused=JobState.PAUSED)]
+    assert steps.general_way.counts() == {
+        "the outcome's job not held": 1, "a request failed": 1,
+        "the start's job not held": 2}
+    assert [s for s in sent if s.startswith("WITH steps AS")] == sent[:1]
+    with db.engine.connect() as conn:
+        after = rows(conn)
+    assert general != before
+    assert after == general
+    # Nothing of the jobs another digest holds was written, by either way.
+    held_by_b = {lost[0], taken[0]}
+    assert ([r for r in after["jobs"] if r[0] in held_by_b]
+            == [r for r in before["jobs"] if r[0] in held_by_b])

@@ -29,6 +29,9 @@ class Reason(enum.StrEnum):
     NO_STATEMENT = "no statement for this step"
     #: The step gives jobs back (claims.release), which has no statement.
     JOBS_GIVEN_BACK = "jobs given back"
+    #: The step writes a job an earlier step of its group writes too: after it, the
+    #: general way (one statement for the group applies each job's writes once).
+    JOB_TWICE_IN_A_GROUP = "a job in two steps of a group"
     #: The statement wrote nothing: the job is no longer held as it expected (another
     #: digest took it, an operator paused or cancelled it). The general way says why.
     OUTCOME_REFUSED = "the outcome's job not held"

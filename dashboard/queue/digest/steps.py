@@ -5,11 +5,12 @@ Each job's thread hands its step to ``Steps.write`` and waits until it is commit
 an outcome is durable before its job's next request starts. Steps of different jobs
 that come close together share one transaction (group.py) on one of the digest's few
 connections (connections.py). A step alone on PostgreSQL is one statement sent in
-autocommit (dialect.PostgreSQL.write_step); in a group each step is that statement, in
-the group's transaction. A step the fast way can't write (a request that failed, a job
-given back, a guard that did not hold) is written the general way (writes.Writer), which
-says why it did not apply; on PostgreSQL it is logged and counted with its reason
-(general_way.py).
+autocommit (dialect.PostgreSQL.write_step). A group on PostgreSQL is one transaction
+holding one statement for all its steps that have one (dialect.PostgreSQL.write_steps,
+postgresql_group.py), then the general way (writes.Writer) for the rest: a request that
+failed, jobs given back, a guard that did not hold (the general way says why), a second
+step of a job in the group. Each of these is logged and counted with its reason
+(general_way.py). Elsewhere every step is written the general way.
 
 A connection lost while a group was written leaves its commit unknown: on the next
 connection, the group's first outcome is looked for (each attempt's number is unique
@@ -20,7 +21,6 @@ or a job given back applies twice as once).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -28,8 +28,8 @@ from ..database.general_way import Reason, Tally
 from ..jobs.models import Attempt
 from ..store import claims
 from ..store.claims import Lease
-from ..store.dialect import General, StepWritten, for_connection
-from ..store.writes import Pending, Writer
+from ..store.dialect import StepWritten, for_connection
+from ..store.writes import StepToWrite, Writer
 from .connections import Connections
 from .group import GroupCommit
 
@@ -45,17 +45,6 @@ class Step:
     let_go: str | None = None
     #: Why the start was refused; None when the request may run.
     refused: str | None = None
-
-
-@dataclass(frozen=True)
-class StepToWrite:
-    """Write ``pending``'s outcome, then mark ``start`` (job id, request id) running, then
-    give back ``release``; each part optional."""
-
-    pending: Pending | None
-    start: tuple[int, int] | None
-    release: tuple[int, ...]
-    now: datetime
 
 
 class Steps:
@@ -80,41 +69,32 @@ class Steps:
     def _write(self, conn: sa.Connection, steps: list[StepToWrite]) -> list[Step]:
         dialect = for_connection(conn)
         writer = Writer(conn, self.lease)
+        fast: list[StepWritten | Reason | None] | None = None
         if len(steps) == 1 and not steps[0].release:
-            alone = self._alone(conn, dialect, writer, steps[0])
-            if alone is not None:
-                return [alone]
+            step = steps[0]
+            alone = dialect.write_step(conn, self.lease, step.pending, step.start, step.now)
+            if isinstance(alone, StepWritten) and alone.outcome and (
+                    step.start is None or alone.start):
+                return [Step()]
+            if alone is Reason.IN_TRANSACTION:
+                self.general_way.took(alone, _what(step))
+            else:  # what the one statement could not write: the general way's
+                fast = [alone]
         try:
-            written = [self._in_transaction(conn, dialect, writer, step) for step in steps]
+            if fast is None:
+                fast = dialect.write_steps(conn, self.lease, steps)
+            written = [self._rest(writer, step, found) for step, found in zip(steps, fast,
+                                                                              strict=True)]
             conn.commit()
         except BaseException:
             conn.rollback()
             raise
         return written
 
-    def _alone(self, conn: sa.Connection, dialect: General, writer: Writer,
-               step: StepToWrite) -> Step | None:
-        """A step in one statement of its own, when its database has one (None: not; the
-        step is then written in a transaction, which counts why it took the general way)."""
-        fast = dialect.write_step(conn, self.lease, step.pending, step.start, step.now)
-        if fast is Reason.IN_TRANSACTION:
-            self.general_way.took(fast, _what(step))
-        if not isinstance(fast, StepWritten) or not fast.outcome:
-            return None
-        if step.start is not None and not fast.start:
-            try:  # the job was let go meanwhile: say why
-                refused = self._refused_start(writer, step)
-                conn.commit()
-            except BaseException:
-                conn.rollback()
-                raise
-            return Step(refused=refused)
-        return Step()
-
-    def _in_transaction(self, conn: sa.Connection, dialect: General, writer: Writer,
-                        step: StepToWrite) -> Step:
-        fast = dialect.write_step(conn, self.lease, step.pending, step.start, step.now,
-                                  alone=False, release=bool(step.release))
+    def _rest(self, writer: Writer, step: StepToWrite,
+              fast: StepWritten | Reason | None) -> Step:
+        """Write what the one statement did not of ``step`` (``fast``: what it wrote, or
+        why the step had none) the general way, in the group's transaction."""
         if isinstance(fast, StepWritten) and fast.outcome:
             refused = None
             if step.start is not None and not fast.start:
@@ -132,7 +112,7 @@ class Steps:
         else:
             refused = writer.start(*start, step.now)
         if step.release:
-            claims.release(conn, self.lease, list(step.release), now=step.now)
+            claims.release(writer.conn, self.lease, list(step.release), now=step.now)
         return Step(let_go, refused)
 
     def _refused_start(self, writer: Writer, step: StepToWrite) -> str | None:

@@ -1,8 +1,9 @@
 """The round trips that differ by database, behind one object chosen once per connection.
 
 ``for_connection(conn)`` answers ``POSTGRESQL``, which does the digest's claim, its common
-step and a save each in one statement (postgresql.py), or ``GENERAL`` (SQLite, MariaDB,
-MySQL), which does them in a transaction of a few statements. The digest and the
+step, a group of such steps and a save each in one statement (postgresql.py,
+postgresql_group.py), or ``GENERAL`` (SQLite, MariaDB, MySQL), which does them in a
+transaction of a few statements. The digest and the
 repository call the object and never ask which database they are on.
 """
 
@@ -22,10 +23,10 @@ from ..database.general_way import SAVES, Reason
 from ..database.write_lock import begin_for_write
 from ..jobs.models import Job, Request
 from ..jobs.states import JobState
-from . import claims, postgresql
+from . import claims, postgresql, postgresql_group
 from .claims import Lease
 from .postgresql import JOB_FIELDS, REQUEST_FIELDS, TIMES, Next, Succeeded
-from .writes import Pending
+from .writes import Pending, StepToWrite
 
 INSERT_JOBS = sa.insert(Job.__table__).returning(
     Job.__table__.c.id, sort_by_parameter_order=True)
@@ -120,6 +121,52 @@ class StepWritten:
     start: bool
 
 
+#: A step's shape: its outcome (None: none) and its start (None: none).
+Shape = tuple[Succeeded | None, Next | None]
+
+
+def _step_parameters(lease: Lease, pending: Pending | None, start: tuple[int, int] | None,
+                     now: datetime) -> tuple[Shape, dict[str, Any]] | Reason:
+    """A step's shape and the parameters of its writes (guards.PARAMETERS; ``worker``
+    aside), when its shape has a statement of its own (a key of postgresql.STEPS); else
+    why not."""
+    # The lease runs from the start's time, or with no start from the outcome's, as the
+    # general way's (writes.Writer).
+    params: dict[str, Any] = {"now": now, "until": lease.until(
+        now if start is not None or pending is None else pending.executed.finished_at)}
+    succeeded = None
+    if pending is not None:
+        if not pending.executed.ok:
+            return Reason.REQUEST_FAILED
+        succeeded = (Succeeded.JOB_COMPLETES if pending.job_state == JobState.COMPLETED
+                     else Succeeded.JOB_GOES_ON)
+        row, executed = pending.row, pending.executed
+        params.update(prev_job_id=pending.job_id, prev_request_id=row.id,
+                      request_attempts=row.attempts + 1, request_result=executed.result,
+                      attempt_number=(row.last_number or 0) + 1,
+                      attempt_started=executed.started_at,
+                      attempt_due=executed.due_at, done=executed.finished_at,
+                      job_state=pending.job_state, finished=executed.finished_at,
+                      next_attempt=None)
+    following = None
+    if start is not None:
+        following = (Next.SAME_JOB if pending is not None and start[0] == pending.job_id
+                     else Next.OTHER_JOB)
+        params.update(next_job_id=start[0], next_request_id=start[1])
+    if (succeeded, following) not in postgresql.STEPS:
+        return Reason.NO_STATEMENT
+    return (succeeded, following), params
+
+
+def group_row(k: int, shape: Shape, params: dict[str, Any]) -> dict[str, Any]:
+    """A step's row of postgresql_group.WRITE_STEPS (``k``: its place in the group), from
+    its shape and parameters (``_step_parameters``): times as text, NULLs left out."""
+    prev, following = shape
+    return {"k": k, "prev": prev and prev.value, "next": following and following.value,
+            **{name: _json_time(value) if isinstance(value, datetime) else value
+               for name, value in params.items() if value is not None}}
+
+
 class General:
     """SQLite, MariaDB and MySQL: each of these is a transaction of a few statements."""
 
@@ -140,6 +187,11 @@ class General:
                    release: bool = False) -> StepWritten | Reason | None:
         """None: there is no other way than the general one (writes.Writer)."""
         return None
+
+    def write_steps(self, conn: sa.Connection, lease: Lease,
+                    steps: Sequence[StepToWrite]) -> list[StepWritten | Reason | None]:
+        """None for each: there is no other way than the general one (writes.Writer)."""
+        return [None] * len(steps)
 
     def save_gives_way(self, reason: Reason, jobs: int) -> None:
         """A save of ``jobs`` jobs takes the general way for ``reason``: the only way here."""
@@ -179,45 +231,52 @@ class PostgreSQL(General):
                    start: tuple[int, int] | None, now: datetime, *, alone: bool = True,
                    release: bool = False) -> StepWritten | Reason | None:
         """Write ``pending``'s outcome and mark ``start``'s request running in one
-        statement: ``alone``, committed on its own; else in the connection's transaction
-        (a group's, see steps.py), which its caller commits. A Reason: why this step has
-        no such statement (``release``: the step gives jobs back too), which the caller
-        counts (general_way.py)."""
+        statement: ``alone``, committed on its own; else in the connection's transaction,
+        which its caller commits. A Reason: why this step has no such statement
+        (``release``: the step gives jobs back too), which the caller counts
+        (general_way.py)."""
         if release:
             return Reason.JOBS_GIVEN_BACK
         if alone and conn.in_transaction():
             return Reason.IN_TRANSACTION
-        # The lease runs from the start's time, or with no start from the outcome's, as
-        # the general way's (writes.Writer).
-        params: dict[str, Any] = {"worker": lease.worker, "now": now, "until": lease.until(
-            now if start is not None or pending is None else pending.executed.finished_at)}
-        succeeded = None
-        if pending is not None:
-            if not pending.executed.ok:
-                return Reason.REQUEST_FAILED
-            succeeded = (Succeeded.JOB_COMPLETES if pending.job_state == JobState.COMPLETED
-                         else Succeeded.JOB_GOES_ON)
-            row, executed = pending.row, pending.executed
-            params.update(prev_job_id=pending.job_id, prev_request_id=row.id,
-                          request_attempts=row.attempts + 1, request_result=executed.result,
-                          attempt_number=(row.last_number or 0) + 1,
-                          attempt_started=executed.started_at,
-                          attempt_due=executed.due_at, done=executed.finished_at,
-                          job_state=pending.job_state, finished=executed.finished_at,
-                          next_attempt=None)
-        following = None
-        if start is not None:
-            following = (Next.SAME_JOB if pending is not None and start[0] == pending.job_id
-                         else Next.OTHER_JOB)
-            params.update(next_job_id=start[0], next_request_id=start[1])
-        statement = postgresql.STEPS.get((succeeded, following))
-        if statement is None:
-            return Reason.NO_STATEMENT
+        found = _step_parameters(lease, pending, start, now)
+        if isinstance(found, Reason):
+            return found
+        shape, params = found
+        statement = postgresql.STEPS[shape]
+        params["worker"] = lease.worker
         if alone:
             [(outcome, started)] = execute_alone(conn, statement, params)
         else:
             outcome, started = conn.execute(statement, params).one()
         return StepWritten(outcome=bool(outcome), start=bool(started))
+
+    def write_steps(self, conn: sa.Connection, lease: Lease,
+                    steps: Sequence[StepToWrite]) -> list[StepWritten | Reason | None]:
+        """A group's steps, in the connection's transaction (a group's, see steps.py),
+        which its caller commits: every step that has a statement of its own
+        (postgresql.STEPS's shapes) in one statement for them all
+        (postgresql_group.WRITE_STEPS), and what it did; for each other step, why not (a
+        Reason, which the caller counts). A step of a job an earlier step of the group
+        writes too is left to the general way, after the statement: so each job's steps
+        keep their order."""
+        found: list[StepWritten | Reason | None] = []
+        rows: list[dict[str, Any]] = []
+        seen: set[int] = set()
+        for k, step in enumerate(steps):
+            jobs = step.jobs()
+            each = (Reason.JOBS_GIVEN_BACK if step.release else
+                    Reason.JOB_TWICE_IN_A_GROUP if jobs & seen else
+                    _step_parameters(lease, step.pending, step.start, step.now))
+            seen |= jobs
+            found.append(each if isinstance(each, Reason) else None)
+            if not isinstance(each, Reason):
+                rows.append(group_row(k, *each))
+        if rows:
+            for k, outcome, started in conn.execute(postgresql_group.WRITE_STEPS,
+                                                    {"worker": lease.worker, "steps": rows}):
+                found[k] = StepWritten(outcome=bool(outcome), start=bool(started))
+        return found
 
     def save_gives_way(self, reason: Reason, jobs: int) -> None:
         """Logged and counted (general_way.SAVES)."""

@@ -5,7 +5,9 @@ step (a request succeeded, the next one starts), and a save of any number of job
 Each is a single statement of data-modifying CTEs, atomic on its own, run outside a
 transaction (see ``driver_path.autocommit``): no BEGIN, no COMMIT. ``dialect.PostgreSQL``
 runs them; the other databases take the general way (claims.py, writes.py,
-repository.py). The step's guards and values are the general way's (guards.py).
+repository.py). The step's guards and values are the general way's (guards.py). A group
+of steps (digest/steps.py) is not a statement a step: the steps of ``STEPS``'s shapes go
+together in one statement, postgresql_group.py's, inside the group's transaction.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from sqlalchemy.dialects import postgresql
 from ...db import UTCDateTime
 from ..database.driver_path import DriverStatement
 from ..jobs.models import Attempt, Job, Request
-from ..jobs.states import Outcome
 from . import claims, due_jobs, guards
 from .claims import Lease
 
@@ -35,12 +36,6 @@ REQUEST_FIELDS = ("position", "type_code", "payload", "payload_search", "state",
 TIMES = {"job": ("created_at", "updated_at"),
          "request": ("created_at", "updated_at")}
 _NOW = sa.bindparam("now", type_=UTCDateTime())
-
-
-def _param(name: str, column: sa.Column) -> sa.BindParameter:
-    return sa.bindparam(name, type_=column.type)
-
-
 
 
 # -- the claim ------------------------------------------------------------------------
@@ -147,11 +142,9 @@ def _combined(prev: Succeeded | None, start: Next | None) -> sa.Select:
         prev_request = sa.update(requests).where(
             guards.request("prev_request_id"), sa.exists(prev_job.select())
         ).values(guards.REQUEST_SUCCEEDED).returning(requests.c.id).cte("prev_request")
+        attempt = guards.attempt_succeeded()
         ctes.append(sa.insert(attempts).from_select(
-            ["request_id", "number", "started_at", "finished_at", "outcome", "due_at"],
-            sa.select(prev_request.c.id, sa.bindparam("attempt_number", type_=sa.Integer),
-                      _param("attempt_started", attempts.c.started_at), guards.DONE,
-                      guards.constant(Outcome.SUCCEEDED), _param("attempt_due", attempts.c.due_at)),
+            ["request_id", *attempt], sa.select(prev_request.c.id, *attempt.values()),
         ).returning(attempts.c.id).cte("prev_attempt"))
     if start is Next.SAME_JOB:
         next_job = prev_job

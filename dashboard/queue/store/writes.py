@@ -6,9 +6,10 @@ writes into its transactions (see digest/job_digest.py).
 
 This is the general way. On PostgreSQL the common step (a request succeeded, the next one
 starts) is one statement instead of five and a commit (``dialect.PostgreSQL.write_step``),
-made from the same guards and values (guards.py). Its parts apply only together, so when
-the guard of the finished job fails nothing changes and the digest writes that step this
-way, which says why.
+and a group of such steps one statement for them all (``write_steps``), made from the same
+guards and values (guards.py). A step's parts apply only together, so when the guard of
+the finished job fails nothing of it changes and the digest writes that step this way,
+which says why.
 """
 
 from __future__ import annotations
@@ -76,6 +77,26 @@ class Pending:
     #: The job's state after it: running (more requests follow) or final for now.
     job_state: JobState
     next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StepToWrite:
+    """A digest's step: write ``pending``'s outcome, then mark ``start`` (job id, request
+    id) running, then give back ``release``; each part optional."""
+
+    pending: Pending | None
+    start: tuple[int, int] | None
+    release: tuple[int, ...]
+    now: datetime
+
+    def jobs(self) -> set[int]:
+        """The jobs the step writes."""
+        found = set(self.release)
+        if self.pending is not None:
+            found.add(self.pending.job_id)
+        if self.start is not None:
+            found.add(self.start[0])
+        return found
 
 
 class Writer:
