@@ -1,7 +1,8 @@
 """The databases the suite runs against: SQLite always, PostgreSQL and MariaDB when reachable.
 
 Each server gets a database of its own for the tests (``TEST_DB_NAME``, default
-``asyncqueue_test``), so the suite never touches other data. With
+``asyncqueue_test``; with pytest-xdist, one per worker: ``asyncqueue_test_gw0``...), so
+the suite never touches other data. With
 ``REQUIRE_ALL_DATABASES=1`` (as in CI) an unreachable server fails the tests instead of
 skipping them.
 """
@@ -13,7 +14,9 @@ from functools import cache
 
 import sqlalchemy as sa
 
-NAME = os.environ.get("TEST_DB_NAME", "asyncqueue_test")
+#: A pytest-xdist worker ("gw0", "gw1"...) has databases of its own.
+NAME = os.environ.get("TEST_DB_NAME", "asyncqueue_test") + (
+    f"_{os.environ['PYTEST_XDIST_WORKER']}" if "PYTEST_XDIST_WORKER" in os.environ else "")
 SERVERS = {
     "postgresql": os.environ.get(
         "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
