@@ -58,7 +58,14 @@ class DigestResult:
 
 
 def record_start(conn: sa.Connection, worker: str, started_at: datetime) -> int:
-    """A run begins: its row, whose id ``record_end`` completes."""
+    """A run begins: its row, whose id ``record_end`` completes.
+
+    On PostgreSQL its transaction commits without waiting for the write-ahead log's flush:
+    the row is bookkeeping for the Digests page, and a server crash could lose it and
+    nothing else (the next commit that waits flushes it too). It is on the way from a
+    wake-up to the first request's start, where a flush costs 4-14 ms on a busy disk."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
     inserted = conn.execute(
         sa.insert(runs).values(worker=worker, started_at=started_at, jobs=0, succeeded=0,
                                failed=0, retrying=0)
