@@ -89,7 +89,10 @@ def _listing(args: MultiDict[str, str]) -> dict[str, object]:
         if follow is None:
             raise BadFilter("audit", found.audit_entry, "no audit entry has this id")
     with time_limit(session, found, current_app.config["DASHBOARD_SEARCH_TIMEOUT_MS"]):
-        page = list_jobs(session, found, sort=sort, before=before, cursor=cursor, seen=seen)
+        # The page and its count in one statement (what due and blocked ask of the whole
+        # set, computed once).
+        page = list_jobs(session, found, sort=sort, before=before, cursor=cursor, seen=seen,
+                         count_cap=COUNT_CAP)
         where = conditions(found)
         newer = None
         if first:
@@ -97,7 +100,7 @@ def _listing(args: MultiDict[str, str]) -> dict[str, object]:
                 seen = _newest_id()
             else:
                 newer = capped_count(session, [*where, jobs.c.id > seen], COUNT_CAP)
-        matching = capped_count(session, [*where, *sort.scope], COUNT_CAP)
+        matching = page.matching
     held = blockers(session, [(row.id, row.blocked_by) for row in page.rows])
     return dict(page=page, found=found, params=found.to_params(), sort=sort, before=before,
                 blockers=held, blocker_states={b.id: b.state for b in held}, blocker_why=WHY,
