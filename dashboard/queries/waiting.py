@@ -106,6 +106,9 @@ def due(now: datetime) -> sa.ColumnElement[bool]:
 
 #: The job list's ``waiting`` filter.
 CONDITIONS = {"due": due, "blocked": blocked, "scheduled": scheduled}
+#: Filters that ask the relation rule of the whole set on PostgreSQL: a page of them is
+#: counted in its own statement, so that the firsts are computed once (``list_jobs``).
+OF_THE_SET = frozenset({"due", "blocked"})
 
 
 @dataclass(frozen=True)
