@@ -25,7 +25,7 @@ from ..queue.store.due_jobs import holds_back
 from ..queue.store.per_job import rows_of_jobs
 from . import errors, waiting
 from .filters import BadFilter, JobFilter, ShownState
-from .ordering import SORTS, Cursor, Sort, ordered
+from .ordering import SORTS, Cursor, Sort, capped_count, counted, ordered
 from .permanence import judge
 
 jobs = Job.__table__
@@ -35,6 +35,8 @@ attempts = Attempt.__table__
 PAGE_SIZE = 50
 #: Jobs that may be blocked by an earlier job of their relation.
 WAITING_STATES = (*DUE_STATES, JobState.PAUSED)
+#: Columns of the page's statement that are no field of a row.
+LEFT_OUT = ("finished_at", "matching")
 #: Characters of a failure reason the list shows, at most.
 REASON_SHOWN = 2_000
 
@@ -89,6 +91,8 @@ class JobPage:
     next_before: int | None
     #: Where the next page starts, in the page's sort order; None on the last page.
     next_cursor: Cursor | None = None
+    #: With ``count_cap``: how many jobs match the filter (any page), up to cap + 1.
+    matching: int | None = None
 
 
 def conditions(found: JobFilter, now: datetime | None = None) -> list[sa.ColumnElement[bool]]:
@@ -149,21 +153,35 @@ def check_filter(session: Session, found: JobFilter) -> None:
 
 def list_jobs(session: Session, found: JobFilter, *, before: int | None = None,
               limit: int = PAGE_SIZE, sort: Sort = SORTS["created"],
-              cursor: Cursor | None = None, seen: int | None = None) -> JobPage:
+              cursor: Cursor | None = None, seen: int | None = None,
+              count_cap: int | None = None) -> JobPage:
     """A page of jobs; ``seen`` (the newest id the reader has) leaves out newer jobs, so
-    that rows arriving while an operator reads don't push the page down."""
+    that rows arriving while an operator reads don't push the page down.
+
+    With ``count_cap``, the page's statement also counts the jobs matching the filter
+    in the sort's scope (every page's, up to ``count_cap + 1``): one statement, so that
+    what both ask of the whole set (the relation rule of ``waiting``'s due and blocked,
+    a CTE there) is computed once; a count of its own only when the page is empty."""
+    where = conditions(found)
     query = (
         sa.select(jobs.c.id, jobs.c.relation_id, jobs.c.store_id, jobs.c.source_id,
                   jobs.c.state, jobs.c.created_at, jobs.c.next_attempt_at, jobs.c.finished_at,
                   jobs.c.priority)
-        .where(*conditions(found))
+        .where(*where)
         .limit(limit + 1)
     )
+    if count_cap is not None:
+        query = query.add_columns(counted([*where, *sort.scope], count_cap)
+                                     .scalar_subquery().label("matching"))
     if before is not None:
         cursor = Cursor(None, before)
     if seen is not None:
         query = query.where(jobs.c.id <= seen)
     found_rows = session.execute(ordered(query, sort, cursor)).all()
+    matching = None
+    if count_cap is not None:
+        matching = (found_rows[0].matching if found_rows
+                    else capped_count(session, [*where, *sort.scope], count_cap))
     more = len(found_rows) > limit
     found_rows = found_rows[:limit]
     ids = [row.id for row in found_rows]
@@ -175,7 +193,7 @@ def list_jobs(session: Session, found: JobFilter, *, before: int | None = None,
                                    and row.state in WAITING_STATES])
     held = pauses.holding(session, [row.id for row in found_rows if row.state in DUE_STATES])
     rows = [
-        JobRow(**{k: v for k, v in row._mapping.items() if k != "finished_at"},
+        JobRow(**{k: v for k, v in row._mapping.items() if k not in LEFT_OUT},
                type_codes=details[row.id][0], attempts=counts.get(row.id, 0),
                last_error=details[row.id][1], failed_at=details[row.id][2],
                blocked_by=blockers.get(row.id), permanent=row.id in permanent,
@@ -183,10 +201,11 @@ def list_jobs(session: Session, found: JobFilter, *, before: int | None = None,
         for row in found_rows
     ]
     if not more:
-        return JobPage(rows, None)
+        return JobPage(rows, None, matching=matching)
     last = found_rows[-1]
     at = None if sort.key is None else getattr(last, sort.key.name)
-    return JobPage(rows, last.id if sort.key is None else None, Cursor(at, last.id))
+    return JobPage(rows, last.id if sort.key is None else None, Cursor(at, last.id),
+                   matching)
 
 
 def list_query(found: JobFilter, *, before: int | None = None,

@@ -112,8 +112,14 @@ def ordered(query: sa.Select, sort: Sort, cursor: Cursor | None) -> sa.Select:
     return query.order_by(key, ident)
 
 
+def counted(where: list[sa.ColumnElement[bool]], cap: int = COUNT_CAP) -> sa.Select[int]:
+    """How many jobs match, counted up to ``cap + 1`` (then "cap+"): a statement of its
+    own, or a column of the page's (``jobs.list_jobs``)."""
+    matching = sa.select(jobs.c.id).where(*where).limit(cap + 1).subquery()
+    return sa.select(sa.func.count()).select_from(matching)
+
+
 def capped_count(session: Session | sa.Connection, where: list[sa.ColumnElement[bool]],
                  cap: int = COUNT_CAP) -> int:
     """How many jobs match, counted up to ``cap + 1`` (then "cap+")."""
-    matching = sa.select(jobs.c.id).where(*where).limit(cap + 1).subquery()
-    return session.scalar(sa.select(sa.func.count()).select_from(matching)) or 0
+    return session.scalar(counted(where, cap)) or 0

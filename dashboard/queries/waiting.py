@@ -75,7 +75,7 @@ def _held_back() -> sa.ColumnElement[bool]:
     tests/integration/test_waiting_reads.py); statistics far older than the backlog
     could mislead it so (tests/integration/test_query_plans.py checks the plans with
     statistics and without)."""
-    firsts = first_of_relations().subquery("firsts")
+    firsts = first_of_relations().cte("firsts")
     return _per_database(
         blocker(jobs),
         sa.and_(jobs.c.relation_id.is_not(None),
@@ -90,8 +90,8 @@ def _free() -> sa.ColumnElement[bool]:
     alone = jobs.alias("alone")
     free = first_of_relations().union_all(
         sa.select(alone.c.id).where(alone.c.relation_id.is_(None),
-                                    alone.c.state.in_(DUE_STATES)))
-    return _per_database(~blocker(jobs), jobs.c.id.in_(free))
+                                    alone.c.state.in_(DUE_STATES))).cte("free")
+    return _per_database(~blocker(jobs), jobs.c.id.in_(sa.select(free.c[0])))
 
 
 def blocked(now: datetime) -> sa.ColumnElement[bool]:
@@ -106,6 +106,9 @@ def due(now: datetime) -> sa.ColumnElement[bool]:
 
 #: The job list's ``waiting`` filter.
 CONDITIONS = {"due": due, "blocked": blocked, "scheduled": scheduled}
+#: Filters that ask the relation rule of the whole set on PostgreSQL: a page of them is
+#: counted in its own statement, so that the firsts are computed once (``list_jobs``).
+OF_THE_SET = frozenset({"due", "blocked"})
 
 
 @dataclass(frozen=True)

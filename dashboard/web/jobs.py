@@ -9,6 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..app.extensions import db
 from ..auth.models import Role
+from ..queries import waiting
 from ..queries.blockers import WHY, blockers
 from ..queries.detail import job_detail, request_part
 from ..queries.filters import (
@@ -89,7 +90,11 @@ def _listing(args: MultiDict[str, str]) -> dict[str, object]:
         if follow is None:
             raise BadFilter("audit", found.audit_entry, "no audit entry has this id")
     with time_limit(session, found, current_app.config["DASHBOARD_SEARCH_TIMEOUT_MS"]):
-        page = list_jobs(session, found, sort=sort, before=before, cursor=cursor, seen=seen)
+        # Due and blocked: the page and its count in one statement (what they ask of the
+        # whole set, computed once); elsewhere the count is a statement of its own.
+        shared = found.waiting in waiting.OF_THE_SET
+        page = list_jobs(session, found, sort=sort, before=before, cursor=cursor, seen=seen,
+                         count_cap=COUNT_CAP if shared else None)
         where = conditions(found)
         newer = None
         if first:
@@ -97,7 +102,8 @@ def _listing(args: MultiDict[str, str]) -> dict[str, object]:
                 seen = _newest_id()
             else:
                 newer = capped_count(session, [*where, jobs.c.id > seen], COUNT_CAP)
-        matching = capped_count(session, [*where, *sort.scope], COUNT_CAP)
+        matching = (page.matching if page.matching is not None
+                    else capped_count(session, [*where, *sort.scope], COUNT_CAP))
     held = blockers(session, [(row.id, row.blocked_by) for row in page.rows])
     return dict(page=page, found=found, params=found.to_params(), sort=sort, before=before,
                 blockers=held, blocker_states={b.id: b.state for b in held}, blocker_why=WHY,
