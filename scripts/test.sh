@@ -19,4 +19,7 @@ fi
 .venv/bin/pip install -q --disable-pip-version-check -c requirements/test.txt -e '.[test]'
 .venv/bin/ruff check dashboard tests bench
 .venv/bin/mypy
-exec .venv/bin/python -m pytest "$@"
+# Three workers on two cores: most tests wait on processes, servers and sleeps more than
+# they compute. Each worker has databases of its own (tests/support/databases.py); a file's
+# tests stay on one worker, which seeds its module's data once. "-n 0" runs in one process.
+exec .venv/bin/python -m pytest -n 3 --dist loadfile "$@"
