@@ -24,7 +24,7 @@ import argparse
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import psycopg
 
@@ -32,10 +32,16 @@ from .ours import digest_command, digest_env
 from .peers import BIN, PG, PGQUEUER, PROCRASTINATE, Peer, ensure_venv
 from .process import DATABASE_PREFIX, Finished, Running, run
 from .queue_db import QueueDatabase, server_database
+from .results import Measurement
 
 WAIT = 1.0
 AT_ONCE = 400
 FLEET, FLEET_EACH, FLEET_CONNECTIONS = 6, 100, 4
+
+
+def key(run: str) -> str:
+    """A run's key in a benchmark's results (bench/run.py)."""
+    return f"inflight/{run}"
 
 
 @dataclass
@@ -46,6 +52,13 @@ class Row:
     peak_connections: int
     cpu_ms_per_job: float
     rss_mb: float
+    #: Which run it is (a key of ``rows``'s runs: ours, procrastinate, fleet, noop...).
+    key: str = ""
+
+    def measurement(self, expected: int) -> Measurement:
+        return Measurement(self.jobs_per_second, done=self.done, expected=expected,
+                           rss_mb=self.rss_mb, cpu=self.cpu_ms_per_job * self.done / 1000,
+                           connections=self.peak_connections)
 
     def line(self) -> str:
         return (f"{self.name}: {self.jobs_per_second:.0f} jobs/s ({self.done} done), "
@@ -151,7 +164,7 @@ def rows(jobs: int, noop_jobs: int, only: set[str] | None = None) -> list[Row]:
         for key, measure in runs.items():
             if only and key not in only:
                 continue
-            row = measure()
+            row = replace(measure(), key=key)
             print(row.line(), flush=True)
             found.append(row)
     finally:

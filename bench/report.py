@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-from . import concurrency, pickup
+from . import concurrency, inflight, pickup
 from .ours import SCENARIOS
 from .peers import PGQUEUER, PGQUEUER_BATCH_1, PROCRASTINATE, WORKERS
 from .results import Results
@@ -238,6 +238,65 @@ def concurrency_targets(results: Results) -> list[str]:
     return lines
 
 
+#: Issue 24's runs of many requests in flight (bench/inflight.py), as the table names them.
+INFLIGHT_ROWS = (
+    ("ours", f"ours: `--concurrency {inflight.AT_ONCE}`, `QUEUE_DB_CONNECTIONS` default (8)"),
+    ("procrastinate", f"procrastinate: `--concurrency {inflight.AT_ONCE}`"),
+    ("pgqueuer", f"pgqueuer: `--batch-size {inflight.AT_ONCE}`, "
+                 f"`concurrency_limit={inflight.AT_ONCE}`"),
+    ("fleet", f"ours: a fleet of {inflight.FLEET} x `--concurrency {inflight.FLEET_EACH}`, "
+              f"`QUEUE_DB_CONNECTIONS={inflight.FLEET_CONNECTIONS}`"),
+    ("noop", "ours: no-op requests, `--concurrency 16`"),
+    ("noop-pgqueuer", "pgqueuer: no-op, its default batch (10)"),
+)
+
+
+def inflight_table(results: Results) -> list[str]:
+    """Issue 24: 1 s requests, 400 in flight in one process; the fleet; no-op."""
+    lines = ["| run (PostgreSQL) | median jobs/s | runs | done/queued | peak connections "
+             "| CPU ms per job | peak RSS |", "|---|---|---|---|---|---|---|"]
+    for run, label in INFLIGHT_ROWS:
+        key = inflight.key(run)
+        if key in results.runs:
+            peak = max(m.connections for m in results.runs[key])
+            lines.append(f"| {label} | **{fmt(results.median(key))}** | {runs(results, key)} "
+                         f"| {done(results, key)} | {peak} | {cpu(results, key)} "
+                         f"| {rss(results, key)} |")
+    return lines
+
+
+def inflight_targets(results: Results) -> list[str]:
+    ours, key = inflight.key("ours"), inflight.key
+    ceiling = inflight.AT_ONCE / inflight.WAIT
+    median = results.median(ours)
+    rows = [
+        ("Many in flight ≥ 0.8x the ceiling (400 jobs/s)",
+         None if median is None else median / ceiling, 0.8),
+        ("Many in flight ≥ 1.0x procrastinate", results.ratio(ours, key("procrastinate")), 1.0),
+        ("Many in flight ≥ 1.0x pgqueuer", results.ratio(ours, key("pgqueuer")), 1.0),
+        ("No-op ≥ 0.5x pgqueuer's default batch",
+         results.ratio(key("noop"), key("noop-pgqueuer")), 0.5),
+    ]
+    lines = ["| target | measured | met |", "|---|---|---|"]
+    for label, value, wanted in rows:
+        met = "—" if value is None else ("yes" if value >= wanted else "**no**")
+        lines.append(f"| {label} | {ratio(value)} | {met} |")
+    for run, label, most in (("ours", "Peak connections of one digest at 400 in flight", 8),
+                             ("fleet", "The 6 x 100 fleet on 24 connections in all", 24)):
+        measured = results.runs.get(key(run), [])
+        if measured:
+            peak = max(m.connections for m in measured)
+            whole = all(not m.capped for m in measured)
+            lines.append(f"| {label} ≤ {most} | {peak}, every job done: "
+                         f"{'yes' if whole else 'no'} | "
+                         f"{'yes' if peak <= most and whole else '**no**'} |")
+    if ours in results.runs:
+        peak_rss = max(m.rss_mb for m in results.runs[ours])
+        lines.append(f"| Peak RSS at 400 in flight < 250 MB | {fmt(peak_rss)} MB | "
+                     f"{'yes' if peak_rss < 250 else '**no**'} |")
+    return lines
+
+
 def pickup_table(results: Results) -> list[str]:
     """Issue 24: save to start with a long-lived worker at its defaults, idle a while."""
     lines = ["| worker | p50 ms | p95 ms | runs of p50 | poll ms | target (p50 / p95) |",
@@ -273,6 +332,10 @@ def markdown(results: Results) -> str:
         parts += ["", "#### Requests in flight (issue 11; medians, ratios of medians)", "",
                   *concurrency_table(results), "", "#### Targets of issue 11", "",
                   *concurrency_targets(results)]
+    if any(key.startswith("inflight/") for key in results.runs):
+        parts += ["", f"#### Many in flight (issue 24; {inflight.WAIT:.0f} s requests, one "
+                  "process each; medians of the rounds)", "", *inflight_table(results), "",
+                  "#### Targets of issue 24", "", *inflight_targets(results)]
     if any(key.startswith("pickup/") for key in results.runs):
         parts += ["", f"#### Pickup (issue 24; {pickup.JOBS} jobs saved one at a time to an "
                   "idle `--loop` worker; medians of the rounds)", "", *pickup_table(results)]

@@ -23,6 +23,8 @@ class Measurement:
     cpu: float = 0.0
     #: CPU seconds of the database server meanwhile (all its processes; 0 for SQLite).
     server_cpu: float = 0.0
+    #: The most connections the workers held at once (``pg_stat_activity``; 0: not sampled).
+    connections: int = 0
 
     @property
     def cpu_ms_per_item(self) -> float | None:

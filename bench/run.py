@@ -115,6 +115,17 @@ def concurrency_rounds(args, results: Results, database: QueueDatabase) -> None:
         concurrency.noop_round(results, database, args.jobs, args.cap, record)
 
 
+def inflight_rounds(args, results: Results) -> None:
+    """Issue 24's rows (bench/inflight.py): many in flight, the fleet, no-op beside
+    pgqueuer, each printed as it comes."""
+    jobs, noop_jobs = 4000 if not args.quick else 800, args.jobs
+    for round_number in range(1, args.runs + 1):
+        say(f"in flight round {round_number}/{args.runs}")
+        for row in inflight.rows(jobs, noop_jobs):
+            results.add(inflight.key(row.key),
+                        row.measurement(noop_jobs if row.key.startswith("noop") else jobs))
+
+
 def enqueue_rounds(args, results: Results, database: QueueDatabase) -> None:
     for _ in range(args.runs):
         record(results, "enqueue/ours/single", ours.enqueue_one_at_a_time(database, args.single),
@@ -233,8 +244,7 @@ def main(argv: list[str] | None = None) -> None:
         if "concurrency" in args.sections:
             concurrency_rounds(args, results, databases["postgresql"])
         if "inflight" in args.sections:
-            # Issue 24's rows, printed as they come (see bench/inflight.py).
-            inflight.rows(4000 if not args.quick else 800, args.jobs or 5000)
+            inflight_rounds(args, results)
         if "enqueue" in args.sections:
             enqueue_rounds(args, results, databases["postgresql"])
         if "pickup" in args.sections:
