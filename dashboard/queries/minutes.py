@@ -81,6 +81,7 @@ def last_hour(session: Session, now: datetime) -> list[MinuteCount]:
     last = floor_minute(now)
     first = last - MINUTE * (MINUTES - 1)
     slots = {first + MINUTE * n: [0, 0, 0] for n in range(MINUTES)}
+    flying = MinutesInFlight(first, last)
     started, ended = minute_of(attempts.c.started_at), minute_of(attempts.c.finished_at)
     # A range with an end (a day ahead: an attempt a host's clock ends later still
     # counts), so that PostgreSQL without statistics takes it for a small one, read
@@ -93,17 +94,38 @@ def last_hour(session: Session, now: datetime) -> list[MinuteCount]:
         end = _parse(finished, now)
         if end in slots:
             slots[end][0 if outcome == Outcome.SUCCEEDED else 1] += count
-        _fly(slots, max(_parse(began, now), first), min(end, last), count)
+        flying.add(_parse(began, now), end, count)
     for began in _running_since(session):
-        _fly(slots, max(floor_minute(began), first), last, 1)
-    return [MinuteCount(minute, *slot) for minute, slot in slots.items()]
+        flying.add(floor_minute(began), last, 1)
+    return [MinuteCount(minute, succeeded, failed, in_flight) for (minute, (succeeded, failed, _)),
+            in_flight in zip(slots.items(), flying.per_minute(), strict=True)]
 
 
-def _fly(slots: dict[datetime, list[int]], begin: datetime, end: datetime, count: int) -> None:
-    minute = begin
-    while minute <= end:
-        slots[minute][2] += count
-        minute += MINUTE
+class MinutesInFlight:
+    """Requests in flight per minute from ``first`` to ``last``: each span adds its count
+    where it begins and takes it back after it ends, and a running sum reads them (a
+    thousand requests running for hours cost a thousand additions, not one a minute)."""
+
+    def __init__(self, first: datetime, last: datetime) -> None:
+        self.first = first
+        self.minutes = (last - first) // MINUTE + 1
+        self.changes = [0] * (self.minutes + 1)
+
+    def add(self, begin: datetime, end: datetime, count: int) -> None:
+        """``count`` requests in flight from minute ``begin`` to minute ``end``, both
+        included (cut to the strip's minutes)."""
+        start = max(0, (begin - self.first) // MINUTE)
+        stop = min(self.minutes - 1, (end - self.first) // MINUTE)
+        if start <= stop:
+            self.changes[start] += count
+            self.changes[stop + 1] -= count
+
+    def per_minute(self) -> list[int]:
+        found, running = [], 0
+        for change in self.changes[:-1]:
+            running += change
+            found.append(running)
+        return found
 
 
 def _running_since(session: Session) -> list[datetime]:
