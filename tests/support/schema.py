@@ -32,10 +32,20 @@ def reset_schema(app: Flask) -> None:
 
 
 def empty_tables(app: Flask) -> None:
+    """Empty every table. On PostgreSQL by TRUNCATE: a DELETE leaves its rows dead in the
+    tables and indexes (autovacuum is off on the test servers), and the planner then sees
+    the bloat of whichever tests ran before in the same database, which pytest-xdist
+    changes from run to run: the tests that check plans need the same start each time."""
     with app.app_context():
         db.session.remove()
+        tables = list(reversed(Base.metadata.sorted_tables))
         with db.engine.begin() as connection:
-            for table in reversed(Base.metadata.sorted_tables):
+            if connection.dialect.name == "postgresql":
+                names = ", ".join(connection.dialect.identifier_preparer.format_table(t)
+                                  for t in tables)
+                connection.exec_driver_sql(f"TRUNCATE {names}")
+                return
+            for table in tables:
                 connection.execute(table.delete())
 
 
