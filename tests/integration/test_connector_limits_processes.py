@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
-from dashboard.queue import JobState
+from dashboard.queue import DigestRun, JobState
 from dashboard.queue.jobs.models import ConnectorCall, ConnectorRow
 from tests.support.concurrency import (
     LEASE,
@@ -87,11 +87,18 @@ def test_two_digests_share_one_rate_limit(session, digests):
 @pytest.mark.slow
 def test_five_digests_never_have_more_calls_in_flight_than_the_limit(session, digests):
     count = 30
-    save(session, jobs_of("slot_limited", count, sleep=0.2))
     # One job at a time each: what is shown is that processes share the slots (threads of
     # one digest share them too: test_connector_limits.py).
     workers = [digests.start("--loop", "--interval", "0.1", "--concurrency", "1", **TYPES)
                for _ in range(5)]
+    # All five polling before the jobs arrive, so that more than three ask for a slot at
+    # once (the first to start could otherwise run them one after the other on a loaded
+    # host, before the others were up).
+    for worker in workers:
+        wait_until(lambda worker=worker: session.rollback() or session.scalar(
+            sa.select(sa.func.count()).where(DigestRun.worker.contains(f":{worker.pid}:"))),
+            what=f"{worker.name} to start")
+    save(session, jobs_of("slot_limited", count, sleep=0.5))
     stop_when_all_completed(session, workers, count)
 
     rows = executed(session)
