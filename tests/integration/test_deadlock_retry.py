@@ -19,11 +19,17 @@ HEAVY = 50
 
 
 def waiting_for_a_lock(engine: sa.Engine) -> bool:
+    """A transaction on this test's database waits for a lock (the server's other
+    databases, other test workers' among them, are left out)."""
     with engine.connect() as monitor:
         if engine.dialect.name == "postgresql":
-            return bool(monitor.scalar(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")))
+            return bool(monitor.scalar(sa.text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'")))
         return bool(monitor.scalar(sa.text(
-            "SELECT count(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'")))
+            "SELECT count(*) FROM information_schema.INNODB_TRX t "
+            "JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id "
+            "WHERE t.trx_state = 'LOCK WAIT' AND p.DB = DATABASE()")))
 
 
 @pytest.fixture
