@@ -8,6 +8,8 @@
   var body = document.body;
   document.documentElement.classList.add("js");
   var seconds = parseFloat(body.getAttribute("data-poll-seconds")) || 5;
+  // True while a poll's answer is merged in (the merge runs within htmx's swap).
+  var polling = false;
 
   function liveOn() {
     try { return window.localStorage.getItem(KEY) !== "off"; } catch (e) { return true; }
@@ -29,6 +31,12 @@
       if (name === "value" && element.tagName === "INPUT" && element.type !== "hidden" &&
           element.type !== "checkbox" && element.form) { return false; }
       return true;
+    };
+    // The message of the operator's last action stays until their next one: a poll's
+    // page has none, and would take it (and the focus on it) away a moment after. (Its
+    // id keeps it from being merged into another element instead.)
+    window.Idiomorph.defaults.callbacks.beforeNodeRemoved = function (node) {
+      return !(polling && node.classList && node.classList.contains("flashes"));
     };
     window.Idiomorph.defaults.callbacks.beforeNodeMorphed = function (old, fresh) {
       // A time already shown in the reader's zone stays as it is while it is the same time.
@@ -90,10 +98,12 @@
   document.addEventListener("htmx:beforeSwap", function (event) {
     var xhr = event.detail.xhr;
     if (xhr && xhr.aqPoll && xhr.aqSentAt < lastOwnSwap) { event.detail.shouldSwap = false; }
+    polling = Boolean(xhr && xhr.aqPoll);
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     var xhr = event.detail.xhr;
     if (xhr && !xhr.aqPoll) { lastOwnSwap = performance.now(); }
+    polling = false;
   });
 
   // A bad filter comes back (400) as the form with the problem next to its field.

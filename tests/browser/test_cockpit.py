@@ -13,7 +13,7 @@ from dashboard import create_app
 from dashboard.app.extensions import db
 from dashboard.queue import JobDigest, JobRepository
 from tests.browser import seed
-from tests.support.browser import log_in, screenshot
+from tests.support.browser import focused, log_in, screenshot
 
 #: Every node of the document: elements, text, comments.
 COUNT_NODES = """() => {
@@ -228,6 +228,28 @@ def test_a_big_job_stays_light_and_leads_to_its_failure(page, server):
     assert failed.count() == 1 and failed.locator("pre.error-text").is_visible()
     assert "customer is outside the synced groups" in failed.inner_text()
     assert page.evaluate(COUNT_NODES) < 3_000
+
+
+def test_an_actions_message_and_its_focus_outlast_the_polls_after_it(page, server):
+    # Waiting to retry: "Retry" makes it due now; no digest runs here, so it stays due.
+    job = add_job(server, "message-test")
+    sql(server, "UPDATE jobs SET state = 'retrying', next_attempt_at = datetime('now', '+1 day') "
+                "WHERE id = ?", job)
+    page.goto(f"{server.url}/jobs/{job}")
+    page.evaluate("window.aqPollSwaps = 0; document.addEventListener('htmx:afterSwap', e => {"
+                  " if (e.detail.xhr && e.detail.xhr.aqPoll) window.aqPollSwaps++; })")
+    page.click("#job-actions button:has-text('Retry')")
+    page.wait_for_selector("#job .flash")
+    assert "flash" in focused(page, "retried")
+    swaps = page.evaluate("window.aqPollSwaps")
+    wait_until(page, lambda: page.evaluate("window.aqPollSwaps") >= swaps + 2,
+               what="the job page (two polls)")
+    assert page.get_attribute("#job", "data-poll") is not None     # due: still polled
+    assert page.locator("#job .flash").count() == 1
+    assert "flash" in focused(page)
+    page.click("#job-actions button:has-text('Pause')")             # the next action's own
+    page.wait_for_selector("#job .flash:has-text('paused')")
+    assert page.locator("#job .flash").count() == 1
 
 
 def test_an_open_confirmation_survives_the_job_pages_polls(page, server):

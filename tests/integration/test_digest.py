@@ -304,3 +304,19 @@ def test_a_stored_result_that_is_not_json_is_handed_on_as_stored(session, clock)
     result = digest(session, clock).execute()  # crashed with JSONDecodeError, every run
     assert (result.jobs, result.succeeded) == (1, 1)
     assert reload(session, job).state == JobState.COMPLETED
+
+
+def test_a_job_written_without_requests_fails_no_run(session, clock):
+    """Only a hand-written row can have no request. A run that claims it goes on with the
+    jobs after it, rather than failing at it again and again; the row is left as it is,
+    for an operator to cancel or delete."""
+    session.execute(sa.insert(Job.__table__).values(
+        source_id="by-hand", state=JobState.PENDING, next_attempt_at=clock.now,
+        created_at=clock.now, updated_at=clock.now))
+    session.commit()
+    empty = session.scalar(sa.select(sa.func.max(Job.id)))
+    after = save_job(session, clock, ("test_echo", {"n": 1}))
+    result = digest(session, clock).execute()
+    assert (result.succeeded, result.failed) == (1, 0)
+    assert reload(session, after).state == JobState.COMPLETED
+    assert session.get(Job, empty).state == JobState.PENDING

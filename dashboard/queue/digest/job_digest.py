@@ -293,7 +293,10 @@ class JobDigest(JobRunning):
         for job_id, rows in by_job.items():
             first = next((i for i, r in enumerate(rows) if r.state != RequestState.SUCCEEDED),
                          len(rows))
-            job = JobInfo(job_id, rows[0].relation_id, rows[0].source_id, rows[0].store_id)
+            # A job without requests (only a row written by hand) has nothing to run: the
+            # run goes on, rather than failing at it each time it is claimed.
+            job = (JobInfo(job_id, rows[0].relation_id, rows[0].source_id, rows[0].store_id)
+                   if rows else JobInfo(job_id, None, "", None))
             # load_shown: a result edited into something that is not JSON is handed on as
             # stored, rather than failing every run that takes the job.
             previous = load_shown(rows[first - 1].result) if first else None
