@@ -19,8 +19,7 @@ fi
 .venv/bin/pip install -q --disable-pip-version-check -c requirements/test.txt -e '.[test]'
 .venv/bin/ruff check dashboard tests bench
 .venv/bin/mypy
-# In one process. "-n 3 --dist loadfile" runs it in three pytest-xdist workers, each with
-# databases of its own (tests/support/databases.py): about 11 minutes instead of 25 on two
-# cores, but some timing and browser tests still fail there now and then (see
-# docs/architecture.md), so it is not the default yet.
-exec .venv/bin/python -m pytest "$@"
+# In three pytest-xdist workers, each with databases of its own (tests/support/databases.py);
+# a file's tests stay on one worker ("loadfile"), so a module's big seed is made once.
+# "-n 0" after it runs the tests in this one process instead.
+exec .venv/bin/python -m pytest -n 3 --dist loadfile "$@"
