@@ -39,10 +39,19 @@ class DueJob:
 def state_counts(session: Session, cap: int | None = None) -> list[StateCount]:
     """Jobs per state: exact up to ``cap`` (default COUNT_CAP, as the list counts), an index
     range scan, never the whole table; beyond, estimated (PostgreSQL) or "more than". The
-    overview and ``/metrics`` both count this way."""
+    overview and ``/metrics`` both count this way.
+
+    Each count walks ix_jobs_state_id and stops at the cap. PostgreSQL without statistics
+    (a table as loaded, before autovacuum's first visit) expects any state to be rare, so
+    it would gather the state's whole range into a bitmap first: 900,000 entries of
+    "completed" at a million jobs, 110 ms, to count 10,001 of them. Bitmap scans are off
+    for these statements there."""
     cap = COUNT_CAP if cap is None else cap
     counts = []
     estimates: dict[str, int] | None = None
+    walk = is_postgresql(session.get_bind())
+    if walk:  # for this transaction, until the RESET below (a rollback undoes it too)
+        session.execute(sa.text("SET LOCAL enable_bitmapscan TO off"))
     for state in JobState:
         capped = sa.select(jobs.c.id).where(jobs.c.state == state).limit(cap + 1).subquery()
         count = session.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one()
@@ -56,6 +65,8 @@ def state_counts(session: Session, cap: int | None = None) -> list[StateCount]:
             counts.append(StateCount(state, estimate, "estimate"))
         else:
             counts.append(StateCount(state, cap, "at least"))
+    if walk:
+        session.execute(sa.text("RESET enable_bitmapscan"))
     return counts
 
 
