@@ -171,4 +171,6 @@ def test_a_job_of_a_thousand_requests_and_a_megabyte_is_answered_quickly(
     assert response.status_code == 201, response.text[:500]
     assert len(response.json()["requests"]) == 1000
     print(f"a 1,000-request job of {len(raw):,} bytes answered in {seconds:.2f} s")
-    assert seconds < 2
+    # 0.3-0.45 s alone; 2.6 s was seen while four test workers shared the two cores. A
+    # bound for a path gone wrong (a query or a parse a request), not a speed figure.
+    assert seconds < 5
