@@ -9,6 +9,7 @@ throughput), and the requests running now, found through the running jobs.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -121,11 +122,7 @@ class MinutesInFlight:
             self.changes[stop + 1] -= count
 
     def per_minute(self) -> list[int]:
-        found, running = [], 0
-        for change in self.changes[:-1]:
-            running += change
-            found.append(running)
-        return found
+        return list(itertools.accumulate(self.changes[:-1]))
 
 
 def _running_since(session: Session) -> list[datetime]:
