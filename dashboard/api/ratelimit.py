@@ -32,6 +32,7 @@ from limits.storage import Storage
 
 from ..app.config import RATE_LIMIT_OFF
 from ..app.http_errors import problem
+from ..queue.database.engine_setup import use_write_ahead_log
 
 SCHEME = "sqlitefile"
 #: Failed token checks allowed from one client address in a minute.
@@ -147,7 +148,7 @@ class SQLiteFileStorage(Storage):
                                          isolation_level=None)
             if fresh:
                 os.chmod(self.path, 0o600)
-            connection.execute("PRAGMA journal_mode = WAL")
+            use_write_ahead_log(connection, self.BUSY_TIMEOUT)
             connection.execute("CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, "
                                "count INTEGER NOT NULL, expires REAL NOT NULL)")
             self._local.connection = connection

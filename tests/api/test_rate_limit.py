@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +13,7 @@ import pytest
 
 from dashboard.api.ratelimit import SQLiteFileStorage, limiter
 from dashboard.app import config
+from dashboard.queue.database.engine_setup import use_write_ahead_log
 from tests.support.api import ApiClient, job_body
 
 
@@ -94,6 +97,56 @@ def test_a_second_storage_on_the_same_file_sees_the_same_counts(tmp_path):
     first, second = SQLiteFileStorage(uri), SQLiteFileStorage(uri)
     first.incr("token:1", 60)
     assert second.incr("token:1", 60) == 2
+
+
+def _count_on_eight_threads(uri: str, counts) -> None:
+    """A gunicorn worker's first requests: its threads open the file together."""
+    storage = SQLiteFileStorage(uri)
+    threads = [threading.Thread(target=lambda: counts.put(storage.incr("token:1", 60)))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def test_the_workers_of_a_host_opening_a_new_file_together_count_every_call(tmp_path):
+    # Each round a new file, opened by two processes of eight threads at once: without
+    # waiting for the switch to WAL, about one round in eight lost a call (503 in the API).
+    fork = multiprocessing.get_context("fork")
+    for round_ in range(30):
+        uri = f"sqlitefile://{tmp_path / f'limits-{round_}.db'}"
+        counts = fork.SimpleQueue()
+        workers = [fork.Process(target=_count_on_eight_threads, args=(uri, counts))
+                   for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(30)
+        got = []
+        while not counts.empty():
+            got.append(counts.get())
+        assert sorted(got) == list(range(1, 17)), f"round {round_}: {sorted(got)}"
+
+
+def test_the_switch_to_wal_waits_for_another_connections_write(tmp_path):
+    path = tmp_path / "new.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # on a new file the switch fails at once, unwaited
+    tried, modes = threading.Event(), []
+
+    def switch() -> None:
+        connection = sqlite3.connect(path, isolation_level=None)
+        connection.set_trace_callback(lambda _: tried.set())
+        use_write_ahead_log(connection, patience=30)
+        modes.append(connection.execute("PRAGMA journal_mode").fetchone()[0])
+
+    thread = threading.Thread(target=switch)
+    thread.start()
+    assert tried.wait(10)
+    holder.execute("COMMIT")
+    thread.join(30)
+    assert modes == ["wal"]
 
 
 @pytest.fixture

@@ -144,7 +144,7 @@ def test_the_rate_limit_is_shared_by_the_workers_of_a_host(db_url, tmp_path, dig
                                headers={"Authorization": f"Bearer {secret}"})
     finally:
         server.stop()
-    assert statuses == Counter({200: 20, 429: 40})
+    assert statuses == Counter({200: 20, 429: 40}), server.errors[-3000:]
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
 
 

@@ -6,6 +6,8 @@ per-connection settings of an engine (``prepare_engine``), its options
 from __future__ import annotations
 
 import select
+import sqlite3
+import time
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -38,11 +40,11 @@ def _prepare_sqlite(engine: sa.Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA busy_timeout = 30000")
-        if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT * 1000}")
         cursor.close()
+        if engine.url.database not in (None, "", ":memory:"):
+            use_write_ahead_log(dbapi_connection, SQLITE_BUSY_TIMEOUT)
+            dbapi_connection.execute("PRAGMA synchronous = NORMAL")
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
@@ -50,6 +52,29 @@ def _prepare_sqlite(engine: sa.Engine) -> None:
                                    else "BEGIN")
 
     sqlite_space.prepare(engine)  # the write-ahead log kept in bounds (a full disk)
+
+
+#: Seconds a SQLite statement waits for another connection's write.
+SQLITE_BUSY_TIMEOUT = 30
+
+
+def use_write_ahead_log(connection: sqlite3.Connection, patience: float) -> None:
+    """Put a SQLite file in WAL mode (it stays in it), waiting up to ``patience`` seconds
+    for another connection's write.
+
+    On a new file the switch fails at once ("database is locked") while another
+    connection holds a write, without the busy timeout's wait: the workers of a host that
+    open a new file together would otherwise fail their first request.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def is_postgresql(bind: sa.Connection | sa.Engine) -> bool:
