@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -20,8 +21,13 @@ from ..queue.jobs.settings import clock
 
 bp = Blueprint("auth", __name__)
 
-#: Checked against when the name is unknown, so that both answers take as long.
-_DUMMY_HASH = generate_password_hash("not a password")
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the name is unknown, so that both answers take as long. Made
+    at a process's first login, whatever its name: not at every start of a process that
+    never checks a password (a digest, a command), and not only on an unknown name, which
+    would make that one answer slower."""
+    return generate_password_hash("not a password")
 
 
 def safe_next(target: str | None) -> str:
@@ -63,9 +69,10 @@ def login():
 
 def _checked(name: str, password: str) -> User | None:
     """The user of this name and password, or None; as slow either way."""
+    dummy = _dummy_hash()
     user = db.session.scalar(sa.select(User).where(User.name == name)) if name else None
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(dummy, password)
     return user if user is not None and user.check_password(password) else None
 
 

@@ -109,6 +109,27 @@ def test_good_settings_still_start(tmp_path):
     assert result.returncode == 1 and "db upgrade" in result.stderr, result.stderr
 
 
+#: ``flask --app dashboard routes`` (the whole app made, every page registered), in a
+#: process where a password hash stops it.
+NO_HASHING = """
+import hashlib, sys
+def refused(*args, **kwargs):
+    raise SystemExit("a password was hashed")
+hashlib.scrypt = hashlib.pbkdf2_hmac = refused
+from flask.cli import main
+sys.argv = ["flask", "--app", "dashboard", "routes"]
+main()
+"""
+
+
+@pytest.mark.slow
+def test_the_app_starts_without_hashing_a_password(tmp_path):
+    # Not until a login: scrypt takes a tenth of a second of CPU, in every process of a
+    # host (digests, commands, gunicorn's workers).
+    result = run([sys.executable, "-c", NO_HASHING], tmp_path, SECRET_KEY="k" * 32)
+    assert result.returncode == 0 and "auth.login" in result.stdout, result.stderr
+
+
 @pytest.mark.parametrize(("env", "expected"), BAD)
 @pytest.mark.parametrize("command", [["digest"], ["db", "upgrade"], ["users", "list"]])
 def test_flask_commands_say_which_setting_is_wrong_in_one_line(tmp_path, env, expected,
