@@ -49,6 +49,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     definition.add_marker(pytest.mark.parametrize("db_url", ["sqlite"], indirect=True))
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A module's tests in the order of its ``run_order(item)`` where it has one (stable:
+    the file's order within a key). pytest orders module-scoped parameters its own way; a
+    module that seeds a big table per parameter knows the order that seeds it least."""
+    start = 0
+    while start < len(items):
+        module = items[start].module  # type: ignore[attr-defined]
+        end = start
+        while end < len(items) and items[end].module is module:  # type: ignore[attr-defined]
+            end += 1
+        order = getattr(module, "run_order", None)
+        if order is not None:
+            items[start:end] = sorted(items[start:end], key=order)
+        start = end
+
+
 @pytest.fixture(params=databases.KINDS)
 def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """Each test that uses the database runs once per database kind."""

@@ -8,7 +8,8 @@ them. In the third, one job in seven has a high priority and one in eleven a low
 claim takes the oldest of the high ones, walking the index in priority order. What a claim reads
 is measured with each database's own counters (see tests/support/plans.py), once before the
 database has statistics of the jobs and once after it has taken them. A burst is seeded
-once, in tables just made from the migrations, for all the tests that only read it.
+once a backlog, in tables just made from the migrations; a test that claims gives its
+jobs back after it.
 """
 
 from __future__ import annotations
@@ -105,19 +106,25 @@ def statistics(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+def run_order(item: pytest.Function) -> tuple[str, str, bool]:
+    """By database, then backlog, fresh before analyzed (see tests/conftest.py): a burst is
+    seeded once a backlog, and its tests that claim come after those that only read."""
+    params = item.callspec.params
+    return params["db_url"], params["backlog"], params["statistics"] == "analyzed"
+
+
 @dataclass
 class Table:
-    """The jobs table the module's tests share: a burst is seeded once for the tests that
-    only read it, and again when a test wrote to it or it must be fresh again."""
+    """The jobs table the module's tests share: a burst is seeded once a backlog, and
+    again only when it must be fresh again."""
 
     app: Flask
     backlog: str | None = None
     analyzed: bool = False
-    written: bool = False
     expected: list[int] = field(default_factory=list)
 
     def ready(self, backlog: str, *, analyzed: bool) -> list[int]:
-        if self.backlog != backlog or self.written or (self.analyzed and not analyzed):
+        if self.backlog != backlog or (self.analyzed and not analyzed):
             self.seed(backlog)
         if analyzed and not self.analyzed:
             with db.engine.begin() as connection:
@@ -145,7 +152,7 @@ class Table:
                 .where(jobs.c.relation_id.is_(None), jobs.c.state == JobState.PENDING)
                 .order_by(jobs.c.priority.desc(), jobs.c.created_at, jobs.c.id)
                 .limit(BATCH)).scalars().all()
-        self.backlog, self.analyzed, self.written = backlog, False, False
+        self.backlog, self.analyzed = backlog, False
 
 
 @pytest.fixture(scope="module")
@@ -169,10 +176,15 @@ def burst(table: Table, backlog: str, statistics: str) -> Iterator[list[int]]:
 
 
 @pytest.fixture
-def writes(table: Table, burst: list[int]) -> None:
-    """The test commits a claim (PostgreSQL's claim commits on its own, in autocommit):
-    the next test gets a burst seeded again."""
-    table.written = True
+def writes(burst: list[int]) -> Iterator[None]:
+    """The test commits a claim (PostgreSQL's claim commits on its own, in autocommit);
+    its jobs are given back after it, as they were seeded (a claim writes their lease
+    only), for the tests that follow."""
+    yield
+    db.session.remove()
+    with db.engine.begin() as connection:
+        connection.execute(sa.update(jobs).where(jobs.c.locked_by == LEASE.worker)
+                           .values(locked_by=None, locked_until=None))
 
 
 ANALYZE = {"postgresql": "ANALYZE jobs", "sqlite": "ANALYZE", "mysql": "ANALYZE TABLE jobs",
@@ -236,8 +248,6 @@ def test_a_claim_does_not_scan_the_backlog_on_sqlite(burst) -> None:
     assert plan.startswith("SCAN jobs USING INDEX ix_jobs_due") and "TEMP B-TREE" not in plan, plan
 
 
-# Last in the file: it commits, so the tests that only read share a burst before it.
-# (The claim statement's test commits too: PostgreSQL runs two bursts a group.)
 def test_a_claim_takes_the_first_unblocked_jobs_of_a_burst(burst, backlog, writes) -> None:
     """The digest's claim on each database (committed): by priority, then age."""
     with db.engine.connect() as connection:
