@@ -47,10 +47,12 @@ def installed(tmp_path_factory) -> Installed:
     _run([sys.executable, "-m", "build", "--outdir", folder / "dist", ROOT])
     (wheel,), (sdist,) = (folder / "dist").glob("*.whl"), (folder / "dist").glob("*.tar.gz")
     venv = folder / "venv"
-    _run([sys.executable, "-m", "venv", venv])
+    # Installed by this pip (--python): no pip made in the venv for it.
+    _run([sys.executable, "-m", "venv", "--without-pip", venv])
     # The lock's versions (as CI's), and two extras of five: the others are missing.
-    _run([venv / "bin" / "python", "-m", "pip", "install", "--quiet",
-          "-c", ROOT / "requirements" / "test.txt", f"{wheel}[server,postgresql]"])
+    _run([sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install",
+          "--quiet", "-c", ROOT / "requirements" / "test.txt",
+          f"{wheel}[server,postgresql]"])
     return Installed(wheel, sdist, venv)
 
 
