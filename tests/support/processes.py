@@ -1,5 +1,7 @@
-"""Real digest processes for the tests: start ``flask --app dashboard digest``, signal it,
-wait for it, read what it printed."""
+"""Real digest processes for the tests: start ``python -m dashboard digest`` (the same
+digest as ``flask --app dashboard digest``, without the plugins Flask's command line
+loads first: tests/cli/test_lean_digest.py runs both), signal it, wait for it, read what
+it printed."""
 
 from __future__ import annotations
 
@@ -33,7 +35,8 @@ def digest_env(url: str, **settings: Any) -> dict[str, str]:
 
 
 class DigestProcess:
-    """One ``flask digest`` subprocess; its output goes to files, so it never blocks."""
+    """One ``python -m dashboard digest`` subprocess; its output goes to files, so it never
+    blocks."""
 
     def __init__(self, args: list[str], env: dict[str, str], log_dir: Path, name: str) -> None:
         self.name = name
@@ -41,7 +44,7 @@ class DigestProcess:
         self.err_path = log_dir / f"{name}.err"
         with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "dashboard", "digest", *args],
+                [sys.executable, "-m", "dashboard", "digest", *args],
                 cwd=ROOT, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
 
     @property
