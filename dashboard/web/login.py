@@ -21,6 +21,7 @@ from ..queue.jobs.settings import clock
 
 bp = Blueprint("auth", __name__)
 
+
 @functools.cache
 def _dummy_hash() -> str:
     """Checked against when the name is unknown, so that both answers take as long. Made

@@ -17,6 +17,8 @@ from .write_lock import begins_immediate
 
 MIN_MARIADB = (10, 6)
 MIN_MYSQL = (8, 0)
+#: Seconds a SQLite statement waits for another connection's write.
+SQLITE_BUSY_TIMEOUT = 30
 
 
 class UnsupportedDatabase(RuntimeError):
@@ -52,10 +54,6 @@ def _prepare_sqlite(engine: sa.Engine) -> None:
                                    else "BEGIN")
 
     sqlite_space.prepare(engine)  # the write-ahead log kept in bounds (a full disk)
-
-
-#: Seconds a SQLite statement waits for another connection's write.
-SQLITE_BUSY_TIMEOUT = 30
 
 
 def use_write_ahead_log(connection: sqlite3.Connection, patience: float) -> None:
