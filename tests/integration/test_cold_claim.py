@@ -116,15 +116,19 @@ def run_order(item: pytest.Function) -> tuple[str, str, bool]:
 @dataclass
 class Table:
     """The jobs table the module's tests share: a burst is seeded once a backlog, and
-    again only when it must be fresh again."""
+    again when it must be fresh again, or when its statistics are to be taken after a
+    claim on PostgreSQL (``dead``: a claim and its undoing leave dead row versions in the
+    table and its indexes there, which the reads measured next would walk)."""
 
     app: Flask
     backlog: str | None = None
     analyzed: bool = False
+    dead: bool = False
     expected: list[int] = field(default_factory=list)
 
     def ready(self, backlog: str, *, analyzed: bool) -> list[int]:
-        if self.backlog != backlog or (self.analyzed and not analyzed):
+        if self.backlog != backlog or (self.analyzed and not analyzed) or (
+                analyzed and not self.analyzed and self.dead):
             self.seed(backlog)
         if analyzed and not self.analyzed:
             with db.engine.begin() as connection:
@@ -152,7 +156,7 @@ class Table:
                 .where(jobs.c.relation_id.is_(None), jobs.c.state == JobState.PENDING)
                 .order_by(jobs.c.priority.desc(), jobs.c.created_at, jobs.c.id)
                 .limit(BATCH)).scalars().all()
-        self.backlog, self.analyzed = backlog, False
+        self.backlog, self.analyzed, self.dead = backlog, False, False
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +180,7 @@ def burst(table: Table, backlog: str, statistics: str) -> Iterator[list[int]]:
 
 
 @pytest.fixture
-def writes(burst: list[int]) -> Iterator[None]:
+def writes(table: Table, burst: list[int]) -> Iterator[None]:
     """The test commits a claim (PostgreSQL's claim commits on its own, in autocommit);
     its jobs are given back after it, as they were seeded (a claim writes their lease
     only), for the tests that follow."""
@@ -185,6 +189,7 @@ def writes(burst: list[int]) -> Iterator[None]:
     with db.engine.begin() as connection:
         connection.execute(sa.update(jobs).where(jobs.c.locked_by == LEASE.worker)
                            .values(locked_by=None, locked_until=None))
+    table.dead = table.dead or db.engine.dialect.name == "postgresql"
 
 
 ANALYZE = {"postgresql": "ANALYZE jobs", "sqlite": "ANALYZE", "mysql": "ANALYZE TABLE jobs",
