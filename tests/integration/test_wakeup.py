@@ -16,6 +16,7 @@ from dashboard.app.extensions import db
 from dashboard.db import utcnow
 from dashboard.queue import JobDigest, JobRepository
 from dashboard.queue.database import wakeup
+from dashboard.queue.digest.worker import LoopWorker
 from dashboard.queue.jobs.settings import QueueSettings
 from dashboard.queue.operations import actions
 from tests.support.factories import make_job
@@ -166,6 +167,28 @@ def test_next_due_is_the_earliest_future_time_of_a_pending_or_retrying_job(
             seconds=120)
         assert wakeup.next_due(conn, now + timedelta(seconds=200)) is None
     assert [s.split()[0] for s in sent if s != "BEGIN"] == ["SELECT"]  # one statement
+
+
+def test_a_job_that_came_due_while_the_last_run_went_on_ends_the_wait_at_once(
+        app, session, clock):
+    """A run claims what was due when it started. A job whose time came while the run
+    went on (a long run, a loaded host) is due when the run ends: the wait after it ends
+    at once, not at the interval (a minute here; the test gives it 20 s)."""
+    late = job()
+    late.delay_seconds = 2
+    JobRepository(session, clock).save_many([late])
+    since = clock.now  # the run started; the job was not due yet
+    clock.advance(seconds=5)  # it ended after the job's time
+    digest = JobDigest(session, settings=QueueSettings(), clock=clock, resident=True)
+    worker = LoopWorker(digest, interval=60)
+    waiting = threading.Thread(target=worker._wait, args=(since,))
+    waiting.start()
+    waiting.join(20)
+    ended = not waiting.is_alive()
+    digest.stop()
+    waiting.join()
+    worker.waiter.close()
+    assert ended, "the worker waited for the interval"
 
 
 # -- PostgreSQL's notifications ---------------------------------------------------------

@@ -53,12 +53,13 @@ class Stoppable(Protocol):
 NEWEST = sa.select(sa.func.max(jobs.c.id))
 
 
-def next_due(conn: sa.Connection, now: datetime) -> datetime | None:
-    """The earliest time a pending or retrying job comes due after ``now``; None if none.
-    Two probes of ix_jobs_state_next_attempt (state, next_attempt_at), one a state."""
+def next_due(conn: sa.Connection, after: datetime) -> datetime | None:
+    """The earliest time after ``after`` that a pending or retrying job comes due (it may
+    have passed); None if none. Two probes of ix_jobs_state_next_attempt (state,
+    next_attempt_at), one a state."""
     def first(state: str) -> sa.ScalarSelect:
         return (sa.select(jobs.c.next_attempt_at)
-                .where(jobs.c.state == state, jobs.c.next_attempt_at > now)
+                .where(jobs.c.state == state, jobs.c.next_attempt_at > after)
                 .order_by(jobs.c.next_attempt_at).limit(1).scalar_subquery())
 
     row = conn.execute(sa.select(first("pending"), first("retrying"))).one()

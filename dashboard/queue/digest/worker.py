@@ -70,6 +70,7 @@ class LoopWorker:
         try:
             self._listen()
             while True:
+                started = digest.clock()
                 result = digest.execute(max_jobs=self.max_jobs, max_seconds=self.max_seconds)
                 self.echo(f"digest: {result.summary()}")
                 if digest.stopped:
@@ -79,7 +80,7 @@ class LoopWorker:
                 if result.jobs:
                     self.waiter.worked()
                     continue
-                self._wait()
+                self._wait(since=started)
                 if digest.stopped:
                     return
         finally:
@@ -93,13 +94,15 @@ class LoopWorker:
             except Exception as error:  # the run reports the database; waits try again
                 log.warning("could not listen for new jobs: %s", wakeup.first_line(error))
 
-    def _wait(self) -> None:
+    def _wait(self, since: datetime) -> None:
         """Until work arrives, the next job comes due, ``interval`` passes or a stop;
-        beating the row meanwhile."""
+        beating the row meanwhile. ``since``: when the last run started. A job that came
+        due after that, while the run went on, is due at once: the run claimed only what
+        was due when it started."""
         until = time.monotonic() + self.interval
-        due = self._next_due()
+        due = self._next_due(since)
         if due is not None:
-            # A run claims what was due when it started: wake just after the time.
+            # Wake just after the time (at once if it has passed).
             until = min(until, time.monotonic() + max(
                 0.0, (due - self.digest.clock()).total_seconds()) + 0.001)
         while not self.digest.stopped:
@@ -111,10 +114,10 @@ class LoopWorker:
             if self.waiter.wait(min(until, self._next_beat) - time.monotonic(), self.digest):
                 return
 
-    def _next_due(self) -> datetime | None:
+    def _next_due(self, since: datetime) -> datetime | None:
         try:
             with self.engine.connect() as conn:
-                return wakeup.next_due(conn, self.digest.clock())
+                return wakeup.next_due(conn, since)
         except sa.exc.DBAPIError:
             return None  # the database is down: the interval paces the next run
 
