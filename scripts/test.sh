@@ -15,11 +15,10 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-# The lock's versions (requirements/test.txt), as CI and the image have them. Not compiled
-# at install (12 s of 42 on a new venv): Python compiles a module at its first import, and
-# much of what the test tools install is never imported.
-.venv/bin/pip install -q --no-compile --disable-pip-version-check -c requirements/test.txt \
-    -e '.[test]'
+# The lock's versions (requirements/test.txt), as CI and the image have them. Compiled at
+# install: where PYTHONDONTWRITEBYTECODE is set (as on CI's machines), a module left
+# uncompiled would be compiled again by every process that imports it.
+.venv/bin/pip install -q --disable-pip-version-check -c requirements/test.txt -e '.[test]'
 .venv/bin/ruff check dashboard tests bench
 .venv/bin/mypy
 # In three pytest-xdist workers, each with databases of its own (tests/support/databases.py);
