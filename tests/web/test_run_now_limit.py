@@ -30,12 +30,12 @@ def request_states(session, job_id: int) -> list[str]:
 def test_run_now_stops_at_its_time_limit_and_the_digest_runs_the_rest(
         app, operator, session, clock):
     app.config["DASHBOARD_RUN_SECONDS"] = 1.5
-    job = save_job(session, clock, *[("test_sleeps", {"seconds": 1.0, "n": n})
-                                     for n in range(3)])
+    job = save_job(session, clock, *[("test_sleeps", {"seconds": seconds, "n": n})
+                                     for n, seconds in enumerate([0.0, 3.0, 0.0])])
     response = post(operator, f"/jobs/{job.id}/run", follow_redirects=True)
     page = text(response)
-    # The limit passes during the second request (half a second left to a loaded host after
-    # the first): that one finishes, the third waits.
+    # The limit passes during the second request, 1.5 s into its 3 (a loaded host has 1.5 s
+    # to start it): that one finishes, the third waits.
     assert (f"Job #{job.id} was still running after 1.5 s, the limit of Run now: it stopped "
             "after its current request (2 request(s) succeeded") in page
     assert "the digest runs the rest at its next run" in page
