@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,16 +55,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A module's tests in the order of its ``run_order(item)`` where it has one (stable:
     the file's order within a key). pytest orders module-scoped parameters its own way; a
     module that seeds a big table per parameter knows the order that seeds it least."""
-    start = 0
-    while start < len(items):
-        module = items[start].module  # type: ignore[attr-defined]
-        end = start
-        while end < len(items) and items[end].module is module:  # type: ignore[attr-defined]
-            end += 1
+    ordered: list[pytest.Item] = []
+    for module, group in itertools.groupby(items, key=lambda item: getattr(item, "module", None)):
+        module_items = list(group)
         order = getattr(module, "run_order", None)
-        if order is not None:
-            items[start:end] = sorted(items[start:end], key=order)
-        start = end
+        ordered.extend(sorted(module_items, key=order) if order else module_items)
+    items[:] = ordered
 
 
 @pytest.fixture(params=databases.KINDS)

@@ -40,10 +40,8 @@ def _prepare_sqlite(engine: sa.Engine) -> None:
     def on_connect(dbapi_connection, record):
         # Let SQLAlchemy's "begin" below decide how transactions start.
         dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT * 1000}")
-        cursor.close()
+        dbapi_connection.execute("PRAGMA foreign_keys = ON")
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT * 1000}")
         if engine.url.database not in (None, "", ":memory:"):
             use_write_ahead_log(dbapi_connection, SQLITE_BUSY_TIMEOUT)
             dbapi_connection.execute("PRAGMA synchronous = NORMAL")
