@@ -77,6 +77,19 @@ class SilentServer:
         self._socket.listen(8)
         self.port = self._socket.getsockname()[1]
 
+    def calls(self) -> int:
+        """How many clients connected since the last count: the kernel keeps each
+        connection in the backlog until it is accepted, even one its client has closed."""
+        self._socket.setblocking(False)
+        count = 0
+        while True:
+            try:
+                client, _ = self._socket.accept()
+            except BlockingIOError:
+                return count
+            client.close()
+            count += 1
+
     def close(self) -> None:
         self._socket.close()
 
@@ -91,6 +104,8 @@ class TricklingServer:
         self._socket.bind(("127.0.0.1", 0))
         self._socket.listen(8)
         self.port = self._socket.getsockname()[1]
+        #: Commands the client sent before it hung up.
+        self.commands = 0
         self._closed = threading.Event()
         threading.Thread(target=self._serve, daemon=True).start()
 
@@ -104,6 +119,7 @@ class TricklingServer:
                 reader = client.makefile("rb")
                 client.sendall(self._later(b"220 slow.example.test ESMTP\r\n"))
                 while not self._closed.is_set() and reader.readline():
+                    self.commands += 1
                     client.sendall(self._later(b"250 ok\r\n"))
             except OSError:
                 return
