@@ -133,8 +133,9 @@ def test_past_max_seconds_no_request_starts_and_jobs_in_flight_are_given_back(
     started = time.monotonic()
     result = digest(session, clock, concurrency=4).execute(max_seconds=1)
     # The four requests in flight finished; none started after the deadline (the counts
-    # below show it; the time, 1.2 s and a little when idle, that the digest did not wait).
-    assert time.monotonic() - started < 3 * 1.2
+    # below show it; the time, 1.2 s and a little when idle, that nothing held the digest
+    # for long: the bound is loose, as a loaded machine may stall it for seconds).
+    assert time.monotonic() - started < 10
     assert (result.succeeded, result.jobs) == (4, 4)
     states = [stored(session, job) for job in jobs]
     assert sorted([r.state for r in j.requests] for j in states) == (
