@@ -104,6 +104,9 @@ class _StandardError(logging.StreamHandler):
 #: The loggers LOG_LEVEL applies to: the app's own, and the migrations'. Other libraries
 #: stay at WARNING: their INFO lines are theirs to debug, not the operator's to read.
 OWN_LOGGERS = ("dashboard", "alembic")
+#: Loggers under those that stay at WARNING: alembic's note of each of its plugins, seven
+#: lines at every command's start, which tell an operator nothing.
+QUIET_LOGGERS = ("alembic.runtime.plugins",)
 
 
 def configure(log_format: str = "plain", level: str = "INFO") -> logging.Handler:
@@ -120,6 +123,8 @@ def configure(log_format: str = "plain", level: str = "INFO") -> logging.Handler
     root.setLevel(logging.WARNING)
     for name in OWN_LOGGERS:
         logging.getLogger(name).setLevel(level)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     return handler
 
 
