@@ -21,7 +21,7 @@ fi
 .venv/bin/pip install -q --disable-pip-version-check -c requirements/test.txt -e '.[test]'
 .venv/bin/ruff check dashboard tests bench
 .venv/bin/mypy
-# In three pytest-xdist workers, each with databases of its own (tests/support/databases.py);
+# In four pytest-xdist workers, each with databases of its own (tests/support/databases.py);
 # a file's tests stay on one worker ("loadfile"), so a module's big seed is made once.
 # "-n 0" after it runs the tests in this one process instead.
-exec .venv/bin/python -m pytest -n 3 --dist loadfile "$@"
+exec .venv/bin/python -m pytest -n 4 --dist loadfile "$@"
