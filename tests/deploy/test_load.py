@@ -173,4 +173,4 @@ def test_a_job_of_a_thousand_requests_and_a_megabyte_is_answered_quickly(
     print(f"a 1,000-request job of {len(raw):,} bytes answered in {seconds:.2f} s")
     # 0.3-0.45 s alone; 2.6 s was seen while four test workers shared the two cores. A
     # bound for a path gone wrong (a query or a parse a request), not a speed figure.
-    assert seconds < 5
+    assert seconds < 8
