@@ -29,14 +29,14 @@ def request_states(session, job_id: int) -> list[str]:
 
 def test_run_now_stops_at_its_time_limit_and_the_digest_runs_the_rest(
         app, operator, session, clock):
-    app.config["DASHBOARD_RUN_SECONDS"] = 1.5
+    app.config["DASHBOARD_RUN_SECONDS"] = 3
     job = save_job(session, clock, *[("test_sleeps", {"seconds": seconds, "n": n})
-                                     for n, seconds in enumerate([0.0, 3.0, 0.0])])
+                                     for n, seconds in enumerate([0.0, 6.0, 0.0])])
     response = post(operator, f"/jobs/{job.id}/run", follow_redirects=True)
     page = text(response)
-    # The limit passes during the second request, 1.5 s into its 3 (a loaded host has 1.5 s
-    # to start it): that one finishes, the third waits.
-    assert (f"Job #{job.id} was still running after 1.5 s, the limit of Run now: it stopped "
+    # The limit passes during the second request, 3 s into its 6: a loaded host has 3 s to
+    # start it, and its timer 3 s to fire. That one finishes, the third waits.
+    assert (f"Job #{job.id} was still running after 3 s, the limit of Run now: it stopped "
             "after its current request (2 request(s) succeeded") in page
     assert "the digest runs the rest at its next run" in page
     assert request_states(session, job.id) == ["succeeded", "succeeded", "pending"]
@@ -66,11 +66,11 @@ def test_a_run_whose_worker_is_killed_is_on_record(operator, session, clock):
 def test_the_api_says_when_the_run_was_cut_off(app, session, clock):
     _, secret = tokens.create(session, "ops", "operator", now=clock.now)
     session.commit()
-    # The limit passes while the first request runs, with 0.7 s to spare for a loaded
+    # The limit passes while the first request runs, with 2.7 s to spare for a loaded
     # host's timer thread.
     app.config["DASHBOARD_RUN_SECONDS"] = 0.3
-    job = save_job(session, clock, *[("test_sleeps", {"seconds": 1.0, "n": n})
-                                     for n in range(2)])
+    job = save_job(session, clock, ("test_sleeps", {"seconds": 3.0, "n": 0}),
+                   ("test_sleeps", {"seconds": 0.0, "n": 1}))
     response = app.test_client().post(f"/api/v1/jobs/{job.id}/run",
                                       headers={"Authorization": f"Bearer {secret}"})
     assert response.status_code == 200
